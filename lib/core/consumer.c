@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The consumer half of one direction: L2's input, L3's output.
+ *
+ *   peek:    refresh tail (E) -> copy the slot -> validate the copy
+ *   use:     the caller reads the payload through the entry's view
+ *   release: mark complete -> pop the completed FIFO prefix -> head (D)
+ *
+ * (E) acquire of the tail counter pairs with the producer's release (C in
+ *     producer.c): the slot and its payload are visible once the tail is.
+ * (D) release of the head counter pairs with the producer's acquire (A):
+ *     every read of a released payload happens before the producer may
+ *     overwrite it.
+ *
+ * Held entries live in a FIFO of max_inflight + 1 (the extra one is for
+ * STOP).  They are acquired in order, completed in any order, and released
+ * physically only as a completed prefix (reference §7).
+ */
+#include "internal.h"
+
+void l3l2q__cons_init(struct l3l2q_cons *c, struct l3l2q_ep *ep, int is_input,
+		      __u64 start_pos, struct l3l2q_entry *win,
+		      __u32 max_inflight)
+{
+	const struct l3l2q_layout *l = &ep->layout;
+	unsigned char *ctr = ep->mem.counters;
+
+	l3l2q__memset(c, 0, sizeof(*c));
+	l3l2q__memset(win, 0, sizeof(*win) * (max_inflight + 1));
+	c->is_input = !!is_input;
+	c->ring = (const unsigned char *)ep->mem.payload +
+		  (is_input ? l->input_desc_offset : l->output_desc_offset);
+	c->tail_ctr = (__s32 *)(ctr + (is_input ? L3L2Q_CTR_INPUT_TAIL :
+					L3L2Q_CTR_OUTPUT_TAIL));
+	c->head_ctr = (__s32 *)(ctr + (is_input ? L3L2Q_CTR_INPUT_HEAD :
+					L3L2Q_CTR_OUTPUT_HEAD));
+	c->depth = l->depth;
+	c->arena_offset = is_input ? l->input_arena_offset :
+				     l->output_arena_offset;
+	c->arena_bytes = is_input ? l->input_arena_bytes :
+				    l->output_arena_bytes;
+	c->tail = c->acq = c->head = start_pos;
+	c->win = win;
+	c->max_inflight = max_inflight;
+}
+
+static int refresh_tail(struct l3l2q_ep *ep, struct l3l2q_cons *c, __u32 op)
+{
+	__s32 seen = l3l2q_load_acquire_s32(c->tail_ctr);	/* (E) */
+	__u64 tail;
+
+	if (seen == l3l2q_low32(c->tail))
+		return 0;
+	if (!l3l2q_reconstruct(c->tail, seen, c->depth, &tail) ||
+	    tail - c->head > c->depth)
+		return l3l2q__poison(ep, L3L2Q_ERR_INVALID_DESCRIPTOR, op,
+				     "counter reconstruction failed: tail counter moved from ",
+				     c->tail, " to an impossible value (low 32 bits ",
+				     (__u32)seen, ")");
+	c->tail = tail;
+	return 0;
+}
+
+static __u32 win_index(const struct l3l2q_cons *c, __u32 i)
+{
+	return (c->first + i) % (c->max_inflight + 1);
+}
+
+static void entry_to_msg(const struct l3l2q_entry *e, struct l3l2q_msg *msg)
+{
+	msg->seq = e->seq;
+	msg->opcode = e->opcode;
+	msg->offset = e->offset;
+	msg->nbytes = e->nbytes;
+	msg->data = e->data;
+}
+
+int l3l2q__cons_try_peek(struct l3l2q_ep *ep, struct l3l2q_cons *c,
+			 struct l3l2q_msg *msg, __u32 op)
+{
+	struct l3l2q_entry *e;
+	struct l3l2q_desc d;
+	__u64 seq, pacq;
+	const void *data = (const void *)0;
+	int ret;
+
+	ret = l3l2q__ep_check(ep, op);
+	if (ret)
+		return ret;
+	if (!msg)
+		return l3l2q__reject(ep, EINVAL, L3L2Q_ERR_BAD_ARGUMENT, op,
+				     "msg must not be NULL", 0, NULL, 0, NULL);
+	if (c->active) {
+		/* L3 output: the active message again (the same handle). */
+		if (!c->is_input) {
+			entry_to_msg(&c->win[c->first], msg);
+			return 0;
+		}
+		/* L2 single mode: a second peek is a broken caller (P17). */
+		if (c->max_inflight == 1)
+			return l3l2q__poison(ep, L3L2Q_ERR_OWNERSHIP, op,
+					     "input handle already active (seq ",
+					     c->win[c->first].seq, ")", 0, NULL);
+	}
+	ret = refresh_tail(ep, c, op);
+	if (ret)
+		return ret;
+	if (c->stop_seen) {
+		if (c->tail > c->acq)
+			return l3l2q__poison(ep, L3L2Q_ERR_INVALID_DESCRIPTOR,
+					     op, "input published after STOP (seq ",
+					     c->acq + 1, ")", 0, NULL);
+		return -EAGAIN;		/* draining: nothing more will come */
+	}
+	if (c->acq == c->tail)
+		return -EAGAIN;
+
+	/* Validation order matters (reference §2): seq, opcode, size, arena. */
+	seq = c->acq + 1;
+	l3l2q__slot_read(c->ring, c->depth, seq, &d);
+	if (d.seq != seq)
+		return l3l2q__poison(ep, L3L2Q_ERR_INVALID_DESCRIPTOR, op,
+				     "descriptor seq mismatch: expected ", seq,
+				     ", found ", d.seq, "");
+	switch (d.opcode) {
+	case L3L2Q_OP_DATA:
+	case L3L2Q_OP_ERROR:
+		break;
+	case L3L2Q_OP_STOP:
+		if (!c->is_input)
+			return l3l2q__poison(ep, L3L2Q_ERR_INVALID_DESCRIPTOR,
+					     op, "output descriptor cannot be STOP (seq ",
+					     seq, ")", 0, NULL);
+		if (d.payload_nbytes || d.payload_offset)
+			return l3l2q__poison(ep, L3L2Q_ERR_INVALID_DESCRIPTOR,
+					     op, "STOP must have no payload (nbytes ",
+					     d.payload_nbytes, ", offset ",
+					     d.payload_offset, ")");
+		break;
+	default:	/* INVALID (0) included (pitfall P10) */
+		return l3l2q__poison(ep, L3L2Q_ERR_INVALID_DESCRIPTOR, op,
+				     "invalid opcode ", d.opcode, " at seq ",
+				     seq, "");
+	}
+	if (d.opcode != L3L2Q_OP_STOP && c->non_stop >= c->max_inflight)
+		return -EAGAIN;		/* window full */
+	if (c->active > c->max_inflight)
+		return l3l2q__poison(ep, L3L2Q_ERR_OWNERSHIP, op,
+				     "more than max_inflight + 1 entries active",
+				     0, NULL, 0, NULL);
+	pacq = c->pacq;
+	if (!d.payload_nbytes) {
+		/* offset 0 is a sentinel; no arena check, no cursor move */
+		if (d.payload_offset)
+			return l3l2q__poison(ep, L3L2Q_ERR_INVALID_DESCRIPTOR,
+					     op, "zero-byte descriptor with non-zero offset ",
+					     d.payload_offset, " at seq ", seq, "");
+	} else {
+		if (!l3l2q__in_arena(c->arena_offset, c->arena_bytes,
+				     d.payload_offset, d.payload_nbytes))
+			return l3l2q__poison(ep, L3L2Q_ERR_INVALID_DESCRIPTOR,
+					     op, "payload outside its arena at seq ",
+					     seq, " (offset ", d.payload_offset,
+					     ")");
+		if (!l3l2q__arena_advance(&pacq, c->arena_offset,
+					  c->arena_bytes, d.payload_offset,
+					  d.payload_nbytes))
+			return l3l2q__poison(ep, L3L2Q_ERR_INVALID_DESCRIPTOR,
+					     op, "payload offset mismatch at seq ",
+					     seq, " (offset ", d.payload_offset,
+					     ")");
+		data = (const unsigned char *)ep->mem.payload + d.payload_offset;
+	}
+
+	/* Accepted: only now does local state move. */
+	c->pacq = pacq;
+	e = &c->win[win_index(c, c->active)];
+	e->seq = seq;
+	e->opcode = d.opcode;
+	e->offset = d.payload_offset;
+	e->nbytes = d.payload_nbytes;
+	e->data = data;
+	e->completed = 0;
+	c->active++;
+	c->acq = seq;
+	if (d.opcode == L3L2Q_OP_STOP) {
+		c->stop_seen = 1;
+		/* STOP is last: anything already behind it is corruption. */
+		if (c->tail > c->acq)
+			return l3l2q__poison(ep, L3L2Q_ERR_INVALID_DESCRIPTOR,
+					     op, "input published after STOP (seq ",
+					     c->acq + 1, ")", 0, NULL);
+	} else {
+		c->non_stop++;
+	}
+	entry_to_msg(e, msg);
+	return 0;
+}
+
+const struct l3l2q_entry *l3l2q__cons_find(const struct l3l2q_cons *c,
+					   const struct l3l2q_msg *msg)
+{
+	const struct l3l2q_entry *e;
+
+	if (!msg || msg->seq <= c->head || msg->seq > c->acq)
+		return (const struct l3l2q_entry *)0;
+	e = &c->win[win_index(c, (__u32)(msg->seq - c->head - 1))];
+	/* Every field must match the cached copy (pitfall P2). */
+	if (e->seq != msg->seq || e->opcode != msg->opcode ||
+	    e->offset != msg->offset || e->nbytes != msg->nbytes ||
+	    e->data != msg->data)
+		return (const struct l3l2q_entry *)0;
+	return e;
+}
+
+int l3l2q__cons_release(struct l3l2q_ep *ep, struct l3l2q_cons *c,
+			const struct l3l2q_msg *msg, __u32 op)
+{
+	struct l3l2q_entry *e;
+	int ret;
+
+	ret = l3l2q__ep_check(ep, op);
+	if (ret)
+		return ret;
+	e = (struct l3l2q_entry *)l3l2q__cons_find(c, msg);
+	if (!e)
+		return l3l2q__poison(ep, L3L2Q_ERR_OWNERSHIP, op,
+				     "handle is not active (seq ",
+				     msg ? msg->seq : 0,
+				     "): stale, unknown or modified", 0, NULL);
+	if (e->completed)
+		return l3l2q__poison(ep, L3L2Q_ERR_OWNERSHIP, op,
+				     "handle already released (seq ", e->seq,
+				     ")", 0, NULL);
+	e->completed = 1;
+
+	/* Physical release: the completed FIFO prefix, one head store each. */
+	while (c->active && c->win[c->first].completed) {
+		e = &c->win[c->first];
+		if (e->nbytes &&
+		    !l3l2q__arena_advance(&c->phead, c->arena_offset,
+					  c->arena_bytes, e->offset, e->nbytes))
+			return l3l2q__poison(ep, L3L2Q_ERR_INVALID_DESCRIPTOR,
+					     op, "payload replay offset mismatch at seq ",
+					     e->seq, "", 0, NULL);
+		if (e->opcode == L3L2Q_OP_STOP)
+			c->drained = 1;
+		else
+			c->non_stop--;
+		e->completed = 0;
+		c->first = win_index(c, 1);
+		c->active--;
+		c->head = e->seq;
+		l3l2q_store_release_s32(c->head_ctr, l3l2q_low32(c->head)); /* (D) */
+	}
+	return 0;
+}

@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: MIT
+/*
+ * What both roles share: binding to a region, the terminal states, poison
+ * and the blocking loop.
+ *
+ * Error classes (reference §6): a rejection happens before any shared
+ * mutation and changes nothing; poison is terminal and raises the own abort
+ * flag; a remote abort is terminal and leaves the own flag alone.
+ */
+#include "internal.h"
+
+static void *at(void *base, __u64 offset)
+{
+	return (unsigned char *)base + offset;
+}
+
+static int same_layout(const struct l3l2q_layout *a,
+		       const struct l3l2q_layout *b)
+{
+	return a->depth == b->depth &&
+	       a->input_arena_bytes == b->input_arena_bytes &&
+	       a->output_arena_bytes == b->output_arena_bytes &&
+	       a->input_desc_offset == b->input_desc_offset &&
+	       a->output_desc_offset == b->output_desc_offset &&
+	       a->input_arena_offset == b->input_arena_offset &&
+	       a->output_arena_offset == b->output_arena_offset &&
+	       a->payload_bytes == b->payload_bytes &&
+	       a->counter_bytes == b->counter_bytes;
+}
+
+int l3l2q__ep_init(struct l3l2q_ep *ep, __u32 role, const struct l3l2q_mem *mem,
+		   const struct l3l2q_layout *layout,
+		   const struct l3l2q_env *env)
+{
+	struct l3l2q_layout check;
+	enum l3l2q_layout_status st;
+	int l3 = role == L3L2Q_ROLE_L3;
+
+	l3l2q__memset(ep, 0, sizeof(*ep));
+	ep->role = role;
+	ep->state = L3L2Q_STATE_RELEASED;	/* until bound */
+	if (env)
+		ep->env = *env;
+	if (!mem || !layout) {
+		l3l2q__record(&ep->last, L3L2Q_ERR_BAD_ARGUMENT, L3L2Q_EOP_INIT,
+			      0, "mem and layout are required", 0, NULL, 0,
+			      NULL);
+		return -EINVAL;
+	}
+	ep->mem = *mem;
+	if (!mem->payload || !mem->counters ||
+	    ((unsigned long)mem->counters % L3L2Q_LINE_BYTES)) {
+		l3l2q__record(&ep->last, L3L2Q_ERR_BAD_ARGUMENT, L3L2Q_EOP_INIT,
+			      mem->region_id,
+			      "mem.payload and a 64-aligned mem.counters are required",
+			      0, NULL, 0, NULL);
+		return -EINVAL;
+	}
+	/* Never trust a layout we did not compute ourselves. */
+	st = l3l2q_layout(layout->depth, layout->input_arena_bytes,
+			  layout->output_arena_bytes, &check);
+	if (st != L3L2Q_LAYOUT_OK || !same_layout(&check, layout)) {
+		l3l2q__record(&ep->last, L3L2Q_ERR_BAD_DESCRIPTOR,
+			      L3L2Q_EOP_INIT, mem->region_id,
+			      st != L3L2Q_LAYOUT_OK ? l3l2q_layout_strerror(st) :
+			      "layout does not match l3l2q_layout() of its geometry",
+			      0, NULL, 0, NULL);
+		return -EINVAL;
+	}
+	ep->layout = check;
+	ep->own_abort = at(mem->counters, l3 ? L3L2Q_CTR_L3_ABORT :
+			   L3L2Q_CTR_L2_ABORT);
+	ep->peer_abort = at(mem->counters, l3 ? L3L2Q_CTR_L2_ABORT :
+			    L3L2Q_CTR_L3_ABORT);
+	if (mem->ctrl) {
+		ep->own_state = at(mem->ctrl, l3 ? L3L2Q_CTRL_L3_STATE :
+				   L3L2Q_CTRL_L2_STATE);
+		ep->peer_state = at(mem->ctrl, l3 ? L3L2Q_CTRL_L2_STATE :
+				    L3L2Q_CTRL_L3_STATE);
+	}
+	ep->state = L3L2Q_STATE_LIVE;
+	return 0;
+}
+
+int l3l2q__ep_check(struct l3l2q_ep *ep, __u32 op)
+{
+	switch (ep->state) {
+	case L3L2Q_STATE_LIVE:
+		return 0;
+	case L3L2Q_STATE_POISONED_LOCAL: {
+		struct l3l2q_msgbuf m;
+
+		l3l2q__record(&ep->last, ep->err.kind, op, ep->mem.region_id,
+			      NULL, 0, NULL, 0, NULL);
+		l3l2q__msg_start(&m, &ep->last);
+		l3l2q__msg_str(&m, "endpoint is poisoned: ");
+		l3l2q__msg_str(&m, ep->err.message);
+		return -EPROTO;
+	}
+	case L3L2Q_STATE_POISONED_REMOTE:
+		l3l2q__record(&ep->last, L3L2Q_ERR_REMOTE_ABORTED, op,
+			      ep->mem.region_id, "the peer aborted or died",
+			      0, NULL, 0, NULL);
+		return -ECONNRESET;
+	default:
+		l3l2q__record(&ep->last, L3L2Q_ERR_RELEASED, op,
+			      ep->mem.region_id, "endpoint is released", 0,
+			      NULL, 0, NULL);
+		return -ESHUTDOWN;
+	}
+}
+
+int l3l2q__reject(struct l3l2q_ep *ep, int err, __u32 kind, __u32 op,
+		  const char *a, __u64 x, const char *b, __u64 y,
+		  const char *c)
+{
+	l3l2q__record(&ep->last, kind, op, ep->mem.region_id, a, x, b, y, c);
+	return -err;
+}
+
+int l3l2q__poison(struct l3l2q_ep *ep, __u32 kind, __u32 op, const char *a,
+		  __u64 x, const char *b, __u64 y, const char *c)
+{
+	l3l2q__record(&ep->last, kind, op, ep->mem.region_id, a, x, b, y, c);
+	if (ep->state != L3L2Q_STATE_LIVE)
+		return -EPROTO;
+	ep->err = ep->last;
+	ep->state = L3L2Q_STATE_POISONED_LOCAL;
+	/*
+	 * Through the precomputed address, never through a path that could
+	 * itself refuse after an error (pitfall P11).  Release: the peer that
+	 * sees the flag also sees everything this side wrote before it.
+	 */
+	l3l2q_store_release_s32(ep->own_abort, 1);
+	return -EPROTO;
+}
+
+/* The peer's abort flag (upstream test(flag, 1, GE)) or its role state. */
+static int peer_gone(struct l3l2q_ep *ep, const char **why)
+{
+	/* Acquire: pairs with the peer's release of its flag. */
+	if (l3l2q_load_acquire_s32(ep->peer_abort) >= 1) {
+		*why = "remote abort: the peer set its abort flag";
+		return 1;
+	}
+	if (ep->peer_state &&
+	    l3l2q_load_acquire_u32(ep->peer_state) == L3L2Q_ROLE_DEAD) {
+		*why = "remote abort: the peer role is dead";
+		return 1;
+	}
+	return 0;
+}
+
+static int remote_abort(struct l3l2q_ep *ep, const char *why)
+{
+	l3l2q__record(&ep->last, L3L2Q_ERR_REMOTE_ABORTED, L3L2Q_EOP_TIMEOUT,
+		      ep->mem.region_id, why, 0, NULL, 0, NULL);
+	ep->err = ep->last;
+	ep->state = L3L2Q_STATE_POISONED_REMOTE;	/* own flag untouched */
+	return -ECONNRESET;
+}
+
+int l3l2q__wait(struct l3l2q_ep *ep, __u32 op, __u64 deadline_ns,
+		int (*attempt)(void *arg), void *arg)
+{
+	__u32 spins = 0;
+	const char *why;
+	int ret;
+
+	for (;;) {
+		ret = attempt(arg);
+		if (ret != -EAGAIN)
+			return ret;
+		/*
+		 * Read the clock rarely (pitfall P4).  The peer is checked on
+		 * the same beat, not only at the deadline (pitfall P16), so a
+		 * dead peer ends a wait early; a message it published before
+		 * dying is still delivered, as the attempt above runs first.
+		 */
+		if (deadline_ns && ++spins < L3L2Q_SPINS_PER_CLOCK &&
+		    ep->env.now_ns) {
+			if (ep->env.relax)
+				ep->env.relax(ep->env.ctx);
+			continue;
+		}
+		spins = 0;
+		if (peer_gone(ep, &why))
+			return remote_abort(ep, why);
+		if (deadline_ns != L3L2Q_DEADLINE_NONE &&
+		    (!ep->env.now_ns ||
+		     ep->env.now_ns(ep->env.ctx) >= deadline_ns))
+			return l3l2q__reject(ep, ETIMEDOUT, L3L2Q_ERR_TIMEOUT,
+					     op, "timed out; the peer is alive",
+					     0, NULL, 0, NULL);
+		if (ep->env.relax)
+			ep->env.relax(ep->env.ctx);
+	}
+}

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The L2 (device) endpoint: consumer of the input ring, with an input
+ * window of max_inflight entries, and producer of the output ring
+ * (reference §5.2 and §7).
+ */
+#include "internal.h"
+
+int l3l2q_l2_init(struct l3l2q_l2 *q, const struct l3l2q_mem *mem,
+		  const struct l3l2q_layout *layout, __u64 start_pos,
+		  __u32 max_inflight, const struct l3l2q_env *env)
+{
+	int ret = l3l2q__ep_init(&q->ep, L3L2Q_ROLE_L2, mem, layout, env);
+
+	if (ret)
+		return ret;
+	/* A bad window is the caller's mistake: no abort flag is raised. */
+	if (!max_inflight || max_inflight > L3L2Q_WINDOW_MAX ||
+	    max_inflight > q->ep.layout.depth) {
+		q->ep.state = L3L2Q_STATE_RELEASED;
+		return l3l2q__reject(&q->ep, EINVAL, L3L2Q_ERR_BAD_ARGUMENT,
+				     L3L2Q_EOP_INIT, "max_inflight ",
+				     max_inflight,
+				     " must be in [1, min(depth, 256)], depth ",
+				     q->ep.layout.depth, "");
+	}
+	l3l2q__cons_init(&q->in, &q->ep, 1, start_pos, q->in_win, max_inflight);
+	l3l2q__prod_init(&q->out, &q->ep, 0, start_pos);
+	return 0;
+}
+
+int l3l2q_l2_try_peek(struct l3l2q_l2 *q, struct l3l2q_msg *msg)
+{
+	return l3l2q__cons_try_peek(&q->ep, &q->in, msg,
+				    L3L2Q_EOP_INPUT_TRY_PEEK);
+}
+
+struct peek_args {
+	struct l3l2q_l2 *q;
+	struct l3l2q_msg *msg;
+};
+
+static int peek_once(void *arg)
+{
+	struct peek_args *a = arg;
+
+	return l3l2q_l2_try_peek(a->q, a->msg);
+}
+
+int l3l2q_l2_peek(struct l3l2q_l2 *q, __u64 deadline_ns, struct l3l2q_msg *msg)
+{
+	struct peek_args a = { q, msg };
+
+	return l3l2q__wait(&q->ep, L3L2Q_EOP_INPUT_TRY_PEEK, deadline_ns,
+			   peek_once, &a);
+}
+
+int l3l2q_l2_release(struct l3l2q_l2 *q, const struct l3l2q_msg *msg)
+{
+	return l3l2q__cons_release(&q->ep, &q->in, msg, L3L2Q_EOP_INPUT_RELEASE);
+}
+
+int l3l2q_l2_drained(const struct l3l2q_l2 *q)
+{
+	return q->in.drained;
+}
+
+int l3l2q_l2_try_reserve(struct l3l2q_l2 *q, __u64 n, struct l3l2q_res *res)
+{
+	return l3l2q__prod_try_reserve(&q->ep, &q->out, n, res,
+				       L3L2Q_EOP_OUTPUT_TRY_RESERVE);
+}
+
+struct reserve_args {
+	struct l3l2q_l2 *q;
+	__u64 n;
+	struct l3l2q_res *res;
+};
+
+static int reserve_once(void *arg)
+{
+	struct reserve_args *a = arg;
+
+	return l3l2q_l2_try_reserve(a->q, a->n, a->res);
+}
+
+int l3l2q_l2_reserve(struct l3l2q_l2 *q, __u64 n, __u64 deadline_ns,
+		     struct l3l2q_res *res)
+{
+	struct reserve_args a = { q, n, res };
+
+	return l3l2q__wait(&q->ep, L3L2Q_EOP_OUTPUT_TRY_RESERVE, deadline_ns,
+			   reserve_once, &a);
+}
+
+int l3l2q_l2_publish(struct l3l2q_l2 *q, const struct l3l2q_res *res,
+		     __u64 opcode)
+{
+	return l3l2q__prod_publish(&q->ep, &q->out, res, opcode,
+				   L3L2Q_EOP_OUTPUT_PUBLISH);
+}
+
+void l3l2q_l2_close(struct l3l2q_l2 *q)
+{
+	q->ep.state = L3L2Q_STATE_RELEASED;
+}

@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The L3 (host) endpoint: producer of the input ring, consumer of the
+ * output ring (reference §5.1).
+ */
+#include "internal.h"
+
+int l3l2q_l3_init(struct l3l2q_l3 *q, const struct l3l2q_mem *mem,
+		  const struct l3l2q_layout *layout, __u64 start_pos,
+		  const struct l3l2q_env *env)
+{
+	int ret = l3l2q__ep_init(&q->ep, L3L2Q_ROLE_L3, mem, layout, env);
+
+	if (ret)
+		return ret;
+	l3l2q__prod_init(&q->in, &q->ep, 1, start_pos);
+	l3l2q__cons_init(&q->out, &q->ep, 0, start_pos, q->out_win, 1);
+	return 0;
+}
+
+/* ---- input ---- */
+
+static int check_not_stopped(struct l3l2q_l3 *q, __u32 op)
+{
+	/* Rejected locally: no counter is touched and nothing poisons. */
+	if (q->in.stopped)
+		return l3l2q__reject(&q->ep, EPIPE, L3L2Q_ERR_STOPPED, op,
+				     "input is stopped", 0, NULL, 0, NULL);
+	return 0;
+}
+
+int l3l2q_l3_try_reserve(struct l3l2q_l3 *q, __u64 n, struct l3l2q_res *res)
+{
+	int ret = l3l2q__ep_check(&q->ep, L3L2Q_EOP_INPUT_TRY_RESERVE);
+
+	if (!ret)
+		ret = check_not_stopped(q, L3L2Q_EOP_INPUT_TRY_RESERVE);
+	if (ret)
+		return ret;
+	return l3l2q__prod_try_reserve(&q->ep, &q->in, n, res,
+				       L3L2Q_EOP_INPUT_TRY_RESERVE);
+}
+
+struct reserve_args {
+	struct l3l2q_l3 *q;
+	__u64 n;
+	struct l3l2q_res *res;
+};
+
+static int reserve_once(void *arg)
+{
+	struct reserve_args *a = arg;
+
+	return l3l2q_l3_try_reserve(a->q, a->n, a->res);
+}
+
+int l3l2q_l3_reserve(struct l3l2q_l3 *q, __u64 n, __u64 deadline_ns,
+		     struct l3l2q_res *res)
+{
+	struct reserve_args a = { q, n, res };
+
+	return l3l2q__wait(&q->ep, L3L2Q_EOP_INPUT_TRY_RESERVE, deadline_ns,
+			   reserve_once, &a);
+}
+
+int l3l2q_l3_publish(struct l3l2q_l3 *q, const struct l3l2q_res *res,
+		     __u64 opcode)
+{
+	return l3l2q__prod_publish(&q->ep, &q->in, res, opcode,
+				   L3L2Q_EOP_INPUT_PUBLISH);
+}
+
+int l3l2q_l3_try_enqueue(struct l3l2q_l3 *q, __u64 opcode, const void *buf,
+			 __u64 n)
+{
+	const __u32 op = L3L2Q_EOP_INPUT_ENQUEUE;
+	struct l3l2q_res res;
+	int ret;
+
+	/* Every argument check comes before any state is touched. */
+	ret = l3l2q__ep_check(&q->ep, op);
+	if (ret)
+		return ret;
+	if (opcode != L3L2Q_OP_DATA && opcode != L3L2Q_OP_ERROR)
+		return l3l2q__reject(&q->ep, EINVAL, L3L2Q_ERR_BAD_ARGUMENT, op,
+				     "opcode must be DATA or ERROR (got ", opcode,
+				     "); use request_stop for STOP", 0, NULL);
+	if (n && !buf)
+		return l3l2q__reject(&q->ep, EINVAL, L3L2Q_ERR_BAD_ARGUMENT, op,
+				     "buf is NULL but n is ", n, "", 0, NULL);
+	ret = check_not_stopped(q, op);
+	if (ret)
+		return ret;
+	ret = l3l2q__prod_try_reserve(&q->ep, &q->in, n, &res, op);
+	if (ret)
+		return ret;
+	if (n)
+		l3l2q__memcpy(res.data, buf, n);
+	return l3l2q__prod_publish(&q->ep, &q->in, &res, opcode, op);
+}
+
+struct enqueue_args {
+	struct l3l2q_l3 *q;
+	__u64 opcode;
+	const void *buf;
+	__u64 n;
+};
+
+static int enqueue_once(void *arg)
+{
+	struct enqueue_args *a = arg;
+
+	return l3l2q_l3_try_enqueue(a->q, a->opcode, a->buf, a->n);
+}
+
+int l3l2q_l3_enqueue(struct l3l2q_l3 *q, __u64 opcode, const void *buf,
+		     __u64 n, __u64 deadline_ns)
+{
+	struct enqueue_args a = { q, opcode, buf, n };
+
+	return l3l2q__wait(&q->ep, L3L2Q_EOP_INPUT_ENQUEUE, deadline_ns,
+			   enqueue_once, &a);
+}
+
+int l3l2q_l3_try_request_stop(struct l3l2q_l3 *q)
+{
+	const __u32 op = L3L2Q_EOP_REQUEST_STOP;
+	struct l3l2q_res res;
+	int ret;
+
+	ret = l3l2q__ep_check(&q->ep, op);
+	if (!ret)
+		ret = check_not_stopped(q, op);
+	if (!ret)
+		ret = l3l2q__prod_try_reserve(&q->ep, &q->in, 0, &res, op);
+	if (ret)
+		return ret;
+	return l3l2q__prod_publish(&q->ep, &q->in, &res, L3L2Q_OP_STOP, op);
+}
+
+static int stop_once(void *arg)
+{
+	return l3l2q_l3_try_request_stop(arg);
+}
+
+int l3l2q_l3_request_stop(struct l3l2q_l3 *q, __u64 deadline_ns)
+{
+	return l3l2q__wait(&q->ep, L3L2Q_EOP_REQUEST_STOP, deadline_ns,
+			   stop_once, q);
+}
+
+/* ---- output ---- */
+
+int l3l2q_l3_try_peek(struct l3l2q_l3 *q, struct l3l2q_msg *msg)
+{
+	return l3l2q__cons_try_peek(&q->ep, &q->out, msg,
+				    L3L2Q_EOP_OUTPUT_TRY_PEEK);
+}
+
+struct peek_args {
+	struct l3l2q_l3 *q;
+	struct l3l2q_msg *msg;
+};
+
+static int peek_once(void *arg)
+{
+	struct peek_args *a = arg;
+
+	return l3l2q_l3_try_peek(a->q, a->msg);
+}
+
+int l3l2q_l3_peek(struct l3l2q_l3 *q, __u64 deadline_ns, struct l3l2q_msg *msg)
+{
+	struct peek_args a = { q, msg };
+
+	return l3l2q__wait(&q->ep, L3L2Q_EOP_OUTPUT_TRY_PEEK, deadline_ns,
+			   peek_once, &a);
+}
+
+int l3l2q_l3_read(struct l3l2q_l3 *q, const struct l3l2q_msg *msg, void *buf,
+		  __u64 cap)
+{
+	const __u32 op = L3L2Q_EOP_OUTPUT_READ;
+	const struct l3l2q_entry *e;
+	int ret;
+
+	ret = l3l2q__ep_check(&q->ep, op);
+	if (ret)
+		return ret;
+	/* Reading is harmless, so a wrong handle is rejected, not poison. */
+	e = l3l2q__cons_find(&q->out, msg);
+	if (!e)
+		return l3l2q__reject(&q->ep, EINVAL, L3L2Q_ERR_OWNERSHIP, op,
+				     "handle is not the active output message",
+				     0, NULL, 0, NULL);
+	if (!e->nbytes)
+		return 0;
+	if (!buf)
+		return l3l2q__reject(&q->ep, EINVAL, L3L2Q_ERR_BAD_ARGUMENT, op,
+				     "buf is NULL", 0, NULL, 0, NULL);
+	/* Too small: the message stays at the head for a retry (P6). */
+	if (cap < e->nbytes)
+		return l3l2q__reject(&q->ep, EMSGSIZE, L3L2Q_ERR_BAD_ARGUMENT,
+				     op, "buffer of ", cap,
+				     " bytes is smaller than the message of ",
+				     e->nbytes, " bytes");
+	/* From the validated copy, never from the slot again (P5). */
+	l3l2q__memcpy(buf, e->data, e->nbytes);
+	return 0;
+}
+
+int l3l2q_l3_release(struct l3l2q_l3 *q, const struct l3l2q_msg *msg)
+{
+	return l3l2q__cons_release(&q->ep, &q->out, msg,
+				   L3L2Q_EOP_OUTPUT_RELEASE);
+}
+
+int l3l2q_l3_try_dequeue(struct l3l2q_l3 *q, void *buf, __u64 cap,
+			 struct l3l2q_msg *msg)
+{
+	struct l3l2q_msg m;
+	int ret;
+
+	ret = l3l2q_l3_try_peek(q, &m);
+	if (!ret)
+		ret = l3l2q_l3_read(q, &m, buf, cap);
+	if (!ret)
+		ret = l3l2q_l3_release(q, &m);
+	if (!ret && msg)
+		*msg = m;
+	return ret;
+}
+
+struct dequeue_args {
+	struct l3l2q_l3 *q;
+	void *buf;
+	__u64 cap;
+	struct l3l2q_msg *msg;
+};
+
+static int dequeue_once(void *arg)
+{
+	struct dequeue_args *a = arg;
+
+	return l3l2q_l3_try_dequeue(a->q, a->buf, a->cap, a->msg);
+}
+
+int l3l2q_l3_dequeue(struct l3l2q_l3 *q, void *buf, __u64 cap,
+		     __u64 deadline_ns, struct l3l2q_msg *msg)
+{
+	struct dequeue_args a = { q, buf, cap, msg };
+
+	return l3l2q__wait(&q->ep, L3L2Q_EOP_OUTPUT_TRY_PEEK, deadline_ns,
+			   dequeue_once, &a);
+}
+
+void l3l2q_l3_close(struct l3l2q_l3 *q)
+{
+	q->ep.state = L3L2Q_STATE_RELEASED;
+}

@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The producer half of one direction: L3's input, L2's output.
+ *
+ *   reserve: refresh head (A) -> replay released slots -> slot + arena span
+ *   fill:    the caller writes the payload
+ *   publish: fields -> seq (B) -> tail counter (C)
+ *
+ * (A) acquire of the head counter pairs with the consumer's release (D in
+ *     consumer.c): once we see head, the consumer is done with every slot
+ *     and payload byte below it, so they may be overwritten.
+ * (B) release of seq: the validity marker is never visible before the
+ *     fields (a consumer reading it under the tail's cover does not need it;
+ *     a DMA-style peer may).
+ * (C) release of the tail counter pairs with the consumer's acquire (E):
+ *     the payload and the whole slot are visible before the new tail.
+ */
+#include "internal.h"
+
+void l3l2q__prod_init(struct l3l2q_prod *p, struct l3l2q_ep *ep, int is_input,
+		      __u64 start_pos)
+{
+	const struct l3l2q_layout *l = &ep->layout;
+	unsigned char *ctr = ep->mem.counters;
+
+	l3l2q__memset(p, 0, sizeof(*p));
+	p->is_input = !!is_input;
+	p->ring = (unsigned char *)ep->mem.payload +
+		  (is_input ? l->input_desc_offset : l->output_desc_offset);
+	p->tail_ctr = (__s32 *)(ctr + (is_input ? L3L2Q_CTR_INPUT_TAIL :
+					L3L2Q_CTR_OUTPUT_TAIL));
+	p->head_ctr = (__s32 *)(ctr + (is_input ? L3L2Q_CTR_INPUT_HEAD :
+					L3L2Q_CTR_OUTPUT_HEAD));
+	p->depth = l->depth;
+	p->arena_offset = is_input ? l->input_arena_offset :
+				     l->output_arena_offset;
+	p->arena_bytes = is_input ? l->input_arena_bytes :
+				    l->output_arena_bytes;
+	p->tail = start_pos;
+	p->head = start_pos;
+}
+
+/*
+ * Learn how far the consumer released, and replay the released slots to
+ * move the payload head.  Local state changes only on a matched sample.
+ */
+static int refresh_head(struct l3l2q_ep *ep, struct l3l2q_prod *p, __u32 op)
+{
+	__s32 seen = l3l2q_load_acquire_s32(p->head_ctr);	/* (A) */
+	struct l3l2q_desc d;
+	__u64 head, cur, ph;
+
+	if (seen == l3l2q_low32(p->head))
+		return 0;
+	if (!l3l2q_reconstruct(p->head, seen, p->depth, &head) ||
+	    head > p->tail)
+		return l3l2q__poison(ep, L3L2Q_ERR_INVALID_DESCRIPTOR, op,
+				     "counter reconstruction failed: head counter moved from ",
+				     p->head, " beyond the published tail ",
+				     p->tail, NULL);
+	ph = p->phead;
+	for (cur = p->head; cur < head; cur++) {
+		l3l2q__slot_read(p->ring, p->depth, cur + 1, &d);
+		if (d.seq != cur + 1)
+			return l3l2q__poison(ep, L3L2Q_ERR_INVALID_DESCRIPTOR,
+					     op, "release replay seq mismatch: expected ",
+					     cur + 1, ", found ", d.seq, "");
+		if (!d.payload_nbytes)
+			continue;	/* zero-byte: no cursor moves */
+		if (!l3l2q__arena_advance(&ph, p->arena_offset, p->arena_bytes,
+					  d.payload_offset, d.payload_nbytes))
+			return l3l2q__poison(ep, L3L2Q_ERR_INVALID_DESCRIPTOR,
+					     op, "payload replay offset mismatch at seq ",
+					     cur + 1, "", 0, NULL);
+	}
+	/* A replayed head can never pass what we reserved. */
+	if (ph > p->ptail)
+		return l3l2q__poison(ep, L3L2Q_ERR_INVALID_DESCRIPTOR, op,
+				     "payload replay passed the payload tail",
+				     0, NULL, 0, NULL);
+	p->head = head;
+	p->phead = ph;
+	return 0;
+}
+
+int l3l2q__prod_try_reserve(struct l3l2q_ep *ep, struct l3l2q_prod *p,
+			    __u64 n, struct l3l2q_res *res, __u32 op)
+{
+	__u64 a = p->arena_bytes, pos, pad = 0, offset = 0;
+	int ret;
+
+	ret = l3l2q__ep_check(ep, op);
+	if (ret)
+		return ret;
+	if (!res)
+		return l3l2q__reject(ep, EINVAL, L3L2Q_ERR_BAD_ARGUMENT, op,
+				     "res must not be NULL", 0, NULL, 0, NULL);
+	/* One reservation at a time; a second is a broken caller (P17). */
+	if (p->res_active)
+		return l3l2q__poison(ep, L3L2Q_ERR_OWNERSHIP, op,
+				     "a reservation is already active (seq ",
+				     p->res_seq, ")", 0, NULL);
+	if (n > a)
+		return l3l2q__reject(ep, EMSGSIZE, L3L2Q_ERR_BAD_ARGUMENT, op,
+				     "payload of ", n, " bytes exceeds the ", a,
+				     "-byte arena");
+	ret = refresh_head(ep, p, op);
+	if (ret)
+		return ret;
+	if (p->tail - p->head >= p->depth)
+		return -EAGAIN;		/* every slot in use */
+	if (n) {
+		pos = p->ptail % a;
+		if (n > a - pos)
+			pad = a - pos;	/* never split a payload at the wrap */
+		/*
+		 * Padding is committed only together with a successful
+		 * reservation (DESIGN.md §2, pitfall P9).
+		 */
+		if (p->ptail + pad + n - p->phead > a)
+			return -EAGAIN;	/* not enough contiguous space */
+		offset = p->arena_offset + (pad ? 0 : pos);
+		p->ptail += pad + n;
+	}
+	p->res_active = 1;
+	p->res_seq = p->tail + 1;
+	p->res_offset = offset;
+	p->res_nbytes = n;
+	res->seq = p->res_seq;
+	res->offset = offset;
+	res->nbytes = n;
+	res->data = n ? (unsigned char *)ep->mem.payload + offset : (void *)0;
+	return 0;
+}
+
+int l3l2q__prod_publish(struct l3l2q_ep *ep, struct l3l2q_prod *p,
+			const struct l3l2q_res *res, __u64 opcode, __u32 op)
+{
+	struct l3l2q_desc *slot;
+	void *data;
+	int ret;
+
+	ret = l3l2q__ep_check(ep, op);
+	if (ret)
+		return ret;
+	data = p->res_nbytes ? (unsigned char *)ep->mem.payload + p->res_offset :
+			       (void *)0;
+	/* Stale, double-published, mutated or foreign reservations. */
+	if (!res || !p->res_active || res->seq != p->res_seq ||
+	    res->offset != p->res_offset || res->nbytes != p->res_nbytes ||
+	    res->data != data)
+		return l3l2q__poison(ep, L3L2Q_ERR_OWNERSHIP, op,
+				     "unknown reservation", 0, NULL, 0, NULL);
+	if (opcode != L3L2Q_OP_DATA && opcode != L3L2Q_OP_ERROR &&
+	    !(opcode == L3L2Q_OP_STOP && p->is_input && !p->res_nbytes))
+		return l3l2q__poison(ep, L3L2Q_ERR_INVALID_DESCRIPTOR, op,
+				     "opcode ", opcode,
+				     p->is_input ? " cannot be published on the input ring" :
+				     " cannot be published on the output ring",
+				     0, NULL);
+
+	slot = (struct l3l2q_desc *)(p->ring + ((p->res_seq - 1) &
+					       (p->depth - 1)) * L3L2Q_DESC_BYTES);
+	l3l2q_store_once_u64(&slot->opcode, opcode);
+	l3l2q_store_once_u64(&slot->payload_offset, p->res_offset);
+	l3l2q_store_once_u64(&slot->payload_nbytes, p->res_nbytes);
+	l3l2q_store_release_u64(&slot->seq, p->res_seq);	/* (B) */
+	p->tail = p->res_seq;
+	p->res_active = 0;
+	if (opcode == L3L2Q_OP_STOP)
+		p->stopped = 1;
+	l3l2q_store_release_s32(p->tail_ctr, l3l2q_low32(p->tail));	/* (C) */
+	return 0;
+}

@@ -1,0 +1,298 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * l3l2q_core.h - the freestanding L3Q2 protocol core, for both roles.
+ *
+ * The same code runs in user space, in the kernel and on the device CPU: it
+ * makes no system call, allocates nothing and uses only memcpy/memset.
+ * Endpoint structs are owned by the caller; never copy a live one.
+ *
+ * Roles:  L3 (host)   produces the input ring, consumes the output ring.
+ *         L2 (device) consumes the input ring, produces the output ring.
+ *
+ * Return values (liburing style: 0 or a negative errno, errno never set):
+ *   0            progress was made
+ *   -EAGAIN      no progress: ring or arena full, nothing to consume, window
+ *                full, or (STOP drain) nothing more will come.  Nothing changed.
+ *   -EMSGSIZE    the payload can never fit the arena, or the caller's buffer
+ *                is smaller than the message (the message stays at the head)
+ *   -EINVAL      bad argument, rejected before any shared state was touched
+ *   -EPIPE       the input is stopped (STOP already published)
+ *   -ETIMEDOUT   a blocking call reached its deadline; the queue stays live
+ *   -EPROTO      the endpoint is poisoned (now or earlier); its own abort
+ *                flag is set; see l3l2q_ep_error()
+ *   -ECONNRESET  the peer aborted or died; the own abort flag is untouched
+ *   -ESHUTDOWN   the endpoint was closed with l3l2q_*_close()
+ *
+ * The error classes of reference §6: no-progress results leave everything
+ * as it was; an ERROR message is delivered like DATA and never poisons;
+ * local poison is terminal and sets the own abort flag; a remote abort is
+ * terminal and leaves the own flag alone.  Every error except -EAGAIN
+ * records {kind, op, message} in l3l2q_ep_last_error(); terminal errors are
+ * also kept (first one wins) in l3l2q_ep_error().
+ */
+#ifndef L3L2Q_CORE_H
+#define L3L2Q_CORE_H
+
+#include "l3l2q.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Most input entries an L2 endpoint may hold at once (its window, N). */
+#define L3L2Q_WINDOW_MAX	256u
+
+/* Blocking calls read the clock once every this many failed attempts. */
+#define L3L2Q_SPINS_PER_CLOCK	1024u
+
+/* A deadline that never passes (peer abort and death still end the wait). */
+#define L3L2Q_DEADLINE_NONE	(~(__u64)0)
+
+enum l3l2q_role {
+	L3L2Q_ROLE_L3 = 0,
+	L3L2Q_ROLE_L2 = 1,
+};
+
+/* Endpoint states (the upstream Python states). */
+enum l3l2q_state {
+	L3L2Q_STATE_LIVE = 0,
+	L3L2Q_STATE_RELEASED = 1,
+	L3L2Q_STATE_POISONED_LOCAL = 2,
+	L3L2Q_STATE_POISONED_REMOTE = 3,
+};
+
+struct l3l2q_error {
+	__u32 kind;			/* enum l3l2q_error_kind */
+	__u32 op;			/* enum l3l2q_error_op */
+	__u64 region_id;
+	char message[L3L2Q_ERROR_MSG_BYTES];
+};
+
+/* What the core needs from its host; all members are optional. */
+struct l3l2q_env {
+	/* Monotonic nanoseconds.  NULL: a blocking call makes one attempt. */
+	__u64 (*now_ns)(void *ctx);
+	/* Called between failed attempts (a spin hint); NULL: none. */
+	void (*relax)(void *ctx);
+	void *ctx;
+};
+
+/* Where the queue is in this address space. */
+struct l3l2q_mem {
+	void *payload;			/* payload base, layout.payload_bytes long */
+	void *counters;			/* counter block, 64-aligned, 384 bytes */
+	void *ctrl;			/* control block, or NULL for an upstream peer */
+	__u64 region_id;		/* reported in errors only */
+};
+
+/* A reservation in a producer's arena; fill data[0..nbytes) then publish. */
+struct l3l2q_res {
+	__u64 seq;
+	__u64 offset;			/* relative to the payload base; 0 if empty */
+	__u64 nbytes;
+	void *data;			/* NULL if nbytes == 0 */
+};
+
+/* An acquired message.  Compared by value on release: do not modify. */
+struct l3l2q_msg {
+	__u64 seq;
+	__u64 opcode;			/* L3L2Q_OP_DATA, _ERROR or (L2 input) _STOP */
+	__u64 offset;
+	__u64 nbytes;
+	const void *data;		/* NULL if nbytes == 0 */
+};
+
+/* ---- private state: do not access these members directly ---- */
+
+struct l3l2q_ep {
+	struct l3l2q_mem mem;
+	struct l3l2q_layout layout;	/* private copy, validated at init */
+	struct l3l2q_env env;
+	__u32 role;
+	__u32 state;
+	__s32 *own_abort;		/* precomputed: bypasses error paths (P11) */
+	__s32 *peer_abort;
+	__u32 *own_state;		/* control block words, NULL without one */
+	__u32 *peer_state;
+	struct l3l2q_error err;		/* first terminal error */
+	struct l3l2q_error last;	/* most recent error of any class */
+};
+
+struct l3l2q_prod {
+	unsigned char *ring;
+	__s32 *tail_ctr;
+	__s32 *head_ctr;
+	__u64 depth;
+	__u64 arena_offset;
+	__u64 arena_bytes;
+	__u64 tail;			/* published */
+	__u64 head;			/* released by the consumer, replayed */
+	__u64 ptail;			/* payload cursor, padding included */
+	__u64 phead;			/* replayed payload release cursor */
+	__u64 res_seq, res_offset, res_nbytes;
+	__u8 res_active;
+	__u8 is_input;
+	__u8 stopped;			/* STOP published (input only) */
+};
+
+struct l3l2q_entry {
+	__u64 seq, opcode, offset, nbytes;
+	const void *data;
+	__u8 completed;
+};
+
+struct l3l2q_cons {
+	const unsigned char *ring;
+	__s32 *tail_ctr;
+	__s32 *head_ctr;
+	__u64 depth;
+	__u64 arena_offset;
+	__u64 arena_bytes;
+	__u64 tail;			/* observed from the producer */
+	__u64 acq;			/* acquired */
+	__u64 head;			/* physically released */
+	__u64 pacq;			/* payload cursor at acquire */
+	__u64 phead;			/* payload cursor at release */
+	struct l3l2q_entry *win;	/* max_inflight + 1 entries */
+	__u32 max_inflight;
+	__u32 first;			/* index of the oldest entry */
+	__u32 active;			/* entries held, STOP included */
+	__u32 non_stop;			/* DATA and ERROR entries held */
+	__u8 is_input;
+	__u8 stop_seen;
+	__u8 drained;
+};
+
+struct l3l2q_l3 {
+	struct l3l2q_ep ep;
+	struct l3l2q_prod in;
+	struct l3l2q_cons out;
+	struct l3l2q_entry out_win[2];
+};
+
+struct l3l2q_l2 {
+	struct l3l2q_ep ep;
+	struct l3l2q_cons in;
+	struct l3l2q_prod out;
+	struct l3l2q_entry in_win[L3L2Q_WINDOW_MAX + 1];
+};
+
+/* ---- region ---- */
+
+/*
+ * Prepare a freshly allocated (zeroed) region for use: write the control
+ * block header (if mem->ctrl), set all six counters to the low 32 bits of
+ * @start_pos and both abort flags to 0.  Called once by the creator.
+ */
+void l3l2q_region_init(const struct l3l2q_mem *mem,
+		       const struct l3l2q_layout *layout, __u64 start_pos,
+		       __u32 flags);
+
+/*
+ * Validate the twelve upstream L2 task scalars (desc[0..5], queue
+ * magic_version, depth, input arena, output arena, payload bytes, counter
+ * bytes) exactly as an upstream L2 endpoint does.  Returns 0 and fills
+ * @layout, or -EINVAL with @err (may be NULL) naming the field.
+ */
+int l3l2q_validate_scalars(const __u64 *scalars, unsigned int count,
+			   struct l3l2q_layout *layout,
+			   struct l3l2q_error *err);
+
+/* ---- L3 (host) endpoint ---- */
+
+/*
+ * Bind @q to a region prepared by l3l2q_region_init() with @start_pos.
+ * @layout must come from l3l2q_layout().  @env may be NULL.
+ * Returns 0, or -EINVAL with q's last error naming the field.
+ */
+int l3l2q_l3_init(struct l3l2q_l3 *q, const struct l3l2q_mem *mem,
+		  const struct l3l2q_layout *layout, __u64 start_pos,
+		  const struct l3l2q_env *env);
+
+/* Zero copy: reserve n bytes (n == 0 allowed), fill res->data, publish. */
+int l3l2q_l3_try_reserve(struct l3l2q_l3 *q, __u64 n, struct l3l2q_res *res);
+int l3l2q_l3_reserve(struct l3l2q_l3 *q, __u64 n, __u64 deadline_ns,
+		     struct l3l2q_res *res);
+/* opcode DATA or ERROR.  A mismatched reservation poisons (OWNERSHIP). */
+int l3l2q_l3_publish(struct l3l2q_l3 *q, const struct l3l2q_res *res,
+		     __u64 opcode);
+
+/* Copy: enqueue n bytes from buf (NULL allowed iff n == 0). */
+int l3l2q_l3_try_enqueue(struct l3l2q_l3 *q, __u64 opcode, const void *buf,
+			 __u64 n);
+int l3l2q_l3_enqueue(struct l3l2q_l3 *q, __u64 opcode, const void *buf,
+		     __u64 n, __u64 deadline_ns);
+
+/* Publish STOP.  Afterwards every enqueue gives -EPIPE, without poison. */
+int l3l2q_l3_try_request_stop(struct l3l2q_l3 *q);
+int l3l2q_l3_request_stop(struct l3l2q_l3 *q, __u64 deadline_ns);
+
+/*
+ * Output: peek returns the head message (the same one again while it is
+ * active), read copies its payload, release frees it.
+ */
+int l3l2q_l3_try_peek(struct l3l2q_l3 *q, struct l3l2q_msg *msg);
+int l3l2q_l3_peek(struct l3l2q_l3 *q, __u64 deadline_ns, struct l3l2q_msg *msg);
+/* -EINVAL (no poison) for a handle that is not the active one. */
+int l3l2q_l3_read(struct l3l2q_l3 *q, const struct l3l2q_msg *msg, void *buf,
+		  __u64 cap);
+/* A handle that is not the active one poisons (OWNERSHIP). */
+int l3l2q_l3_release(struct l3l2q_l3 *q, const struct l3l2q_msg *msg);
+/* peek + read + release; *msg (may be NULL) gets the header. */
+int l3l2q_l3_try_dequeue(struct l3l2q_l3 *q, void *buf, __u64 cap,
+			 struct l3l2q_msg *msg);
+int l3l2q_l3_dequeue(struct l3l2q_l3 *q, void *buf, __u64 cap,
+		     __u64 deadline_ns, struct l3l2q_msg *msg);
+
+/* Give the endpoint up; idempotent, valid in every state. */
+void l3l2q_l3_close(struct l3l2q_l3 *q);
+
+/* ---- L2 (device) endpoint ---- */
+
+/*
+ * Bind @q with an input window of @max_inflight entries
+ * (1 <= max_inflight <= min(depth, L3L2Q_WINDOW_MAX)); else -EINVAL
+ * (BAD_ARGUMENT, op INIT) without touching the abort flag.
+ */
+int l3l2q_l2_init(struct l3l2q_l2 *q, const struct l3l2q_mem *mem,
+		  const struct l3l2q_layout *layout, __u64 start_pos,
+		  __u32 max_inflight, const struct l3l2q_env *env);
+
+/*
+ * Acquire the next input.  With max_inflight == 1 a second peek while an
+ * entry is held poisons (OWNERSHIP).  A full window is -EAGAIN.
+ */
+int l3l2q_l2_try_peek(struct l3l2q_l2 *q, struct l3l2q_msg *msg);
+int l3l2q_l2_peek(struct l3l2q_l2 *q, __u64 deadline_ns, struct l3l2q_msg *msg);
+/* Mark complete; the completed FIFO prefix is released physically. */
+int l3l2q_l2_release(struct l3l2q_l2 *q, const struct l3l2q_msg *msg);
+/* True once STOP has been physically released. */
+int l3l2q_l2_drained(const struct l3l2q_l2 *q);
+
+int l3l2q_l2_try_reserve(struct l3l2q_l2 *q, __u64 n, struct l3l2q_res *res);
+int l3l2q_l2_reserve(struct l3l2q_l2 *q, __u64 n, __u64 deadline_ns,
+		     struct l3l2q_res *res);
+int l3l2q_l2_publish(struct l3l2q_l2 *q, const struct l3l2q_res *res,
+		     __u64 opcode);
+
+void l3l2q_l2_close(struct l3l2q_l2 *q);
+
+/* ---- errors and state ---- */
+
+/* The first terminal error (kind NONE while the endpoint is healthy). */
+const struct l3l2q_error *l3l2q_ep_error(const struct l3l2q_ep *ep);
+/* The most recent error of any class. */
+const struct l3l2q_error *l3l2q_ep_last_error(const struct l3l2q_ep *ep);
+enum l3l2q_state l3l2q_ep_state(const struct l3l2q_ep *ep);
+
+/* "input.try_peek", ...; "unknown" for any other value (never NULL). */
+const char *l3l2q_error_op_str(__u32 op);
+const char *l3l2q_error_kind_str(__u32 kind);
+/* Copy a message: NULL gives "", longer than 255 characters is truncated. */
+void l3l2q_error_set_message(struct l3l2q_error *err, const char *msg);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* L3L2Q_CORE_H */

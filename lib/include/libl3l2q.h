@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libl3l2q.h - the user-space queue: creation, attachment and fd passing.
+ *
+ * A queue is created by the L3 (host) process and handed to the L2 (device)
+ * process as a file descriptor, by fork or over a unix socket.  The data path
+ * is the freestanding core (l3l2q_core.h): l3l2q_queue_l3() and
+ * l3l2q_queue_l2() return the endpoint to drive.
+ *
+ * The backing is chosen at creation: a memfd today, /dev/l3l2q when the
+ * driver is present (a later backing; callers do not change).  Functions
+ * return 0 or a negative errno and never set errno; functions that take a
+ * struct l3l2q_error * fill it (when not NULL) with a message naming the
+ * field at fault.
+ */
+#ifndef LIBL3L2Q_H
+#define LIBL3L2Q_H
+
+#include "l3l2q_core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum l3l2q_backend {
+	L3L2Q_BACKEND_AUTO = 0,		/* the driver if present, else memfd */
+	L3L2Q_BACKEND_MEMFD = 1,
+	L3L2Q_BACKEND_DEVICE = 2,	/* /dev/l3l2q */
+};
+
+struct l3l2q_params {
+	__u64 depth;			/* power of two, 2 .. 2^30 */
+	__u64 input_arena_bytes;	/* non-zero multiple of 64 */
+	__u64 output_arena_bytes;	/* non-zero multiple of 64 */
+	__u32 flags;			/* L3L2Q_CREATE_*; must be within _ALL */
+	__u32 backend;			/* enum l3l2q_backend */
+	__u64 start_pos;		/* tests only: first position, normally 0 */
+	__u64 resv[4];			/* must be zero */
+};
+
+struct l3l2q_attach_params {
+	__u32 max_inflight;		/* L2 input window; 0 means 1 */
+	__u32 resv0;			/* must be zero */
+	__u64 resv[3];			/* must be zero */
+};
+
+struct l3l2q_queue;
+
+/* Create a queue and become its L3 endpoint. */
+int l3l2q_create(const struct l3l2q_params *p, struct l3l2q_queue **qp,
+		 struct l3l2q_error *err);
+
+/*
+ * The fd that gives the L2 role, close-on-exec, owned by the caller (pass it
+ * by fork or l3l2q_send_fd(), then close it).  Only one L2 may attach.
+ */
+int l3l2q_peer_fd(struct l3l2q_queue *q);
+
+/* Become the L2 endpoint of the queue behind @fd (the fd is not consumed). */
+int l3l2q_attach(int fd, const struct l3l2q_attach_params *p,
+		 struct l3l2q_queue **qp, struct l3l2q_error *err);
+
+/* Mark this role dead for the peer, unmap, close and free.  NULL is a no-op. */
+void l3l2q_destroy(struct l3l2q_queue *q);
+
+/* The endpoint for this queue's role, or NULL for the other role. */
+struct l3l2q_l3 *l3l2q_queue_l3(struct l3l2q_queue *q);
+struct l3l2q_l2 *l3l2q_queue_l2(struct l3l2q_queue *q);
+
+const struct l3l2q_layout *l3l2q_queue_layout(const struct l3l2q_queue *q);
+enum l3l2q_backend l3l2q_queue_backend(const struct l3l2q_queue *q);
+/* The mapping: control block, counters and payload (read-only use). */
+const struct l3l2q_mem *l3l2q_queue_mem(const struct l3l2q_queue *q);
+
+/* CLOCK_MONOTONIC in nanoseconds, and a deadline @ns from now. */
+__u64 l3l2q_now_ns(void);
+__u64 l3l2q_deadline_in(__u64 ns);
+
+/* Pass a file descriptor over a unix socket (SCM_RIGHTS). */
+int l3l2q_send_fd(int sock, int fd);
+int l3l2q_recv_fd(int sock);	/* the fd, close-on-exec, or -errno */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LIBL3L2Q_H */

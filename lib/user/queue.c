@@ -1,0 +1,342 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Creating, attaching and destroying queues, independent of the backing.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "queue.h"
+#include "atomic.h"
+
+int l3l2q__user_error(struct l3l2q_error *err, int errnum, __u32 kind,
+		      __u32 op, const char *msg)
+{
+	if (err) {
+		memset(err, 0, sizeof(*err));
+		err->kind = kind;
+		err->op = op;
+		l3l2q_error_set_message(err, msg);
+	}
+	return -errnum;
+}
+
+__u64 l3l2q_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
+}
+
+__u64 l3l2q_deadline_in(__u64 ns)
+{
+	__u64 now = l3l2q_now_ns();
+
+	return ns > L3L2Q_DEADLINE_NONE - now ? L3L2Q_DEADLINE_NONE : now + ns;
+}
+
+static __u64 env_now(void *ctx)
+{
+	(void)ctx;
+	return l3l2q_now_ns();
+}
+
+/*
+ * A spin hint, and now and then a yield so a waiter never starves its peer
+ * on an oversubscribed machine.  (Sleeping waits come with the wake-ups.)
+ */
+static void env_relax(void *ctx)
+{
+	struct l3l2q_queue *q = ctx;
+
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#endif
+	if (++q->spins % 64 == 0)
+		sched_yield();
+}
+
+static int check_params(const struct l3l2q_params *p, struct l3l2q_error *err)
+{
+	enum l3l2q_layout_status st;
+	struct l3l2q_layout l;
+	size_t i;
+
+	if (!p)
+		return l3l2q__user_error(err, EINVAL, L3L2Q_ERR_BAD_ARGUMENT,
+					 L3L2Q_EOP_INIT, "params must not be NULL");
+	if (p->flags & ~L3L2Q_CREATE_ALL)
+		return l3l2q__user_error(err, EINVAL, L3L2Q_ERR_BAD_ARGUMENT,
+					 L3L2Q_EOP_INIT,
+					 "flags has unknown bits set");
+	if (p->backend > L3L2Q_BACKEND_DEVICE)
+		return l3l2q__user_error(err, EINVAL, L3L2Q_ERR_BAD_ARGUMENT,
+					 L3L2Q_EOP_INIT, "backend is unknown");
+	for (i = 0; i < sizeof(p->resv) / sizeof(p->resv[0]); i++)
+		if (p->resv[i])
+			return l3l2q__user_error(err, EINVAL,
+						 L3L2Q_ERR_BAD_ARGUMENT,
+						 L3L2Q_EOP_INIT,
+						 "resv must be zero");
+	st = l3l2q_layout(p->depth, p->input_arena_bytes,
+			  p->output_arena_bytes, &l);
+	if (st != L3L2Q_LAYOUT_OK)
+		return l3l2q__user_error(err, EINVAL, L3L2Q_ERR_BAD_ARGUMENT,
+					 L3L2Q_EOP_INIT,
+					 l3l2q_layout_strerror(st));
+	return 0;
+}
+
+static const struct l3l2q_backing *choose_backing(__u32 backend)
+{
+	switch (backend) {
+	case L3L2Q_BACKEND_AUTO:
+	case L3L2Q_BACKEND_MEMFD:
+		return &l3l2q_memfd_backing;
+	default:
+		return NULL;	/* the driver backing is not built yet */
+	}
+}
+
+static void set_mem(struct l3l2q_queue *q)
+{
+	unsigned char *base = q->map;
+
+	q->mem.ctrl = base + q->off.ctrl_offset;
+	q->mem.counters = base + q->off.counter_offset;
+	q->mem.payload = base + q->off.payload_offset;
+	q->mem.region_id = (__u64)q->fd + 1;
+}
+
+static void set_env(struct l3l2q_queue *q, struct l3l2q_env *env)
+{
+	env->now_ns = env_now;
+	env->relax = env_relax;
+	env->ctx = q;
+}
+
+int l3l2q_create(const struct l3l2q_params *p, struct l3l2q_queue **qp,
+		 struct l3l2q_error *err)
+{
+	struct l3l2q_queue *q;
+	struct l3l2q_env env;
+	int ret;
+
+	if (!qp)
+		return l3l2q__user_error(err, EINVAL, L3L2Q_ERR_BAD_ARGUMENT,
+					 L3L2Q_EOP_INIT, "qp must not be NULL");
+	*qp = NULL;
+	ret = check_params(p, err);
+	if (ret)
+		return ret;
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return l3l2q__user_error(err, ENOMEM, L3L2Q_ERR_ENDPOINT_ERROR,
+					 L3L2Q_EOP_INIT, "out of memory");
+	q->fd = -1;
+	q->role = L3L2Q_ROLE_L3;
+	q->start_pos = p->start_pos;
+	q->backing = choose_backing(p->backend);
+	if (!q->backing) {
+		free(q);
+		return l3l2q__user_error(err, ENODEV, L3L2Q_ERR_BAD_ARGUMENT,
+					 L3L2Q_EOP_INIT,
+					 "backend: /dev/l3l2q is not supported by this build");
+	}
+	l3l2q_layout(p->depth, p->input_arena_bytes, p->output_arena_bytes,
+		     &q->layout);
+	if (!l3l2q_region_layout(&q->layout, &q->off)) {
+		free(q);
+		return l3l2q__user_error(err, EINVAL, L3L2Q_ERR_BAD_ARGUMENT,
+					 L3L2Q_EOP_INIT,
+					 "region size overflows 64 bits");
+	}
+	ret = q->backing->create(q, p, err);
+	if (ret) {
+		free(q);
+		return ret;
+	}
+	set_mem(q);
+	l3l2q_region_init(&q->mem, &q->layout, p->start_pos, p->flags);
+	/* Release: the initialised region is visible before the role is. */
+	l3l2q_store_release_u32((__u32 *)((char *)q->mem.ctrl +
+					  L3L2Q_CTRL_L3_STATE),
+				L3L2Q_ROLE_LIVE);
+	set_env(q, &env);
+	ret = l3l2q_l3_init(&q->ep.l3, &q->mem, &q->layout, p->start_pos, &env);
+	if (ret) {
+		if (err)
+			*err = q->ep.l3.ep.last;
+		q->backing->destroy(q);
+		free(q);
+		return ret;
+	}
+	*qp = q;
+	return 0;
+}
+
+int l3l2q_peer_fd(struct l3l2q_queue *q)
+{
+	int fd;
+
+	if (!q || q->role != L3L2Q_ROLE_L3)
+		return -EINVAL;
+	if (q->peer_given)
+		return -EBUSY;
+	fd = q->backing->peer_fd(q);
+	if (fd >= 0)
+		q->peer_given = 1;
+	return fd;
+}
+
+/* Read the creator's header once, validate the copy, use only the copy. */
+static int read_header(struct l3l2q_queue *q, struct l3l2q_error *err)
+{
+	struct l3l2q_ctrl_hdr h;
+	struct l3l2q_region_offsets off;
+	enum l3l2q_layout_status st;
+
+	if (q->map_bytes < L3L2Q_CTRL_BYTES)
+		return l3l2q__user_error(err, EINVAL, L3L2Q_ERR_BAD_DESCRIPTOR,
+					 L3L2Q_EOP_ATTACH,
+					 "region is smaller than a control block");
+	memcpy(&h, q->map, sizeof(h));
+	if (h.magic != L3L2Q_CTRL_MAGIC || h.version != L3L2Q_CTRL_VERSION)
+		return l3l2q__user_error(err, EINVAL, L3L2Q_ERR_BAD_DESCRIPTOR,
+					 L3L2Q_EOP_ATTACH,
+					 "control block magic or version mismatch");
+	if (h.queue_magic_version != L3L2Q_QUEUE_MAGIC_VERSION)
+		return l3l2q__user_error(err, EINVAL, L3L2Q_ERR_BAD_DESCRIPTOR,
+					 L3L2Q_EOP_ATTACH,
+					 "queue_magic_version mismatch");
+	if (h.flags & ~L3L2Q_CREATE_ALL || h.resv0 || h.resv1)
+		return l3l2q__user_error(err, EINVAL, L3L2Q_ERR_BAD_DESCRIPTOR,
+					 L3L2Q_EOP_ATTACH,
+					 "control block has unknown flags or non-zero resv");
+	st = l3l2q_layout(h.depth, h.input_arena_bytes, h.output_arena_bytes,
+			  &q->layout);
+	if (st != L3L2Q_LAYOUT_OK)
+		return l3l2q__user_error(err, EINVAL, L3L2Q_ERR_BAD_DESCRIPTOR,
+					 L3L2Q_EOP_ATTACH,
+					 l3l2q_layout_strerror(st));
+	if (!l3l2q_region_layout(&q->layout, &off) ||
+	    off.total_bytes != q->map_bytes)
+		return l3l2q__user_error(err, EINVAL, L3L2Q_ERR_BAD_DESCRIPTOR,
+					 L3L2Q_EOP_ATTACH,
+					 "region size does not match its geometry");
+	q->off = off;
+	q->start_pos = h.start_pos;
+	return 0;
+}
+
+int l3l2q_attach(int fd, const struct l3l2q_attach_params *p,
+		 struct l3l2q_queue **qp, struct l3l2q_error *err)
+{
+	struct l3l2q_queue *q;
+	struct l3l2q_env env;
+	__u32 inflight = 1;
+	int ret;
+
+	if (!qp)
+		return l3l2q__user_error(err, EINVAL, L3L2Q_ERR_BAD_ARGUMENT,
+					 L3L2Q_EOP_ATTACH, "qp must not be NULL");
+	*qp = NULL;
+	if (p) {
+		if (p->resv0 || p->resv[0] || p->resv[1] || p->resv[2])
+			return l3l2q__user_error(err, EINVAL,
+						 L3L2Q_ERR_BAD_ARGUMENT,
+						 L3L2Q_EOP_ATTACH,
+						 "resv must be zero");
+		if (p->max_inflight)
+			inflight = p->max_inflight;
+	}
+	if (fd < 0)
+		return l3l2q__user_error(err, EBADF, L3L2Q_ERR_BAD_ARGUMENT,
+					 L3L2Q_EOP_ATTACH, "fd is negative");
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return l3l2q__user_error(err, ENOMEM, L3L2Q_ERR_ENDPOINT_ERROR,
+					 L3L2Q_EOP_ATTACH, "out of memory");
+	q->fd = -1;
+	q->role = L3L2Q_ROLE_L2;
+	q->backing = &l3l2q_memfd_backing;
+	ret = q->backing->attach(q, fd, err);
+	if (ret) {
+		free(q);
+		return ret;
+	}
+	ret = read_header(q, err);
+	if (ret)
+		goto fail;
+	set_mem(q);
+	/* One L2 per queue, ever (pitfall P15): claim the role atomically. */
+	if (!l3l2q_cas_u32((__u32 *)((char *)q->mem.ctrl + L3L2Q_CTRL_L2_STATE),
+			   L3L2Q_ROLE_ABSENT, L3L2Q_ROLE_LIVE)) {
+		ret = l3l2q__user_error(err, EBUSY, L3L2Q_ERR_BAD_ARGUMENT,
+					L3L2Q_EOP_ATTACH,
+					"the L2 role of this queue is already taken");
+		goto fail_unclaimed;
+	}
+	set_env(q, &env);
+	ret = l3l2q_l2_init(&q->ep.l2, &q->mem, &q->layout, q->start_pos,
+			    inflight, &env);
+	if (ret) {
+		if (err)
+			*err = q->ep.l2.ep.last;
+		goto fail;
+	}
+	*qp = q;
+	return 0;
+fail:
+	q->backing->destroy(q);
+	free(q);
+	return ret;
+fail_unclaimed:
+	q->role = L3L2Q_ROLE_L3;	/* do not mark the real L2 dead */
+	q->mem.ctrl = NULL;
+	q->backing->destroy(q);
+	free(q);
+	return ret;
+}
+
+void l3l2q_destroy(struct l3l2q_queue *q)
+{
+	if (!q)
+		return;
+	if (q->role == L3L2Q_ROLE_L3)
+		l3l2q_l3_close(&q->ep.l3);
+	else
+		l3l2q_l2_close(&q->ep.l2);
+	q->backing->destroy(q);
+	free(q);
+}
+
+struct l3l2q_l3 *l3l2q_queue_l3(struct l3l2q_queue *q)
+{
+	return q && q->role == L3L2Q_ROLE_L3 ? &q->ep.l3 : NULL;
+}
+
+struct l3l2q_l2 *l3l2q_queue_l2(struct l3l2q_queue *q)
+{
+	return q && q->role == L3L2Q_ROLE_L2 ? &q->ep.l2 : NULL;
+}
+
+const struct l3l2q_layout *l3l2q_queue_layout(const struct l3l2q_queue *q)
+{
+	return &q->layout;
+}
+
+enum l3l2q_backend l3l2q_queue_backend(const struct l3l2q_queue *q)
+{
+	return q->backing->id;
+}
+
+const struct l3l2q_mem *l3l2q_queue_mem(const struct l3l2q_queue *q)
+{
+	return &q->mem;
+}

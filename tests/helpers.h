@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Test helpers: an in-process queue region, and direct access to its words
+ * so a test can play an upstream peer byte by byte.
+ */
+#ifndef L3L2Q_TEST_HELPERS_H
+#define L3L2Q_TEST_HELPERS_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "l3l2q_core.h"
+
+struct th_region {
+	void *base;			/* ctrl | counters | payload */
+	struct l3l2q_mem mem;
+	struct l3l2q_layout layout;
+	struct l3l2q_region_offsets off;
+};
+
+/* Allocate and initialise a region; returns 0 or -1 if the layout fails. */
+static inline int th_region_alloc(struct th_region *r, __u64 depth,
+				  __u64 in_arena, __u64 out_arena,
+				  __u64 start_pos)
+{
+	memset(r, 0, sizeof(*r));
+	if (l3l2q_layout(depth, in_arena, out_arena, &r->layout) != L3L2Q_LAYOUT_OK)
+		return -1;
+	if (!l3l2q_region_layout(&r->layout, &r->off))
+		return -1;
+	r->base = aligned_alloc(L3L2Q_REGION_ALIGN, r->off.total_bytes);
+	if (!r->base)
+		return -1;
+	/* Garbage everywhere: stale slot contents must be harmless. */
+	memset(r->base, 0xa5, r->off.total_bytes);
+	memset(r->base, 0, L3L2Q_CTRL_BYTES);
+	r->mem.ctrl = (char *)r->base + r->off.ctrl_offset;
+	r->mem.counters = (char *)r->base + r->off.counter_offset;
+	r->mem.payload = (char *)r->base + r->off.payload_offset;
+	r->mem.region_id = 19;
+	l3l2q_region_init(&r->mem, &r->layout, start_pos, 0);
+	return 0;
+}
+
+static inline void th_region_free(struct th_region *r)
+{
+	free(r->base);
+	r->base = NULL;
+}
+
+static inline _Atomic __s32 *th_ctr_ptr(struct th_region *r, unsigned int off)
+{
+	return (_Atomic __s32 *)((char *)r->mem.counters + off);
+}
+
+static inline __s32 th_ctr(struct th_region *r, unsigned int off)
+{
+	return atomic_load_explicit(th_ctr_ptr(r, off), memory_order_acquire);
+}
+
+static inline void th_set_ctr(struct th_region *r, unsigned int off, __s32 v)
+{
+	atomic_store_explicit(th_ctr_ptr(r, off), v, memory_order_release);
+}
+
+static inline unsigned char *th_payload(struct th_region *r, __u64 offset)
+{
+	return (unsigned char *)r->mem.payload + offset;
+}
+
+/* The slot that carries @seq on the ring at @ring_offset. */
+static inline struct l3l2q_desc *th_slot(struct th_region *r, __u64 ring_offset,
+					 __u64 seq)
+{
+	return (struct l3l2q_desc *)th_payload(r, ring_offset +
+		((seq - 1) & (r->layout.depth - 1)) * L3L2Q_DESC_BYTES);
+}
+
+/*
+ * Publish one descriptor as an upstream producer would: fields, then seq,
+ * then the tail counter (set to the low 32 bits of seq).
+ */
+static inline void th_publish(struct th_region *r, int input, __u64 seq,
+			      __u64 opcode, __u64 offset, __u64 nbytes)
+{
+	struct l3l2q_desc *d = th_slot(r, input ? r->layout.input_desc_offset :
+				       r->layout.output_desc_offset, seq);
+
+	d->opcode = opcode;
+	d->payload_offset = offset;
+	d->payload_nbytes = nbytes;
+	d->seq = seq;
+	th_set_ctr(r, input ? L3L2Q_CTR_INPUT_TAIL : L3L2Q_CTR_OUTPUT_TAIL,
+		   l3l2q_low32(seq));
+}
+
+static inline void th_publish_input(struct th_region *r, __u64 seq,
+				    __u64 opcode, __u64 offset, __u64 nbytes)
+{
+	th_publish(r, 1, seq, opcode, offset, nbytes);
+}
+
+static inline void th_publish_output(struct th_region *r, __u64 seq,
+				     __u64 opcode, __u64 offset, __u64 nbytes)
+{
+	th_publish(r, 0, seq, opcode, offset, nbytes);
+}
+
+#endif /* L3L2Q_TEST_HELPERS_H */

@@ -1,0 +1,388 @@
+/* SPDX-License-Identifier: (GPL-2.0 WITH Linux-syscall-note) OR MIT */
+/*
+ * l3l2q: the one ABI shared by the kernel driver, libl3l2q and device code.
+ *
+ * The queue region is byte-compatible with the upstream "L3Q2" queue ABI 1.1:
+ *
+ *   payload area:  [input desc ring][output desc ring][input arena][output arena]
+ *   counter block: six int32 counters, one per 64-byte line (384 bytes)
+ *
+ * l3l2q adds a control block (identity, per-role state and need-wakeup words)
+ * that lives in its own pages, outside every byte the upstream ABI defines, so
+ * a peer that ignores it still interoperates.
+ *
+ * Deliberate deviations from upstream, documented where they are enforced:
+ *  - depth must be >= 2 for an l3l2q queue (depth 1 puts both rings' writers
+ *    in one cache line, upstream pitfall P12); l3l2q_wire_layout() still
+ *    computes the upstream layout for depth 1;
+ *  - wrap padding is committed only when a reservation succeeds, and every
+ *    consumer accepts "offset == arena base" as a wrap (pitfall P9).
+ *
+ * Everything here is usable from C11 user space, C++, freestanding device
+ * code and the kernel.  Only __uN/__sN types are used.
+ */
+#ifndef _UAPI_L3L2Q_H
+#define _UAPI_L3L2Q_H
+
+#if defined(__KERNEL__) || defined(__linux__)
+#include <linux/types.h>
+#else
+/* Bare-metal device toolchains: <stdint.h> is a freestanding header. */
+#include <stdint.h>
+typedef uint8_t __u8;
+typedef uint16_t __u16;
+typedef uint32_t __u32;
+typedef int32_t __s32;
+typedef uint64_t __u64;
+typedef int64_t __s64;
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------------- */
+/* Identity                                                               */
+/* ---------------------------------------------------------------------- */
+
+/* magic_version = magic << 32 | major << 16 | minor.  Checked exactly. */
+#define L3L2Q_QUEUE_MAGIC		0x4C335132u	/* "L3Q2" */
+#define L3L2Q_QUEUE_ABI_MAJOR		1u
+#define L3L2Q_QUEUE_ABI_MINOR		1u
+#define L3L2Q_PACK_MAGIC_VERSION(magic, major, minor)			\
+	(((__u64)(__u32)(magic) << 32) | ((__u64)((major) & 0xffffu) << 16) | \
+	 (__u64)((minor) & 0xffffu))
+#define L3L2Q_QUEUE_MAGIC_VERSION					\
+	L3L2Q_PACK_MAGIC_VERSION(L3L2Q_QUEUE_MAGIC, L3L2Q_QUEUE_ABI_MAJOR, \
+				 L3L2Q_QUEUE_ABI_MINOR)
+
+static inline __u32 l3l2q_mv_magic(__u64 mv) { return (__u32)(mv >> 32); }
+static inline __u32 l3l2q_mv_major(__u64 mv) { return (__u32)(mv >> 16) & 0xffffu; }
+static inline __u32 l3l2q_mv_minor(__u64 mv) { return (__u32)mv & 0xffffu; }
+
+/*
+ * The upstream primitive region descriptor (the six u64 scalars an upstream
+ * L2 receives first).  Only magic and major are checked; minor is ignored.
+ */
+#define L3L2Q_REGION_MAGIC		0x4C334C32u	/* "L3L2" */
+#define L3L2Q_REGION_ABI_MAJOR		3u
+#define L3L2Q_REGION_MAGIC_VERSION					\
+	L3L2Q_PACK_MAGIC_VERSION(L3L2Q_REGION_MAGIC, L3L2Q_REGION_ABI_MAJOR, 0)
+
+/* ---------------------------------------------------------------------- */
+/* Descriptor slot                                                        */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * One 32-byte slot, four little-endian u64.  Slot index is
+ * (seq - 1) & (depth - 1); slots are never cleared.  seq is the validity
+ * marker: a producer writes bytes 8..31 first, then seq, then the tail
+ * counter.  A zero-byte message uses payload_offset 0 (a sentinel).
+ */
+struct l3l2q_desc {
+	__u64 seq;		/* transport position + 1, per direction */
+	__u64 opcode;		/* L3L2Q_OP_* */
+	__u64 payload_offset;	/* relative to the payload base */
+	__u64 payload_nbytes;
+};
+
+#define L3L2Q_DESC_BYTES		32u
+
+/* desc.opcode */
+#define L3L2Q_OP_INVALID		0u	/* never published */
+#define L3L2Q_OP_DATA			1u	/* both directions */
+#define L3L2Q_OP_STOP			2u	/* input ring only, zero bytes */
+#define L3L2Q_OP_ERROR			3u	/* both directions, never poisons */
+
+/* ---------------------------------------------------------------------- */
+/* Counter block                                                          */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * Each counter holds the low 32 bits of a monotonic u64 count and sits in
+ * the first 4 bytes of its own 64-byte line: one writer per line.
+ */
+#define L3L2Q_CTR_INPUT_TAIL		0u	/* written by L3 */
+#define L3L2Q_CTR_INPUT_HEAD		64u	/* written by L2 */
+#define L3L2Q_CTR_OUTPUT_TAIL		128u	/* written by L2 */
+#define L3L2Q_CTR_OUTPUT_HEAD		192u	/* written by L3 */
+#define L3L2Q_CTR_L3_ABORT		256u	/* written by L3 ("worker") */
+#define L3L2Q_CTR_L2_ABORT		320u	/* written by L2 ("chip") */
+#define L3L2Q_COUNTER_BYTES		384u
+#define L3L2Q_LINE_BYTES		64u
+
+/* ---------------------------------------------------------------------- */
+/* Geometry and the payload layout                                        */
+/* ---------------------------------------------------------------------- */
+
+#define L3L2Q_WIRE_DEPTH_MIN		1ull		/* upstream */
+#define L3L2Q_DEPTH_MIN			2ull		/* l3l2q, see above */
+#define L3L2Q_DEPTH_MAX			(1ull << 30)	/* keeps int32 deltas unambiguous */
+#define L3L2Q_ARENA_ALIGN		64ull
+
+/* Offsets are relative to the payload base. */
+struct l3l2q_layout {
+	__u64 depth;
+	__u64 input_arena_bytes;
+	__u64 output_arena_bytes;
+	__u64 input_desc_offset;	/* always 0 */
+	__u64 output_desc_offset;
+	__u64 input_arena_offset;	/* 64-aligned */
+	__u64 output_arena_offset;	/* 64-aligned */
+	__u64 payload_bytes;
+	__u64 counter_bytes;		/* always L3L2Q_COUNTER_BYTES */
+};
+
+/* Why a layout was refused; names the field at fault. */
+enum l3l2q_layout_status {
+	L3L2Q_LAYOUT_OK			= 0,
+	L3L2Q_LAYOUT_BAD_DEPTH		= 1,	/* not a power of two in range */
+	L3L2Q_LAYOUT_BAD_INPUT_ARENA	= 2,	/* 0 or not a multiple of 64 */
+	L3L2Q_LAYOUT_BAD_OUTPUT_ARENA	= 3,	/* 0 or not a multiple of 64 */
+	L3L2Q_LAYOUT_OVERFLOW		= 4,	/* an intermediate step overflowed u64 */
+};
+
+static inline int l3l2q__add_ok(__u64 a, __u64 b, __u64 *r)
+{
+	if (a > ~(__u64)0 - b)
+		return 0;
+	*r = a + b;
+	return 1;
+}
+
+static inline int l3l2q__align_ok(__u64 v, __u64 align, __u64 *r)
+{
+	__u64 t;
+
+	if (!l3l2q__add_ok(v, align - 1, &t))
+		return 0;
+	*r = t & ~(align - 1);
+	return 1;
+}
+
+/*
+ * The upstream L3Q2 1.1 layout function (reference §1.2): depth is a power
+ * of two in [1, 2^30]; each arena is > 0 and a multiple of 64.  Every
+ * multiply, add and align-up is checked (pitfall P1).  On failure @out is
+ * left untouched and the status names the field at fault.
+ */
+static inline enum l3l2q_layout_status
+l3l2q_wire_layout(__u64 depth, __u64 in_arena, __u64 out_arena,
+		  struct l3l2q_layout *out)
+{
+	struct l3l2q_layout l;
+	__u64 ring_bytes, desc_end, in_end;
+
+	if (depth < L3L2Q_WIRE_DEPTH_MIN || depth > L3L2Q_DEPTH_MAX ||
+	    (depth & (depth - 1)))
+		return L3L2Q_LAYOUT_BAD_DEPTH;
+	if (in_arena == 0 || in_arena % L3L2Q_ARENA_ALIGN)
+		return L3L2Q_LAYOUT_BAD_INPUT_ARENA;
+	if (out_arena == 0 || out_arena % L3L2Q_ARENA_ALIGN)
+		return L3L2Q_LAYOUT_BAD_OUTPUT_ARENA;
+
+	/* depth <= 2^30, so depth * 32 cannot overflow; checked anyway. */
+	if (depth > ~(__u64)0 / L3L2Q_DESC_BYTES)
+		return L3L2Q_LAYOUT_OVERFLOW;
+	ring_bytes = depth * L3L2Q_DESC_BYTES;
+
+	l.depth = depth;
+	l.input_arena_bytes = in_arena;
+	l.output_arena_bytes = out_arena;
+	l.input_desc_offset = 0;
+	l.output_desc_offset = ring_bytes;
+	l.counter_bytes = L3L2Q_COUNTER_BYTES;
+	if (!l3l2q__add_ok(ring_bytes, ring_bytes, &desc_end) ||
+	    !l3l2q__align_ok(desc_end, L3L2Q_ARENA_ALIGN, &l.input_arena_offset) ||
+	    !l3l2q__add_ok(l.input_arena_offset, in_arena, &in_end) ||
+	    !l3l2q__align_ok(in_end, L3L2Q_ARENA_ALIGN, &l.output_arena_offset) ||
+	    !l3l2q__add_ok(l.output_arena_offset, out_arena, &l.payload_bytes))
+		return L3L2Q_LAYOUT_OVERFLOW;
+
+	*out = l;
+	return L3L2Q_LAYOUT_OK;
+}
+
+/*
+ * The l3l2q queue layout: the wire layout, plus depth >= 2 so that the two
+ * rings never share a 64-byte line (pitfall P12).
+ */
+static inline enum l3l2q_layout_status
+l3l2q_layout(__u64 depth, __u64 in_arena, __u64 out_arena,
+	     struct l3l2q_layout *out)
+{
+	if (depth < L3L2Q_DEPTH_MIN)
+		return L3L2Q_LAYOUT_BAD_DEPTH;
+	return l3l2q_wire_layout(depth, in_arena, out_arena, out);
+}
+
+static inline const char *l3l2q_layout_strerror(enum l3l2q_layout_status s)
+{
+	switch (s) {
+	case L3L2Q_LAYOUT_OK:
+		return "ok";
+	case L3L2Q_LAYOUT_BAD_DEPTH:
+		return "depth must be a power of two in [2, 2^30]";
+	case L3L2Q_LAYOUT_BAD_INPUT_ARENA:
+		return "input_arena_bytes must be a non-zero multiple of 64";
+	case L3L2Q_LAYOUT_BAD_OUTPUT_ARENA:
+		return "output_arena_bytes must be a non-zero multiple of 64";
+	case L3L2Q_LAYOUT_OVERFLOW:
+		return "layout overflows 64 bits";
+	}
+	return "unknown";
+}
+
+/* ---------------------------------------------------------------------- */
+/* Counter reconstruction (reference §3)                                  */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * Rebuild a peer's u64 count from the low 32 bits it published.  Call it only
+ * with a value that differs from (__s32)local (a matched sample).  The
+ * two's-complement delta must lie in [0, depth]; delta == depth is legal (the
+ * peer went from empty to full between samples).  Returns 1 and stores the
+ * new count, or 0 (and leaves @out untouched) for an impossible delta.
+ */
+static inline int l3l2q_reconstruct(__u64 local, __s32 observed, __u64 depth,
+				    __u64 *out)
+{
+	__s32 delta = (__s32)((__u32)observed - (__u32)local);
+
+	if (delta < 0 || (__u64)delta > depth)
+		return 0;
+	*out = local + (__u64)delta;
+	return 1;
+}
+
+/* Two's-complement truncation for the int32 wire (pitfall P21). */
+static inline __s32 l3l2q_low32(__u64 v)
+{
+	return (__s32)(__u32)v;
+}
+
+/* ---------------------------------------------------------------------- */
+/* l3l2q control block (not part of the upstream ABI)                     */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * The control block is the first L3L2Q_CTRL_BYTES of the mapping.  Line 0 is
+ * written once by the creator before the region is shared; every other word
+ * sits alone in its own 64-byte line.
+ */
+#define L3L2Q_CTRL_MAGIC		0x4C334C51u	/* "L3LQ" */
+#define L3L2Q_CTRL_VERSION		1u
+#define L3L2Q_CTRL_BYTES		4096u
+
+struct l3l2q_ctrl_hdr {
+	__u32 magic;			/* L3L2Q_CTRL_MAGIC */
+	__u32 version;			/* L3L2Q_CTRL_VERSION */
+	__u64 queue_magic_version;	/* L3L2Q_QUEUE_MAGIC_VERSION */
+	__u64 depth;
+	__u64 input_arena_bytes;
+	__u64 output_arena_bytes;
+	__u64 start_pos;		/* first position of both directions; 0 except in tests */
+	__u32 flags;			/* L3L2Q_CREATE_* given at creation */
+	__u32 resv0;			/* zero */
+	__u64 resv1;			/* zero */
+};
+
+/* Word offsets inside the control block. */
+#define L3L2Q_CTRL_HDR			0u
+#define L3L2Q_CTRL_L3_STATE		64u	/* __u32 L3L2Q_ROLE_* of L3 */
+#define L3L2Q_CTRL_L2_STATE		128u	/* __u32 L3L2Q_ROLE_* of L2 */
+#define L3L2Q_CTRL_L3_WAKE		192u	/* __u32 need-wakeup bits of L3 */
+#define L3L2Q_CTRL_L2_WAKE		256u	/* __u32 need-wakeup bits of L2 */
+
+/* Role state words.  A role only moves forward: ABSENT -> LIVE -> DEAD. */
+#define L3L2Q_ROLE_ABSENT		0u	/* not attached yet */
+#define L3L2Q_ROLE_LIVE			1u
+#define L3L2Q_ROLE_DEAD			2u	/* closed, exited or killed */
+
+/* Need-wakeup bits (used by the wake-up protocol). */
+#define L3L2Q_WAKE_INPUT_AVAIL		(1u << 0)	/* L2 waits for input */
+#define L3L2Q_WAKE_INPUT_SPACE		(1u << 1)	/* L3 waits for input space */
+#define L3L2Q_WAKE_OUTPUT_AVAIL		(1u << 2)	/* L3 waits for output */
+#define L3L2Q_WAKE_OUTPUT_SPACE		(1u << 3)	/* L2 waits for output space */
+
+/* Creation flags. */
+#define L3L2Q_CREATE_ALL		0u
+
+/* Sections of the mapping, each page aligned. */
+#define L3L2Q_REGION_ALIGN		4096ull
+
+struct l3l2q_region_offsets {
+	__u64 ctrl_offset;
+	__u64 ctrl_bytes;
+	__u64 counter_offset;
+	__u64 counter_bytes;
+	__u64 payload_offset;
+	__u64 payload_bytes;
+	__u64 total_bytes;		/* page aligned */
+};
+
+/* Returns 1 and fills @out, or 0 (untouched) on overflow. */
+static inline int l3l2q_region_layout(const struct l3l2q_layout *l,
+				      struct l3l2q_region_offsets *out)
+{
+	struct l3l2q_region_offsets r;
+
+	r.ctrl_offset = 0;
+	r.ctrl_bytes = L3L2Q_CTRL_BYTES;
+	r.counter_offset = L3L2Q_CTRL_BYTES;
+	r.counter_bytes = L3L2Q_COUNTER_BYTES;
+	r.payload_offset = L3L2Q_CTRL_BYTES + L3L2Q_REGION_ALIGN;
+	r.payload_bytes = l->payload_bytes;
+	if (!l3l2q__add_ok(r.payload_offset, l->payload_bytes, &r.total_bytes) ||
+	    !l3l2q__align_ok(r.total_bytes, L3L2Q_REGION_ALIGN, &r.total_bytes))
+		return 0;
+	*out = r;
+	return 1;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Errors                                                                 */
+/* ---------------------------------------------------------------------- */
+
+/* Error kinds; 0..7 are the upstream values. */
+enum l3l2q_error_kind {
+	L3L2Q_ERR_NONE			= 0,
+	L3L2Q_ERR_BAD_ARGUMENT		= 1,
+	L3L2Q_ERR_BAD_DESCRIPTOR	= 2,	/* bad region/queue at attach */
+	L3L2Q_ERR_INVALID_DESCRIPTOR	= 3,	/* peer broke the protocol */
+	L3L2Q_ERR_OUT_OF_SPACE		= 4,	/* upstream defines it, never raised */
+	L3L2Q_ERR_OWNERSHIP		= 5,	/* stale, unknown or mutated handle */
+	L3L2Q_ERR_REMOTE_ABORTED	= 6,	/* peer set its abort flag or died */
+	L3L2Q_ERR_ENDPOINT_ERROR	= 7,
+	L3L2Q_ERR_STOPPED		= 8,	/* l3l2q: input already stopped */
+	L3L2Q_ERR_TIMEOUT		= 9,	/* l3l2q: ordinary timeout */
+	L3L2Q_ERR_RELEASED		= 10,	/* l3l2q: endpoint already released */
+};
+
+/* Operations; 1..6 are the upstream values. */
+enum l3l2q_error_op {
+	L3L2Q_EOP_NONE			= 0,
+	L3L2Q_EOP_INIT			= 1,
+	L3L2Q_EOP_TIMEOUT		= 2,
+	L3L2Q_EOP_INPUT_TRY_PEEK	= 3,
+	L3L2Q_EOP_INPUT_RELEASE		= 4,
+	L3L2Q_EOP_OUTPUT_TRY_RESERVE	= 5,
+	L3L2Q_EOP_OUTPUT_PUBLISH	= 6,
+	/* l3l2q additions: the L3 side */
+	L3L2Q_EOP_INPUT_TRY_RESERVE	= 16,
+	L3L2Q_EOP_INPUT_PUBLISH		= 17,
+	L3L2Q_EOP_INPUT_ENQUEUE		= 18,
+	L3L2Q_EOP_REQUEST_STOP		= 19,
+	L3L2Q_EOP_OUTPUT_TRY_PEEK	= 20,
+	L3L2Q_EOP_OUTPUT_READ		= 21,
+	L3L2Q_EOP_OUTPUT_RELEASE	= 22,
+	L3L2Q_EOP_ATTACH		= 23,
+};
+
+#define L3L2Q_ERROR_MSG_BYTES		256u	/* 255 characters + NUL */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* _UAPI_L3L2Q_H */
