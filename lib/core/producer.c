@@ -116,8 +116,16 @@ int l3l2q__prod_try_reserve(struct l3l2q_ep *ep, struct l3l2q_prod *p,
 		/*
 		 * Padding is committed only together with a successful
 		 * reservation (DESIGN.md §2, pitfall P9).
+		 *
+		 * An empty arena (every payload released) always takes a
+		 * payload of up to its size: nothing live can overlap the
+		 * padding or the span.  Upstream's rule counts the padding as
+		 * used even then, so a payload larger than the cursor's
+		 * position never fits and the producer waits forever.  The
+		 * cursors may then span more than the arena until the next
+		 * release; the check below stays conservative meanwhile.
 		 */
-		if (p->ptail + pad + n - p->phead > a)
+		if (p->ptail != p->phead && p->ptail + pad + n - p->phead > a)
 			return -EAGAIN;	/* not enough contiguous space */
 		offset = p->arena_offset + (pad ? 0 : pos);
 		p->ptail += pad + n;

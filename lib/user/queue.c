@@ -272,7 +272,14 @@ int l3l2q_attach(int fd, const struct l3l2q_attach_params *p,
 	}
 	ret = read_header(q, err);
 	if (ret)
-		goto fail;
+		goto fail_unclaimed;
+	/* Every argument is checked before the role is claimed. */
+	if (inflight > L3L2Q_WINDOW_MAX || inflight > q->layout.depth) {
+		ret = l3l2q__user_error(err, EINVAL, L3L2Q_ERR_BAD_ARGUMENT,
+					L3L2Q_EOP_ATTACH,
+					"max_inflight must be in [1, min(depth, 256)]");
+		goto fail_unclaimed;
+	}
 	set_mem(q);
 	/* One L2 per queue, ever (pitfall P15): claim the role atomically. */
 	if (!l3l2q_cas_u32((__u32 *)((char *)q->mem.ctrl + L3L2Q_CTRL_L2_STATE),
@@ -297,8 +304,7 @@ fail:
 	free(q);
 	return ret;
 fail_unclaimed:
-	q->role = L3L2Q_ROLE_L3;	/* do not mark the real L2 dead */
-	q->mem.ctrl = NULL;
+	q->mem.ctrl = NULL;	/* the role is not ours: leave its state alone */
 	q->backing->destroy(q);
 	free(q);
 	return ret;
