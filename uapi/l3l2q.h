@@ -16,7 +16,9 @@
  *    in one cache line, upstream pitfall P12); l3l2q_wire_layout() still
  *    computes the upstream layout for depth 1;
  *  - wrap padding is committed only when a reservation succeeds, and every
- *    consumer accepts "offset == arena base" as a wrap (pitfall P9).
+ *    consumer accepts "offset == arena base" as a wrap (pitfall P9);
+ *  - an empty arena always takes a payload of up to its size (upstream
+ *    counts padding as used even then and can wait forever).
  *
  * Everything here is usable from C11 user space, C++, freestanding device
  * code and the kernel.  Only __uN/__sN types are used.
@@ -26,6 +28,7 @@
 
 #if defined(__KERNEL__) || defined(__linux__)
 #include <linux/types.h>
+#include <linux/ioctl.h>
 #else
 /* Bare-metal device toolchains: <stdint.h> is a freestanding header. */
 #include <stdint.h>
@@ -35,6 +38,11 @@ typedef uint32_t __u32;
 typedef int32_t __s32;
 typedef uint64_t __u64;
 typedef int64_t __s64;
+/* No ioctls off Linux; the numbers are still defined for reference. */
+#ifndef _IOWR
+#define _IOWR(t, n, s)	((((__u32)sizeof(s)) << 16) | ((t) << 8) | (n) | 0xC0000000u)
+#define _IOR(t, n, s)	((((__u32)sizeof(s)) << 16) | ((t) << 8) | (n) | 0x80000000u)
+#endif
 #endif
 
 #ifdef __cplusplus
@@ -339,6 +347,58 @@ static inline int l3l2q_region_layout(const struct l3l2q_layout *l,
 	*out = r;
 	return 1;
 }
+
+/* ---------------------------------------------------------------------- */
+/* /dev/l3l2q ioctls                                                      */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * open("/dev/l3l2q") gives a device fd.  CREATE on it makes a queue and
+ * returns the queue's L3 fd; PEER on that fd returns the one L2 fd.  Each
+ * queue fd maps the whole region: mmap(NULL, off.total_bytes, PROT_READ |
+ * PROT_WRITE, MAP_SHARED, fd, 0), sections at the reported offsets.  Every
+ * resv field must be zero (-EINVAL otherwise), so it can be given a meaning
+ * later.  Both new fds are close-on-exec.
+ */
+#define L3L2Q_IOC_MAGIC			0xB7
+
+struct l3l2q_create_args {
+	/* in */
+	__u64 depth;			/* power of two, 2 .. 2^30 */
+	__u64 input_arena_bytes;	/* non-zero multiple of 64 */
+	__u64 output_arena_bytes;	/* non-zero multiple of 64 */
+	__u32 flags;			/* L3L2Q_CREATE_*, within _ALL */
+	__u32 resv0;
+	__u64 start_pos;		/* first position; 0 except in tests */
+	__u64 resv1[4];
+	/* out */
+	__s32 fd;			/* the queue's L3 fd */
+	__u32 resv2;
+	struct l3l2q_region_offsets off;
+	__u64 resv3[4];
+};
+
+struct l3l2q_peer_args {
+	__u32 flags;			/* in: must be 0 */
+	__s32 fd;			/* out: the queue's L2 fd */
+	__u64 resv[3];
+};
+
+/* What a queue fd knows about its queue: the kernel's copy, not the page's. */
+struct l3l2q_info_args {
+	__u32 role;			/* out: 0 = L3, 1 = L2 */
+	__u32 flags;			/* out: L3L2Q_CREATE_* */
+	__u64 depth;
+	__u64 input_arena_bytes;
+	__u64 output_arena_bytes;
+	__u64 start_pos;
+	struct l3l2q_region_offsets off;
+	__u64 resv[4];
+};
+
+#define L3L2Q_IOC_CREATE	_IOWR(L3L2Q_IOC_MAGIC, 0x01, struct l3l2q_create_args)
+#define L3L2Q_IOC_PEER		_IOWR(L3L2Q_IOC_MAGIC, 0x02, struct l3l2q_peer_args)
+#define L3L2Q_IOC_INFO		_IOR(L3L2Q_IOC_MAGIC, 0x03, struct l3l2q_info_args)
 
 /* ---------------------------------------------------------------------- */
 /* Errors                                                                 */
