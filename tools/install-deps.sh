@@ -1,0 +1,64 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# Install, with apt-get, the Debian packages the host suites need, and only
+# those that are missing: a machine that has them all is left untouched and
+# no package index is downloaded.  Runs unattended as root on Debian 12.
+set -eu
+
+pkgs="gcc make libc6-dev binutils xz-utils g++ dpkg-dev"
+root=$(cd "$(dirname "$0")/.." && pwd)
+
+if ! command -v dpkg >/dev/null 2>&1; then
+	echo "install-deps: no dpkg; not a Debian system, install by hand: $pkgs" >&2
+	exit 0
+fi
+
+missing=
+for p in $pkgs; do
+	# "install ok installed" is the only state in which the files are there.
+	if ! dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed'; then
+		missing="$missing $p"
+	fi
+done
+
+# tools/fetch-kselftest.sh takes the harness from the linux-source .deb
+# with "apt-get download", which needs a package index; images that ship
+# without one (e.g. after "rm -rf /var/lib/apt/lists/*") need an update.
+ver=${KSELFTEST_SRC_VERSION:-6.1}
+need_index=0
+if [ ! -f "$root/build/kselftest/kselftest_harness.h" ] &&
+   [ ! -f "/usr/src/linux-source-$ver.tar.xz" ] &&
+   ! ls "${KSELFTEST_DEB_DIR:-/nonexistent}/linux-source-${ver}"_*_all.deb \
+	>/dev/null 2>&1 &&
+   ! apt-cache show "linux-source-$ver" >/dev/null 2>&1; then
+	need_index=1
+fi
+
+if [ -z "$missing" ] && [ "$need_index" = 0 ]; then
+	exit 0
+fi
+
+sudo=
+if [ "$(id -u)" -ne 0 ]; then
+	if command -v sudo >/dev/null 2>&1; then
+		sudo="sudo -n"
+	else
+		echo "install-deps: need root to install:${missing:- (package index only)}" >&2
+		exit 1
+	fi
+fi
+
+apt_get() {
+	# shellcheck disable=SC2086 # $sudo is empty or "sudo -n"
+	$sudo env DEBIAN_FRONTEND=noninteractive apt-get -q "$@"
+}
+
+# A fresh machine may have no package lists at all; one update is enough.
+echo "install-deps: apt-get update"
+apt_get update
+if [ -n "$missing" ]; then
+	echo "install-deps: installing:$missing"
+	# shellcheck disable=SC2086 # $missing is a list of package names
+	apt_get install -y --no-install-recommends $missing
+fi
