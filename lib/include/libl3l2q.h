@@ -60,7 +60,11 @@ int l3l2q_peer_fd(struct l3l2q_queue *q);
 int l3l2q_attach(int fd, const struct l3l2q_attach_params *p,
 		 struct l3l2q_queue **qp, struct l3l2q_error *err);
 
-/* Mark this role dead for the peer, unmap, close and free.  NULL is a no-op. */
+/*
+ * Mark this role dead for the peer, unmap, close and free.  In a process
+ * that only inherited @q across fork it just unmaps and frees.  NULL is a
+ * no-op.
+ */
 void l3l2q_destroy(struct l3l2q_queue *q);
 
 /* The endpoint for this queue's role, or NULL for the other role. */

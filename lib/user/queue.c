@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "queue.h"
 #include "atomic.h"
@@ -139,6 +140,7 @@ int l3l2q_create(const struct l3l2q_params *p, struct l3l2q_queue **qp,
 		return l3l2q__user_error(err, ENOMEM, L3L2Q_ERR_ENDPOINT_ERROR,
 					 L3L2Q_EOP_INIT, "out of memory");
 	q->fd = -1;
+	q->owner = getpid();
 	q->role = L3L2Q_ROLE_L3;
 	q->start_pos = p->start_pos;
 	q->backing = choose_backing(p->backend);
@@ -263,6 +265,7 @@ int l3l2q_attach(int fd, const struct l3l2q_attach_params *p,
 		return l3l2q__user_error(err, ENOMEM, L3L2Q_ERR_ENDPOINT_ERROR,
 					 L3L2Q_EOP_ATTACH, "out of memory");
 	q->fd = -1;
+	q->owner = getpid();
 	q->role = L3L2Q_ROLE_L2;
 	q->backing = &l3l2q_memfd_backing;
 	ret = q->backing->attach(q, fd, err);
@@ -318,6 +321,12 @@ void l3l2q_destroy(struct l3l2q_queue *q)
 		l3l2q_l3_close(&q->ep.l3);
 	else
 		l3l2q_l2_close(&q->ep.l2);
+	/*
+	 * A copy inherited across fork is not the role: dropping it must not
+	 * tell the peer that the role is gone.
+	 */
+	if (q->owner != getpid())
+		q->mem.ctrl = NULL;
 	q->backing->destroy(q);
 	free(q);
 }

@@ -8,6 +8,7 @@
 #define L3L2Q_USER_QUEUE_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "libl3l2q.h"
 
@@ -45,6 +46,7 @@ struct l3l2q_queue {
 	struct l3l2q_layout layout;
 	struct l3l2q_mem mem;
 	__u64 start_pos;
+	pid_t owner;			/* the process that created or attached */
 	unsigned int spins;		/* for the relax hint */
 	unsigned char peer_given;
 	union {
