@@ -222,11 +222,13 @@ int l3l2q__cons_release(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 	ret = l3l2q__ep_check(ep, op);
 	if (ret)
 		return ret;
+	if (!msg)
+		return l3l2q__reject(ep, EINVAL, L3L2Q_ERR_BAD_ARGUMENT, op,
+				     "msg must not be NULL", 0, NULL, 0, NULL);
 	e = (struct l3l2q_entry *)l3l2q__cons_find(c, msg);
 	if (!e)
 		return l3l2q__poison(ep, L3L2Q_ERR_OWNERSHIP, op,
-				     "handle is not active (seq ",
-				     msg ? msg->seq : 0,
+				     "handle is not active (seq ", msg->seq,
 				     "): stale, unknown or modified", 0, NULL);
 	if (e->completed)
 		return l3l2q__poison(ep, L3L2Q_ERR_OWNERSHIP, op,

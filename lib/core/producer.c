@@ -151,10 +151,13 @@ int l3l2q__prod_publish(struct l3l2q_ep *ep, struct l3l2q_prod *p,
 	ret = l3l2q__ep_check(ep, op);
 	if (ret)
 		return ret;
+	if (!res)
+		return l3l2q__reject(ep, EINVAL, L3L2Q_ERR_BAD_ARGUMENT, op,
+				     "res must not be NULL", 0, NULL, 0, NULL);
 	data = p->res_nbytes ? (unsigned char *)ep->mem.payload + p->res_offset :
 			       (void *)0;
 	/* Stale, double-published, mutated or foreign reservations. */
-	if (!res || !p->res_active || res->seq != p->res_seq ||
+	if (!p->res_active || res->seq != p->res_seq ||
 	    res->offset != p->res_offset || res->nbytes != p->res_nbytes ||
 	    res->data != data)
 		return l3l2q__poison(ep, L3L2Q_ERR_OWNERSHIP, op,

@@ -70,7 +70,11 @@ struct l3l2q_error {
 
 /* What the core needs from its host; all members are optional. */
 struct l3l2q_env {
-	/* Monotonic nanoseconds.  NULL: a blocking call makes one attempt. */
+	/*
+	 * Monotonic nanoseconds.  NULL: a blocking call with a finite
+	 * deadline makes one attempt; with L3L2Q_DEADLINE_NONE it retries
+	 * until it progresses or the peer goes away.
+	 */
 	__u64 (*now_ns)(void *ctx);
 	/* Called between failed attempts (a spin hint); NULL: none. */
 	void (*relax)(void *ctx);

@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -93,15 +94,48 @@ static int check_params(const struct l3l2q_params *p, struct l3l2q_error *err)
 	return 0;
 }
 
-static const struct l3l2q_backing *choose_backing(__u32 backend)
+int l3l2q__map(struct l3l2q_queue *q, size_t bytes, struct l3l2q_error *err)
 {
-	switch (backend) {
-	case L3L2Q_BACKEND_AUTO:
-	case L3L2Q_BACKEND_MEMFD:
-		return &l3l2q_memfd_backing;
-	default:
-		return NULL;	/* the driver backing is not built yet */
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, q->fd, 0);
+	int ret;
+
+	if (p == MAP_FAILED) {
+		ret = l3l2q__user_error(err, errno, L3L2Q_ERR_ENDPOINT_ERROR,
+					L3L2Q_EOP_INIT, "mmap of the region failed");
+		l3l2q__unmap(q);
+		return ret;
 	}
+	q->map = p;
+	q->map_bytes = bytes;
+	return 0;
+}
+
+void l3l2q__unmap(struct l3l2q_queue *q)
+{
+	if (q->map)
+		munmap(q->map, q->map_bytes);
+	if (q->fd >= 0)
+		close(q->fd);
+	q->map = NULL;
+	q->fd = -1;
+}
+
+/*
+ * AUTO means the driver when it is present, else a memfd; the environment
+ * variable L3L2Q_BACKEND=memfd|device overrides AUTO (for running the same
+ * program over either backing).
+ */
+static __u32 resolve_backend(__u32 backend)
+{
+	const char *env = getenv("L3L2Q_BACKEND");
+
+	if (backend != L3L2Q_BACKEND_AUTO || !env)
+		return backend;
+	if (!strcmp(env, "memfd"))
+		return L3L2Q_BACKEND_MEMFD;
+	if (!strcmp(env, "device"))
+		return L3L2Q_BACKEND_DEVICE;
+	return L3L2Q_BACKEND_AUTO;
 }
 
 static void set_mem(struct l3l2q_queue *q)
@@ -121,11 +155,31 @@ static void set_env(struct l3l2q_queue *q, struct l3l2q_env *env)
 	env->ctx = q;
 }
 
+static struct l3l2q_queue *queue_alloc(enum l3l2q_role role)
+{
+	struct l3l2q_queue *q = calloc(1, sizeof(*q));
+
+	if (q) {
+		q->fd = -1;
+		q->owner = getpid();
+		q->role = role;
+	}
+	return q;
+}
+
+static int create_with(struct l3l2q_queue *q, const struct l3l2q_backing *b,
+		       const struct l3l2q_params *p, struct l3l2q_error *err)
+{
+	q->backing = b;
+	return b->create(q, p, err);
+}
+
 int l3l2q_create(const struct l3l2q_params *p, struct l3l2q_queue **qp,
 		 struct l3l2q_error *err)
 {
 	struct l3l2q_queue *q;
 	struct l3l2q_env env;
+	__u32 backend;
 	int ret;
 
 	if (!qp)
@@ -135,46 +189,32 @@ int l3l2q_create(const struct l3l2q_params *p, struct l3l2q_queue **qp,
 	ret = check_params(p, err);
 	if (ret)
 		return ret;
-	q = calloc(1, sizeof(*q));
+	q = queue_alloc(L3L2Q_ROLE_L3);
 	if (!q)
 		return l3l2q__user_error(err, ENOMEM, L3L2Q_ERR_ENDPOINT_ERROR,
 					 L3L2Q_EOP_INIT, "out of memory");
-	q->fd = -1;
-	q->owner = getpid();
-	q->role = L3L2Q_ROLE_L3;
 	q->start_pos = p->start_pos;
-	q->backing = choose_backing(p->backend);
-	if (!q->backing) {
-		free(q);
-		return l3l2q__user_error(err, ENODEV, L3L2Q_ERR_BAD_ARGUMENT,
-					 L3L2Q_EOP_INIT,
-					 "backend: /dev/l3l2q is not supported by this build");
-	}
 	l3l2q_layout(p->depth, p->input_arena_bytes, p->output_arena_bytes,
 		     &q->layout);
-	if (!l3l2q_region_layout(&q->layout, &q->off)) {
-		free(q);
-		return l3l2q__user_error(err, EINVAL, L3L2Q_ERR_BAD_ARGUMENT,
-					 L3L2Q_EOP_INIT,
-					 "region size overflows 64 bits");
+	backend = resolve_backend(p->backend);
+	if (backend == L3L2Q_BACKEND_MEMFD) {
+		ret = create_with(q, &l3l2q_memfd_backing, p, err);
+	} else {
+		ret = create_with(q, &l3l2q_device_backing, p, err);
+		if (ret == -ENODEV && backend == L3L2Q_BACKEND_AUTO)
+			ret = create_with(q, &l3l2q_memfd_backing, p, err);
 	}
-	ret = q->backing->create(q, p, err);
 	if (ret) {
 		free(q);
 		return ret;
 	}
 	set_mem(q);
-	l3l2q_region_init(&q->mem, &q->layout, p->start_pos, p->flags);
-	/* Release: the initialised region is visible before the role is. */
-	l3l2q_store_release_u32((__u32 *)((char *)q->mem.ctrl +
-					  L3L2Q_CTRL_L3_STATE),
-				L3L2Q_ROLE_LIVE);
 	set_env(q, &env);
 	ret = l3l2q_l3_init(&q->ep.l3, &q->mem, &q->layout, p->start_pos, &env);
 	if (ret) {
 		if (err)
 			*err = q->ep.l3.ep.last;
-		q->backing->destroy(q);
+		q->backing->destroy(q, 1);
 		free(q);
 		return ret;
 	}
@@ -194,46 +234,6 @@ int l3l2q_peer_fd(struct l3l2q_queue *q)
 	if (fd >= 0)
 		q->peer_given = 1;
 	return fd;
-}
-
-/* Read the creator's header once, validate the copy, use only the copy. */
-static int read_header(struct l3l2q_queue *q, struct l3l2q_error *err)
-{
-	struct l3l2q_ctrl_hdr h;
-	struct l3l2q_region_offsets off;
-	enum l3l2q_layout_status st;
-
-	if (q->map_bytes < L3L2Q_CTRL_BYTES)
-		return l3l2q__user_error(err, EINVAL, L3L2Q_ERR_BAD_DESCRIPTOR,
-					 L3L2Q_EOP_ATTACH,
-					 "region is smaller than a control block");
-	memcpy(&h, q->map, sizeof(h));
-	if (h.magic != L3L2Q_CTRL_MAGIC || h.version != L3L2Q_CTRL_VERSION)
-		return l3l2q__user_error(err, EINVAL, L3L2Q_ERR_BAD_DESCRIPTOR,
-					 L3L2Q_EOP_ATTACH,
-					 "control block magic or version mismatch");
-	if (h.queue_magic_version != L3L2Q_QUEUE_MAGIC_VERSION)
-		return l3l2q__user_error(err, EINVAL, L3L2Q_ERR_BAD_DESCRIPTOR,
-					 L3L2Q_EOP_ATTACH,
-					 "queue_magic_version mismatch");
-	if (h.flags & ~L3L2Q_CREATE_ALL || h.resv0 || h.resv1)
-		return l3l2q__user_error(err, EINVAL, L3L2Q_ERR_BAD_DESCRIPTOR,
-					 L3L2Q_EOP_ATTACH,
-					 "control block has unknown flags or non-zero resv");
-	st = l3l2q_layout(h.depth, h.input_arena_bytes, h.output_arena_bytes,
-			  &q->layout);
-	if (st != L3L2Q_LAYOUT_OK)
-		return l3l2q__user_error(err, EINVAL, L3L2Q_ERR_BAD_DESCRIPTOR,
-					 L3L2Q_EOP_ATTACH,
-					 l3l2q_layout_strerror(st));
-	if (!l3l2q_region_layout(&q->layout, &off) ||
-	    off.total_bytes != q->map_bytes)
-		return l3l2q__user_error(err, EINVAL, L3L2Q_ERR_BAD_DESCRIPTOR,
-					 L3L2Q_EOP_ATTACH,
-					 "region size does not match its geometry");
-	q->off = off;
-	q->start_pos = h.start_pos;
-	return 0;
 }
 
 int l3l2q_attach(int fd, const struct l3l2q_attach_params *p,
@@ -260,55 +260,44 @@ int l3l2q_attach(int fd, const struct l3l2q_attach_params *p,
 	if (fd < 0)
 		return l3l2q__user_error(err, EBADF, L3L2Q_ERR_BAD_ARGUMENT,
 					 L3L2Q_EOP_ATTACH, "fd is negative");
-	q = calloc(1, sizeof(*q));
+	q = queue_alloc(L3L2Q_ROLE_L2);
 	if (!q)
 		return l3l2q__user_error(err, ENOMEM, L3L2Q_ERR_ENDPOINT_ERROR,
 					 L3L2Q_EOP_ATTACH, "out of memory");
-	q->fd = -1;
-	q->owner = getpid();
-	q->role = L3L2Q_ROLE_L2;
-	q->backing = &l3l2q_memfd_backing;
+	/* The fd says which backing it belongs to. */
+	q->backing = &l3l2q_device_backing;
 	ret = q->backing->attach(q, fd, err);
-	if (ret) {
-		free(q);
-		return ret;
+	if (ret == -ENOTTY) {
+		q->backing = &l3l2q_memfd_backing;
+		ret = q->backing->attach(q, fd, err);
 	}
-	ret = read_header(q, err);
 	if (ret)
-		goto fail_unclaimed;
+		goto fail_free;
 	/* Every argument is checked before the role is claimed. */
 	if (inflight > L3L2Q_WINDOW_MAX || inflight > q->layout.depth) {
 		ret = l3l2q__user_error(err, EINVAL, L3L2Q_ERR_BAD_ARGUMENT,
 					L3L2Q_EOP_ATTACH,
 					"max_inflight must be in [1, min(depth, 256)]");
-		goto fail_unclaimed;
+		goto fail_unmap;
 	}
+	ret = q->backing->claim(q, err);
+	if (ret)
+		goto fail_unmap;
 	set_mem(q);
-	/* One L2 per queue, ever (pitfall P15): claim the role atomically. */
-	if (!l3l2q_cas_u32((__u32 *)((char *)q->mem.ctrl + L3L2Q_CTRL_L2_STATE),
-			   L3L2Q_ROLE_ABSENT, L3L2Q_ROLE_LIVE)) {
-		ret = l3l2q__user_error(err, EBUSY, L3L2Q_ERR_BAD_ARGUMENT,
-					L3L2Q_EOP_ATTACH,
-					"the L2 role of this queue is already taken");
-		goto fail_unclaimed;
-	}
 	set_env(q, &env);
 	ret = l3l2q_l2_init(&q->ep.l2, &q->mem, &q->layout, q->start_pos,
 			    inflight, &env);
 	if (ret) {
 		if (err)
 			*err = q->ep.l2.ep.last;
-		goto fail;
+		q->backing->destroy(q, 1);
+		goto fail_free;
 	}
 	*qp = q;
 	return 0;
-fail:
-	q->backing->destroy(q);
-	free(q);
-	return ret;
-fail_unclaimed:
-	q->mem.ctrl = NULL;	/* the role is not ours: leave its state alone */
-	q->backing->destroy(q);
+fail_unmap:
+	q->backing->destroy(q, 0);	/* the role is not ours: leave it */
+fail_free:
 	free(q);
 	return ret;
 }
@@ -325,9 +314,7 @@ void l3l2q_destroy(struct l3l2q_queue *q)
 	 * A copy inherited across fork is not the role: dropping it must not
 	 * tell the peer that the role is gone.
 	 */
-	if (q->owner != getpid())
-		q->mem.ctrl = NULL;
-	q->backing->destroy(q);
+	q->backing->destroy(q, q->owner == getpid());
 	free(q);
 }
 

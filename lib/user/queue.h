@@ -18,23 +18,28 @@ struct l3l2q_backing {
 	const char *name;
 	enum l3l2q_backend id;
 	/*
-	 * Allocate a zeroed region of q->off.total_bytes, map it at q->map
-	 * and set q->fd.  The caller initialises the region afterwards.
+	 * Make a region for q->layout, map it (q->map, q->map_bytes), set
+	 * q->fd and q->off, and leave it initialised with the L3 role live.
+	 * -ENODEV if this backing is not available here.
 	 */
 	int (*create)(struct l3l2q_queue *q, const struct l3l2q_params *p,
 		      struct l3l2q_error *err);
 	/* A new fd (close-on-exec) that gives the L2 role. */
 	int (*peer_fd)(struct l3l2q_queue *q);
 	/*
-	 * Does @fd belong to this backing?  If so map it (q->map,
-	 * q->map_bytes, q->fd = a dup) and return 0; -ENOTTY if not ours.
+	 * Is @fd an L2 fd of this backing?  If so map it and learn the
+	 * geometry (q->map, q->map_bytes, q->fd = a dup, q->layout, q->off,
+	 * q->start_pos); -ENOTTY if the fd is not this backing's.
 	 */
 	int (*attach)(struct l3l2q_queue *q, int fd, struct l3l2q_error *err);
-	/* This role is gone: tell the peer, unmap, close. */
-	void (*destroy)(struct l3l2q_queue *q);
+	/* Take the L2 role after every argument was checked; -EBUSY if taken. */
+	int (*claim)(struct l3l2q_queue *q, struct l3l2q_error *err);
+	/* Unmap and close; @gone: this process held the role, tell the peer. */
+	void (*destroy)(struct l3l2q_queue *q, int gone);
 };
 
 extern const struct l3l2q_backing l3l2q_memfd_backing;
+extern const struct l3l2q_backing l3l2q_device_backing;
 
 struct l3l2q_queue {
 	const struct l3l2q_backing *backing;
@@ -58,5 +63,10 @@ struct l3l2q_queue {
 /* Record a user-layer error (errno and a message naming the field). */
 int l3l2q__user_error(struct l3l2q_error *err, int errnum, __u32 kind,
 		      __u32 op, const char *msg);
+
+/* Map q->fd's whole region of @bytes shared, read-write. */
+int l3l2q__map(struct l3l2q_queue *q, size_t bytes, struct l3l2q_error *err);
+/* Unmap and close whatever q holds. */
+void l3l2q__unmap(struct l3l2q_queue *q);
 
 #endif /* L3L2Q_USER_QUEUE_H */

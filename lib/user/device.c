@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The /dev/l3l2q backing: the kernel allocates and initialises the region,
+ * hands out the one L2 fd, and marks a role dead when its last reference
+ * goes, so this file only issues ioctls and maps.  The geometry comes from
+ * the kernel's private copy (INFO), never from the shared page.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "queue.h"
+
+#define L3L2Q_DEVICE_PATH "/dev/l3l2q"
+
+static int same_offsets(const struct l3l2q_region_offsets *a,
+			const struct l3l2q_region_offsets *b)
+{
+	return a->ctrl_offset == b->ctrl_offset &&
+	       a->ctrl_bytes == b->ctrl_bytes &&
+	       a->counter_offset == b->counter_offset &&
+	       a->counter_bytes == b->counter_bytes &&
+	       a->payload_offset == b->payload_offset &&
+	       a->payload_bytes == b->payload_bytes &&
+	       a->total_bytes == b->total_bytes;
+}
+
+static int device_create(struct l3l2q_queue *q, const struct l3l2q_params *p,
+			 struct l3l2q_error *err)
+{
+	struct l3l2q_create_args args;
+	struct l3l2q_region_offsets want;
+	int dev, ret;
+
+	dev = open(L3L2Q_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	if (dev < 0)
+		return l3l2q__user_error(err, errno == ENOENT ? ENODEV : errno,
+					 L3L2Q_ERR_ENDPOINT_ERROR, L3L2Q_EOP_INIT,
+					 "cannot open " L3L2Q_DEVICE_PATH);
+	memset(&args, 0, sizeof(args));
+	args.depth = p->depth;
+	args.input_arena_bytes = p->input_arena_bytes;
+	args.output_arena_bytes = p->output_arena_bytes;
+	args.flags = p->flags;
+	args.start_pos = p->start_pos;
+	ret = ioctl(dev, L3L2Q_IOC_CREATE, &args);
+	ret = ret ? -errno : 0;
+	close(dev);
+	if (ret)
+		return l3l2q__user_error(err, -ret, L3L2Q_ERR_BAD_ARGUMENT,
+					 L3L2Q_EOP_INIT,
+					 "L3L2Q_IOC_CREATE refused the queue (see dmesg)");
+	q->fd = args.fd;
+	/* The kernel and this library must agree on the mapping's shape. */
+	if (!l3l2q_region_layout(&q->layout, &want) ||
+	    !same_offsets(&want, &args.off)) {
+		l3l2q__unmap(q);
+		return l3l2q__user_error(err, EPROTO, L3L2Q_ERR_BAD_DESCRIPTOR,
+					 L3L2Q_EOP_INIT,
+					 "the driver reports a different region layout");
+	}
+	q->off = args.off;
+	return l3l2q__map(q, q->off.total_bytes, err);
+}
+
+static int device_peer_fd(struct l3l2q_queue *q)
+{
+	struct l3l2q_peer_args args;
+
+	memset(&args, 0, sizeof(args));
+	if (ioctl(q->fd, L3L2Q_IOC_PEER, &args))
+		return -errno;
+	return args.fd;
+}
+
+static int device_attach(struct l3l2q_queue *q, int fd, struct l3l2q_error *err)
+{
+	struct l3l2q_info_args info;
+	struct l3l2q_region_offsets want;
+	enum l3l2q_layout_status st;
+
+	memset(&info, 0, sizeof(info));
+	if (ioctl(fd, L3L2Q_IOC_INFO, &info))
+		return l3l2q__user_error(err, ENOTTY, L3L2Q_ERR_BAD_DESCRIPTOR,
+					 L3L2Q_EOP_ATTACH,
+					 "fd is not an l3l2q queue fd");
+	if (info.role != L3L2Q_ROLE_L2)
+		return l3l2q__user_error(err, EINVAL, L3L2Q_ERR_BAD_ARGUMENT,
+					 L3L2Q_EOP_ATTACH,
+					 "fd is the queue's L3 fd, not its L2 fd");
+	st = l3l2q_layout(info.depth, info.input_arena_bytes,
+			  info.output_arena_bytes, &q->layout);
+	if (st != L3L2Q_LAYOUT_OK || !l3l2q_region_layout(&q->layout, &want) ||
+	    !same_offsets(&want, &info.off))
+		return l3l2q__user_error(err, EPROTO, L3L2Q_ERR_BAD_DESCRIPTOR,
+					 L3L2Q_EOP_ATTACH,
+					 "the driver reports a geometry this library cannot use");
+	q->off = info.off;
+	q->start_pos = info.start_pos;
+	q->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (q->fd < 0)
+		return l3l2q__user_error(err, errno, L3L2Q_ERR_ENDPOINT_ERROR,
+					 L3L2Q_EOP_ATTACH, "dup of fd failed");
+	return l3l2q__map(q, q->off.total_bytes, err);
+}
+
+/* The kernel gave out exactly one L2 fd: holding it is the claim. */
+static int device_claim(struct l3l2q_queue *q, struct l3l2q_error *err)
+{
+	(void)q;
+	(void)err;
+	return 0;
+}
+
+/* The kernel marks the role dead when its last reference goes. */
+static void device_destroy(struct l3l2q_queue *q, int gone)
+{
+	(void)gone;
+	l3l2q__unmap(q);
+}
+
+const struct l3l2q_backing l3l2q_device_backing = {
+	.name = "device",
+	.id = L3L2Q_BACKEND_DEVICE,
+	.create = device_create,
+	.peer_fd = device_peer_fd,
+	.attach = device_attach,
+	.claim = device_claim,
+	.destroy = device_destroy,
+};
