@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * l3l2q_internal.h - the driver's private objects.
+ *
+ * File descriptors are the capabilities (DESIGN §3):
+ *
+ *   /dev/l3l2q fd --CREATE--> queue <--- L3 file  (ends[L3L2Q_END_L3])
+ *                                   <--- L2 file  (ends[L3L2Q_END_L2]),
+ *                                        made once, by PEER on the L3 file
+ *
+ * There is exactly one struct file per role; dup(), fork() and SCM_RIGHTS
+ * share it.  A role file's ->release therefore runs when the role's last
+ * reference goes away - close, exit or kill -9, and the last munmap, since a
+ * VMA holds its file - and that is the role's death.  Each role file holds
+ * one reference on the queue, so the region outlives a dead peer until the
+ * survivor is gone too: nothing already published is lost.
+ *
+ * The region is shared with user space and never trusted: the kernel keeps
+ * its own copy of the geometry and of the role states, writes the shared
+ * words, and reads them only to report them (debugfs).
+ */
+#ifndef L3L2Q_INTERNAL_H
+#define L3L2Q_INTERNAL_H
+
+#include <linux/atomic.h>
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/types.h>
+#include <linux/uidgid.h>
+#include <linux/wait.h>
+
+#include "l3l2q.h"
+
+struct dentry;
+struct file;
+struct vm_area_struct;
+
+/* The two roles; the values are l3l2q_info_args.role. */
+enum l3l2q_end_role {
+	L3L2Q_END_L3 = 0,
+	L3L2Q_END_L2 = 1,
+	L3L2Q_NR_ENDS = 2,
+};
+
+/* Region bytes one uid holds; see l3l2q_user_charge(). */
+struct l3l2q_user {
+	struct list_head node;		/* on l3l2q_users, under its lock */
+	kuid_t uid;
+	u64 bytes;			/* protected by l3l2q_users_lock */
+	unsigned int nr_queues;		/* protected by l3l2q_users_lock */
+};
+
+/* What a role file's private_data points at. */
+struct l3l2q_end {
+	struct l3l2q_queue *q;
+	enum l3l2q_end_role role;
+};
+
+struct l3l2q_queue {
+	struct kref ref;		/* one per role file */
+	u64 id;				/* debugfs name, never reused */
+
+	/* Immutable after creation: the kernel's private copy. */
+	struct l3l2q_layout layout;
+	struct l3l2q_region_offsets off;
+	u64 start_pos;
+	u32 flags;
+	void *region;			/* kernel alias, off.total_bytes */
+	unsigned long nr_pages;
+	struct l3l2q_user *user;	/* charged for off.total_bytes */
+	struct l3l2q_end ends[L3L2Q_NR_ENDS];
+
+	struct mutex lock;		/* serialises PEER and role deaths */
+	u32 state[L3L2Q_NR_ENDS];	/* L3L2Q_ROLE_*, protected by lock */
+
+	/* Waiters of either role; the wait/poll paths come later. */
+	wait_queue_head_t wq;
+
+	/* Event counts, for debugfs. */
+	atomic64_t nr_peers;
+	atomic64_t nr_deaths;
+	atomic64_t nr_wakes;
+
+	struct dentry *dbg;
+};
+
+/* Limits (module parameters, in l3l2q_main.c); read with READ_ONCE(). */
+extern unsigned long l3l2q_max_queue_bytes;
+extern unsigned long l3l2q_max_user_bytes;
+
+/* l3l2q_queue.c: queue lifetime, role files, role death */
+struct l3l2q_queue *l3l2q_queue_create(const struct l3l2q_create_args *args);
+void l3l2q_queue_put(struct l3l2q_queue *q);
+struct file *l3l2q_queue_getfile(struct l3l2q_queue *q,
+				 enum l3l2q_end_role role);
+
+/* l3l2q_region.c: region memory, limits, mmap */
+int l3l2q_region_alloc(struct l3l2q_queue *q);
+void l3l2q_region_free(struct l3l2q_queue *q);
+void l3l2q_region_format(struct l3l2q_queue *q);
+u32 *l3l2q_state_word(struct l3l2q_queue *q, enum l3l2q_end_role role);
+s32 *l3l2q_abort_word(struct l3l2q_queue *q, enum l3l2q_end_role role);
+s32 *l3l2q_counter_word(struct l3l2q_queue *q, unsigned int offset);
+u32 *l3l2q_ctrl_word(struct l3l2q_queue *q, unsigned int offset);
+int l3l2q_region_mmap(struct l3l2q_queue *q, enum l3l2q_end_role role,
+		      struct vm_area_struct *vma);
+
+/* l3l2q_debugfs.c */
+void l3l2q_debugfs_init(void);
+void l3l2q_debugfs_exit(void);
+void l3l2q_debugfs_add(struct l3l2q_queue *q);
+void l3l2q_debugfs_remove(struct l3l2q_queue *q);
+
+#endif /* L3L2Q_INTERNAL_H */

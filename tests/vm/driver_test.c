@@ -1,0 +1,1131 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * driver_test - /dev/l3l2q from user space: create, peer, info, mmap rules,
+ * role death and limits.  Runs inside the test VM as root with l3l2q.ko
+ * loaded and debugfs reachable (mounted here if it is not).
+ *
+ * Errnos the driver documents (kmod/):
+ *   CREATE  EINVAL  bad geometry, unknown flags, non-zero reserved field
+ *           E2BIG   region larger than max_queue_bytes
+ *           EDQUOT  the uid's regions would exceed max_user_bytes
+ *   PEER    EBUSY   an L2 fd was already made
+ *           EPERM   on an L2 fd or on the device fd
+ *           EINVAL  non-zero flags or reserved field
+ *   INFO    EPERM   on the device fd
+ *   mmap    EINVAL  MAP_PRIVATE, window beyond the region
+ *           EPERM   PROT_EXEC
+ *   mprotect(PROT_EXEC) EACCES (VM_MAYEXEC cleared)
+ *   partial munmap / mprotect: EINVAL, the mapping stays whole
+ *   mremap: grow EFAULT (VM_DONTEXPAND), move EINVAL
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "l3l2q.h"
+#include "kselftest_harness.h"
+
+#define DEV_PATH	"/dev/l3l2q"
+#define DBG_ROOT	"/sys/kernel/debug"
+#define DBG_DIR		DBG_ROOT "/l3l2q"
+#define PARAM_DIR	"/sys/module/l3l2q/parameters/"
+
+#define DEPTH		8ull
+#define IN_ARENA	4096ull
+#define OUT_ARENA	8192ull
+
+/* ---------------------------------------------------------------------- */
+/* Helpers                                                                */
+/* ---------------------------------------------------------------------- */
+
+static int count_dir(const char *path)
+{
+	struct dirent *de;
+	int n = 0;
+	DIR *d;
+
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* Open fds of this process (the DIR's own fd excluded). */
+static int count_fds(void)
+{
+	return count_dir("/proc/self/fd") - 1;
+}
+
+/* The debugfs directory must be there; mount debugfs if needed. */
+static int ensure_debugfs(void)
+{
+	if (access(DBG_DIR, F_OK) == 0)
+		return 0;
+	mount("debugfs", DBG_ROOT, "debugfs", 0, NULL);
+	return access(DBG_DIR, F_OK);
+}
+
+/* Copy the first whitespace-delimited word of @src, truncated to fit. */
+static void copy_word(char *dst, size_t len, const char *src)
+{
+	size_t n;
+
+	src += strspn(src, " \t");
+	n = strcspn(src, " \t\n");
+	if (n >= len)
+		n = len - 1;
+	memcpy(dst, src, n);
+	dst[n] = 0;
+}
+
+/*
+ * What /proc/self/fdinfo says about a queue fd: its queue id (the debugfs
+ * file name) and role.  Returns the id, or 0.
+ */
+static unsigned long long fd_queue_id(int fd, char *role, size_t role_len)
+{
+	unsigned long long id = 0;
+	char path[64], line[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "l3l2q-queue:", 12))
+			id = strtoull(line + 12, NULL, 10);
+		else if (role && !strncmp(line, "l3l2q-role:", 11))
+			copy_word(role, role_len, line + 11);
+	}
+	fclose(f);
+	return id;
+}
+
+/* Read debugfs file of queue @id into @buf; returns bytes or -1. */
+static int read_queue_dbg(unsigned long long id, char *buf, size_t len)
+{
+	char path[128];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), DBG_DIR "/%llu", id);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = 0;
+	return (int)n;
+}
+
+static int queue_dbg_exists(unsigned long long id)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), DBG_DIR "/%llu", id);
+	return access(path, F_OK) == 0;
+}
+
+static long read_param(const char *name, unsigned long *val)
+{
+	char path[128];
+	FILE *f;
+	int ok;
+
+	snprintf(path, sizeof(path), PARAM_DIR "%s", name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	ok = fscanf(f, "%lu", val) == 1;
+	fclose(f);
+	return ok ? 0 : -1;
+}
+
+static int write_param(const char *name, unsigned long val)
+{
+	char path[128];
+	FILE *f;
+	int ok;
+
+	snprintf(path, sizeof(path), PARAM_DIR "%s", name);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	ok = fprintf(f, "%lu\n", val) > 0;
+	return (fclose(f) == 0 && ok) ? 0 : -1;
+}
+
+static int create_queue(int dev, struct l3l2q_create_args *a, __u64 depth,
+			__u64 in_arena, __u64 out_arena, __u64 start_pos)
+{
+	memset(a, 0, sizeof(*a));
+	a->depth = depth;
+	a->input_arena_bytes = in_arena;
+	a->output_arena_bytes = out_arena;
+	a->start_pos = start_pos;
+	a->fd = -1;
+	return ioctl(dev, L3L2Q_IOC_CREATE, a);
+}
+
+static int make_peer(int l3fd)
+{
+	struct l3l2q_peer_args p;
+
+	memset(&p, 0, sizeof(p));
+	p.fd = -1;
+	if (ioctl(l3fd, L3L2Q_IOC_PEER, &p))
+		return -1;
+	return p.fd;
+}
+
+static void *map_queue(int fd, size_t len)
+{
+	return mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+}
+
+static __u32 load_u32(const void *base, size_t off)
+{
+	return __atomic_load_n((const __u32 *)((const char *)base + off),
+			       __ATOMIC_ACQUIRE);
+}
+
+static __s32 load_s32(const void *base, size_t off)
+{
+	return __atomic_load_n((const __s32 *)((const char *)base + off),
+			       __ATOMIC_ACQUIRE);
+}
+
+/* Poll a shared word for up to 2 s; returns 1 once it equals @want. */
+static int wait_u32(const void *base, size_t off, __u32 want)
+{
+	struct timespec ts = { 0, 1000 * 1000 };
+	int i;
+
+	for (i = 0; i < 2000; i++) {
+		if (load_u32(base, off) == want)
+			return 1;
+		nanosleep(&ts, NULL);
+	}
+	return 0;
+}
+
+static int all_zero(const void *p, size_t len)
+{
+	const unsigned char *c = p;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (c[i])
+			return 0;
+	return 1;
+}
+
+/* ---------------------------------------------------------------------- */
+/* CREATE: refused geometry creates nothing                               */
+/* ---------------------------------------------------------------------- */
+
+FIXTURE(bad_create) {
+	int dev;
+};
+
+FIXTURE_VARIANT(bad_create) {
+	__u64 depth;
+	__u64 in_arena;
+	__u64 out_arena;
+	__u32 flags;
+	int resv;		/* 1: resv0, 2: resv1[], 3: resv2, 4: resv3[] */
+};
+
+FIXTURE_VARIANT_ADD(bad_create, depth_0) { 0, 4096, 4096, 0, 0 };
+FIXTURE_VARIANT_ADD(bad_create, depth_1) { 1, 4096, 4096, 0, 0 };
+FIXTURE_VARIANT_ADD(bad_create, depth_3) { 3, 4096, 4096, 0, 0 };
+FIXTURE_VARIANT_ADD(bad_create, depth_2_31) { 1ull << 31, 4096, 4096, 0, 0 };
+FIXTURE_VARIANT_ADD(bad_create, depth_2_63) { 1ull << 63, 4096, 4096, 0, 0 };
+FIXTURE_VARIANT_ADD(bad_create, in_arena_0) { 8, 0, 4096, 0, 0 };
+FIXTURE_VARIANT_ADD(bad_create, in_arena_65) { 8, 65, 4096, 0, 0 };
+FIXTURE_VARIANT_ADD(bad_create, out_arena_0) { 8, 4096, 0, 0, 0 };
+FIXTURE_VARIANT_ADD(bad_create, out_arena_65) { 8, 4096, 65, 0, 0 };
+/* Multiples of 64 whose sum overflows u64 in the layout. */
+FIXTURE_VARIANT_ADD(bad_create, overflow_in) { 8, ~0ull - 63, 64, 0, 0 };
+FIXTURE_VARIANT_ADD(bad_create, overflow_out) { 8, 64, ~0ull - 63, 0, 0 };
+FIXTURE_VARIANT_ADD(bad_create, overflow_region) {
+	8, 1ull << 63, (1ull << 63) - 4096, 0, 0 };
+FIXTURE_VARIANT_ADD(bad_create, flags_1) { 8, 4096, 4096, 1, 0 };
+FIXTURE_VARIANT_ADD(bad_create, flags_top) { 8, 4096, 4096, 1u << 31, 0 };
+FIXTURE_VARIANT_ADD(bad_create, flags_all) { 8, 4096, 4096, ~0u, 0 };
+FIXTURE_VARIANT_ADD(bad_create, resv0) { 8, 4096, 4096, 0, 1 };
+FIXTURE_VARIANT_ADD(bad_create, resv1) { 8, 4096, 4096, 0, 2 };
+FIXTURE_VARIANT_ADD(bad_create, resv2) { 8, 4096, 4096, 0, 3 };
+FIXTURE_VARIANT_ADD(bad_create, resv3) { 8, 4096, 4096, 0, 4 };
+
+FIXTURE_SETUP(bad_create)
+{
+	self->dev = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+	if (self->dev < 0)
+		SKIP(return, DEV_PATH " missing: is l3l2q.ko loaded?");
+	ASSERT_EQ(0, ensure_debugfs());
+}
+
+FIXTURE_TEARDOWN(bad_create)
+{
+	if (self->dev >= 0)
+		close(self->dev);
+}
+
+TEST_F(bad_create, einval_and_nothing_created)
+{
+	struct l3l2q_create_args a;
+	int fds = count_fds(), queues = count_dir(DBG_DIR);
+
+	memset(&a, 0, sizeof(a));
+	a.depth = variant->depth;
+	a.input_arena_bytes = variant->in_arena;
+	a.output_arena_bytes = variant->out_arena;
+	a.flags = variant->flags;
+	a.fd = -1;
+	switch (variant->resv) {
+	case 1:
+		a.resv0 = 1;
+		break;
+	case 2:
+		a.resv1[3] = 1;
+		break;
+	case 3:
+		a.resv2 = 1;
+		break;
+	case 4:
+		a.resv3[0] = 1;
+		break;
+	}
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->dev, L3L2Q_IOC_CREATE, &a));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(fds, count_fds());
+	EXPECT_EQ(queues, count_dir(DBG_DIR));
+	/* The same struct with the fault removed is accepted. */
+	a.depth = 8;
+	a.input_arena_bytes = 4096;
+	a.output_arena_bytes = 4096;
+	a.flags = 0;
+	a.resv0 = 0;
+	a.resv2 = 0;
+	memset(a.resv1, 0, sizeof(a.resv1));
+	memset(a.resv3, 0, sizeof(a.resv3));
+	ASSERT_EQ(0, ioctl(self->dev, L3L2Q_IOC_CREATE, &a));
+	EXPECT_EQ(fds + 1, count_fds());
+	EXPECT_EQ(queues + 1, count_dir(DBG_DIR));
+	close(a.fd);
+	EXPECT_EQ(queues, count_dir(DBG_DIR));
+}
+
+/* ---------------------------------------------------------------------- */
+/* A queue with its L3 fd mapped                                          */
+/* ---------------------------------------------------------------------- */
+
+FIXTURE(queue) {
+	int dev;
+	int l3;
+	struct l3l2q_create_args args;
+	size_t len;
+	unsigned char *map;	/* the L3 fd's mapping of the whole region */
+	unsigned long long id;	/* debugfs name */
+};
+
+FIXTURE_SETUP(queue)
+{
+	self->map = MAP_FAILED;
+	self->l3 = -1;
+	self->dev = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+	if (self->dev < 0)
+		SKIP(return, DEV_PATH " missing: is l3l2q.ko loaded?");
+	ASSERT_EQ(0, ensure_debugfs());
+	ASSERT_EQ(0, create_queue(self->dev, &self->args, DEPTH, IN_ARENA,
+				  OUT_ARENA, 0));
+	self->l3 = self->args.fd;
+	ASSERT_GE(self->l3, 0);
+	self->id = fd_queue_id(self->l3, NULL, 0);
+	ASSERT_NE(0ull, self->id);
+	ASSERT_TRUE(queue_dbg_exists(self->id));
+	self->len = self->args.off.total_bytes;
+	self->map = map_queue(self->l3, self->len);
+	ASSERT_NE(MAP_FAILED, self->map);
+}
+
+FIXTURE_TEARDOWN(queue)
+{
+	if (self->map != MAP_FAILED)
+		munmap(self->map, self->len);
+	if (self->l3 >= 0)
+		close(self->l3);
+	if (self->dev >= 0)
+		close(self->dev);
+}
+
+/* The reported offsets are the uapi layout functions' result. */
+TEST_F(queue, create_reports_layout_and_fd)
+{
+	struct l3l2q_region_offsets off;
+	struct l3l2q_layout l;
+	char link[64], path[64];
+	ssize_t n;
+
+	ASSERT_EQ((int)L3L2Q_LAYOUT_OK,
+		  (int)l3l2q_layout(DEPTH, IN_ARENA, OUT_ARENA, &l));
+	ASSERT_EQ(1, l3l2q_region_layout(&l, &off));
+	EXPECT_EQ(0, memcmp(&off, &self->args.off, sizeof(off)));
+	EXPECT_EQ(0u, self->args.resv2);
+	EXPECT_EQ(FD_CLOEXEC, fcntl(self->l3, F_GETFD) & FD_CLOEXEC);
+	EXPECT_EQ(O_RDWR, fcntl(self->l3, F_GETFL) & O_ACCMODE);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", self->l3);
+	n = readlink(path, link, sizeof(link) - 1);
+	ASSERT_GT(n, 0);
+	link[n] = 0;
+	EXPECT_STREQ("anon_inode:[l3l2q-l3]", link);
+	EXPECT_EQ(-1, lseek(self->l3, 0, SEEK_SET));
+}
+
+TEST_F(queue, control_block_and_counters_initialised)
+{
+	const struct l3l2q_ctrl_hdr *h = (const void *)self->map;
+	const unsigned char *ctr = self->map + self->args.off.counter_offset;
+
+	EXPECT_EQ(L3L2Q_CTRL_MAGIC, h->magic);
+	EXPECT_EQ(L3L2Q_CTRL_VERSION, h->version);
+	EXPECT_EQ(L3L2Q_QUEUE_MAGIC_VERSION, h->queue_magic_version);
+	EXPECT_EQ(DEPTH, h->depth);
+	EXPECT_EQ(IN_ARENA, h->input_arena_bytes);
+	EXPECT_EQ(OUT_ARENA, h->output_arena_bytes);
+	EXPECT_EQ(0ull, h->start_pos);
+	EXPECT_EQ(0u, h->flags);
+	EXPECT_EQ(0u, h->resv0);
+	EXPECT_EQ(0ull, h->resv1);
+	EXPECT_EQ(L3L2Q_ROLE_LIVE, load_u32(self->map, L3L2Q_CTRL_L3_STATE));
+	EXPECT_EQ(L3L2Q_ROLE_ABSENT, load_u32(self->map, L3L2Q_CTRL_L2_STATE));
+	EXPECT_EQ(0u, load_u32(self->map, L3L2Q_CTRL_L3_WAKE));
+	EXPECT_EQ(0u, load_u32(self->map, L3L2Q_CTRL_L2_WAKE));
+	EXPECT_EQ(0, load_s32(ctr, L3L2Q_CTR_INPUT_TAIL));
+	EXPECT_EQ(0, load_s32(ctr, L3L2Q_CTR_INPUT_HEAD));
+	EXPECT_EQ(0, load_s32(ctr, L3L2Q_CTR_OUTPUT_TAIL));
+	EXPECT_EQ(0, load_s32(ctr, L3L2Q_CTR_OUTPUT_HEAD));
+	EXPECT_EQ(0, load_s32(ctr, L3L2Q_CTR_L3_ABORT));
+	EXPECT_EQ(0, load_s32(ctr, L3L2Q_CTR_L2_ABORT));
+}
+
+/* Every byte the kernel did not define is zero: real, zeroed pages. */
+TEST_F(queue, pages_zeroed)
+{
+	const struct l3l2q_region_offsets *o = &self->args.off;
+	unsigned char *ctrl = self->map;
+	unsigned char *ctr = self->map + o->counter_offset;
+	unsigned int line;
+
+	/* Control block: lines after the header hold one word each. */
+	for (line = 64; line < L3L2Q_CTRL_BYTES; line += 64) {
+		size_t skip = (line == L3L2Q_CTRL_L3_STATE ||
+			       line == L3L2Q_CTRL_L2_STATE) ? 4 : 0;
+
+		EXPECT_TRUE(all_zero(ctrl + line + skip, 64 - skip));
+	}
+	/* Counter block: bytes 4..63 of each line, and the page's rest. */
+	for (line = 0; line < L3L2Q_COUNTER_BYTES; line += 64)
+		EXPECT_TRUE(all_zero(ctr + line + 4, 60));
+	EXPECT_TRUE(all_zero(ctr + L3L2Q_COUNTER_BYTES,
+			     o->payload_offset - o->counter_offset -
+			     L3L2Q_COUNTER_BYTES));
+	EXPECT_TRUE(all_zero(self->map + o->payload_offset,
+			     o->total_bytes - o->payload_offset));
+}
+
+/* start_pos reaches the header whole and the counters as (s32)(u32). */
+TEST(start_pos_truncated_into_counters)
+{
+	__u64 start = (7ull << 32) | 0xfffffffdull;
+	struct l3l2q_create_args a;
+	unsigned char *map, *ctr;
+	int dev;
+
+	dev = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+	if (dev < 0)
+		SKIP(return, DEV_PATH " missing");
+	ASSERT_EQ(0, create_queue(dev, &a, 2, 64, 64, start));
+	map = map_queue(a.fd, a.off.total_bytes);
+	ASSERT_NE(MAP_FAILED, map);
+	ctr = map + a.off.counter_offset;
+	EXPECT_EQ(start, ((struct l3l2q_ctrl_hdr *)map)->start_pos);
+	EXPECT_EQ(-3, load_s32(ctr, L3L2Q_CTR_INPUT_TAIL));
+	EXPECT_EQ(-3, load_s32(ctr, L3L2Q_CTR_INPUT_HEAD));
+	EXPECT_EQ(-3, load_s32(ctr, L3L2Q_CTR_OUTPUT_TAIL));
+	EXPECT_EQ(-3, load_s32(ctr, L3L2Q_CTR_OUTPUT_HEAD));
+	EXPECT_EQ(0, load_s32(ctr, L3L2Q_CTR_L3_ABORT));
+	EXPECT_EQ(0, load_s32(ctr, L3L2Q_CTR_L2_ABORT));
+	munmap(map, a.off.total_bytes);
+	close(a.fd);
+	close(dev);
+}
+
+/* ---------------------------------------------------------------------- */
+/* mmap rules                                                             */
+/* ---------------------------------------------------------------------- */
+
+TEST_F(queue, mmap_private_refused)
+{
+	errno = 0;
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, self->len, PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE, self->l3, 0));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, self->len, PROT_READ, MAP_PRIVATE,
+				   self->l3, 0));
+	EXPECT_EQ(EINVAL, errno);
+}
+
+TEST_F(queue, mmap_exec_refused)
+{
+	errno = 0;
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, self->len, PROT_READ | PROT_EXEC,
+				   MAP_SHARED, self->l3, 0));
+	EXPECT_EQ(EPERM, errno);
+}
+
+TEST_F(queue, mprotect_exec_refused)
+{
+	errno = 0;
+	EXPECT_EQ(-1, mprotect(self->map, self->len, PROT_READ | PROT_EXEC));
+	EXPECT_EQ(EACCES, errno);
+	/* Dropping and restoring write is allowed and keeps the data. */
+	EXPECT_EQ(0, mprotect(self->map, self->len, PROT_READ));
+	EXPECT_EQ(0, mprotect(self->map, self->len, PROT_READ | PROT_WRITE));
+	EXPECT_EQ(L3L2Q_CTRL_MAGIC, load_u32(self->map, 0));
+}
+
+TEST_F(queue, mmap_window_checked)
+{
+	size_t total = self->len;
+	unsigned char *p;
+
+	errno = 0;
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, 4096, PROT_READ, MAP_SHARED,
+				   self->l3, total));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, total + 4096, PROT_READ, MAP_SHARED,
+				   self->l3, 0));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, total, PROT_READ, MAP_SHARED,
+				   self->l3, 4096));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, 4096, PROT_READ, MAP_SHARED,
+				   self->l3, 1ull << 40));
+	EXPECT_EQ(EINVAL, errno);
+
+	/* A window inside the region maps the pages at that offset. */
+	p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, self->l3,
+		 self->args.off.counter_offset);
+	ASSERT_NE(MAP_FAILED, p);
+	self->map[self->args.off.counter_offset + 4] = 0x5a;
+	EXPECT_EQ(0x5a, p[4]);
+	self->map[self->args.off.counter_offset + 4] = 0;
+	munmap(p, 4096);
+	/* The last page alone. */
+	p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, self->l3, total - 4096);
+	ASSERT_NE(MAP_FAILED, p);
+	munmap(p, 4096);
+}
+
+TEST_F(queue, mremap_refused)
+{
+	void *p;
+
+	errno = 0;
+	p = mremap(self->map, self->len, self->len + 4096, 0);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(EFAULT, errno);
+	errno = 0;
+	p = mremap(self->map, self->len, self->len + 4096, MREMAP_MAYMOVE);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(EFAULT, errno);
+	/* A move to a free spot is reverted by the driver's .mremap. */
+	p = mmap(NULL, self->len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+		 -1, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	errno = 0;
+	EXPECT_EQ(MAP_FAILED, mremap(self->map, self->len, self->len,
+				     MREMAP_MAYMOVE | MREMAP_FIXED, p));
+	EXPECT_EQ(EINVAL, errno);
+	munmap(p, self->len);
+	/* Shrinking would split the mapping. */
+	errno = 0;
+	EXPECT_EQ(MAP_FAILED, mremap(self->map, self->len, 4096, 0));
+	EXPECT_EQ(EINVAL, errno);
+	/* The original mapping is whole and still shared with the kernel. */
+	EXPECT_EQ(L3L2Q_CTRL_MAGIC, load_u32(self->map, 0));
+	EXPECT_EQ(0u, load_u32(self->map, self->len - 4));
+}
+
+/* The driver refuses splits: a partial munmap fails, nothing is unmapped. */
+TEST_F(queue, partial_munmap_refused)
+{
+	errno = 0;
+	EXPECT_EQ(-1, munmap(self->map + 4096, 4096));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(-1, munmap(self->map, 4096));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(-1, mprotect(self->map + 4096, 4096, PROT_READ));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(L3L2Q_CTRL_MAGIC, load_u32(self->map, 0));
+	EXPECT_EQ(0, load_s32(self->map + 4096, L3L2Q_CTR_INPUT_TAIL));
+}
+
+/* VM_DONTCOPY: the child has no mapping at that address. */
+TEST_F(queue, fork_does_not_inherit_mapping)
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		signal(SIGSEGV, SIG_DFL);
+		_exit(load_u32(self->map, 0) == L3L2Q_CTRL_MAGIC ? 0 : 1);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status));
+	EXPECT_EQ(SIGSEGV, WTERMSIG(status));
+	/* The parent's mapping is unaffected. */
+	EXPECT_EQ(L3L2Q_CTRL_MAGIC, load_u32(self->map, 0));
+}
+
+/* MADV_DONTNEED drops the PTEs; the next touch finds the same pages. */
+TEST_F(queue, madv_dontneed_keeps_data)
+{
+	unsigned char *pl = self->map + self->args.off.payload_offset;
+
+	pl[0] = 0x11;
+	pl[IN_ARENA] = 0x22;
+	ASSERT_EQ(0, madvise(self->map, self->len, MADV_DONTNEED));
+	EXPECT_EQ(0x11, pl[0]);
+	EXPECT_EQ(0x22, pl[IN_ARENA]);
+	EXPECT_EQ(L3L2Q_CTRL_MAGIC, load_u32(self->map, 0));
+	ASSERT_EQ(0, madvise(self->map, self->len, MADV_DONTNEED));
+	pl[1] = 0x33;	/* a write fault too */
+	EXPECT_EQ(0x33, pl[1]);
+	EXPECT_EQ(0x11, pl[0]);
+}
+
+TEST_F(queue, l3_and_l2_mappings_share_pages)
+{
+	size_t pl = self->args.off.payload_offset;
+	unsigned char *m2;
+	int l2;
+
+	l2 = make_peer(self->l3);
+	ASSERT_GE(l2, 0);
+	m2 = map_queue(l2, self->len);
+	ASSERT_NE(MAP_FAILED, m2);
+	EXPECT_EQ(L3L2Q_CTRL_MAGIC, load_u32(m2, 0));
+
+	self->map[pl + 100] = 0xab;
+	EXPECT_EQ(0xab, m2[pl + 100]);
+	m2[self->len - 1] = 0xcd;
+	EXPECT_EQ(0xcd, self->map[self->len - 1]);
+	__atomic_store_n((__s32 *)(m2 + self->args.off.counter_offset +
+				   L3L2Q_CTR_INPUT_HEAD), 5, __ATOMIC_RELEASE);
+	EXPECT_EQ(5, load_s32(self->map + self->args.off.counter_offset,
+			      L3L2Q_CTR_INPUT_HEAD));
+	munmap(m2, self->len);
+	close(l2);
+}
+
+/* ---------------------------------------------------------------------- */
+/* PEER and INFO                                                          */
+/* ---------------------------------------------------------------------- */
+
+TEST_F(queue, peer_once_then_ebusy)
+{
+	char link[64], path[64], role[16];
+	ssize_t n;
+	int l2;
+
+	l2 = make_peer(self->l3);
+	ASSERT_GE(l2, 0);
+	EXPECT_EQ(L3L2Q_ROLE_LIVE, load_u32(self->map, L3L2Q_CTRL_L2_STATE));
+	EXPECT_EQ(FD_CLOEXEC, fcntl(l2, F_GETFD) & FD_CLOEXEC);
+	EXPECT_EQ(O_RDWR, fcntl(l2, F_GETFL) & O_ACCMODE);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", l2);
+	n = readlink(path, link, sizeof(link) - 1);
+	ASSERT_GT(n, 0);
+	link[n] = 0;
+	EXPECT_STREQ("anon_inode:[l3l2q-l2]", link);
+	EXPECT_EQ(self->id, fd_queue_id(l2, role, sizeof(role)));
+	EXPECT_STREQ("l2", role);
+	EXPECT_EQ(self->id, fd_queue_id(self->l3, role, sizeof(role)));
+	EXPECT_STREQ("l3", role);
+
+	errno = 0;
+	EXPECT_EQ(-1, make_peer(self->l3));
+	EXPECT_EQ(EBUSY, errno);
+	/* Still EBUSY after the L2 role died: there is one L2, ever. */
+	close(l2);
+	errno = 0;
+	EXPECT_EQ(-1, make_peer(self->l3));
+	EXPECT_EQ(EBUSY, errno);
+}
+
+/* Racing PEERs on one L3 file (shared by fork): exactly one wins. */
+TEST_F(queue, peer_race_one_winner)
+{
+	int i, status, won = 0, busy = 0;
+	pid_t pid[4];
+
+	for (i = 0; i < 4; i++) {
+		pid[i] = fork();
+		ASSERT_GE(pid[i], 0);
+		if (pid[i] == 0) {
+			if (make_peer(self->l3) >= 0)
+				_exit(0);
+			_exit(errno == EBUSY ? 1 : 2);
+		}
+	}
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(pid[i], waitpid(pid[i], &status, 0));
+		ASSERT_TRUE(WIFEXITED(status));
+		won += WEXITSTATUS(status) == 0;
+		busy += WEXITSTATUS(status) == 1;
+	}
+	EXPECT_EQ(1, won);
+	EXPECT_EQ(3, busy);
+	/* The winner has exited: its L2 role is dead. */
+	EXPECT_EQ(L3L2Q_ROLE_DEAD, load_u32(self->map, L3L2Q_CTRL_L2_STATE));
+}
+
+TEST_F(queue, peer_refused_on_l2_and_device)
+{
+	int fds, l2;
+
+	l2 = make_peer(self->l3);
+	ASSERT_GE(l2, 0);
+	fds = count_fds();
+	errno = 0;
+	EXPECT_EQ(-1, make_peer(l2));
+	EXPECT_EQ(EPERM, errno);
+	errno = 0;
+	EXPECT_EQ(-1, make_peer(self->dev));
+	EXPECT_EQ(EPERM, errno);
+	EXPECT_EQ(fds, count_fds());
+	close(l2);
+}
+
+TEST_F(queue, peer_checks_flags_and_reserved)
+{
+	struct l3l2q_peer_args p;
+	int fds = count_fds();
+
+	memset(&p, 0, sizeof(p));
+	p.flags = 1;
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->l3, L3L2Q_IOC_PEER, &p));
+	EXPECT_EQ(EINVAL, errno);
+	memset(&p, 0, sizeof(p));
+	p.resv[2] = 1;
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->l3, L3L2Q_IOC_PEER, &p));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(fds, count_fds());
+	/* Refusals left the queue without an L2: a clean PEER works. */
+	EXPECT_EQ(L3L2Q_ROLE_ABSENT, load_u32(self->map, L3L2Q_CTRL_L2_STATE));
+	EXPECT_GE(make_peer(self->l3), 0);
+}
+
+TEST_F(queue, wrong_fd_kind_and_unknown_ioctl)
+{
+	struct l3l2q_info_args info;
+	struct l3l2q_create_args a;
+
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->dev, L3L2Q_IOC_INFO, &info));
+	EXPECT_EQ(EPERM, errno);
+	memset(&a, 0, sizeof(a));
+	a.depth = 8;
+	a.input_arena_bytes = 64;
+	a.output_arena_bytes = 64;
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->l3, L3L2Q_IOC_CREATE, &a));
+	EXPECT_EQ(EPERM, errno);
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->dev, _IO(L3L2Q_IOC_MAGIC, 0x7f), 0));
+	EXPECT_EQ(ENOTTY, errno);
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->l3, _IO(L3L2Q_IOC_MAGIC, 0x7f), 0));
+	EXPECT_EQ(ENOTTY, errno);
+}
+
+TEST_F(queue, info_on_both_roles)
+{
+	struct l3l2q_info_args info;
+	int l2;
+
+	memset(&info, 0xff, sizeof(info));
+	ASSERT_EQ(0, ioctl(self->l3, L3L2Q_IOC_INFO, &info));
+	EXPECT_EQ(0u, info.role);
+	EXPECT_EQ(0u, info.flags);
+	EXPECT_EQ(DEPTH, info.depth);
+	EXPECT_EQ(IN_ARENA, info.input_arena_bytes);
+	EXPECT_EQ(OUT_ARENA, info.output_arena_bytes);
+	EXPECT_EQ(0ull, info.start_pos);
+	EXPECT_EQ(0, memcmp(&info.off, &self->args.off, sizeof(info.off)));
+	EXPECT_EQ(0ull, info.resv[0] | info.resv[1] | info.resv[2] | info.resv[3]);
+
+	l2 = make_peer(self->l3);
+	ASSERT_GE(l2, 0);
+	memset(&info, 0xff, sizeof(info));
+	ASSERT_EQ(0, ioctl(l2, L3L2Q_IOC_INFO, &info));
+	EXPECT_EQ(1u, info.role);
+	EXPECT_EQ(DEPTH, info.depth);
+	EXPECT_EQ(OUT_ARENA, info.output_arena_bytes);
+	EXPECT_EQ(0, memcmp(&info.off, &self->args.off, sizeof(info.off)));
+	close(l2);
+}
+
+/* INFO reports the kernel's copy, whatever user space wrote in the page. */
+TEST_F(queue, info_ignores_shared_header)
+{
+	struct l3l2q_ctrl_hdr *h = (void *)self->map;
+	struct l3l2q_info_args info;
+
+	h->depth = 1ull << 40;
+	h->input_arena_bytes = 3;
+	h->start_pos = 99;
+	ASSERT_EQ(0, ioctl(self->l3, L3L2Q_IOC_INFO, &info));
+	EXPECT_EQ(DEPTH, info.depth);
+	EXPECT_EQ(IN_ARENA, info.input_arena_bytes);
+	EXPECT_EQ(0ull, info.start_pos);
+	EXPECT_EQ(self->len, info.off.total_bytes);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Role death                                                             */
+/* ---------------------------------------------------------------------- */
+
+TEST_F(queue, l2_close_marks_dead_and_aborts)
+{
+	unsigned char *ctr = self->map + self->args.off.counter_offset;
+	size_t pl = self->args.off.payload_offset;
+	unsigned char *m2;
+	int l2;
+
+	l2 = make_peer(self->l3);
+	ASSERT_GE(l2, 0);
+	m2 = map_queue(l2, self->len);
+	ASSERT_NE(MAP_FAILED, m2);
+	memcpy(m2 + pl, "published", 10);	/* data the survivor keeps */
+	ASSERT_EQ(0, munmap(m2, self->len));
+	EXPECT_EQ(L3L2Q_ROLE_LIVE, load_u32(self->map, L3L2Q_CTRL_L2_STATE));
+	ASSERT_EQ(0, close(l2));
+
+	/* ->release ran before close() returned to user space. */
+	EXPECT_EQ(L3L2Q_ROLE_DEAD, load_u32(self->map, L3L2Q_CTRL_L2_STATE));
+	EXPECT_EQ(1, load_s32(ctr, L3L2Q_CTR_L2_ABORT));
+	EXPECT_EQ(L3L2Q_ROLE_LIVE, load_u32(self->map, L3L2Q_CTRL_L3_STATE));
+	EXPECT_EQ(0, load_s32(ctr, L3L2Q_CTR_L3_ABORT));
+	EXPECT_EQ(0, memcmp(self->map + pl, "published", 10));
+}
+
+/* A mapping holds the role file: the role lives until the last munmap. */
+TEST_F(queue, l2_mapping_keeps_role_alive)
+{
+	unsigned char *ctr = self->map + self->args.off.counter_offset;
+	unsigned char *m2;
+	int l2;
+
+	l2 = make_peer(self->l3);
+	ASSERT_GE(l2, 0);
+	m2 = map_queue(l2, self->len);
+	ASSERT_NE(MAP_FAILED, m2);
+	ASSERT_EQ(0, close(l2));
+	EXPECT_EQ(L3L2Q_ROLE_LIVE, load_u32(self->map, L3L2Q_CTRL_L2_STATE));
+	EXPECT_EQ(0, load_s32(ctr, L3L2Q_CTR_L2_ABORT));
+	EXPECT_EQ(L3L2Q_CTRL_MAGIC, load_u32(m2, 0));
+	ASSERT_EQ(0, munmap(m2, self->len));
+	EXPECT_EQ(L3L2Q_ROLE_DEAD, load_u32(self->map, L3L2Q_CTRL_L2_STATE));
+	EXPECT_EQ(1, load_s32(ctr, L3L2Q_CTR_L2_ABORT));
+}
+
+TEST_F(queue, l2_kill9_marks_dead_and_aborts)
+{
+	unsigned char *ctr = self->map + self->args.off.counter_offset;
+	int pipefd[2], status, l2;
+	pid_t pid;
+	char c;
+
+	l2 = make_peer(self->l3);
+	ASSERT_GE(l2, 0);
+	ASSERT_EQ(0, pipe(pipefd));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		unsigned char *m2 = map_queue(l2, self->len);
+
+		close(self->l3);
+		if (m2 == MAP_FAILED)
+			_exit(1);
+		m2[self->args.off.payload_offset] = 0x77;
+		if (write(pipefd[1], "r", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(l2);	/* the child holds the L2 role now */
+	close(pipefd[1]);
+	ASSERT_EQ(1, read(pipefd[0], &c, 1));
+	EXPECT_EQ(L3L2Q_ROLE_LIVE, load_u32(self->map, L3L2Q_CTRL_L2_STATE));
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFSIGNALED(status));
+
+	EXPECT_TRUE(wait_u32(self->map, L3L2Q_CTRL_L2_STATE, L3L2Q_ROLE_DEAD));
+	EXPECT_EQ(1, load_s32(ctr, L3L2Q_CTR_L2_ABORT));
+	EXPECT_EQ(L3L2Q_ROLE_LIVE, load_u32(self->map, L3L2Q_CTRL_L3_STATE));
+	EXPECT_EQ(0x77, self->map[self->args.off.payload_offset]);
+	close(pipefd[0]);
+}
+
+TEST_F(queue, l3_close_seen_by_l2)
+{
+	struct l3l2q_info_args info;
+	unsigned char *m2, *ctr;
+	int l2;
+
+	l2 = make_peer(self->l3);
+	ASSERT_GE(l2, 0);
+	m2 = map_queue(l2, self->len);
+	ASSERT_NE(MAP_FAILED, m2);
+	ctr = m2 + self->args.off.counter_offset;
+	ASSERT_EQ(0, munmap(self->map, self->len));
+	self->map = MAP_FAILED;
+	ASSERT_EQ(0, close(self->l3));
+	self->l3 = -1;
+
+	EXPECT_EQ(L3L2Q_ROLE_DEAD, load_u32(m2, L3L2Q_CTRL_L3_STATE));
+	EXPECT_EQ(1, load_s32(ctr, L3L2Q_CTR_L3_ABORT));
+	EXPECT_EQ(L3L2Q_ROLE_LIVE, load_u32(m2, L3L2Q_CTRL_L2_STATE));
+	EXPECT_EQ(0, load_s32(ctr, L3L2Q_CTR_L2_ABORT));
+	/* The survivor can still ask about its queue. */
+	EXPECT_EQ(0, ioctl(l2, L3L2Q_IOC_INFO, &info));
+	EXPECT_EQ(1u, info.role);
+	munmap(m2, self->len);
+	close(l2);
+}
+
+/* ---------------------------------------------------------------------- */
+/* debugfs                                                                */
+/* ---------------------------------------------------------------------- */
+
+TEST_F(queue, debugfs_reports_queue)
+{
+	char buf[2048];
+	int l2;
+
+	ASSERT_GT(read_queue_dbg(self->id, buf, sizeof(buf)), 0);
+	EXPECT_NE(NULL, strstr(buf, "\ndepth: 8\n"));
+	EXPECT_NE(NULL, strstr(buf, "\ninput_arena_bytes: 4096\n"));
+	EXPECT_NE(NULL, strstr(buf, "\noutput_arena_bytes: 8192\n"));
+	EXPECT_NE(NULL, strstr(buf, "\nl3_state: live\n"));
+	EXPECT_NE(NULL, strstr(buf, "\nl2_state: absent\n"));
+	EXPECT_NE(NULL, strstr(buf, "\ninput_tail: 0\n"));
+	EXPECT_NE(NULL, strstr(buf, "\npeers_created: 0\n"));
+	EXPECT_NE(NULL, strstr(buf, "\ndeaths: 0\n"));
+
+	/* Counters are shown as user space left them. */
+	__atomic_store_n((__s32 *)(self->map + self->args.off.counter_offset +
+				   L3L2Q_CTR_INPUT_TAIL), 3, __ATOMIC_RELEASE);
+	l2 = make_peer(self->l3);
+	ASSERT_GE(l2, 0);
+	ASSERT_GT(read_queue_dbg(self->id, buf, sizeof(buf)), 0);
+	EXPECT_NE(NULL, strstr(buf, "\ninput_tail: 3\n"));
+	EXPECT_NE(NULL, strstr(buf, "\nl2_state: live\n"));
+	EXPECT_NE(NULL, strstr(buf, "\npeers_created: 1\n"));
+
+	close(l2);
+	ASSERT_GT(read_queue_dbg(self->id, buf, sizeof(buf)), 0);
+	EXPECT_NE(NULL, strstr(buf, "\nl2_state: dead\n"));
+	EXPECT_NE(NULL, strstr(buf, "\nl2_abort: 1\n"));
+	EXPECT_NE(NULL, strstr(buf, "\ndeaths: 1\n"));
+	EXPECT_NE(NULL, strstr(buf, "\nwakes: 1\n"));
+
+	/* The file goes with the queue. */
+	munmap(self->map, self->len);
+	self->map = MAP_FAILED;
+	close(self->l3);
+	self->l3 = -1;
+	EXPECT_FALSE(queue_dbg_exists(self->id));
+}
+
+/* ---------------------------------------------------------------------- */
+/* Limits                                                                 */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * Queues come and go without leaking: the debugfs files, the fds and the
+ * uid's charge all return (400 MiB in all, more than the default
+ * max_user_bytes of 256 MiB).
+ */
+TEST(create_close_many_no_leak)
+{
+	unsigned long user_max;
+	struct l3l2q_create_args a;
+	int dev, fds, queues, i, l2;
+	unsigned char *m;
+
+	ASSERT_EQ(0, read_param("max_user_bytes", &user_max));
+	dev = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_GE(dev, 0);
+	ASSERT_EQ(0, ensure_debugfs());
+	fds = count_fds();
+	queues = count_dir(DBG_DIR);
+	for (i = 0; i < 100; i++) {
+		ASSERT_EQ(0, create_queue(dev, &a, 64, 2ull << 20, 2ull << 20,
+					  i));
+		l2 = make_peer(a.fd);
+		ASSERT_GE(l2, 0);
+		m = map_queue(l2, a.off.total_bytes);
+		ASSERT_NE(MAP_FAILED, m);
+		m[a.off.payload_offset] = (unsigned char)i;
+		close(a.fd);
+		munmap(m, a.off.total_bytes);
+		close(l2);
+	}
+	EXPECT_GT(100ull * a.off.total_bytes, (unsigned long long)user_max);
+	EXPECT_EQ(fds, count_fds());
+	EXPECT_EQ(queues, count_dir(DBG_DIR));
+	close(dev);
+}
+
+TEST(limit_max_queue_bytes)
+{
+	struct l3l2q_create_args a;
+	unsigned long max;
+	int dev, fds, queues;
+	__u64 arena;
+
+	ASSERT_EQ(0, read_param("max_queue_bytes", &max));
+	dev = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_GE(dev, 0);
+	ASSERT_EQ(0, ensure_debugfs());
+	fds = count_fds();
+	queues = count_dir(DBG_DIR);
+
+	/* Payload alone is max rounded up to 64, plus the fixed sections. */
+	arena = (max + 63) & ~63ull;
+	errno = 0;
+	EXPECT_EQ(-1, create_queue(dev, &a, 2, arena, 64, 0));
+	EXPECT_EQ(E2BIG, errno);
+	/* Valid geometry far beyond any limit: E2BIG, not EINVAL. */
+	errno = 0;
+	EXPECT_EQ(-1, create_queue(dev, &a, 1ull << 30, 1ull << 40, 64, 0));
+	EXPECT_EQ(E2BIG, errno);
+	EXPECT_EQ(fds, count_fds());
+	EXPECT_EQ(queues, count_dir(DBG_DIR));
+
+	/* Exactly max_queue_bytes is allowed (when it is page aligned). */
+	if (max % 4096 == 0 && max > 3 * 4096) {
+		/* depth 2: the rings take 128 bytes, the out arena 64. */
+		arena = max - 2 * 4096 - 128 - 64;
+		ASSERT_EQ(0, create_queue(dev, &a, 2, arena, 64, 0));
+		EXPECT_EQ(max, a.off.total_bytes);
+		close(a.fd);
+	}
+	close(dev);
+}
+
+TEST(limit_max_user_bytes)
+{
+	unsigned long saved;
+	struct l3l2q_create_args a;
+	int dev, fd[3], i;
+	__u64 total;
+
+	ASSERT_EQ(0, read_param("max_user_bytes", &saved));
+	dev = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_GE(dev, 0);
+	/* Learn one queue's size, then allow two such queues per uid. */
+	ASSERT_EQ(0, create_queue(dev, &a, 8, 64 * 1024, 64 * 1024, 0));
+	total = a.off.total_bytes;
+	close(a.fd);
+	if (write_param("max_user_bytes", 2 * total))
+		SKIP(return, "cannot write max_user_bytes (not root?)");
+
+	/* EXPECT only until the limit is restored: later tests need it. */
+	for (i = 0; i < 3; i++)
+		fd[i] = -1;
+	for (i = 0; i < 2; i++) {
+		EXPECT_EQ(0, create_queue(dev, &a, 8, 64 * 1024, 64 * 1024, 0));
+		fd[i] = a.fd;
+	}
+	errno = 0;
+	EXPECT_EQ(-1, create_queue(dev, &a, 8, 64 * 1024, 64 * 1024, 0));
+	EXPECT_EQ(EDQUOT, errno);
+	/* A smaller queue does not fit either: the uid is at its limit. */
+	errno = 0;
+	EXPECT_EQ(-1, create_queue(dev, &a, 2, 64, 64, 0));
+	EXPECT_EQ(EDQUOT, errno);
+	/* Closing a queue gives its bytes back. */
+	close(fd[1]);
+	EXPECT_EQ(0, create_queue(dev, &a, 8, 64 * 1024, 64 * 1024, 0));
+	fd[2] = a.fd;
+	ASSERT_EQ(0, write_param("max_user_bytes", saved));
+	close(fd[0]);
+	close(fd[2]);
+	close(dev);
+}
+
+/*
+ * rmmod succeeds only when nothing is left; a lone mapping (its fd closed)
+ * still pins the module through its file.  The runner's final rmmod checks
+ * the other half.
+ */
+TEST(module_pinned_by_mapping)
+{
+	struct l3l2q_create_args a;
+	unsigned char *map;
+	int dev;
+
+	dev = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_GE(dev, 0);
+	ASSERT_EQ(0, create_queue(dev, &a, 2, 64, 64, 0));
+	ASSERT_EQ(0, close(dev));
+	map = map_queue(a.fd, a.off.total_bytes);
+	ASSERT_NE(MAP_FAILED, map);
+	ASSERT_EQ(0, close(a.fd));
+
+	errno = 0;
+	EXPECT_EQ(-1, syscall(SYS_delete_module, "l3l2q", O_NONBLOCK));
+	EXPECT_EQ(EWOULDBLOCK, errno);
+	EXPECT_EQ(0, access(DEV_PATH, F_OK));
+	EXPECT_EQ(L3L2Q_CTRL_MAGIC, load_u32(map, 0));
+	munmap(map, a.off.total_bytes);
+}
+
+TEST_HARNESS_MAIN
