@@ -7,7 +7,9 @@
 #                   in build/asan/
 #   make check      install missing host packages, build both, run every
 #                   suite; the last line printed is "N passed, N failed"
-#   make demo       build and run build/tools/l3l2q-demo
+#   make demo       run l3l2q-demo in a VM (6.1) against /dev/l3l2q
+#   make demo-host  run it here, over a memfd
+#   make vm-check   only the in-VM suites (tools/vm/run.sh)
 #   make clean
 #
 # Source lists are wildcards, so a new lib/core/*.c, lib/user/*.c,
@@ -57,12 +59,15 @@ ASAN_LIB_A	:= $(B)/asan/lib/libl3l2q.a
 ASAN_TESTS	:= $(TEST_SRCS:tests/%.c=$(B)/asan/tests/%)
 
 # Shell suites run by "make check" next to the binaries.
-SCRIPT_SUITES	:= tests/freestanding_check.sh
+# The VM suites boot two kernels and may first install packages: they get a
+# longer per-suite limit than the host suites (whose harness has its own).
+SCRIPT_SUITES	:= tests/freestanding_check.sh tests/vm-suites.sh
 
 SUITE_ENV	:= ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
-		   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+		   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		   SUITE_TIMEOUT=2400
 
-.PHONY: all lib tools tests asan check deps demo clean
+.PHONY: all lib tools tests asan check deps demo demo-host clean
 .DEFAULT_GOAL := all
 
 all: lib tools tests
@@ -128,7 +133,11 @@ check: deps
 	$(SUITE_ENV) bash tests/run-suites.sh $(TESTS) $(ASAN_TESTS) \
 		$(SCRIPT_SUITES)
 
-demo: $(B)/tools/l3l2q-demo
+# The host cannot load modules: the demo runs in a VM against the driver.
+demo:
+	bash tools/vm/run.sh --kernel 6.1 --exec 'l3l2q-demo --count 100000'
+
+demo-host: $(B)/tools/l3l2q-demo
 	./$(B)/tools/l3l2q-demo
 
 clean:
