@@ -497,6 +497,11 @@ parse_console() {
 		log "$rel: FAIL: rmmod: $(grep '^VMRESULT rmmod=' "$cons" || echo 'no result')"
 		FAILED=$((FAILED + 1))
 	fi
+	if grep -q '^VMRESULT rmmod=ok' "$cons" &&
+		! grep -q '^VMRESULT cycles=ok' "$cons"; then
+		log "$rel: FAIL: insmod/rmmod cycles: $(grep '^VMRESULT cycles=' "$cons" || echo 'no result')"
+		FAILED=$((FAILED + 1))
+	fi
 	if ! grep -q '^VMRESULT dmesg=clean' "$cons"; then
 		log "$rel: FAIL: dmesg: $(grep '^VMRESULT dmesg=' "$cons" || echo 'no result')"
 		grep '^VMDMESG ' "$cons" | head -n 20 >&2 || true
