@@ -96,6 +96,20 @@ struct l3l2q_desc {
 
 #define L3L2Q_DESC_BYTES		32u
 
+/* Compile-time checks of the wire structs, in C11, C++11 and the kernel. */
+#if defined(__cplusplus)
+#define L3L2Q__ASSERT(c, m)	static_assert(c, m)
+#else
+#define L3L2Q__ASSERT(c, m)	_Static_assert(c, m)
+#endif
+#define L3L2Q__OFF(t, f)	__builtin_offsetof(struct t, f)
+
+L3L2Q__ASSERT(sizeof(struct l3l2q_desc) == L3L2Q_DESC_BYTES, "slot is 32 bytes");
+L3L2Q__ASSERT(L3L2Q__OFF(l3l2q_desc, seq) == 0, "seq at 0");
+L3L2Q__ASSERT(L3L2Q__OFF(l3l2q_desc, opcode) == 8, "opcode at 8");
+L3L2Q__ASSERT(L3L2Q__OFF(l3l2q_desc, payload_offset) == 16, "offset at 16");
+L3L2Q__ASSERT(L3L2Q__OFF(l3l2q_desc, payload_nbytes) == 24, "nbytes at 24");
+
 /* desc.opcode */
 #define L3L2Q_OP_INVALID		0u	/* never published */
 #define L3L2Q_OP_DATA			1u	/* both directions */
@@ -295,6 +309,8 @@ struct l3l2q_ctrl_hdr {
 	__u64 resv1;			/* zero */
 };
 
+L3L2Q__ASSERT(sizeof(struct l3l2q_ctrl_hdr) <= 64, "header fits line 0");
+
 /* Word offsets inside the control block. */
 #define L3L2Q_CTRL_HDR			0u
 #define L3L2Q_CTRL_L3_STATE		64u	/* __u32 L3L2Q_ROLE_* of L3 */
@@ -395,6 +411,12 @@ struct l3l2q_info_args {
 	struct l3l2q_region_offsets off;
 	__u64 resv[4];
 };
+
+L3L2Q__ASSERT(sizeof(struct l3l2q_region_offsets) == 56, "offsets: 7 u64");
+L3L2Q__ASSERT(sizeof(struct l3l2q_create_args) == 168, "create args ABI");
+L3L2Q__ASSERT(L3L2Q__OFF(l3l2q_create_args, fd) == 72, "create fd at 72");
+L3L2Q__ASSERT(sizeof(struct l3l2q_peer_args) == 32, "peer args ABI");
+L3L2Q__ASSERT(sizeof(struct l3l2q_info_args) == 128, "info args ABI");
 
 #define L3L2Q_IOC_CREATE	_IOWR(L3L2Q_IOC_MAGIC, 0x01, struct l3l2q_create_args)
 #define L3L2Q_IOC_PEER		_IOWR(L3L2Q_IOC_MAGIC, 0x02, struct l3l2q_peer_args)
