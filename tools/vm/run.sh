@@ -269,7 +269,10 @@ build_module() {
 		tar -C "$dir/src" -xf -
 	log "$rel: make -C $kdir M=... W=1 modules"
 	# A broken build fails this kernel only; the other one still runs.
-	if ! make -j"$(nproc)" -C "$kdir" M="$dir/src" W=1 modules \
+	# The kernel build is its own make: under "make -j check" it must not
+	# inherit the outer jobserver (make then warns "-jN forced in submake").
+	if ! env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES \
+		make -j"$(nproc)" -C "$kdir" M="$dir/src" W=1 modules \
 		>"$dir/module-build.log" 2>&1; then
 		grep -E 'error|warning' "$dir/module-build.log" |
 			sed "s|$dir/src/||" | head -n 40 >&2
