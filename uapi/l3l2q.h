@@ -40,6 +40,8 @@ typedef uint64_t __u64;
 typedef int64_t __s64;
 /* No ioctls off Linux; the numbers are still defined for reference. */
 #ifndef _IOWR
+#define _IO(t, n)	(((t) << 8) | (n))
+#define _IOW(t, n, s)	((((__u32)sizeof(s)) << 16) | ((t) << 8) | (n) | 0x40000000u)
 #define _IOWR(t, n, s)	((((__u32)sizeof(s)) << 16) | ((t) << 8) | (n) | 0xC0000000u)
 #define _IOR(t, n, s)	((((__u32)sizeof(s)) << 16) | ((t) << 8) | (n) | 0x80000000u)
 #endif
@@ -418,9 +420,73 @@ L3L2Q__ASSERT(L3L2Q__OFF(l3l2q_create_args, fd) == 72, "create fd at 72");
 L3L2Q__ASSERT(sizeof(struct l3l2q_peer_args) == 32, "peer args ABI");
 L3L2Q__ASSERT(sizeof(struct l3l2q_info_args) == 128, "info args ABI");
 
+/* ---------------------------------------------------------------------- */
+/* Waking instead of spinning                                             */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * The need-wakeup protocol.  Each role owns one word of need-wakeup bits in
+ * the control block (L3L2Q_CTRL_L3_WAKE, L3L2Q_CTRL_L2_WAKE); only that role
+ * writes it.
+ *
+ *   waiter (e.g. L2 waiting for input)     producer (L3 publishing input)
+ *   W1 wake |= INPUT_AVAIL                 P1 store-release input tail
+ *   W2 full fence        (pairs with P2)   P2 full fence        (pairs with W2)
+ *   W3 re-check the input tail             P3 load L2's wake word
+ *   W4 sleep (WAIT: tail != seen)          P4 if INPUT_AVAIL: KICK
+ *   W5 on wake-up, re-check; on exit clear the bit
+ *
+ * Either W3 sees the new tail, or P3 sees the bit and kicks: the two full
+ * fences forbid both loads missing both stores (store->load ordering, which
+ * acquire/release alone does not give).  A kick that arrives before W4 is
+ * not lost: WAIT registers, then re-reads the counter before it sleeps.
+ * The same holds for the three other waits:
+ *
+ *   waiter / bit                     counter waited on   who kicks, after
+ *   L2 / L3L2Q_WAKE_INPUT_AVAIL      input tail          L3 publishing input
+ *   L3 / L3L2Q_WAKE_INPUT_SPACE      input head          L2 releasing input
+ *   L3 / L3L2Q_WAKE_OUTPUT_AVAIL     output tail         L2 publishing output
+ *   L2 / L3L2Q_WAKE_OUTPUT_SPACE     output head         L3 releasing output
+ *
+ * In steady streaming neither side sleeps, no bit is set and no system call
+ * is made.
+ */
+
+/*
+ * WAIT: sleep until the counter at @counter (a L3L2Q_CTR_* ring counter the
+ * caller's role may wait on: L3 the output tail or input head, L2 the input
+ * tail or output head) differs from @seen, or until @deadline_ns
+ * (CLOCK_MONOTONIC, absolute; 0 = do not sleep) passes.  Returns 0 when the
+ * counter differs, -ETIMEDOUT, -EINTR on a signal, -ECONNRESET when the peer
+ * role is dead.  It is also the IORING_OP_URING_CMD command: cmd_op
+ * L3L2Q_IOC_WAIT, these 16 bytes as the payload, completing asynchronously
+ * with the same result (-ECANCELED when io_uring cancels it, 6.7+).
+ */
+struct l3l2q_wait_args {
+	__u16 counter;			/* L3L2Q_CTR_* offset */
+	__u16 flags;			/* must be 0 */
+	__s32 seen;			/* the low 32 bits last observed */
+	__u64 deadline_ns;
+};
+
+/* SET_EVENTFD: the eventfd signalled when this role is kicked or the peer
+ * dies; fd -1 unregisters.  One per role; replacing it is safe at any time. */
+struct l3l2q_eventfd_args {
+	__s32 fd;
+	__u32 flags;			/* must be 0 */
+	__u64 resv;			/* must be zero */
+};
+
+L3L2Q__ASSERT(sizeof(struct l3l2q_wait_args) == 16, "wait args fit a uring_cmd");
+L3L2Q__ASSERT(sizeof(struct l3l2q_eventfd_args) == 16, "eventfd args ABI");
+
 #define L3L2Q_IOC_CREATE	_IOWR(L3L2Q_IOC_MAGIC, 0x01, struct l3l2q_create_args)
 #define L3L2Q_IOC_PEER		_IOWR(L3L2Q_IOC_MAGIC, 0x02, struct l3l2q_peer_args)
 #define L3L2Q_IOC_INFO		_IOR(L3L2Q_IOC_MAGIC, 0x03, struct l3l2q_info_args)
+#define L3L2Q_IOC_WAIT		_IOW(L3L2Q_IOC_MAGIC, 0x04, struct l3l2q_wait_args)
+/* KICK: wake the other role's waiters, eventfd and io_uring waits. */
+#define L3L2Q_IOC_KICK		_IO(L3L2Q_IOC_MAGIC, 0x05)
+#define L3L2Q_IOC_SET_EVENTFD	_IOW(L3L2Q_IOC_MAGIC, 0x06, struct l3l2q_eventfd_args)
 
 /* ---------------------------------------------------------------------- */
 /* Errors                                                                 */
