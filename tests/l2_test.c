@@ -779,7 +779,7 @@ static void open_l2_env(struct __test_metadata *_metadata,
 TEST_F(l2, blocking_peek_reads_the_clock_once_per_spin_batch)
 {
 	struct fake_env f;
-	struct l3l2q_env env;
+	struct l3l2q_env env = { 0 };
 	struct l3l2q_msg m;
 
 	open_l2_env(_metadata, self, &f, &env);
@@ -793,7 +793,7 @@ TEST_F(l2, blocking_peek_reads_the_clock_once_per_spin_batch)
 TEST_F(l2, blocking_peek_with_zero_deadline_is_one_probe)
 {
 	struct fake_env f;
-	struct l3l2q_env env;
+	struct l3l2q_env env = { 0 };
 	struct l3l2q_msg m;
 
 	open_l2_env(_metadata, self, &f, &env);
@@ -806,7 +806,7 @@ TEST_F(l2, blocking_peek_with_zero_deadline_is_one_probe)
 TEST_F(l2, blocking_peek_returns_input_published_while_waiting)
 {
 	struct fake_env f;
-	struct l3l2q_env env;
+	struct l3l2q_env env = { 0 };
 	struct l3l2q_msg m;
 
 	open_l2_env(_metadata, self, &f, &env);

@@ -30,6 +30,8 @@
 #define l3l2q_load_once_u64(p)		READ_ONCE(*(p))
 #define l3l2q_store_once_u64(p, v)	WRITE_ONCE(*(p), v)
 #define l3l2q_load_once_s32(p)		READ_ONCE(*(p))
+#define l3l2q_load_once_u32(p)		READ_ONCE(*(p))
+#define l3l2q_store_once_u32(p, v)	WRITE_ONCE(*(p), v)
 #define l3l2q_store_once_s32(p, v)	WRITE_ONCE(*(p), v)
 #define l3l2q_full_fence()		smp_mb()
 
@@ -87,6 +89,16 @@ static inline __s32 l3l2q_load_once_s32(const __s32 *p)
 static inline void l3l2q_store_once_s32(__s32 *p, __s32 v)
 {
 	atomic_store_explicit((_Atomic __s32 *)p, v, memory_order_relaxed);
+}
+
+static inline __u32 l3l2q_load_once_u32(const __u32 *p)
+{
+	return atomic_load_explicit((const _Atomic __u32 *)p, memory_order_relaxed);
+}
+
+static inline void l3l2q_store_once_u32(__u32 *p, __u32 v)
+{
+	atomic_store_explicit((_Atomic __u32 *)p, v, memory_order_relaxed);
 }
 
 static inline void l3l2q_full_fence(void)

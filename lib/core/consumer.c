@@ -217,6 +217,7 @@ int l3l2q__cons_release(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 			const struct l3l2q_msg *msg, __u32 op)
 {
 	struct l3l2q_entry *e;
+	__u64 released;
 	int ret;
 
 	ret = l3l2q__ep_check(ep, op);
@@ -237,6 +238,7 @@ int l3l2q__cons_release(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 	e->completed = 1;
 
 	/* Physical release: the completed FIFO prefix, one head store each. */
+	released = c->head;
 	while (c->active && c->win[c->first].completed) {
 		e = &c->win[c->first];
 		if (e->nbytes &&
@@ -255,5 +257,9 @@ int l3l2q__cons_release(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 		c->head = e->seq;
 		l3l2q_store_release_s32(c->head_ctr, l3l2q_low32(c->head)); /* (D) */
 	}
+	/* Space was freed: P2-P4 of the need-wakeup protocol. */
+	if (c->head != released)
+		l3l2q__notify(ep, c->is_input ? L3L2Q_WAKE_INPUT_SPACE :
+						L3L2Q_WAKE_OUTPUT_SPACE);
 	return 0;
 }

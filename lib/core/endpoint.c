@@ -77,6 +77,10 @@ int l3l2q__ep_init(struct l3l2q_ep *ep, __u32 role, const struct l3l2q_mem *mem,
 				   L3L2Q_CTRL_L2_STATE);
 		ep->peer_state = at(mem->ctrl, l3 ? L3L2Q_CTRL_L2_STATE :
 				    L3L2Q_CTRL_L3_STATE);
+		ep->own_wake = at(mem->ctrl, l3 ? L3L2Q_CTRL_L3_WAKE :
+				  L3L2Q_CTRL_L2_WAKE);
+		ep->peer_wake = at(mem->ctrl, l3 ? L3L2Q_CTRL_L2_WAKE :
+				   L3L2Q_CTRL_L3_WAKE);
 	}
 	ep->state = L3L2Q_STATE_LIVE;
 	return 0;
@@ -160,39 +164,119 @@ static int remote_abort(struct l3l2q_ep *ep, const char *why)
 	return -ECONNRESET;
 }
 
-int l3l2q__wait(struct l3l2q_ep *ep, __u32 op, __u64 deadline_ns,
-		int (*attempt)(void *arg), void *arg)
+/* The bits each role may wait on (uapi/l3l2q.h, the table of waits). */
+static __u32 role_wake_bits(const struct l3l2q_ep *ep)
 {
-	__u32 spins = 0;
+	return ep->role == L3L2Q_ROLE_L3 ?
+	       L3L2Q_WAKE_INPUT_SPACE | L3L2Q_WAKE_OUTPUT_AVAIL :
+	       L3L2Q_WAKE_INPUT_AVAIL | L3L2Q_WAKE_OUTPUT_SPACE;
+}
+
+int l3l2q_ep_want_wakeup(struct l3l2q_ep *ep, __u32 bits)
+{
+	if (!ep->own_wake || !bits || (bits & ~role_wake_bits(ep)))
+		return -EINVAL;
+	/* W1: only this role writes its word, so load-or-store suffices. */
+	l3l2q_store_once_u32(ep->own_wake,
+			     l3l2q_load_once_u32(ep->own_wake) | bits);
+	/* W2: pairs with the peer's P2 in l3l2q__notify(). */
+	l3l2q_full_fence();
+	return 0;
+}
+
+void l3l2q_ep_clear_wakeup(struct l3l2q_ep *ep, __u32 bits)
+{
+	if (ep->own_wake)
+		l3l2q_store_once_u32(ep->own_wake,
+				     l3l2q_load_once_u32(ep->own_wake) & ~bits);
+}
+
+void l3l2q__notify(struct l3l2q_ep *ep, __u32 bit)
+{
+	/* Without a way to kick, the peer cannot be sleeping: no fence. */
+	if (!ep->peer_wake || !ep->env.kick)
+		return;
+	/* P2: pairs with the waiter's W2 in l3l2q_ep_want_wakeup(). */
+	l3l2q_full_fence();
+	if (!(l3l2q_load_once_u32(ep->peer_wake) & bit)) {	/* P3 */
+		ep->stats.kicks_suppressed++;
+		return;
+	}
+	ep->stats.kicks++;
+	ep->env.kick(ep->env.ctx);				/* P4 */
+}
+
+const struct l3l2q_stats *l3l2q_ep_stats(const struct l3l2q_ep *ep)
+{
+	return &ep->stats;
+}
+
+int l3l2q__wait(struct l3l2q_ep *ep, __u32 op, __u64 deadline_ns,
+		int (*attempt)(void *arg), void *arg,
+		const struct l3l2q_waitspec *w)
+{
+	__u32 budget = ep->env.spin_attempts ? ep->env.spin_attempts :
+		       L3L2Q_SPIN_ATTEMPTS_DEFAULT;
+	int can_sleep = ep->env.sleep && w && ep->own_wake;
+	__u32 spins = 0, tries = 0;
+	int armed = 0, check = 0;
 	const char *why;
-	int ret;
+	int ret, r;
 
 	for (;;) {
-		ret = attempt(arg);
+		ret = attempt(arg);				/* W3, W5 */
 		if (ret != -EAGAIN)
-			return ret;
+			break;
 		/*
 		 * Read the clock rarely (pitfall P4).  The peer is checked on
 		 * the same beat, not only at the deadline (pitfall P16), so a
 		 * dead peer ends a wait early; a message it published before
 		 * dying is still delivered, as the attempt above runs first.
 		 */
-		if (deadline_ns && ++spins < L3L2Q_SPINS_PER_CLOCK &&
-		    ep->env.now_ns) {
-			if (ep->env.relax)
-				ep->env.relax(ep->env.ctx);
+		if (check || !deadline_ns || !ep->env.now_ns ||
+		    ++spins >= L3L2Q_SPINS_PER_CLOCK) {
+			check = 0;
+			spins = 0;
+			if (peer_gone(ep, &why)) {
+				ret = remote_abort(ep, why);
+				break;
+			}
+			if (deadline_ns != L3L2Q_DEADLINE_NONE &&
+			    (!ep->env.now_ns ||
+			     ep->env.now_ns(ep->env.ctx) >= deadline_ns)) {
+				ret = l3l2q__reject(ep, ETIMEDOUT,
+						    L3L2Q_ERR_TIMEOUT, op,
+						    "timed out; the peer is alive",
+						    0, NULL, 0, NULL);
+				break;
+			}
+		}
+		if (can_sleep && ++tries >= budget) {
+			if (!armed) {
+				/* W1, W2; the next attempt is W3. */
+				l3l2q_ep_want_wakeup(ep, w->bit);
+				armed = 1;
+				continue;
+			}
+			ep->stats.sleeps++;
+			r = ep->env.sleep(ep->env.ctx, w->counter,	/* W4 */
+					  l3l2q_low32(*w->local), deadline_ns);
+			/* Whatever woke us, re-check, then clock and peer. */
+			check = 1;
+			if (r && r != -ETIMEDOUT && r != -ECONNRESET &&
+			    r != -EINTR) {
+				ret = l3l2q__reject(ep, -r,
+						    L3L2Q_ERR_ENDPOINT_ERROR, op,
+						    "sleeping failed", 0, NULL,
+						    0, NULL);
+				break;
+			}
 			continue;
 		}
-		spins = 0;
-		if (peer_gone(ep, &why))
-			return remote_abort(ep, why);
-		if (deadline_ns != L3L2Q_DEADLINE_NONE &&
-		    (!ep->env.now_ns ||
-		     ep->env.now_ns(ep->env.ctx) >= deadline_ns))
-			return l3l2q__reject(ep, ETIMEDOUT, L3L2Q_ERR_TIMEOUT,
-					     op, "timed out; the peer is alive",
-					     0, NULL, 0, NULL);
 		if (ep->env.relax)
 			ep->env.relax(ep->env.ctx);
 	}
+	if (armed)
+		l3l2q_ep_clear_wakeup(ep, w->bit);
+	return ret;
 }

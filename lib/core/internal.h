@@ -57,13 +57,29 @@ int l3l2q__reject(struct l3l2q_ep *ep, int err, __u32 kind, __u32 op,
 int l3l2q__poison(struct l3l2q_ep *ep, __u32 kind, __u32 op, const char *a,
 		  __u64 x, const char *b, __u64 y, const char *c);
 
+/* What a blocking call waits for: a need-wakeup bit and its counter. */
+struct l3l2q_waitspec {
+	__u32 bit;			/* L3L2Q_WAKE_* */
+	__u32 counter;			/* L3L2Q_CTR_* the peer moves */
+	const __u64 *local;		/* our last matched sample of it */
+};
+
 /*
  * The blocking loop: retry @attempt while it returns -EAGAIN, reading the
  * clock only every L3L2Q_SPINS_PER_CLOCK attempts (pitfall P4), until
  * @deadline_ns; a timeout is disambiguated with the peer's abort flag.
+ * After env.spin_attempts failures it sleeps through env.sleep, following
+ * the need-wakeup protocol for @w.
  */
 int l3l2q__wait(struct l3l2q_ep *ep, __u32 op, __u64 deadline_ns,
-		int (*attempt)(void *arg), void *arg);
+		int (*attempt)(void *arg), void *arg,
+		const struct l3l2q_waitspec *w);
+
+/*
+ * After publishing a counter (P1): full fence (P2), read the peer's
+ * need-wakeup word (P3) and kick if it waits for @bit (P4).
+ */
+void l3l2q__notify(struct l3l2q_ep *ep, __u32 bit);
 
 /* ---- arena.c: the payload cursor rules shared by both halves ---- */
 

@@ -50,9 +50,12 @@ static int peek_once(void *arg)
 int l3l2q_l2_peek(struct l3l2q_l2 *q, __u64 deadline_ns, struct l3l2q_msg *msg)
 {
 	struct peek_args a = { q, msg };
+	struct l3l2q_waitspec w = {
+		L3L2Q_WAKE_INPUT_AVAIL, L3L2Q_CTR_INPUT_TAIL, &q->in.tail
+	};
 
 	return l3l2q__wait(&q->ep, L3L2Q_EOP_INPUT_TRY_PEEK, deadline_ns,
-			   peek_once, &a);
+			   peek_once, &a, &w);
 }
 
 int l3l2q_l2_release(struct l3l2q_l2 *q, const struct l3l2q_msg *msg)
@@ -88,9 +91,12 @@ int l3l2q_l2_reserve(struct l3l2q_l2 *q, __u64 n, __u64 deadline_ns,
 		     struct l3l2q_res *res)
 {
 	struct reserve_args a = { q, n, res };
+	struct l3l2q_waitspec w = {
+		L3L2Q_WAKE_OUTPUT_SPACE, L3L2Q_CTR_OUTPUT_HEAD, &q->out.head
+	};
 
 	return l3l2q__wait(&q->ep, L3L2Q_EOP_OUTPUT_TRY_RESERVE, deadline_ns,
-			   reserve_once, &a);
+			   reserve_once, &a, &w);
 }
 
 int l3l2q_l2_publish(struct l3l2q_l2 *q, const struct l3l2q_res *res,

@@ -5,6 +5,25 @@
  */
 #include "internal.h"
 
+/* L3 waits for input space (the input head) or output (the output tail). */
+static const struct l3l2q_waitspec *space_wait(struct l3l2q_l3 *q,
+					       struct l3l2q_waitspec *w)
+{
+	w->bit = L3L2Q_WAKE_INPUT_SPACE;
+	w->counter = L3L2Q_CTR_INPUT_HEAD;
+	w->local = &q->in.head;
+	return w;
+}
+
+static const struct l3l2q_waitspec *output_wait(struct l3l2q_l3 *q,
+						struct l3l2q_waitspec *w)
+{
+	w->bit = L3L2Q_WAKE_OUTPUT_AVAIL;
+	w->counter = L3L2Q_CTR_OUTPUT_TAIL;
+	w->local = &q->out.tail;
+	return w;
+}
+
 int l3l2q_l3_init(struct l3l2q_l3 *q, const struct l3l2q_mem *mem,
 		  const struct l3l2q_layout *layout, __u64 start_pos,
 		  const struct l3l2q_env *env)
@@ -58,9 +77,10 @@ int l3l2q_l3_reserve(struct l3l2q_l3 *q, __u64 n, __u64 deadline_ns,
 		     struct l3l2q_res *res)
 {
 	struct reserve_args a = { q, n, res };
+	struct l3l2q_waitspec w;
 
 	return l3l2q__wait(&q->ep, L3L2Q_EOP_INPUT_TRY_RESERVE, deadline_ns,
-			   reserve_once, &a);
+			   reserve_once, &a, space_wait(q, &w));
 }
 
 int l3l2q_l3_publish(struct l3l2q_l3 *q, const struct l3l2q_res *res,
@@ -117,9 +137,10 @@ int l3l2q_l3_enqueue(struct l3l2q_l3 *q, __u64 opcode, const void *buf,
 		     __u64 n, __u64 deadline_ns)
 {
 	struct enqueue_args a = { q, opcode, buf, n };
+	struct l3l2q_waitspec w;
 
 	return l3l2q__wait(&q->ep, L3L2Q_EOP_INPUT_ENQUEUE, deadline_ns,
-			   enqueue_once, &a);
+			   enqueue_once, &a, space_wait(q, &w));
 }
 
 int l3l2q_l3_try_request_stop(struct l3l2q_l3 *q)
@@ -145,8 +166,10 @@ static int stop_once(void *arg)
 
 int l3l2q_l3_request_stop(struct l3l2q_l3 *q, __u64 deadline_ns)
 {
+	struct l3l2q_waitspec w;
+
 	return l3l2q__wait(&q->ep, L3L2Q_EOP_REQUEST_STOP, deadline_ns,
-			   stop_once, q);
+			   stop_once, q, space_wait(q, &w));
 }
 
 /* ---- output ---- */
@@ -172,9 +195,10 @@ static int peek_once(void *arg)
 int l3l2q_l3_peek(struct l3l2q_l3 *q, __u64 deadline_ns, struct l3l2q_msg *msg)
 {
 	struct peek_args a = { q, msg };
+	struct l3l2q_waitspec w;
 
 	return l3l2q__wait(&q->ep, L3L2Q_EOP_OUTPUT_TRY_PEEK, deadline_ns,
-			   peek_once, &a);
+			   peek_once, &a, output_wait(q, &w));
 }
 
 int l3l2q_l3_read(struct l3l2q_l3 *q, const struct l3l2q_msg *msg, void *buf,
@@ -249,9 +273,10 @@ int l3l2q_l3_dequeue(struct l3l2q_l3 *q, void *buf, __u64 cap,
 		     __u64 deadline_ns, struct l3l2q_msg *msg)
 {
 	struct dequeue_args a = { q, buf, cap, msg };
+	struct l3l2q_waitspec w;
 
 	return l3l2q__wait(&q->ep, L3L2Q_EOP_OUTPUT_TRY_PEEK, deadline_ns,
-			   dequeue_once, &a);
+			   dequeue_once, &a, output_wait(q, &w));
 }
 
 void l3l2q_l3_close(struct l3l2q_l3 *q)

@@ -181,5 +181,8 @@ int l3l2q__prod_publish(struct l3l2q_ep *ep, struct l3l2q_prod *p,
 	if (opcode == L3L2Q_OP_STOP)
 		p->stopped = 1;
 	l3l2q_store_release_s32(p->tail_ctr, l3l2q_low32(p->tail));	/* (C) */
+	/* P1 done: P2-P4 of the need-wakeup protocol (uapi/l3l2q.h). */
+	l3l2q__notify(ep, p->is_input ? L3L2Q_WAKE_INPUT_AVAIL :
+					L3L2Q_WAKE_OUTPUT_AVAIL);
 	return 0;
 }

@@ -78,7 +78,30 @@ struct l3l2q_env {
 	__u64 (*now_ns)(void *ctx);
 	/* Called between failed attempts (a spin hint); NULL: none. */
 	void (*relax)(void *ctx);
+	/*
+	 * Sleep until the counter at @counter (an L3L2Q_CTR_* offset) may
+	 * differ from @seen, or until @deadline_ns.  The core calls it only
+	 * after setting its need-wakeup bit and re-checking (uapi/l3l2q.h,
+	 * W1-W4).  Returns 0 or -ETIMEDOUT (the core re-checks either way),
+	 * -ECONNRESET when the peer is gone, or another -errno that ends the
+	 * wait.  NULL: never sleep, keep spinning.
+	 */
+	int (*sleep)(void *ctx, __u32 counter, __s32 seen, __u64 deadline_ns);
+	/* Wake the peer, which asked for it (P4).  NULL: the peer spins. */
+	void (*kick)(void *ctx);
 	void *ctx;
+	/* Failed attempts before a blocking call sleeps; 0: the default. */
+	__u32 spin_attempts;
+};
+
+/* A blocking call spins this many failed attempts (a few us) by default. */
+#define L3L2Q_SPIN_ATTEMPTS_DEFAULT	256u
+
+/* What the need-wakeup protocol did; never reset. */
+struct l3l2q_stats {
+	__u64 kicks;			/* the peer was waiting: kicked it */
+	__u64 kicks_suppressed;		/* the peer was not waiting: no kick */
+	__u64 sleeps;			/* env.sleep calls */
 };
 
 /* Where the queue is in this address space. */
@@ -118,6 +141,9 @@ struct l3l2q_ep {
 	__s32 *peer_abort;
 	__u32 *own_state;		/* control block words, NULL without one */
 	__u32 *peer_state;
+	__u32 *own_wake;		/* need-wakeup bits: ours, written by us */
+	__u32 *peer_wake;		/* the peer's, read after publishing */
+	struct l3l2q_stats stats;
 	struct l3l2q_error err;		/* first terminal error */
 	struct l3l2q_error last;	/* most recent error of any class */
 };
@@ -288,6 +314,18 @@ const struct l3l2q_error *l3l2q_ep_error(const struct l3l2q_ep *ep);
 /* The most recent error of any class. */
 const struct l3l2q_error *l3l2q_ep_last_error(const struct l3l2q_ep *ep);
 enum l3l2q_state l3l2q_ep_state(const struct l3l2q_ep *ep);
+const struct l3l2q_stats *l3l2q_ep_stats(const struct l3l2q_ep *ep);
+
+/*
+ * The need-wakeup bits for a caller that sleeps on its own (epoll on the
+ * queue's poll fd, an eventfd, io_uring) instead of in a blocking call:
+ * set them, then re-check with a try_ call, and only then sleep; clear them
+ * once progress resumes.  Setting issues the full fence W2.  Returns
+ * -EINVAL for bits this role may not wait on, or when the queue has no
+ * control block (an upstream peer: it never kicks).
+ */
+int l3l2q_ep_want_wakeup(struct l3l2q_ep *ep, __u32 bits);
+void l3l2q_ep_clear_wakeup(struct l3l2q_ep *ep, __u32 bits);
 
 /* "input.try_peek", ...; "unknown" for any other value (never NULL). */
 const char *l3l2q_error_op_str(__u32 op);
