@@ -319,6 +319,9 @@ L3L2Q__ASSERT(sizeof(struct l3l2q_ctrl_hdr) <= 64, "header fits line 0");
 #define L3L2Q_CTRL_L2_STATE		128u	/* __u32 L3L2Q_ROLE_* of L2 */
 #define L3L2Q_CTRL_L3_WAKE		192u	/* __u32 need-wakeup bits of L3 */
 #define L3L2Q_CTRL_L2_WAKE		256u	/* __u32 need-wakeup bits of L2 */
+/* memfd backing only (no kernel to watch the roles): each role's pid. */
+#define L3L2Q_CTRL_L3_PID		320u	/* __u32, written by L3 */
+#define L3L2Q_CTRL_L2_PID		384u	/* __u32, written by L2 */
 
 /* Role state words.  A role only moves forward: ABSENT -> LIVE -> DEAD. */
 #define L3L2Q_ROLE_ABSENT		0u	/* not attached yet */

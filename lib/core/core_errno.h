@@ -21,6 +21,9 @@
 #define ESHUTDOWN	108
 #define ETIMEDOUT	110
 #define EBUSY		16
+#define ENOTTY		25
+#define EINTR		4
+#define EOPNOTSUPP	95
 #endif
 
 #endif /* L3L2Q_CORE_ERRNO_H */

@@ -263,6 +263,11 @@ int l3l2q__wait(struct l3l2q_ep *ep, __u32 op, __u64 deadline_ns,
 					  l3l2q_low32(*w->local), deadline_ns);
 			/* Whatever woke us, re-check, then clock and peer. */
 			check = 1;
+			/* A transport that cannot sleep (an older driver): spin. */
+			if (r == -ENOTTY || r == -EOPNOTSUPP) {
+				can_sleep = 0;
+				continue;
+			}
 			if (r && r != -ETIMEDOUT && r != -ECONNRESET &&
 			    r != -EINTR) {
 				ret = l3l2q__reject(ep, -r,

@@ -52,7 +52,9 @@ int l3l2q_create(const struct l3l2q_params *p, struct l3l2q_queue **qp,
 
 /*
  * The fd that gives the L2 role, close-on-exec, owned by the caller (pass it
- * by fork or l3l2q_send_fd(), then close it).  Only one L2 may attach.
+ * by fork or l3l2q_send_fd(), then close it).  Only one L2 may attach.  On
+ * the driver it is the queue's L2 fd; on a memfd it is a unix socket that
+ * carries the memfd and both roles' eventfds to l3l2q_attach().
  */
 int l3l2q_peer_fd(struct l3l2q_queue *q);
 
@@ -75,6 +77,17 @@ const struct l3l2q_layout *l3l2q_queue_layout(const struct l3l2q_queue *q);
 enum l3l2q_backend l3l2q_queue_backend(const struct l3l2q_queue *q);
 /* The mapping: control block, counters and payload (read-only use). */
 const struct l3l2q_mem *l3l2q_queue_mem(const struct l3l2q_queue *q);
+
+/*
+ * The one fd to poll (epoll, poll, io_uring POLL_ADD) for this role's
+ * wake-ups: readable when the peer kicked this role or died.  Ask for the
+ * kick first: l3l2q_ep_want_wakeup(), then a try_ call, then poll; clear
+ * the bits once progress resumes.  The driver's fd also reports EPOLLIN,
+ * EPOLLOUT and EPOLLHUP|EPOLLERR from the counters and the peer state; a
+ * memfd queue's fd is its eventfd (drain it after it fires).  The fd stays
+ * owned by the queue.  -EOPNOTSUPP for a memfd attached without eventfds.
+ */
+int l3l2q_queue_poll_fd(const struct l3l2q_queue *q);
 
 /* CLOCK_MONOTONIC in nanoseconds, and a deadline @ns from now. */
 __u64 l3l2q_now_ns(void);

@@ -121,6 +121,30 @@ static void device_destroy(struct l3l2q_queue *q, int gone)
 	l3l2q__unmap(q);
 }
 
+/* W4: the kernel registers, re-reads the counter, then sleeps. */
+static int device_sleep(struct l3l2q_queue *q, __u32 counter, __s32 seen,
+			__u64 deadline_ns)
+{
+	struct l3l2q_wait_args w = {
+		.counter = (__u16)counter,
+		.seen = seen,
+		.deadline_ns = deadline_ns,
+	};
+
+	return ioctl(q->fd, L3L2Q_IOC_WAIT, &w) ? -errno : 0;
+}
+
+/* P4: the peer asked for it. */
+static void device_kick(struct l3l2q_queue *q)
+{
+	ioctl(q->fd, L3L2Q_IOC_KICK);
+}
+
+static int device_poll_fd(const struct l3l2q_queue *q)
+{
+	return q->fd;
+}
+
 const struct l3l2q_backing l3l2q_device_backing = {
 	.name = "device",
 	.id = L3L2Q_BACKEND_DEVICE,
@@ -129,4 +153,7 @@ const struct l3l2q_backing l3l2q_device_backing = {
 	.attach = device_attach,
 	.claim = device_claim,
 	.destroy = device_destroy,
+	.sleep = device_sleep,
+	.kick = device_kick,
+	.poll_fd = device_poll_fd,
 };

@@ -1,19 +1,23 @@
 // SPDX-License-Identifier: MIT
 /*
- * Handing a queue fd to another process over a unix socket (SCM_RIGHTS).
+ * Handing file descriptors to another process over a unix socket
+ * (SCM_RIGHTS): one queue fd, or a memfd queue's bundle of fds.
  */
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
-#include "libl3l2q.h"
+#include "queue.h"
+
+#define MAX_FDS 4
 
 union fd_cmsg {
 	struct cmsghdr hdr;
-	char buf[CMSG_SPACE(sizeof(int))];
+	char buf[CMSG_SPACE(sizeof(int) * MAX_FDS)];
 };
 
-int l3l2q_send_fd(int sock, int fd)
+int l3l2q__send_fds(int sock, const int *fds, unsigned int n)
 {
 	union fd_cmsg u;
 	char byte = 'Q';
@@ -22,16 +26,18 @@ int l3l2q_send_fd(int sock, int fd)
 		.msg_iov = &iov,
 		.msg_iovlen = 1,
 		.msg_control = u.buf,
-		.msg_controllen = sizeof(u.buf),
+		.msg_controllen = CMSG_SPACE(sizeof(int) * n),
 	};
 	struct cmsghdr *c;
 
+	if (!n || n > MAX_FDS)
+		return -EINVAL;
 	memset(&u, 0, sizeof(u));
 	c = CMSG_FIRSTHDR(&msg);
 	c->cmsg_level = SOL_SOCKET;
 	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	c->cmsg_len = CMSG_LEN(sizeof(int) * n);
+	memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
 	for (;;) {
 		if (sendmsg(sock, &msg, MSG_NOSIGNAL) == 1)
 			return 0;
@@ -40,7 +46,7 @@ int l3l2q_send_fd(int sock, int fd)
 	}
 }
 
-int l3l2q_recv_fd(int sock)
+int l3l2q__recv_fds(int sock, int *fds, unsigned int n, int flags)
 {
 	union fd_cmsg u;
 	char byte;
@@ -52,20 +58,44 @@ int l3l2q_recv_fd(int sock)
 		.msg_controllen = sizeof(u.buf),
 	};
 	struct cmsghdr *c;
-	ssize_t n;
-	int fd;
+	unsigned int got;
+	ssize_t r;
 
+	if (!n || n > MAX_FDS)
+		return -EINVAL;
 	do {
-		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-	} while (n < 0 && errno == EINTR);
-	if (n < 0)
+		r = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | flags);
+	} while (r < 0 && errno == EINTR);
+	if (r < 0)
 		return -errno;
-	if (n == 0)
+	if (r == 0)
 		return -ECONNRESET;
 	c = CMSG_FIRSTHDR(&msg);
-	if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
-	    c->cmsg_len != CMSG_LEN(sizeof(int)) || (msg.msg_flags & MSG_CTRUNC))
+	if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
 		return -EBADMSG;
-	memcpy(&fd, CMSG_DATA(c), sizeof(int));
-	return fd;
+	got = (unsigned int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+	if (got != n || (msg.msg_flags & MSG_CTRUNC)) {
+		/* Never leak what did arrive. */
+		int tmp[MAX_FDS];
+		unsigned int i;
+
+		memcpy(tmp, CMSG_DATA(c), sizeof(int) * (got < MAX_FDS ? got : MAX_FDS));
+		for (i = 0; i < got && i < MAX_FDS; i++)
+			close(tmp[i]);
+		return -EBADMSG;
+	}
+	memcpy(fds, CMSG_DATA(c), sizeof(int) * n);
+	return 0;
+}
+
+int l3l2q_send_fd(int sock, int fd)
+{
+	return l3l2q__send_fds(sock, &fd, 1);
+}
+
+int l3l2q_recv_fd(int sock)
+{
+	int fd, ret = l3l2q__recv_fds(sock, &fd, 1, 0);
+
+	return ret ? ret : fd;
 }

@@ -148,11 +148,34 @@ static void set_mem(struct l3l2q_queue *q)
 	q->mem.region_id = (__u64)q->fd + 1;
 }
 
+static int env_sleep(void *ctx, __u32 counter, __s32 seen, __u64 deadline_ns)
+{
+	struct l3l2q_queue *q = ctx;
+
+	return q->backing->sleep(q, counter, seen, deadline_ns);
+}
+
+static void env_kick(void *ctx)
+{
+	struct l3l2q_queue *q = ctx;
+
+	q->backing->kick(q);
+}
+
+/*
+ * Sleeping needs a way to be woken: the driver always has one, a memfd
+ * queue only when its eventfds came along (not for a bare memfd).
+ */
 static void set_env(struct l3l2q_queue *q, struct l3l2q_env *env)
 {
+	memset(env, 0, sizeof(*env));
 	env->now_ns = env_now;
 	env->relax = env_relax;
 	env->ctx = q;
+	if (q->backing->poll_fd(q) >= 0) {
+		env->sleep = env_sleep;
+		env->kick = env_kick;
+	}
 }
 
 static struct l3l2q_queue *queue_alloc(enum l3l2q_role role)
@@ -161,6 +184,9 @@ static struct l3l2q_queue *queue_alloc(enum l3l2q_role role)
 
 	if (q) {
 		q->fd = -1;
+		q->efd[0] = q->efd[1] = -1;
+		q->peer_pidfd = -1;
+		q->bundle_sock = -1;
 		q->owner = getpid();
 		q->role = role;
 	}
@@ -341,4 +367,11 @@ enum l3l2q_backend l3l2q_queue_backend(const struct l3l2q_queue *q)
 const struct l3l2q_mem *l3l2q_queue_mem(const struct l3l2q_queue *q)
 {
 	return &q->mem;
+}
+
+int l3l2q_queue_poll_fd(const struct l3l2q_queue *q)
+{
+	int fd = q->backing->poll_fd(q);
+
+	return fd >= 0 ? fd : -EOPNOTSUPP;
 }

@@ -36,6 +36,12 @@ struct l3l2q_backing {
 	int (*claim)(struct l3l2q_queue *q, struct l3l2q_error *err);
 	/* Unmap and close; @gone: this process held the role, tell the peer. */
 	void (*destroy)(struct l3l2q_queue *q, int gone);
+	/* env.sleep and env.kick (uapi/l3l2q.h, W4 and P4). */
+	int (*sleep)(struct l3l2q_queue *q, __u32 counter, __s32 seen,
+		     __u64 deadline_ns);
+	void (*kick)(struct l3l2q_queue *q);
+	/* The one fd to poll for this role's wake-ups. */
+	int (*poll_fd)(const struct l3l2q_queue *q);
 };
 
 extern const struct l3l2q_backing l3l2q_memfd_backing;
@@ -52,6 +58,9 @@ struct l3l2q_queue {
 	struct l3l2q_mem mem;
 	__u64 start_pos;
 	pid_t owner;			/* the process that created or attached */
+	int efd[2];			/* memfd: eventfds, by role (L3, L2) */
+	int peer_pidfd;			/* memfd: the peer process, once known */
+	int bundle_sock;		/* memfd: during attach, the socket to consume */
 	unsigned int spins;		/* for the relax hint */
 	unsigned char peer_given;
 	union {
@@ -63,6 +72,14 @@ struct l3l2q_queue {
 /* Record a user-layer error (errno and a message naming the field). */
 int l3l2q__user_error(struct l3l2q_error *err, int errnum, __u32 kind,
 		      __u32 op, const char *msg);
+
+/*
+ * SCM_RIGHTS with up to 4 fds.  @flags go to recvmsg: MSG_DONTWAIT fails
+ * with -EAGAIN when nothing is queued; MSG_PEEK installs the fds but
+ * leaves the message queued.
+ */
+int l3l2q__send_fds(int sock, const int *fds, unsigned int n);
+int l3l2q__recv_fds(int sock, int *fds, unsigned int n, int flags);
 
 /* Map q->fd's whole region of @bytes shared, read-write. */
 int l3l2q__map(struct l3l2q_queue *q, size_t bytes, struct l3l2q_error *err);

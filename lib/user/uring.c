@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Preparing io_uring waits for a queue (libl3l2q_uring.h).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "libl3l2q_uring.h"
+#include "queue.h"
+
+/* The counter a wait for @bit watches, and this endpoint's last sample. */
+static int wait_target(struct l3l2q_queue *q, __u32 bit, __u32 *counter,
+		       const __u64 **local)
+{
+	if (q->role == L3L2Q_ROLE_L3 && bit == L3L2Q_WAKE_OUTPUT_AVAIL) {
+		*counter = L3L2Q_CTR_OUTPUT_TAIL;
+		*local = &q->ep.l3.out.tail;
+	} else if (q->role == L3L2Q_ROLE_L3 && bit == L3L2Q_WAKE_INPUT_SPACE) {
+		*counter = L3L2Q_CTR_INPUT_HEAD;
+		*local = &q->ep.l3.in.head;
+	} else if (q->role == L3L2Q_ROLE_L2 && bit == L3L2Q_WAKE_INPUT_AVAIL) {
+		*counter = L3L2Q_CTR_INPUT_TAIL;
+		*local = &q->ep.l2.in.tail;
+	} else if (q->role == L3L2Q_ROLE_L2 && bit == L3L2Q_WAKE_OUTPUT_SPACE) {
+		*counter = L3L2Q_CTR_OUTPUT_HEAD;
+		*local = &q->ep.l2.out.head;
+	} else {
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int l3l2q_prep_wait(struct io_uring_sqe *sqe, struct l3l2q_queue *q,
+		    __u32 bit, __u64 deadline_ns, __u64 *scratch)
+{
+	struct l3l2q_wait_args w;
+	const __u64 *local;
+	__u32 counter;
+	int ret = wait_target(q, bit, &counter, &local);
+
+	if (ret)
+		return ret;
+	if (q->backing->id == L3L2Q_BACKEND_MEMFD) {
+		if (q->efd[q->role] < 0 || !scratch)
+			return -EINVAL;
+		io_uring_prep_read(sqe, q->efd[q->role], scratch,
+				   sizeof(*scratch), 0);
+		return 0;
+	}
+	memset(&w, 0, sizeof(w));
+	w.counter = (__u16)counter;
+	w.seen = l3l2q_low32(*local);
+	w.deadline_ns = deadline_ns;
+	/* W4 through io_uring: the 16-byte WAIT args are the payload. */
+	io_uring_prep_rw(IORING_OP_URING_CMD, sqe, q->fd, NULL, 0, 0);
+	sqe->cmd_op = L3L2Q_IOC_WAIT;
+	memcpy(sqe->cmd, &w, sizeof(w));
+	return 0;
+}
