@@ -211,6 +211,11 @@ const struct l3l2q_stats *l3l2q_ep_stats(const struct l3l2q_ep *ep)
 	return &ep->stats;
 }
 
+void l3l2q_ep_set_spin_attempts(struct l3l2q_ep *ep, __u32 attempts)
+{
+	ep->env.spin_attempts = attempts;
+}
+
 int l3l2q__wait(struct l3l2q_ep *ep, __u32 op, __u64 deadline_ns,
 		int (*attempt)(void *arg), void *arg,
 		const struct l3l2q_waitspec *w)

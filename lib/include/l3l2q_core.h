@@ -315,6 +315,8 @@ const struct l3l2q_error *l3l2q_ep_error(const struct l3l2q_ep *ep);
 const struct l3l2q_error *l3l2q_ep_last_error(const struct l3l2q_ep *ep);
 enum l3l2q_state l3l2q_ep_state(const struct l3l2q_ep *ep);
 const struct l3l2q_stats *l3l2q_ep_stats(const struct l3l2q_ep *ep);
+/* Failed attempts a blocking call spins before it sleeps; 0: the default. */
+void l3l2q_ep_set_spin_attempts(struct l3l2q_ep *ep, __u32 attempts);
 
 /*
  * The need-wakeup bits for a caller that sleeps on its own (epoll on the
