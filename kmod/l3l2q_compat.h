@@ -9,11 +9,25 @@
 #ifndef L3L2Q_COMPAT_H
 #define L3L2Q_COMPAT_H
 
+#include <linux/eventfd.h>
 #include <linux/mm.h>
 #include <linux/version.h>
 
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 1, 0)
-#error "l3l2q needs Linux 6.1 or later"
+/*
+ * 6.1.23 is where io_uring_cmd_done() and the task-work callback gained
+ * issue_flags (a 6.3 change backported to 6.1.y); this driver calls both
+ * in that form.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 1, 23)
+#error "l3l2q needs Linux 6.1.23 or later"
+#endif
+
+/* 6.8 moved the uring_cmd API out of <linux/io_uring.h>. */
+#if defined(L3L2Q_HAVE_IO_URING_CMD_H) || \
+	LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
+#include <linux/io_uring/cmd.h>
+#else
+#include <linux/io_uring.h>
 #endif
 
 /*
@@ -44,6 +58,64 @@ static inline void l3l2q_vm_flags_clear(struct vm_area_struct *vma,
 					vm_flags_t flags)
 {
 	vma->vm_flags &= ~flags;
+}
+#endif
+
+/*
+ * eventfd_signal(): 6.8 dropped the count argument (always 1) and the
+ * return value.  Nothing here uses the return value.
+ */
+static inline void l3l2q_eventfd_signal(struct eventfd_ctx *ctx)
+{
+#if defined(L3L2Q_EVENTFD_SIGNAL_1ARG) || \
+	LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
+	eventfd_signal(ctx);
+#else
+	eventfd_signal(ctx, 1);
+#endif
+}
+
+/*
+ * The uring_cmd payload (the SQE's cmd bytes: 16, or 80 with SQE128).
+ * 6.1 hands the driver a pointer to the payload; later kernels pass the
+ * whole SQE and io_uring_sqe_cmd() finds the payload in it.  Either way
+ * it is usually the live SQ ring, which user space can rewrite at any
+ * time: copy it once, then validate the copy.
+ */
+static inline const void *l3l2q_uring_cmd_payload(struct io_uring_cmd *ioucmd)
+{
+#if defined(L3L2Q_HAVE_IO_URING_SQE_CMD) || \
+	LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
+	return io_uring_sqe_cmd(ioucmd->sqe);
+#else
+	return ioucmd->cmd;
+#endif
+}
+
+/*
+ * Cancelable uring_cmds (6.7): io_uring calls ->uring_cmd with
+ * IO_URING_F_CANCEL for a command marked cancelable when its task exits or
+ * its ring goes away.  Without them (6.1) a queued command is never
+ * cancelled: the driver alone must complete it, so every queued command
+ * has a deadline there (l3l2q_uring.c).
+ */
+#if defined(L3L2Q_HAVE_URING_CANCEL) || \
+	LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+#define L3L2Q_URING_CAN_CANCEL		1
+#define L3L2Q_IO_URING_F_CANCEL		IO_URING_F_CANCEL
+
+static inline void l3l2q_uring_cmd_mark_cancelable(struct io_uring_cmd *ioucmd,
+						   unsigned int issue_flags)
+{
+	io_uring_cmd_mark_cancelable(ioucmd, issue_flags);
+}
+#else
+#define L3L2Q_URING_CAN_CANCEL		0
+#define L3L2Q_IO_URING_F_CANCEL		0
+
+static inline void l3l2q_uring_cmd_mark_cancelable(struct io_uring_cmd *ioucmd,
+						   unsigned int issue_flags)
+{
 }
 #endif
 

@@ -78,6 +78,11 @@ static int l3l2q_debugfs_show(struct seq_file *m, void *unused)
 	seq_printf(m, "peers_created: %lld\n", atomic64_read(&q->nr_peers));
 	seq_printf(m, "deaths: %lld\n", atomic64_read(&q->nr_deaths));
 	seq_printf(m, "wakes: %lld\n", atomic64_read(&q->nr_wakes));
+	seq_printf(m, "kicks: %lld\n", atomic64_read(&q->nr_kicks));
+	seq_printf(m, "uring_waits: %lld\n",
+		   atomic64_read(&q->nr_uring_queued));
+	seq_printf(m, "uring_pending: %lld\n",
+		   atomic64_read(&q->nr_uring_pending));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(l3l2q_debugfs);

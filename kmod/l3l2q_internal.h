@@ -23,9 +23,12 @@
 #define L3L2Q_INTERNAL_H
 
 #include <linux/atomic.h>
+#include <linux/hrtimer.h>
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/poll.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
 #include <linux/wait.h>
@@ -33,7 +36,9 @@
 #include "l3l2q.h"
 
 struct dentry;
+struct eventfd_ctx;
 struct file;
+struct io_uring_cmd;
 struct vm_area_struct;
 
 /* The two roles; the values are l3l2q_info_args.role. */
@@ -51,10 +56,31 @@ struct l3l2q_user {
 	unsigned int nr_queues;		/* protected by l3l2q_users_lock */
 };
 
-/* What a role file's private_data points at. */
+/*
+ * What a role file's private_data points at, and everything that wakes
+ * that role (l3l2q_wait.c, l3l2q_uring.c).  A KICK on the other role's
+ * file, or the other role's death, wakes all of it:
+ *
+ *   wq       blocked WAIT callers and poll/epoll/POLL_ADD waiters
+ *   evfd     the eventfd registered with SET_EVENTFD, or NULL
+ *   ucmds    queued io_uring WAIT commands (struct l3l2q_ucmd in the
+ *            command's pdu); whoever unlinks one completes it
+ *   timer    fires at the earliest deadline among ucmds
+ *
+ * lock protects evfd, ucmds and the arming of timer.  It is taken from the
+ * timer (hard interrupt), hence always with interrupts disabled; eventfd
+ * signals and io_uring completions are issued under it, which is what makes
+ * replacing the eventfd and unlinking a command safe against them.
+ */
 struct l3l2q_end {
 	struct l3l2q_queue *q;
 	enum l3l2q_end_role role;
+
+	wait_queue_head_t wq;
+	spinlock_t lock;
+	struct eventfd_ctx *evfd;	/* protected by lock */
+	struct list_head ucmds;		/* protected by lock */
+	struct hrtimer timer;
 };
 
 struct l3l2q_queue {
@@ -72,15 +98,19 @@ struct l3l2q_queue {
 	struct l3l2q_end ends[L3L2Q_NR_ENDS];
 
 	struct mutex lock;		/* serialises PEER and role deaths */
-	u32 state[L3L2Q_NR_ENDS];	/* L3L2Q_ROLE_*, protected by lock */
-
-	/* Waiters of either role; the wait/poll paths come later. */
-	wait_queue_head_t wq;
+	/*
+	 * L3L2Q_ROLE_*, written under lock with WRITE_ONCE; the wait paths
+	 * read it locklessly (READ_ONCE) to see whether the peer is dead.
+	 */
+	u32 state[L3L2Q_NR_ENDS];
 
 	/* Event counts, for debugfs. */
 	atomic64_t nr_peers;
 	atomic64_t nr_deaths;
-	atomic64_t nr_wakes;
+	atomic64_t nr_wakes;		/* role deaths that woke both roles */
+	atomic64_t nr_kicks;		/* KICK ioctls, either role */
+	atomic64_t nr_uring_queued;	/* io_uring WAITs that went pending */
+	atomic64_t nr_uring_pending;	/* io_uring WAITs pending now */
 
 	struct dentry *dbg;
 };
@@ -94,6 +124,32 @@ struct l3l2q_queue *l3l2q_queue_create(const struct l3l2q_create_args *args);
 void l3l2q_queue_put(struct l3l2q_queue *q);
 struct file *l3l2q_queue_getfile(struct l3l2q_queue *q,
 				 enum l3l2q_end_role role);
+
+static inline struct l3l2q_end *l3l2q_peer_end(struct l3l2q_end *end)
+{
+	return &end->q->ends[L3L2Q_NR_ENDS - 1 - end->role];
+}
+
+/* l3l2q_wait.c: WAIT, KICK, SET_EVENTFD, poll, wake-ups on death */
+void l3l2q_end_init(struct l3l2q_end *end);
+void l3l2q_end_destroy(struct l3l2q_end *end);
+void l3l2q_end_released(struct l3l2q_end *end);
+void l3l2q_wake_on_death(struct l3l2q_queue *q, enum l3l2q_end_role dead);
+int l3l2q_wait_validate(struct l3l2q_end *end,
+			const struct l3l2q_wait_args *args);
+int l3l2q_wait_cond(struct l3l2q_end *end, unsigned int counter, s32 seen);
+long l3l2q_wait_ioctl(struct l3l2q_end *end,
+		      const struct l3l2q_wait_args __user *uarg);
+long l3l2q_kick_ioctl(struct l3l2q_end *end);
+long l3l2q_set_eventfd_ioctl(struct l3l2q_end *end,
+			     const struct l3l2q_eventfd_args __user *uarg);
+__poll_t l3l2q_queue_poll(struct file *file, struct poll_table_struct *pt);
+
+/* l3l2q_uring.c: the io_uring WAIT command; lists under end->lock */
+void l3l2q_uring_init(struct l3l2q_end *end);
+void l3l2q_uring_destroy(struct l3l2q_end *end);
+void l3l2q_uring_wake_locked(struct l3l2q_end *end, bool force);
+int l3l2q_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags);
 
 /* l3l2q_region.c: region memory, limits, mmap */
 int l3l2q_region_alloc(struct l3l2q_queue *q);

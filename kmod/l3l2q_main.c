@@ -95,6 +95,9 @@ static long l3l2q_ctl_ioctl(struct file *file, unsigned int cmd,
 		return l3l2q_ctl_create((void __user *)arg);
 	case L3L2Q_IOC_PEER:
 	case L3L2Q_IOC_INFO:
+	case L3L2Q_IOC_WAIT:
+	case L3L2Q_IOC_KICK:
+	case L3L2Q_IOC_SET_EVENTFD:
 		/* Queue requests: the device fd is no queue's capability. */
 		return -EPERM;
 	default:
@@ -134,6 +137,8 @@ static int __init l3l2q_init(void)
 	BUILD_BUG_ON(sizeof(struct l3l2q_create_args) != 168);
 	BUILD_BUG_ON(sizeof(struct l3l2q_peer_args) != 32);
 	BUILD_BUG_ON(sizeof(struct l3l2q_info_args) != 128);
+	BUILD_BUG_ON(sizeof(struct l3l2q_wait_args) != 16);
+	BUILD_BUG_ON(sizeof(struct l3l2q_eventfd_args) != 16);
 
 	l3l2q_debugfs_init();
 	ret = misc_register(&l3l2q_misc);

@@ -38,9 +38,13 @@ static const char *const l3l2q_end_names[L3L2Q_NR_ENDS] = {
 static void l3l2q_queue_free(struct kref *ref)
 {
 	struct l3l2q_queue *q = container_of(ref, struct l3l2q_queue, ref);
+	int i;
 
 	/* Waits for debugfs readers still looking at the region. */
 	l3l2q_debugfs_remove(q);
+	/* Waits for a deadline timer still looking at the counters. */
+	for (i = 0; i < L3L2Q_NR_ENDS; i++)
+		l3l2q_end_destroy(&q->ends[i]);
 	l3l2q_region_free(q);
 	kfree(q);
 }
@@ -85,7 +89,6 @@ struct l3l2q_queue *l3l2q_queue_create(const struct l3l2q_create_args *args)
 		return ERR_PTR(-ENOMEM);
 	kref_init(&q->ref);
 	mutex_init(&q->lock);
-	init_waitqueue_head(&q->wq);
 	q->layout = layout;
 	q->off = off;
 	q->start_pos = args->start_pos;
@@ -93,6 +96,7 @@ struct l3l2q_queue *l3l2q_queue_create(const struct l3l2q_create_args *args)
 	for (i = 0; i < L3L2Q_NR_ENDS; i++) {
 		q->ends[i].q = q;
 		q->ends[i].role = i;
+		l3l2q_end_init(&q->ends[i]);
 	}
 
 	ret = l3l2q_region_alloc(q);
@@ -114,22 +118,19 @@ out_free_queue:
 /* Role death                                                             */
 /* ---------------------------------------------------------------------- */
 
-static void l3l2q_wake_all(struct l3l2q_queue *q)
-{
-	atomic64_inc(&q->nr_wakes);
-	wake_up_all(&q->wq);
-}
-
 /*
  * The last reference of @role went away.  Tell the survivor through the
  * shared words, in the order it reads them: a survivor that sees the abort
  * flag (acquire) also sees the DEAD state stored before it.  The region
- * itself is untouched, so what was published stays readable.
+ * itself is untouched, so what was published stays readable.  Then every
+ * wait of the survivor ends (l3l2q_wake_on_death()): blocked WAITs and
+ * io_uring WAITs with -ECONNRESET, its eventfd is signalled, poll reports
+ * EPOLLHUP|EPOLLERR.
  */
 static void l3l2q_role_died(struct l3l2q_queue *q, enum l3l2q_end_role role)
 {
 	mutex_lock(&q->lock);
-	q->state[role] = L3L2Q_ROLE_DEAD;
+	WRITE_ONCE(q->state[role], L3L2Q_ROLE_DEAD);
 	mutex_unlock(&q->lock);
 
 	/* Pairs with the survivor's load-acquire of the state word. */
@@ -137,7 +138,7 @@ static void l3l2q_role_died(struct l3l2q_queue *q, enum l3l2q_end_role role)
 	/* Pairs with the survivor's load-acquire of the abort flag. */
 	smp_store_release(l3l2q_abort_word(q, role), 1);
 	atomic64_inc(&q->nr_deaths);
-	l3l2q_wake_all(q);
+	l3l2q_wake_on_death(q, role);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -191,7 +192,7 @@ static long l3l2q_queue_peer(struct l3l2q_end *end,
 		goto out_put_queue;
 	}
 
-	q->state[L3L2Q_END_L2] = L3L2Q_ROLE_LIVE;
+	WRITE_ONCE(q->state[L3L2Q_END_L2], L3L2Q_ROLE_LIVE);
 	/* Pairs with L3's load-acquire: it may now look for its peer. */
 	smp_store_release(l3l2q_state_word(q, L3L2Q_END_L2), L3L2Q_ROLE_LIVE);
 	atomic64_inc(&q->nr_peers);
@@ -239,6 +240,12 @@ static long l3l2q_queue_ioctl(struct file *file, unsigned int cmd,
 		return l3l2q_queue_peer(end, argp);
 	case L3L2Q_IOC_INFO:
 		return l3l2q_queue_info(end, argp);
+	case L3L2Q_IOC_WAIT:
+		return l3l2q_wait_ioctl(end, argp);
+	case L3L2Q_IOC_KICK:
+		return l3l2q_kick_ioctl(end);
+	case L3L2Q_IOC_SET_EVENTFD:
+		return l3l2q_set_eventfd_ioctl(end, argp);
 	case L3L2Q_IOC_CREATE:
 		/* Only the device fd creates queues. */
 		return -EPERM;
@@ -271,6 +278,7 @@ static int l3l2q_queue_release(struct inode *inode, struct file *file)
 	struct l3l2q_queue *q = end->q;
 
 	l3l2q_role_died(q, end->role);
+	l3l2q_end_released(end);
 	l3l2q_queue_put(q);
 	return 0;
 }
@@ -280,6 +288,8 @@ static const struct file_operations l3l2q_queue_fops = {
 	.unlocked_ioctl	= l3l2q_queue_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 	.mmap		= l3l2q_queue_mmap,
+	.poll		= l3l2q_queue_poll,
+	.uring_cmd	= l3l2q_uring_cmd,
 	.release	= l3l2q_queue_release,
 	.show_fdinfo	= l3l2q_queue_show_fdinfo,
 };

@@ -460,10 +460,20 @@ L3L2Q__ASSERT(sizeof(struct l3l2q_info_args) == 128, "info args ABI");
  * caller's role may wait on: L3 the output tail or input head, L2 the input
  * tail or output head) differs from @seen, or until @deadline_ns
  * (CLOCK_MONOTONIC, absolute; 0 = do not sleep) passes.  Returns 0 when the
- * counter differs, -ETIMEDOUT, -EINTR on a signal, -ECONNRESET when the peer
- * role is dead.  It is also the IORING_OP_URING_CMD command: cmd_op
- * L3L2Q_IOC_WAIT, these 16 bytes as the payload, completing asynchronously
- * with the same result (-ECANCELED when io_uring cancels it, 6.7+).
+ * counter differs, -ETIMEDOUT, -EINTR on a signal (never restarted, so a
+ * handler's flag can be checked), -ECONNRESET when the peer role is dead.
+ * It is also the IORING_OP_URING_CMD command: cmd_op L3L2Q_IOC_WAIT (any
+ * other gives -ENOTTY), these 16 bytes as the payload, completing
+ * asynchronously with the same result, or -ECANCELED when io_uring cancels
+ * it (6.7+).  Kernels without uring_cmd cancellation (6.1) cannot drop a
+ * queued command, so there it completes with -ETIMEDOUT at most the
+ * module's uring_max_wait_ms after submission, even before @deadline_ns:
+ * check the clock and resubmit.
+ *
+ * poll() on a role fd: EPOLLIN when this role has something to consume,
+ * EPOLLOUT when the ring it produces into has a free descriptor slot (arena
+ * space is not visible to the kernel), EPOLLHUP | EPOLLERR when the peer
+ * role is dead.
  */
 struct l3l2q_wait_args {
 	__u16 counter;			/* L3L2Q_CTR_* offset */

@@ -1,0 +1,1697 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * wake_test - waking instead of spinning on /dev/l3l2q: the WAIT, KICK and
+ * SET_EVENTFD ioctls, poll/epoll, io_uring (IORING_OP_URING_CMD WAIT and
+ * IORING_OP_POLL_ADD), peer death and the need-wakeup protocol under
+ * stress.  Runs inside the test VM as root with l3l2q.ko loaded.
+ *
+ * Errnos and results the driver documents (kmod/l3l2q_wait.c, _uring.c):
+ *   WAIT         0 counter != seen; ETIMEDOUT deadline passed (0 = check
+ *                only); EINTR signal (never restarted); ECONNRESET peer
+ *                dead; EINVAL counter the role may not wait on, flags != 0
+ *   KICK         always 0
+ *   SET_EVENTFD  EINVAL flags/resv != 0 or not an eventfd; EBADF bad fd
+ *   uring WAIT   the same results as the CQE's res, plus ECANCELED when
+ *                io_uring cancels it (6.7+) and ENOTTY for another cmd_op;
+ *                without cancellation (6.1) a queued command's deadline is
+ *                capped at uring_max_wait_ms (module parameter)
+ *   poll         EPOLLIN something to consume, EPOLLOUT a free slot in the
+ *                ring this role produces into, EPOLLHUP|EPOLLERR peer dead
+ *
+ * The stresses run the uapi need-wakeup protocol as a ping-pong between an
+ * L3 parent and an L2 child, each side sleeping per the protocol (set bit,
+ * full fence, re-check, sleep) with a varying spin first: 100000 round
+ * trips through the WAIT ioctl, and shorter time-boxed runs through
+ * io_uring WAIT commands and through poll() on registered eventfds.  Every
+ * wait has a 2 s deadline; reaching it while the counter already differs
+ * from what was seen is a lost wakeup, and fails the test at once.
+ *
+ * The kernel version (uname) only decides whether io_uring is expected to
+ * cancel a queued command when its task exits (6.7+).
+ *
+ * liburing 2.3 (bookworm) has no io_uring_prep_uring_cmd(): the SQE is
+ * built by hand.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "l3l2q.h"
+#include "kselftest_harness.h"
+
+#define DEV_PATH	"/dev/l3l2q"
+#define DBG_ROOT	"/sys/kernel/debug"
+#define DBG_DIR		DBG_ROOT "/l3l2q"
+#define PARAM_DIR	"/sys/module/l3l2q/parameters/"
+
+#define DEPTH		8ull
+#define ARENA		4096ull
+
+#define MS		1000000ull	/* ns */
+#define SEC		1000000000ull	/* ns */
+#define FOREVER		(~0ull)
+
+/* ---------------------------------------------------------------------- */
+/* Helpers                                                                */
+/* ---------------------------------------------------------------------- */
+
+static __u64 now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * SEC + (__u64)ts.tv_nsec;
+}
+
+static void sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+static pid_t gettid_(void)
+{
+	return (pid_t)syscall(SYS_gettid);
+}
+
+/* Children die with the test process, whatever happens to it. */
+static void child_setup(void)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
+/* WAIT as a function: 0 or -errno. */
+static int do_wait(int fd, __u16 counter, __s32 seen, __u64 deadline)
+{
+	struct l3l2q_wait_args a;
+
+	memset(&a, 0, sizeof(a));
+	a.counter = counter;
+	a.seen = seen;
+	a.deadline_ns = deadline;
+	return ioctl(fd, L3L2Q_IOC_WAIT, &a) ? -errno : 0;
+}
+
+static int do_kick(int fd)
+{
+	return ioctl(fd, L3L2Q_IOC_KICK) ? -errno : 0;
+}
+
+static int set_eventfd(int fd, int efd)
+{
+	struct l3l2q_eventfd_args a;
+
+	memset(&a, 0, sizeof(a));
+	a.fd = efd;
+	return ioctl(fd, L3L2Q_IOC_SET_EVENTFD, &a) ? -errno : 0;
+}
+
+static __s32 *ctr_ptr(void *ctr, unsigned int off)
+{
+	return (__s32 *)((char *)ctr + off);
+}
+
+static void store_ctr(void *ctr, unsigned int off, __s32 v)
+{
+	__atomic_store_n(ctr_ptr(ctr, off), v, __ATOMIC_RELEASE);
+}
+
+static __s32 load_ctr(void *ctr, unsigned int off)
+{
+	return __atomic_load_n(ctr_ptr(ctr, off), __ATOMIC_ACQUIRE);
+}
+
+static __u32 *wake_word(void *map, unsigned int off)
+{
+	return (__u32 *)((char *)map + off);
+}
+
+/*
+ * Is thread @tid blocked in system call @nr?  /proc/<tid>/syscall starts
+ * with the number of the call a blocked task is in.
+ */
+static int in_syscall(pid_t tid, long nr)
+{
+	char path[64], buf[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/syscall", tid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	n = strtol(buf, NULL, 10);
+	/* glibc may implement epoll_wait() with epoll_pwait. */
+	if (nr == SYS_epoll_wait && n == SYS_epoll_pwait)
+		return 1;
+	return n == nr;
+}
+
+/* Wait up to 5 s for @tid to block in @nr; then a little more to sleep. */
+static int wait_blocked(pid_t tid, long nr)
+{
+	int i;
+
+	for (i = 0; i < 5000; i++) {
+		if (in_syscall(tid, nr)) {
+			sleep_ms(20);
+			return 1;
+		}
+		sleep_ms(1);
+	}
+	return 0;
+}
+
+static int ensure_debugfs(void)
+{
+	if (access(DBG_DIR, F_OK) == 0)
+		return 0;
+	mount("debugfs", DBG_ROOT, "debugfs", 0, NULL);
+	return access(DBG_DIR, F_OK);
+}
+
+static unsigned long long fd_queue_id(int fd)
+{
+	unsigned long long id = 0;
+	char path[64], line[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "l3l2q-queue:", 12))
+			id = strtoull(line + 12, NULL, 10);
+	fclose(f);
+	return id;
+}
+
+/* The value of "@key: N" in queue @id's debugfs file, or -1. */
+static long long dbg_value(unsigned long long id, const char *key)
+{
+	char path[128], line[128];
+	size_t klen = strlen(key);
+	long long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), DBG_DIR "/%llu", id);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, klen) && line[klen] == ':')
+			v = strtoll(line + klen + 1, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+/* Wait up to @ms for a debugfs value to become @want. */
+static int dbg_wait_value(unsigned long long id, const char *key,
+			  long long want, unsigned int ms)
+{
+	unsigned int i;
+
+	for (i = 0; i <= ms; i += 5) {
+		if (dbg_value(id, key) == want)
+			return 1;
+		sleep_ms(5);
+	}
+	return 0;
+}
+
+static int read_param(const char *name, unsigned long *val)
+{
+	char path[128];
+	FILE *f;
+	int ok;
+
+	snprintf(path, sizeof(path), PARAM_DIR "%s", name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	ok = fscanf(f, "%lu", val) == 1;
+	fclose(f);
+	return ok ? 0 : -1;
+}
+
+static int write_param(const char *name, unsigned long val)
+{
+	char path[128];
+	FILE *f;
+	int ok;
+
+	snprintf(path, sizeof(path), PARAM_DIR "%s", name);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	ok = fprintf(f, "%lu\n", val) > 0;
+	return (fclose(f) == 0 && ok) ? 0 : -1;
+}
+
+/* Does the running kernel cancel uring_cmds on task exit (6.7+)? */
+static int kernel_cancels_uring_cmd(void)
+{
+	struct utsname u;
+	int maj = 0, min = 0;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &maj, &min) != 2)
+		return 0;
+	return maj > 6 || (maj == 6 && min >= 7);
+}
+
+/* An IORING_OP_URING_CMD WAIT, built by hand (liburing 2.3). */
+static void prep_wait(struct io_uring_sqe *sqe, int fd, __u32 cmd_op,
+		      __u16 counter, __u16 flags, __s32 seen, __u64 deadline,
+		      __u64 user_data)
+{
+	struct l3l2q_wait_args a;
+
+	memset(&a, 0, sizeof(a));
+	a.counter = counter;
+	a.flags = flags;
+	a.seen = seen;
+	a.deadline_ns = deadline;
+	io_uring_prep_rw(IORING_OP_URING_CMD, sqe, fd, NULL, 0, 0);
+	sqe->cmd_op = cmd_op;
+	memcpy((char *)sqe + offsetof(struct io_uring_sqe, cmd), &a,
+	       sizeof(a));
+	sqe->user_data = user_data;
+}
+
+static int submit_wait(struct io_uring *ring, int fd, __u16 counter,
+		       __s32 seen, __u64 deadline, __u64 user_data)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+
+	if (!sqe)
+		return -EBUSY;
+	prep_wait(sqe, fd, L3L2Q_IOC_WAIT, counter, 0, seen, deadline,
+		  user_data);
+	return io_uring_submit(ring);
+}
+
+/*
+ * The next CQE within @ms: its res in *res and user_data in *ud; returns
+ * 0, or -ETIME if none came.
+ */
+static int get_cqe(struct io_uring *ring, unsigned int ms, int *res,
+		   __u64 *ud)
+{
+	struct __kernel_timespec ts = {
+		.tv_sec = ms / 1000,
+		.tv_nsec = (long long)(ms % 1000) * 1000000LL,
+	};
+	struct io_uring_cqe *cqe;
+	int ret;
+
+	ret = io_uring_wait_cqe_timeout(ring, &cqe, &ts);
+	if (ret)
+		return ret;
+	*res = cqe->res;
+	if (ud)
+		*ud = cqe->user_data;
+	io_uring_cqe_seen(ring, cqe);
+	return 0;
+}
+
+/* A one-command submit-and-complete for results known at issue. */
+static int uring_wait_sync(int fd, __u32 cmd_op, __u16 counter, __u16 flags,
+			   __s32 seen, __u64 deadline, int *res)
+{
+	struct io_uring_sqe *sqe;
+	struct io_uring ring;
+	int ret;
+
+	ret = io_uring_queue_init(4, &ring, 0);
+	if (ret)
+		return ret;
+	sqe = io_uring_get_sqe(&ring);
+	prep_wait(sqe, fd, cmd_op, counter, flags, seen, deadline, 1);
+	ret = io_uring_submit(&ring);
+	if (ret == 1)
+		ret = get_cqe(&ring, 1000, res, NULL);
+	else if (ret >= 0)
+		ret = -EIO;
+	io_uring_queue_exit(&ring);
+	return ret;
+}
+
+static __u32 poll_mask(int fd)
+{
+	struct pollfd p = {
+		.fd = fd,
+		.events = POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM,
+	};
+
+	if (poll(&p, 1, 0) < 0)
+		return ~0u;
+	return (__u32)p.revents;
+}
+
+/* ---------------------------------------------------------------------- */
+/* A queue with both role fds and the L3 mapping                          */
+/* ---------------------------------------------------------------------- */
+
+FIXTURE(wq) {
+	int dev;
+	int l3;
+	int l2;
+	struct l3l2q_create_args args;
+	size_t len;
+	void *map;		/* L3's mapping of the region */
+	void *ctr;		/* its counter block */
+	unsigned long long id;	/* debugfs name */
+};
+
+FIXTURE_SETUP(wq)
+{
+	struct l3l2q_peer_args p;
+
+	self->map = MAP_FAILED;
+	self->l3 = -1;
+	self->l2 = -1;
+	self->dev = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+	if (self->dev < 0)
+		SKIP(return, DEV_PATH " missing: is l3l2q.ko loaded?");
+	ASSERT_EQ(0, ensure_debugfs());
+	memset(&self->args, 0, sizeof(self->args));
+	self->args.depth = DEPTH;
+	self->args.input_arena_bytes = ARENA;
+	self->args.output_arena_bytes = ARENA;
+	self->args.fd = -1;
+	ASSERT_EQ(0, ioctl(self->dev, L3L2Q_IOC_CREATE, &self->args));
+	self->l3 = self->args.fd;
+	ASSERT_GE(self->l3, 0);
+	memset(&p, 0, sizeof(p));
+	p.fd = -1;
+	ASSERT_EQ(0, ioctl(self->l3, L3L2Q_IOC_PEER, &p));
+	self->l2 = p.fd;
+	ASSERT_GE(self->l2, 0);
+	self->id = fd_queue_id(self->l3);
+	ASSERT_NE(0ull, self->id);
+	self->len = self->args.off.total_bytes;
+	self->map = mmap(NULL, self->len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 self->l3, 0);
+	ASSERT_NE(MAP_FAILED, self->map);
+	self->ctr = (char *)self->map + self->args.off.counter_offset;
+}
+
+FIXTURE_TEARDOWN(wq)
+{
+	if (self->map != MAP_FAILED)
+		munmap(self->map, self->len);
+	if (self->l2 >= 0)
+		close(self->l2);
+	if (self->l3 >= 0)
+		close(self->l3);
+	if (self->dev >= 0)
+		close(self->dev);
+}
+
+/* ---------------------------------------------------------------------- */
+/* WAIT                                                                   */
+/* ---------------------------------------------------------------------- */
+
+TEST_F(wq, wait_returns_at_once_when_counter_differs)
+{
+	__u64 t0;
+
+	store_ctr(self->ctr, L3L2Q_CTR_OUTPUT_TAIL, 5);
+	store_ctr(self->ctr, L3L2Q_CTR_INPUT_TAIL, -1);
+	store_ctr(self->ctr, L3L2Q_CTR_INPUT_HEAD, 7);
+	store_ctr(self->ctr, L3L2Q_CTR_OUTPUT_HEAD, 0x7fffffff);
+
+	t0 = now_ns();
+	EXPECT_EQ(0, do_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
+			     now_ns() + 10 * SEC));
+	EXPECT_EQ(0, do_wait(self->l3, L3L2Q_CTR_INPUT_HEAD, 6, FOREVER));
+	EXPECT_EQ(0, do_wait(self->l2, L3L2Q_CTR_INPUT_TAIL, 0, FOREVER));
+	EXPECT_EQ(0, do_wait(self->l2, L3L2Q_CTR_OUTPUT_HEAD, -1,
+			     now_ns() + SEC));
+	EXPECT_LT(now_ns() - t0, 1 * SEC);
+
+	/* Deadline 0 only checks. */
+	EXPECT_EQ(0, do_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 4, 0));
+	EXPECT_EQ(-ETIMEDOUT, do_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 5, 0));
+	EXPECT_EQ(-ETIMEDOUT, do_wait(self->l2, L3L2Q_CTR_INPUT_TAIL, -1, 0));
+}
+
+TEST_F(wq, wait_deadline_times_out)
+{
+	__u64 t0, dt;
+
+	t0 = now_ns();
+	EXPECT_EQ(-ETIMEDOUT, do_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
+				      t0 + 200 * MS));
+	dt = now_ns() - t0;
+	EXPECT_GE(dt, 200 * MS);
+	EXPECT_LT(dt, 1500 * MS);
+
+	t0 = now_ns();
+	EXPECT_EQ(-ETIMEDOUT, do_wait(self->l2, L3L2Q_CTR_OUTPUT_HEAD, 0,
+				      t0 + 100 * MS));
+	dt = now_ns() - t0;
+	EXPECT_GE(dt, 100 * MS);
+	EXPECT_LT(dt, 1500 * MS);
+
+	/* A deadline already past does not sleep. */
+	t0 = now_ns();
+	EXPECT_EQ(-ETIMEDOUT, do_wait(self->l3, L3L2Q_CTR_INPUT_HEAD, 0, 1));
+	EXPECT_EQ(-ETIMEDOUT, do_wait(self->l3, L3L2Q_CTR_INPUT_HEAD, 0,
+				      t0 - 1));
+	EXPECT_LT(now_ns() - t0, 200 * MS);
+}
+
+TEST_F(wq, wait_bad_counter_or_flags_einval)
+{
+	static const __u16 l3_bad[] = {
+		L3L2Q_CTR_INPUT_TAIL, L3L2Q_CTR_OUTPUT_HEAD,
+		L3L2Q_CTR_L3_ABORT, L3L2Q_CTR_L2_ABORT, 1, 4, 60, 384, 4096,
+		0xffff,
+	};
+	static const __u16 l2_bad[] = {
+		L3L2Q_CTR_OUTPUT_TAIL, L3L2Q_CTR_INPUT_HEAD,
+		L3L2Q_CTR_L3_ABORT, L3L2Q_CTR_L2_ABORT, 1, 4, 60, 384, 4096,
+		0xffff,
+	};
+	struct l3l2q_wait_args a;
+	unsigned int i;
+
+	for (i = 0; i < sizeof(l3_bad) / sizeof(l3_bad[0]); i++)
+		EXPECT_EQ(-EINVAL, do_wait(self->l3, l3_bad[i], 0, 0));
+	for (i = 0; i < sizeof(l2_bad) / sizeof(l2_bad[0]); i++)
+		EXPECT_EQ(-EINVAL, do_wait(self->l2, l2_bad[i], 0, 0));
+
+	/* Flags must be zero, on either role. */
+	memset(&a, 0, sizeof(a));
+	a.counter = L3L2Q_CTR_OUTPUT_TAIL;
+	a.seen = 1;
+	a.flags = 1;
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->l3, L3L2Q_IOC_WAIT, &a));
+	EXPECT_EQ(EINVAL, errno);
+	a.counter = L3L2Q_CTR_INPUT_TAIL;
+	a.flags = 0x8000;
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->l2, L3L2Q_IOC_WAIT, &a));
+	EXPECT_EQ(EINVAL, errno);
+
+	/* A bad pointer, and the device fd, which holds no queue. */
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->l3, L3L2Q_IOC_WAIT, (void *)8));
+	EXPECT_EQ(EFAULT, errno);
+	a.flags = 0;
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->dev, L3L2Q_IOC_WAIT, &a));
+	EXPECT_EQ(EPERM, errno);
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->dev, L3L2Q_IOC_KICK));
+	EXPECT_EQ(EPERM, errno);
+}
+
+/*
+ * A child holding the L2 role publishes output (in its own mapping) and
+ * kicks; the parent's WAIT on the output tail, already asleep, returns 0.
+ */
+TEST_F(wq, wait_woken_by_kick_after_change)
+{
+	pid_t parent = gettid_(), pid;
+	__u64 t0, dt;
+	int status;
+
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		void *m, *ctr;
+
+		child_setup();
+		m = mmap(NULL, self->len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 self->l2, 0);
+		if (m == MAP_FAILED)
+			_exit(1);
+		ctr = (char *)m + self->args.off.counter_offset;
+		if (!wait_blocked(parent, SYS_ioctl))
+			_exit(2);
+		store_ctr(ctr, L3L2Q_CTR_OUTPUT_TAIL, 1);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		_exit(do_kick(self->l2) ? 3 : 0);
+	}
+	t0 = now_ns();
+	EXPECT_EQ(0, do_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
+			     t0 + 10 * SEC));
+	dt = now_ns() - t0;
+	EXPECT_LT(dt, 5 * SEC);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(1, load_ctr(self->ctr, L3L2Q_CTR_OUTPUT_TAIL));
+	EXPECT_GE(dbg_value(self->id, "kicks"), 1);
+}
+
+struct kicker {
+	int fd;
+	pid_t target;		/* kick once this thread sleeps in @nr */
+	long nr;		/* default ioctl */
+	unsigned int every_ms;
+	unsigned int count;
+	void *ctr;		/* if set, bump @off before the last kick */
+	unsigned int off;
+	volatile int stop;
+	int kicks;
+};
+
+static void *kicker_thread(void *arg)
+{
+	struct kicker *k = arg;
+	unsigned int i;
+
+	if (k->target && !wait_blocked(k->target, k->nr ? k->nr : SYS_ioctl))
+		return NULL;
+	for (i = 0; i < k->count && !k->stop; i++) {
+		if (k->ctr && i + 1 == k->count) {
+			store_ctr(k->ctr, k->off, load_ctr(k->ctr, k->off) + 1);
+			__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		}
+		if (do_kick(k->fd) == 0)
+			k->kicks++;
+		if (k->every_ms)
+			sleep_ms(k->every_ms);
+	}
+	return NULL;
+}
+
+/* KICKs without a counter change: WAIT re-checks and sleeps on. */
+TEST_F(wq, kick_without_change_keeps_waiting)
+{
+	struct kicker k = {
+		.fd = self->l2, .target = gettid_(), .every_ms = 50,
+		.count = 12,
+	};
+	pthread_t th;
+	__u64 t0, dt;
+
+	ASSERT_EQ(0, pthread_create(&th, NULL, kicker_thread, &k));
+	t0 = now_ns();
+	EXPECT_EQ(-ETIMEDOUT, do_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
+				      t0 + 1 * SEC));
+	dt = now_ns() - t0;
+	EXPECT_GE(dt, 1 * SEC);
+	EXPECT_LT(dt, 3 * SEC);
+	pthread_join(th, NULL);
+	EXPECT_GE(k.kicks, 5);
+
+	/* The same, then one kick after a change ends the wait. */
+	k.kicks = 0;
+	k.ctr = self->ctr;
+	k.off = L3L2Q_CTR_OUTPUT_TAIL;
+	ASSERT_EQ(0, pthread_create(&th, NULL, kicker_thread, &k));
+	t0 = now_ns();
+	EXPECT_EQ(0, do_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
+			     t0 + 10 * SEC));
+	EXPECT_LT(now_ns() - t0, 5 * SEC);
+	pthread_join(th, NULL);
+	EXPECT_EQ(12, k.kicks);
+
+	/* A kick from L3 wakes L2, not L3 itself. */
+	k.kicks = 0;
+	k.ctr = NULL;
+	k.fd = self->l3;
+	k.count = 6;
+	ASSERT_EQ(0, pthread_create(&th, NULL, kicker_thread, &k));
+	t0 = now_ns();
+	EXPECT_EQ(-ETIMEDOUT, do_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 1,
+				      t0 + 500 * MS));
+	EXPECT_GE(now_ns() - t0, 500 * MS);
+	pthread_join(th, NULL);
+}
+
+static void on_sigusr1(int sig)
+{
+}
+
+struct signaller {
+	pthread_t target;
+	pid_t tid;
+	volatile int stop;
+};
+
+static void *signaller_thread(void *arg)
+{
+	struct signaller *s = arg;
+
+	wait_blocked(s->tid, SYS_ioctl);
+	while (!s->stop) {
+		pthread_kill(s->target, SIGUSR1);
+		sleep_ms(100);
+	}
+	return NULL;
+}
+
+TEST_F(wq, wait_interrupted_by_signal)
+{
+	struct sigaction sa;
+	struct signaller s;
+	pthread_t th;
+	int pass;
+	__u64 t0;
+
+	/* Without and with SA_RESTART: WAIT is never restarted. */
+	for (pass = 0; pass < 2; pass++) {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_sigusr1;
+		sa.sa_flags = pass ? SA_RESTART : 0;
+		ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+		s.target = pthread_self();
+		s.tid = gettid_();
+		s.stop = 0;
+		ASSERT_EQ(0, pthread_create(&th, NULL, signaller_thread, &s));
+		t0 = now_ns();
+		EXPECT_EQ(-EINTR, do_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
+					  t0 + 10 * SEC));
+		EXPECT_LT(now_ns() - t0, 5 * SEC);
+		s.stop = 1;
+		pthread_join(th, NULL);
+	}
+	signal(SIGUSR1, SIG_DFL);
+}
+
+/* ---------------------------------------------------------------------- */
+/* poll and epoll                                                         */
+/* ---------------------------------------------------------------------- */
+
+#define IN_BITS		(POLLIN | POLLRDNORM)
+#define OUT_BITS	(POLLOUT | POLLWRNORM)
+
+TEST_F(wq, poll_in_and_out_for_both_roles)
+{
+	/* Empty rings: nothing to consume, room to produce. */
+	EXPECT_EQ((__u32)OUT_BITS, poll_mask(self->l3));
+	EXPECT_EQ((__u32)OUT_BITS, poll_mask(self->l2));
+
+	/* L3 fills the input ring: L2 may consume, L3 may not produce. */
+	store_ctr(self->ctr, L3L2Q_CTR_INPUT_TAIL, 7);
+	EXPECT_EQ((__u32)OUT_BITS, poll_mask(self->l3));
+	EXPECT_EQ((__u32)(IN_BITS | OUT_BITS), poll_mask(self->l2));
+	store_ctr(self->ctr, L3L2Q_CTR_INPUT_TAIL, 8);
+	EXPECT_EQ(0u, poll_mask(self->l3));
+	EXPECT_EQ((__u32)(IN_BITS | OUT_BITS), poll_mask(self->l2));
+
+	/* L2 releases it all. */
+	store_ctr(self->ctr, L3L2Q_CTR_INPUT_HEAD, 8);
+	EXPECT_EQ((__u32)OUT_BITS, poll_mask(self->l3));
+	EXPECT_EQ((__u32)OUT_BITS, poll_mask(self->l2));
+
+	/* L2 publishes output: L3 may consume; then fills the ring. */
+	store_ctr(self->ctr, L3L2Q_CTR_OUTPUT_TAIL, 3);
+	EXPECT_EQ((__u32)(IN_BITS | OUT_BITS), poll_mask(self->l3));
+	EXPECT_EQ((__u32)OUT_BITS, poll_mask(self->l2));
+	store_ctr(self->ctr, L3L2Q_CTR_OUTPUT_TAIL, 8);
+	EXPECT_EQ((__u32)(IN_BITS | OUT_BITS), poll_mask(self->l3));
+	EXPECT_EQ(0u, poll_mask(self->l2));
+	store_ctr(self->ctr, L3L2Q_CTR_OUTPUT_HEAD, 8);
+	EXPECT_EQ((__u32)OUT_BITS, poll_mask(self->l3));
+	EXPECT_EQ((__u32)OUT_BITS, poll_mask(self->l2));
+
+	/* The low 32 bits wrap: 0xfffffffe .. 5 is 7 in flight, 6 is 8. */
+	store_ctr(self->ctr, L3L2Q_CTR_INPUT_HEAD, -2);
+	store_ctr(self->ctr, L3L2Q_CTR_INPUT_TAIL, 5);
+	EXPECT_EQ((__u32)OUT_BITS, poll_mask(self->l3));
+	EXPECT_EQ((__u32)(IN_BITS | OUT_BITS), poll_mask(self->l2));
+	store_ctr(self->ctr, L3L2Q_CTR_INPUT_TAIL, 6);
+	EXPECT_EQ(0u, poll_mask(self->l3));
+
+	/* Garbage counters (more in flight than the depth): no free slot. */
+	store_ctr(self->ctr, L3L2Q_CTR_INPUT_TAIL, 1000);
+	EXPECT_EQ(0u, poll_mask(self->l3));
+	store_ctr(self->ctr, L3L2Q_CTR_INPUT_TAIL, -3);
+	EXPECT_EQ(0u, poll_mask(self->l3));
+}
+
+TEST_F(wq, epoll_woken_by_kick)
+{
+	struct epoll_event ev = { .events = EPOLLIN }, out;
+	struct kicker k = {
+		.fd = self->l2, .count = 1, .ctr = self->ctr,
+		.off = L3L2Q_CTR_OUTPUT_TAIL, .target = gettid_(),
+		.nr = SYS_epoll_wait,
+	};
+	pthread_t th;
+	__u64 t0;
+	int ep;
+
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	ASSERT_GE(ep, 0);
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, self->l3, &ev));
+	EXPECT_EQ(0, epoll_wait(ep, &out, 1, 0));
+
+	/* Asleep in epoll_wait; a thread publishes output and kicks. */
+	ASSERT_EQ(0, pthread_create(&th, NULL, kicker_thread, &k));
+	t0 = now_ns();
+	memset(&out, 0, sizeof(out));
+	/* The kicker bumps the tail right before its one kick. */
+	ASSERT_EQ(1, epoll_wait(ep, &out, 1, 10000));
+	EXPECT_LT(now_ns() - t0, 5 * SEC);
+	EXPECT_NE(0u, out.events & EPOLLIN);
+	pthread_join(th, NULL);
+
+	EXPECT_EQ(1, k.kicks);
+
+	/* Level-triggered: still readable until the output is consumed. */
+	EXPECT_EQ(1, epoll_wait(ep, &out, 1, 0));
+	store_ctr(self->ctr, L3L2Q_CTR_OUTPUT_HEAD, 1);
+	EXPECT_EQ(0, epoll_wait(ep, &out, 1, 0));
+
+	/*
+	 * A change without a kick wakes nobody; the kick does.  (epoll only
+	 * looks again at a file its wait queue woke.)
+	 */
+	store_ctr(self->ctr, L3L2Q_CTR_OUTPUT_TAIL, 2);
+	EXPECT_EQ(0, epoll_wait(ep, &out, 1, 100));
+	ASSERT_EQ(0, do_kick(self->l2));
+	EXPECT_EQ(1, epoll_wait(ep, &out, 1, 1000));
+	EXPECT_NE(0u, out.events & EPOLLIN);
+	close(ep);
+}
+
+/* ---------------------------------------------------------------------- */
+/* eventfd                                                                */
+/* ---------------------------------------------------------------------- */
+
+static long long efd_read(int efd)
+{
+	__u64 v;
+
+	if (read(efd, &v, sizeof(v)) != sizeof(v))
+		return errno == EAGAIN ? 0 : -1;
+	return (long long)v;
+}
+
+TEST_F(wq, eventfd_signalled_by_kick)
+{
+	struct l3l2q_eventfd_args a;
+	int efd, efd2, p[2];
+
+	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ASSERT_GE(efd, 0);
+	ASSERT_EQ(0, set_eventfd(self->l3, efd));
+	EXPECT_EQ(0, efd_read(efd));
+
+	/* L2's kick signals L3's eventfd; L3's own kick does not. */
+	ASSERT_EQ(0, do_kick(self->l2));
+	EXPECT_EQ(1, efd_read(efd));
+	ASSERT_EQ(0, do_kick(self->l3));
+	EXPECT_EQ(0, efd_read(efd));
+	ASSERT_EQ(0, do_kick(self->l2));
+	ASSERT_EQ(0, do_kick(self->l2));
+	EXPECT_EQ(2, efd_read(efd));
+
+	/* The driver holds its own reference: closing ours is fine. */
+	close(efd);
+	ASSERT_EQ(0, do_kick(self->l2));
+
+	/* A second registration replaces the first. */
+	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	efd2 = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ASSERT_GE(efd, 0);
+	ASSERT_GE(efd2, 0);
+	ASSERT_EQ(0, set_eventfd(self->l3, efd));
+	ASSERT_EQ(0, set_eventfd(self->l3, efd2));
+	ASSERT_EQ(0, do_kick(self->l2));
+	EXPECT_EQ(0, efd_read(efd));
+	EXPECT_EQ(1, efd_read(efd2));
+
+	/* Unregistered: nothing is signalled. */
+	ASSERT_EQ(0, set_eventfd(self->l3, -1));
+	ASSERT_EQ(0, set_eventfd(self->l3, -1));
+	ASSERT_EQ(0, do_kick(self->l2));
+	EXPECT_EQ(0, efd_read(efd2));
+
+	/* L2 has its own. */
+	ASSERT_EQ(0, set_eventfd(self->l2, efd));
+	ASSERT_EQ(0, do_kick(self->l3));
+	EXPECT_EQ(1, efd_read(efd));
+	EXPECT_EQ(0, efd_read(efd2));
+
+	/* Bad arguments. */
+	ASSERT_EQ(0, pipe(p));
+	EXPECT_EQ(-EINVAL, set_eventfd(self->l3, p[0]));
+	EXPECT_EQ(-EBADF, set_eventfd(self->l3, 9999));
+	EXPECT_EQ(-EBADF, set_eventfd(self->l3, -2));
+	memset(&a, 0, sizeof(a));
+	a.fd = efd;
+	a.flags = 1;
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->l3, L3L2Q_IOC_SET_EVENTFD, &a));
+	EXPECT_EQ(EINVAL, errno);
+	a.flags = 0;
+	a.resv = 1;
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->l3, L3L2Q_IOC_SET_EVENTFD, &a));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->dev, L3L2Q_IOC_SET_EVENTFD, &a));
+	EXPECT_EQ(EPERM, errno);
+	close(p[0]);
+	close(p[1]);
+	close(efd);
+	close(efd2);
+}
+
+/* Replacing and unregistering while another thread kicks in a loop. */
+TEST_F(wq, eventfd_replace_while_kicking)
+{
+	struct kicker k = { .fd = self->l2, .count = ~0u };
+	pthread_t th;
+	int i, efd;
+
+	ASSERT_EQ(0, pthread_create(&th, NULL, kicker_thread, &k));
+	for (i = 0; i < 3000; i++) {
+		if (i % 3 == 2) {
+			ASSERT_EQ(0, set_eventfd(self->l3, -1));
+			continue;
+		}
+		efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		ASSERT_GE(efd, 0);
+		ASSERT_EQ(0, set_eventfd(self->l3, efd));
+		close(efd);
+	}
+	k.stop = 1;
+	pthread_join(th, NULL);
+	EXPECT_GT(k.kicks, 0);
+
+	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ASSERT_GE(efd, 0);
+	ASSERT_EQ(0, set_eventfd(self->l3, efd));
+	ASSERT_EQ(0, do_kick(self->l2));
+	EXPECT_EQ(1, efd_read(efd));
+	close(efd);
+}
+
+/* ---------------------------------------------------------------------- */
+/* io_uring                                                               */
+/* ---------------------------------------------------------------------- */
+
+TEST_F(wq, uring_wait_completes_on_kick)
+{
+	struct io_uring ring;
+	__u64 ud = 0;
+	int res = 1;
+
+	ASSERT_EQ(0, io_uring_queue_init(8, &ring, 0));
+
+	/* L3 waits for output. */
+	ASSERT_EQ(1, submit_wait(&ring, self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
+				 now_ns() + 10 * SEC, 42));
+	EXPECT_EQ(-ETIME, get_cqe(&ring, 100, &res, &ud));
+	EXPECT_EQ(1, dbg_value(self->id, "uring_pending"));
+	/* A kick with nothing new leaves it queued; so does L3's own. */
+	ASSERT_EQ(0, do_kick(self->l2));
+	ASSERT_EQ(0, do_kick(self->l3));
+	EXPECT_EQ(-ETIME, get_cqe(&ring, 100, &res, &ud));
+	/* The change, then the kick. */
+	store_ctr(self->ctr, L3L2Q_CTR_OUTPUT_TAIL, 1);
+	ASSERT_EQ(0, do_kick(self->l2));
+	ASSERT_EQ(0, get_cqe(&ring, 2000, &res, &ud));
+	EXPECT_EQ(0, res);
+	EXPECT_EQ(42ull, ud);
+	EXPECT_EQ(0, dbg_value(self->id, "uring_pending"));
+
+	/* L2 waits for input, woken by L3; two at once, one completes. */
+	ASSERT_EQ(1, submit_wait(&ring, self->l2, L3L2Q_CTR_INPUT_TAIL, 0,
+				 now_ns() + 10 * SEC, 7));
+	ASSERT_EQ(1, submit_wait(&ring, self->l2, L3L2Q_CTR_OUTPUT_HEAD, 0,
+				 now_ns() + 10 * SEC, 8));
+	EXPECT_EQ(2, dbg_value(self->id, "uring_pending"));
+	store_ctr(self->ctr, L3L2Q_CTR_INPUT_TAIL, 1);
+	ASSERT_EQ(0, do_kick(self->l3));
+	ASSERT_EQ(0, get_cqe(&ring, 2000, &res, &ud));
+	EXPECT_EQ(0, res);
+	EXPECT_EQ(7ull, ud);
+	EXPECT_EQ(-ETIME, get_cqe(&ring, 100, &res, &ud));
+	store_ctr(self->ctr, L3L2Q_CTR_OUTPUT_HEAD, 1);
+	ASSERT_EQ(0, do_kick(self->l3));
+	ASSERT_EQ(0, get_cqe(&ring, 2000, &res, &ud));
+	EXPECT_EQ(0, res);
+	EXPECT_EQ(8ull, ud);
+	EXPECT_EQ(0, dbg_value(self->id, "uring_pending"));
+	EXPECT_EQ(3, dbg_value(self->id, "uring_waits"));
+	io_uring_queue_exit(&ring);
+}
+
+TEST_F(wq, uring_wait_deadline)
+{
+	struct io_uring ring;
+	__u64 t0, dt, ud = 0;
+	int res = 1, i;
+
+	ASSERT_EQ(0, io_uring_queue_init(8, &ring, 0));
+	t0 = now_ns();
+	ASSERT_EQ(1, submit_wait(&ring, self->l3, L3L2Q_CTR_INPUT_HEAD, 0,
+				 t0 + 300 * MS, 1));
+	ASSERT_EQ(0, get_cqe(&ring, 3000, &res, &ud));
+	dt = now_ns() - t0;
+	EXPECT_EQ(-ETIMEDOUT, res);
+	EXPECT_GE(dt, 300 * MS);
+	EXPECT_LT(dt, 2 * SEC);
+
+	/* Several deadlines on one role's timer, out of order. */
+	t0 = now_ns();
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(1, submit_wait(&ring, self->l3,
+					 L3L2Q_CTR_OUTPUT_TAIL, 0,
+					 t0 + (__u64)(400 - 100 * i) * MS,
+					 (__u64)(10 + i)));
+	for (i = 3; i >= 0; i--) {
+		ASSERT_EQ(0, get_cqe(&ring, 3000, &res, &ud));
+		EXPECT_EQ(-ETIMEDOUT, res);
+		EXPECT_EQ((__u64)(10 + i), ud);
+		EXPECT_GE(now_ns() - t0, (__u64)(400 - 100 * i) * MS);
+	}
+	EXPECT_LT(now_ns() - t0, 3 * SEC);
+	EXPECT_EQ(0, dbg_value(self->id, "uring_pending"));
+	io_uring_queue_exit(&ring);
+}
+
+TEST_F(wq, uring_wait_immediate_results)
+{
+	int res = 1;
+
+	/* Already differs, whatever the deadline. */
+	store_ctr(self->ctr, L3L2Q_CTR_OUTPUT_TAIL, 3);
+	ASSERT_EQ(0, uring_wait_sync(self->l3, L3L2Q_IOC_WAIT,
+				     L3L2Q_CTR_OUTPUT_TAIL, 0, 0, FOREVER,
+				     &res));
+	EXPECT_EQ(0, res);
+	ASSERT_EQ(0, uring_wait_sync(self->l3, L3L2Q_IOC_WAIT,
+				     L3L2Q_CTR_OUTPUT_TAIL, 0, 2, 0, &res));
+	EXPECT_EQ(0, res);
+	/* Deadline 0 or past. */
+	ASSERT_EQ(0, uring_wait_sync(self->l3, L3L2Q_IOC_WAIT,
+				     L3L2Q_CTR_OUTPUT_TAIL, 0, 3, 0, &res));
+	EXPECT_EQ(-ETIMEDOUT, res);
+	ASSERT_EQ(0, uring_wait_sync(self->l2, L3L2Q_IOC_WAIT,
+				     L3L2Q_CTR_INPUT_TAIL, 0, 0,
+				     now_ns() - 1, &res));
+	EXPECT_EQ(-ETIMEDOUT, res);
+	/* Bad counter for the role, flags, another command. */
+	ASSERT_EQ(0, uring_wait_sync(self->l3, L3L2Q_IOC_WAIT,
+				     L3L2Q_CTR_INPUT_TAIL, 0, 0, FOREVER,
+				     &res));
+	EXPECT_EQ(-EINVAL, res);
+	ASSERT_EQ(0, uring_wait_sync(self->l2, L3L2Q_IOC_WAIT,
+				     L3L2Q_CTR_OUTPUT_TAIL, 0, 0, FOREVER,
+				     &res));
+	EXPECT_EQ(-EINVAL, res);
+	ASSERT_EQ(0, uring_wait_sync(self->l3, L3L2Q_IOC_WAIT,
+				     L3L2Q_CTR_L2_ABORT, 0, 0, FOREVER, &res));
+	EXPECT_EQ(-EINVAL, res);
+	ASSERT_EQ(0, uring_wait_sync(self->l3, L3L2Q_IOC_WAIT,
+				     L3L2Q_CTR_OUTPUT_TAIL, 1, 3, FOREVER,
+				     &res));
+	EXPECT_EQ(-EINVAL, res);
+	ASSERT_EQ(0, uring_wait_sync(self->l3, L3L2Q_IOC_KICK,
+				     L3L2Q_CTR_OUTPUT_TAIL, 0, 3, FOREVER,
+				     &res));
+	EXPECT_EQ(-ENOTTY, res);
+	/* No uring_cmd on the device fd. */
+	ASSERT_EQ(0, uring_wait_sync(self->dev, L3L2Q_IOC_WAIT,
+				     L3L2Q_CTR_OUTPUT_TAIL, 0, 3, FOREVER,
+				     &res));
+	EXPECT_LT(res, 0);
+	/* Peer dead, counter unchanged: at once. */
+	close(self->l2);
+	self->l2 = -1;
+	ASSERT_EQ(0, uring_wait_sync(self->l3, L3L2Q_IOC_WAIT,
+				     L3L2Q_CTR_OUTPUT_TAIL, 0, 3, FOREVER,
+				     &res));
+	EXPECT_EQ(-ECONNRESET, res);
+	EXPECT_EQ(0, dbg_value(self->id, "uring_pending"));
+	EXPECT_EQ(0, dbg_value(self->id, "uring_waits"));
+}
+
+/*
+ * The payload is read once at issue, from wherever io_uring keeps it: the
+ * SQ ring (also with 128-byte SQEs) or its own copy for a command issued
+ * from io-wq (IOSQE_ASYNC).  The SQE is scribbled over after the submit.
+ */
+TEST_F(wq, uring_wait_sqe128_and_async)
+{
+	struct io_uring_sqe *sqe;
+	struct io_uring ring;
+	int pass, res = 1;
+	__u64 ud = 0;
+
+	for (pass = 0; pass < 3; pass++) {
+		ASSERT_EQ(0, io_uring_queue_init(4, &ring,
+						 pass == 1 ? IORING_SETUP_SQE128 :
+						 0));
+		sqe = io_uring_get_sqe(&ring);
+		ASSERT_NE(NULL, sqe);
+		prep_wait(sqe, self->l3, L3L2Q_IOC_WAIT, L3L2Q_CTR_OUTPUT_TAIL,
+			  0, pass, now_ns() + 10 * SEC, 100 + pass);
+		if (pass == 2)
+			sqe->flags |= IOSQE_ASYNC;
+		ASSERT_EQ(1, io_uring_submit(&ring));
+		memset((char *)sqe + offsetof(struct io_uring_sqe, cmd), 0xff,
+		       sizeof(struct l3l2q_wait_args));
+		EXPECT_EQ(-ETIME, get_cqe(&ring, 100, &res, &ud));
+		EXPECT_EQ(1, dbg_value(self->id, "uring_pending"));
+		store_ctr(self->ctr, L3L2Q_CTR_OUTPUT_TAIL, pass + 1);
+		ASSERT_EQ(0, do_kick(self->l2));
+		ASSERT_EQ(0, get_cqe(&ring, 2000, &res, &ud));
+		EXPECT_EQ(0, res);
+		EXPECT_EQ((__u64)(100 + pass), ud);
+		io_uring_queue_exit(&ring);
+	}
+	EXPECT_EQ(0, dbg_value(self->id, "uring_pending"));
+}
+
+TEST_F(wq, uring_poll_add_completes_on_kick)
+{
+	struct io_uring_sqe *sqe;
+	struct io_uring ring;
+	__u64 ud = 0;
+	int res = 0;
+
+	ASSERT_EQ(0, io_uring_queue_init(8, &ring, 0));
+	sqe = io_uring_get_sqe(&ring);
+	io_uring_prep_poll_add(sqe, self->l3, POLLIN);
+	sqe->user_data = 5;
+	ASSERT_EQ(1, io_uring_submit(&ring));
+	EXPECT_EQ(-ETIME, get_cqe(&ring, 100, &res, &ud));
+	store_ctr(self->ctr, L3L2Q_CTR_OUTPUT_TAIL, 1);
+	ASSERT_EQ(0, do_kick(self->l2));
+	ASSERT_EQ(0, get_cqe(&ring, 2000, &res, &ud));
+	EXPECT_EQ(5ull, ud);
+	EXPECT_NE(0, res & POLLIN);
+
+	/* And L2 polling for input. */
+	sqe = io_uring_get_sqe(&ring);
+	io_uring_prep_poll_add(sqe, self->l2, POLLIN);
+	sqe->user_data = 6;
+	ASSERT_EQ(1, io_uring_submit(&ring));
+	EXPECT_EQ(-ETIME, get_cqe(&ring, 100, &res, &ud));
+	store_ctr(self->ctr, L3L2Q_CTR_INPUT_TAIL, 1);
+	ASSERT_EQ(0, do_kick(self->l3));
+	ASSERT_EQ(0, get_cqe(&ring, 2000, &res, &ud));
+	EXPECT_EQ(6ull, ud);
+	EXPECT_NE(0, res & POLLIN);
+	io_uring_queue_exit(&ring);
+}
+
+/*
+ * A child submits a WAIT on the L3 fd and exits.  Where io_uring cancels
+ * commands (6.7+) the exit cancels it at once; on 6.1 the command runs to
+ * its (short) deadline.  Either way the exit is prompt and nothing is left
+ * queued, so rmmod works later.  Then the same with the ring closed.
+ */
+TEST_F(wq, uring_wait_of_exiting_task)
+{
+	int cancels = kernel_cancels_uring_cmd();
+	__u64 deadline_ms = cancels ? 30000 : 1500;
+	struct io_uring ring;
+	int p[2], status;
+	__u64 t0;
+	pid_t pid;
+	char c;
+
+	ASSERT_EQ(0, pipe(p));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		child_setup();
+		if (io_uring_queue_init(4, &ring, 0))
+			_exit(1);
+		if (submit_wait(&ring, self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
+				now_ns() + deadline_ms * MS, 1) != 1)
+			_exit(2);
+		if (write(p[1], "q", 1) != 1)
+			_exit(3);
+		_exit(0);
+	}
+	close(p[1]);
+	ASSERT_EQ(1, read(p[0], &c, 1));
+	t0 = now_ns();
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_LT(now_ns() - t0, 1 * SEC);
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	close(p[0]);
+	/* Cancelled at once, or completed at its deadline. */
+	EXPECT_TRUE(dbg_wait_value(self->id, "uring_pending", 0,
+				   cancels ? 1000 :
+				   (unsigned int)deadline_ms + 1000));
+	EXPECT_EQ(1, dbg_value(self->id, "uring_waits"));
+
+	/* A ring closed with a command queued. */
+	ASSERT_EQ(0, io_uring_queue_init(4, &ring, 0));
+	ASSERT_EQ(1, submit_wait(&ring, self->l2, L3L2Q_CTR_INPUT_TAIL, 0,
+				 now_ns() + deadline_ms * MS, 1));
+	EXPECT_EQ(1, dbg_value(self->id, "uring_pending"));
+	t0 = now_ns();
+	io_uring_queue_exit(&ring);
+	EXPECT_LT(now_ns() - t0, 1 * SEC);
+	EXPECT_TRUE(dbg_wait_value(self->id, "uring_pending", 0,
+				   cancels ? 1000 :
+				   (unsigned int)deadline_ms + 1000));
+}
+
+/*
+ * Without cancellation (6.1) a queued WAIT never outlives
+ * uring_max_wait_ms; with it (6.7+) the parameter does not apply and a
+ * WAIT without a deadline stays queued until it is woken.
+ */
+TEST_F(wq, uring_wait_cap_policy)
+{
+	int cancels = kernel_cancels_uring_cmd();
+	unsigned long old;
+	struct io_uring ring;
+	__u64 t0, dt, ud = 0;
+	int res = 1;
+
+	ASSERT_EQ(0, read_param("uring_max_wait_ms", &old));
+	ASSERT_EQ(0, write_param("uring_max_wait_ms", 500));
+	ASSERT_EQ(0, io_uring_queue_init(4, &ring, 0));
+	t0 = now_ns();
+	ASSERT_EQ(1, submit_wait(&ring, self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
+				 FOREVER, 1));
+	if (cancels) {
+		EXPECT_EQ(-ETIME, get_cqe(&ring, 1200, &res, &ud));
+		store_ctr(self->ctr, L3L2Q_CTR_OUTPUT_TAIL, 1);
+		EXPECT_EQ(0, do_kick(self->l2));
+		ASSERT_EQ(0, get_cqe(&ring, 2000, &res, &ud));
+		EXPECT_EQ(0, res);
+	} else {
+		ASSERT_EQ(0, get_cqe(&ring, 3000, &res, &ud));
+		dt = now_ns() - t0;
+		EXPECT_EQ(-ETIMEDOUT, res);
+		EXPECT_GE(dt, 500 * MS);
+		EXPECT_LT(dt, 2 * SEC);
+		/* A nearer deadline of the caller still wins. */
+		t0 = now_ns();
+		ASSERT_EQ(1, submit_wait(&ring, self->l3,
+					 L3L2Q_CTR_OUTPUT_TAIL, 0,
+					 t0 + 100 * MS, 2));
+		ASSERT_EQ(0, get_cqe(&ring, 3000, &res, &ud));
+		EXPECT_EQ(-ETIMEDOUT, res);
+		EXPECT_LT(now_ns() - t0, 450 * MS);
+	}
+	io_uring_queue_exit(&ring);
+	EXPECT_EQ(0, write_param("uring_max_wait_ms", old));
+}
+
+/* ---------------------------------------------------------------------- */
+/* Peer death                                                             */
+/* ---------------------------------------------------------------------- */
+
+struct killer {
+	pid_t waiter;		/* act once this thread sleeps in ioctl */
+	pid_t child;
+	int go_fd;		/* write a byte here, or -1: SIGKILL child */
+	__u64 t_death;
+};
+
+static void *killer_thread(void *arg)
+{
+	struct killer *k = arg;
+
+	wait_blocked(k->waiter, SYS_ioctl);
+	k->t_death = now_ns();
+	if (k->go_fd >= 0) {
+		if (write(k->go_fd, "g", 1) != 1)
+			k->t_death = 0;
+	} else {
+		kill(k->child, SIGKILL);
+	}
+	return NULL;
+}
+
+/*
+ * L2 lives in a child; the parent (L3) has every kind of wait pending -
+ * a blocked WAIT, an io_uring WAIT, an eventfd, epoll - when the child
+ * closes its L2 fd or is killed.  Each ends within 1 s of the death.
+ */
+static void peer_death(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(wq) *self, int kill9)
+{
+	struct epoll_event ev = { .events = EPOLLIN }, out;
+	struct killer k = { .waiter = gettid_(), .go_fd = -1 };
+	struct pollfd pfd;
+	struct io_uring ring;
+	int go[2], efd, ep, res = 1, status;
+	__u64 t_ret;
+	pthread_t th;
+	pid_t pid;
+
+	ASSERT_EQ(0, pipe(go));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		char c;
+
+		child_setup();
+		close(self->l3);
+		close(go[1]);
+		if (read(go[0], &c, 1) == 1)
+			close(self->l2);
+		for (;;)
+			pause();
+	}
+	close(go[0]);
+	close(self->l2);	/* the child holds the L2 role now */
+	self->l2 = -1;
+	k.child = pid;
+	k.go_fd = kill9 ? -1 : go[1];
+
+	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ASSERT_GE(efd, 0);
+	ASSERT_EQ(0, set_eventfd(self->l3, efd));
+	ASSERT_EQ(0, io_uring_queue_init(4, &ring, 0));
+	ASSERT_EQ(1, submit_wait(&ring, self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
+				 now_ns() + 10 * SEC, 1));
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	ASSERT_GE(ep, 0);
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, self->l3, &ev));
+	EXPECT_EQ(0, epoll_wait(ep, &out, 1, 0));
+	EXPECT_EQ(0u, poll_mask(self->l3) & (POLLHUP | POLLERR));
+	EXPECT_EQ(0, efd_read(efd));
+
+	ASSERT_EQ(0, pthread_create(&th, NULL, killer_thread, &k));
+	EXPECT_EQ(-ECONNRESET, do_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
+				       now_ns() + 10 * SEC));
+	t_ret = now_ns();
+	pthread_join(th, NULL);
+	ASSERT_NE(0ull, k.t_death);
+	EXPECT_LT(t_ret - k.t_death, 1 * SEC);
+
+	/* The io_uring WAIT. */
+	ASSERT_EQ(0, get_cqe(&ring, 1000, &res, NULL));
+	EXPECT_EQ(-ECONNRESET, res);
+	EXPECT_LT(now_ns() - k.t_death, 1 * SEC);
+	/* The eventfd. */
+	pfd.fd = efd;
+	pfd.events = POLLIN;
+	EXPECT_EQ(1, poll(&pfd, 1, 1000));
+	EXPECT_GE(efd_read(efd), 1);
+	/* poll and epoll. */
+	EXPECT_EQ((__u32)(POLLHUP | POLLERR),
+		  poll_mask(self->l3) & (POLLHUP | POLLERR));
+	ASSERT_EQ(1, epoll_wait(ep, &out, 1, 1000));
+	EXPECT_EQ((__u32)(EPOLLHUP | EPOLLERR),
+		  out.events & (EPOLLHUP | EPOLLERR));
+	EXPECT_LT(now_ns() - k.t_death, 1 * SEC);
+
+	/* Later waits end at once; published data still comes first. */
+	EXPECT_EQ(-ECONNRESET, do_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
+				       FOREVER));
+	EXPECT_EQ(-ECONNRESET, do_wait(self->l3, L3L2Q_CTR_INPUT_HEAD, 0, 0));
+	ASSERT_EQ(0, uring_wait_sync(self->l3, L3L2Q_IOC_WAIT,
+				     L3L2Q_CTR_OUTPUT_TAIL, 0, 0, FOREVER,
+				     &res));
+	EXPECT_EQ(-ECONNRESET, res);
+	store_ctr(self->ctr, L3L2Q_CTR_OUTPUT_TAIL, 1);
+	EXPECT_EQ(0, do_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0, FOREVER));
+	EXPECT_EQ(0, do_kick(self->l3));
+	EXPECT_EQ(0, dbg_value(self->id, "uring_pending"));
+
+	kill(pid, SIGKILL);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	io_uring_queue_exit(&ring);
+	close(ep);
+	close(efd);
+	close(go[1]);
+}
+
+TEST_F(wq, peer_close_ends_every_wait)
+{
+	peer_death(_metadata, self, 0);
+}
+
+TEST_F(wq, peer_kill9_ends_every_wait)
+{
+	peer_death(_metadata, self, 1);
+}
+
+struct l2_waiter {
+	int fd;
+	pid_t tid;
+	volatile int ready;
+	int ret;
+};
+
+static void *l2_wait_thread(void *arg)
+{
+	struct l2_waiter *w = arg;
+
+	w->tid = gettid_();
+	__atomic_store_n(&w->ready, 1, __ATOMIC_RELEASE);
+	w->ret = do_wait(w->fd, L3L2Q_CTR_INPUT_TAIL, 0, now_ns() + 10 * SEC);
+	return NULL;
+}
+
+/* The other direction: L3 goes, a WAIT on the L2 fd ends. */
+TEST_F(wq, l3_death_ends_l2_wait)
+{
+	struct l2_waiter w = { .fd = self->l2, .ret = 1 };
+	pthread_t th;
+	__u64 t0;
+
+	ASSERT_EQ(0, pthread_create(&th, NULL, l2_wait_thread, &w));
+	while (!__atomic_load_n(&w.ready, __ATOMIC_ACQUIRE))
+		sleep_ms(1);
+	ASSERT_TRUE(wait_blocked(w.tid, SYS_ioctl));
+	munmap(self->map, self->len);
+	self->map = MAP_FAILED;
+	t0 = now_ns();
+	close(self->l3);
+	self->l3 = -1;
+	pthread_join(th, NULL);
+	EXPECT_EQ(-ECONNRESET, w.ret);
+	EXPECT_LT(now_ns() - t0, 1 * SEC);
+	EXPECT_EQ((__u32)(POLLHUP | POLLERR),
+		  poll_mask(self->l2) & (POLLHUP | POLLERR));
+}
+
+/* ---------------------------------------------------------------------- */
+/* The need-wakeup protocol under stress                                  */
+/* ---------------------------------------------------------------------- */
+
+#define STRESS_ITERS		100000
+#define STRESS_OTHER_ITERS	10000
+#define STRESS_OTHER_BUDGET	(8 * SEC)	/* then stop early */
+
+struct side {
+	int fd;
+	void *ctrl;		/* the region's control block */
+	void *ctr;		/* its counter block */
+	unsigned int my_wake;	/* my need-wakeup word */
+	unsigned int peer_wake;	/* the peer's */
+	__u32 my_bit;		/* set while I wait */
+	__u32 peer_bit;		/* kick if the peer has it set */
+	unsigned int wait_ctr;	/* the counter I wait on */
+	unsigned int pub_ctr;	/* the counter I publish */
+	struct io_uring *ring;	/* WAIT through io_uring, not the ioctl */
+	int efd;		/* or poll() this registered eventfd */
+	long sleeps, kicks, timeouts, lost;
+};
+
+/* Sleep in poll() on the eventfd, then take its count: like WAIT's res. */
+static int efd_wait_one(int efd, __u64 deadline)
+{
+	struct pollfd p = { .fd = efd, .events = POLLIN };
+	__u64 now = now_ns(), v;
+	int n;
+
+	n = poll(&p, 1, deadline > now ? (int)((deadline - now) / MS) + 1 : 0);
+	if (n < 0)
+		return -errno;
+	if (n == 0)
+		return -ETIMEDOUT;
+	if (read(efd, &v, sizeof(v)) != sizeof(v) && errno != EAGAIN)
+		return -errno;
+	return 0;
+}
+
+/* One io_uring WAIT, submitted and reaped: its res. */
+static int uring_wait_one(struct io_uring *ring, int fd, __u16 counter,
+			  __s32 seen, __u64 deadline)
+{
+	struct io_uring_cqe *cqe;
+	int ret;
+
+	ret = submit_wait(ring, fd, counter, seen, deadline, 1);
+	if (ret != 1)
+		return ret < 0 ? ret : -EIO;
+	ret = io_uring_wait_cqe(ring, &cqe);
+	if (ret)
+		return ret;
+	ret = cqe->res;
+	io_uring_cqe_seen(ring, cqe);
+	return ret;
+}
+
+/* Publish, full fence, kick only if the peer asked (uapi P1..P4). */
+static void side_publish(struct side *s, __s32 v)
+{
+	store_ctr(s->ctr, s->pub_ctr, v);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(wake_word(s->ctrl, s->peer_wake),
+			    __ATOMIC_RELAXED) & s->peer_bit) {
+		do_kick(s->fd);
+		s->kicks++;
+	}
+}
+
+/*
+ * Wait until the counter differs from @seen (uapi W1..W5): spin a little,
+ * set the bit, fence, re-check, WAIT; re-check on every wake-up.  A
+ * -ETIMEDOUT while the counter differs is a lost wakeup: counted, and the
+ * run stops there.  Returns 0, or -1 when the run must stop (a lost
+ * wakeup, the peer gone, an unexpected error).
+ */
+static int side_wait(struct side *s, __s32 seen, unsigned int spin)
+{
+	__u32 *word = wake_word(s->ctrl, s->my_wake);
+	unsigned int i;
+	int ret = 0, r;
+
+	for (i = 0; i < spin; i++)
+		if (load_ctr(s->ctr, s->wait_ctr) != seen)
+			return 0;
+	__atomic_fetch_or(word, s->my_bit, __ATOMIC_RELAXED);
+	for (;;) {
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (load_ctr(s->ctr, s->wait_ctr) != seen)
+			break;
+		s->sleeps++;
+		if (s->efd >= 0)
+			r = efd_wait_one(s->efd, now_ns() + 2 * SEC);
+		else if (s->ring)
+			r = uring_wait_one(s->ring, s->fd, (__u16)s->wait_ctr,
+					   seen, now_ns() + 2 * SEC);
+		else
+			r = do_wait(s->fd, (__u16)s->wait_ctr, seen,
+				    now_ns() + 2 * SEC);
+		if (r == -ETIMEDOUT) {
+			s->timeouts++;
+			if (load_ctr(s->ctr, s->wait_ctr) != seen) {
+				s->lost++;
+				ret = -1;
+				break;
+			}
+		} else if (r && r != -EINTR) {
+			ret = -1;
+			break;
+		}
+	}
+	__atomic_fetch_and(word, ~s->my_bit, __ATOMIC_RELAXED);
+	return ret;
+}
+
+/*
+ * How long a side spins before it sleeps in round @i: a pseudo-random mix
+ * of no spin at all and spins long enough for the peer to answer first,
+ * so the bit, the counter and the kick race in every order.
+ */
+static unsigned int stress_spin(__s32 i, unsigned int salt)
+{
+	unsigned int x = (unsigned int)i * 2654435761u + salt;
+
+	x ^= x >> 15;
+	return (x & 3) == 0 ? 0 : x % 384;
+}
+
+/*
+ * Ping-pong: the child (L2) publishes output i and waits for the parent
+ * (L3) to release it; the parent waits for output i, then releases it.
+ * Both sleep in WAIT per the protocol, with a varying spin first so the
+ * races between the bit, the counter and the kick get hit from all sides.
+ */
+enum { VIA_IOCTL, VIA_URING, VIA_EVENTFD };
+static const char *const via_name[] = { "ioctl", "io_uring", "eventfd" };
+
+/*
+ * @budget_ns, if not 0, ends the run early on a slow (loaded) machine: the
+ * parent then raises a stop word in the payload area together with its
+ * last release, and the child stops after that round.
+ */
+static void stress(struct __test_metadata *_metadata,
+		   FIXTURE_DATA(wq) *self, __s32 iters, int via,
+		   __u64 budget_ns)
+{
+	int use_uring = via == VIA_URING, stopped = 0;
+	__u32 *stop = (__u32 *)((char *)self->map +
+				self->args.off.payload_offset);
+	struct io_uring ring;
+	struct side me = {
+		.fd = self->l3, .ctrl = self->map, .ctr = self->ctr,
+		.my_wake = L3L2Q_CTRL_L3_WAKE, .peer_wake = L3L2Q_CTRL_L2_WAKE,
+		.my_bit = L3L2Q_WAKE_OUTPUT_AVAIL,
+		.peer_bit = L3L2Q_WAKE_OUTPUT_SPACE,
+		.wait_ctr = L3L2Q_CTR_OUTPUT_TAIL,
+		.pub_ctr = L3L2Q_CTR_OUTPUT_HEAD,
+		.ring = use_uring ? &ring : NULL,
+		.efd = -1,
+	};
+	int status, report[2];
+	long child[4] = { 0 };
+	__u64 t0;
+	pid_t pid;
+	__s32 i;
+
+	ASSERT_EQ(0, pipe(report));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		struct side s = {
+			.fd = self->l2,
+			.my_wake = L3L2Q_CTRL_L2_WAKE,
+			.peer_wake = L3L2Q_CTRL_L3_WAKE,
+			.my_bit = L3L2Q_WAKE_OUTPUT_SPACE,
+			.peer_bit = L3L2Q_WAKE_OUTPUT_AVAIL,
+			.wait_ctr = L3L2Q_CTR_OUTPUT_HEAD,
+			.pub_ctr = L3L2Q_CTR_OUTPUT_TAIL,
+			.efd = -1,
+		};
+		long out[4];
+		__u32 *cstop;
+		void *m;
+
+		child_setup();
+		close(self->l3);
+		close(report[0]);
+		m = mmap(NULL, self->len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 self->l2, 0);
+		if (m == MAP_FAILED)
+			_exit(1);
+		s.ctrl = m;
+		s.ctr = (char *)m + self->args.off.counter_offset;
+		cstop = (__u32 *)((char *)m + self->args.off.payload_offset);
+		if (use_uring) {
+			if (io_uring_queue_init(4, &ring, 0))
+				_exit(4);
+			s.ring = &ring;
+		}
+		if (via == VIA_EVENTFD) {
+			s.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+			if (s.efd < 0 || set_eventfd(s.fd, s.efd))
+				_exit(5);
+		}
+		for (i = 1; i <= iters; i++) {
+			side_publish(&s, i);
+			if (side_wait(&s, i - 1, stress_spin(i, 7)))
+				break;
+			if (__atomic_load_n(cstop, __ATOMIC_ACQUIRE)) {
+				stopped = 1;
+				break;
+			}
+		}
+		out[0] = s.sleeps;
+		out[1] = s.kicks;
+		out[2] = s.timeouts;
+		out[3] = s.lost;
+		if (write(report[1], out, sizeof(out)) != sizeof(out))
+			_exit(3);
+		_exit(i > iters || stopped ? 0 : 2);
+	}
+	close(report[1]);
+	close(self->l2);	/* the child's death must end our waits */
+	self->l2 = -1;
+
+	if (use_uring)
+		ASSERT_EQ(0, io_uring_queue_init(4, &ring, 0));
+	if (via == VIA_EVENTFD) {
+		me.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		ASSERT_GE(me.efd, 0);
+		ASSERT_EQ(0, set_eventfd(me.fd, me.efd));
+	}
+	t0 = now_ns();
+	for (i = 1; i <= iters; i++) {
+		if (side_wait(&me, i - 1, stress_spin(i, 13)))
+			break;
+		if (load_ctr(self->ctr, L3L2Q_CTR_OUTPUT_TAIL) != i)
+			break;
+		if (budget_ns && now_ns() - t0 > budget_ns && i < iters) {
+			__atomic_store_n(stop, 1, __ATOMIC_RELEASE);
+			stopped = 1;
+		}
+		side_publish(&me, i);
+		if (stopped) {
+			i++;
+			break;
+		}
+	}
+	if (!stopped)
+		EXPECT_EQ(iters + 1, i);
+	if (i <= iters && !stopped)
+		kill(pid, SIGKILL);	/* stuck waiting for us: stop it */
+	if (read(report[0], child, sizeof(child)) != sizeof(child))
+		child[0] = child[1] = child[2] = child[3] = -1;
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	if (i > iters || stopped) {
+		EXPECT_TRUE(WIFEXITED(status));
+		EXPECT_EQ(0, WEXITSTATUS(status));
+	}
+	TH_LOG("%d of %d round trips (%s%s) in %llu ms; L3 slept %ld, kicked %ld, timed out %ld, lost %ld; L2 slept %ld, kicked %ld, timed out %ld, lost %ld",
+	       i - 1, iters, via_name[via],
+	       stopped ? ", stopped by the time budget" : "",
+	       (unsigned long long)((now_ns() - t0) / MS),
+	       me.sleeps, me.kicks, me.timeouts, me.lost,
+	       child[0], child[1], child[2], child[3]);
+	EXPECT_EQ(0, me.lost);
+	EXPECT_EQ(0, child[3]);
+	/* The protocol made both sides sleep, and kicks woke them. */
+	EXPECT_GT(me.sleeps + child[0], 0);
+	close(report[0]);
+	if (use_uring)
+		io_uring_queue_exit(&ring);
+	if (me.efd >= 0)
+		close(me.efd);
+}
+
+TEST_F_TIMEOUT(wq, stress_need_wakeup_no_lost_wakeup, 110)
+{
+	stress(_metadata, self, STRESS_ITERS, VIA_IOCTL, 0);
+}
+
+/* The same with both sides waiting through io_uring WAIT commands... */
+TEST_F_TIMEOUT(wq, stress_need_wakeup_uring, 30)
+{
+	stress(_metadata, self, STRESS_OTHER_ITERS, VIA_URING,
+	       STRESS_OTHER_BUDGET);
+}
+
+/* ...and in poll() on their registered eventfds. */
+TEST_F_TIMEOUT(wq, stress_need_wakeup_eventfd, 30)
+{
+	stress(_metadata, self, STRESS_OTHER_ITERS, VIA_EVENTFD,
+	       STRESS_OTHER_BUDGET);
+}
+
+TEST_HARNESS_MAIN
