@@ -261,6 +261,8 @@ int l3l2q__wait(struct l3l2q_ep *ep, __u32 op, __u64 deadline_ns,
 				/* W1, W2; the next attempt is W3. */
 				l3l2q_ep_want_wakeup(ep, w->bit);
 				armed = 1;
+				/* Never sleep on a peer that is already gone. */
+				check = 1;
 				continue;
 			}
 			ep->stats.sleeps++;

@@ -233,6 +233,7 @@ static int memfd_claim(struct l3l2q_queue *q, struct l3l2q_error *err)
 				close(fds[i]);
 		q->bundle_sock = -1;
 	}
+	memfd_kick(q);	/* an L3 asleep already: watch this pid from now on */
 	return 0;
 }
 
@@ -299,6 +300,11 @@ static int memfd_sleep(struct l3l2q_queue *q, __u32 counter, __s32 seen,
 
 	(void)counter;
 	(void)seen;
+	/* A dead peer will never kick (its last kick may be taken already). */
+	if (l3l2q_load_acquire_u32(ctrl_word(q, q->role == L3L2Q_ROLE_L3 ?
+					     L3L2Q_CTRL_L2_STATE :
+					     L3L2Q_CTRL_L3_STATE)) == L3L2Q_ROLE_DEAD)
+		return -ECONNRESET;
 	watch_peer(q);
 	pfd[1].fd = q->peer_pidfd;
 	if (deadline_ns != L3L2Q_DEADLINE_NONE) {
