@@ -43,6 +43,9 @@ KSFT_HDR	:= $(KSFT_DIR)/kselftest_harness.h
 TEST_CPPFLAGS	:= -Itests -I$(KSFT_DIR)
 # -Wextra makes the harness's callbacks noisy (unused _metadata etc.).
 TEST_CFLAGS	:= -Wno-unused-parameter
+# Tests that wait through io_uring need liburing's library, not only its
+# header (tools/install-deps.sh installs liburing-dev).
+TEST_LDLIBS	:= -luring $(LDLIBS)
 
 SAN_FLAGS	:= -fsanitize=address,undefined -fno-sanitize-recover=all \
 		   -fno-omit-frame-pointer
@@ -98,7 +101,7 @@ $(B)/tools/%: tools/%.c $(LIB_A)
 $(B)/tests/%: tests/%.c $(LIB_A) $(KSFT_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(CFLAGS) $(TEST_CFLAGS) $(DEPFLAGS) \
-		-o $@ $< $(LIB_A) $(LDLIBS)
+		-o $@ $< $(LIB_A) $(TEST_LDLIBS)
 
 $(KSFT_HDR):
 	sh tools/fetch-kselftest.sh $(KSFT_DIR)
@@ -117,7 +120,7 @@ $(ASAN_LIB_A): $(ASAN_LIB_OBJS)
 $(B)/asan/tests/%: tests/%.c $(ASAN_LIB_A) $(KSFT_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(ASAN_CFLAGS) $(TEST_CFLAGS) \
-		$(DEPFLAGS) -o $@ $< $(ASAN_LIB_A) $(LDLIBS)
+		$(DEPFLAGS) -o $@ $< $(ASAN_LIB_A) $(TEST_LDLIBS)
 
 # Running ---------------------------------------------------------------
 

@@ -17,19 +17,6 @@
 #include "libl3l2q.h"
 #include "streamer.h"
 
-static struct l3l2q_queue *create(__u64 depth, __u64 in, __u64 out, __u64 start)
-{
-	struct l3l2q_params p = {
-		.depth = depth,
-		.input_arena_bytes = in,
-		.output_arena_bytes = out,
-		.backend = L3L2Q_BACKEND_MEMFD,
-		.start_pos = start,
-	};
-	struct l3l2q_queue *q = NULL;
-
-	return l3l2q_create(&p, &q, NULL) ? NULL : q;
-}
 
 static __s32 counter(struct l3l2q_queue *q, unsigned int off)
 {
@@ -56,7 +43,8 @@ FIXTURE_SETUP(wrap)
 {
 	int fd;
 
-	self->l3q = create(8, 1024, 512, variant->start);
+	self->l3q = stream_create(L3L2Q_BACKEND_MEMFD, 8, 1024, 512,
+				  variant->start);
 	ASSERT_NE(NULL, self->l3q);
 	fd = l3l2q_peer_fd(self->l3q);
 	ASSERT_LE(0, fd);
@@ -170,7 +158,7 @@ TEST_F_TIMEOUT(proc, fork_stream_1e6_random_sizes_both_directions, 300)
 			      .out_max = FORK_ARENA };
 	int fd;
 
-	self->q = create(64, FORK_ARENA, FORK_ARENA, 0);
+	self->q = stream_create(L3L2Q_BACKEND_MEMFD, 64, FORK_ARENA, FORK_ARENA, 0);
 	ASSERT_NE(NULL, self->q);
 	fd = l3l2q_peer_fd(self->q);
 	ASSERT_LE(0, fd);
@@ -208,7 +196,7 @@ TEST_F_TIMEOUT(proc, fd_passed_over_unix_socket_streams, 60)
 		_exit(fd < 0 ? 12 : child_l2(fd, 10000, 256));
 	}
 	close(sv[1]);
-	self->q = create(16, 256, 256, 0);
+	self->q = stream_create(L3L2Q_BACKEND_MEMFD, 16, 256, 256, 0);
 	ASSERT_NE(NULL, self->q);
 	fd = l3l2q_peer_fd(self->q);
 	ASSERT_LE(0, fd);
@@ -231,7 +219,7 @@ TEST_F(proc, second_attach_from_another_process_is_ebusy)
 	struct l3l2q_queue *l2 = NULL;
 	int fd;
 
-	self->q = create(4, 128, 128, 0);
+	self->q = stream_create(L3L2Q_BACKEND_MEMFD, 4, 128, 128, 0);
 	ASSERT_NE(NULL, self->q);
 	fd = l3l2q_peer_fd(self->q);
 	ASSERT_LE(0, fd);
@@ -262,7 +250,7 @@ TEST_F_TIMEOUT(proc, peer_close_delivers_published_then_connreset, 30)
 	__u64 t0;
 	int fd, i;
 
-	self->q = create(8, 256, 256, 0);
+	self->q = stream_create(L3L2Q_BACKEND_MEMFD, 8, 256, 256, 0);
 	ASSERT_NE(NULL, self->q);
 	fd = l3l2q_peer_fd(self->q);
 	ASSERT_LE(0, fd);

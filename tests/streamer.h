@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <sched.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "libl3l2q.h"
 
@@ -201,7 +202,7 @@ static void relax(void)
 }
 
 /* Run the L3 side until done; a bounded number of idle rounds. */
-static int run_l3(struct streamer *s, __u64 deadline)
+static inline int run_l3(struct streamer *s, __u64 deadline)
 {
 	unsigned int idle = 0;
 	int a, b;
@@ -225,7 +226,7 @@ static int run_l3(struct streamer *s, __u64 deadline)
 	return 0;
 }
 
-static int run_l2(struct streamer *s, __u64 deadline)
+static inline int run_l2(struct streamer *s, __u64 deadline)
 {
 	unsigned int idle = 0;
 	int a, b;
@@ -247,6 +248,31 @@ static int run_l2(struct streamer *s, __u64 deadline)
 		}
 	}
 	return 0;
+}
+
+/*
+ * A queue on @backend with the given geometry; its error message goes to
+ * stderr.  NULL on failure.
+ */
+static inline struct l3l2q_queue *stream_create(__u32 backend, __u64 depth,
+						__u64 in, __u64 out,
+						__u64 start_pos)
+{
+	struct l3l2q_params p = {
+		.depth = depth,
+		.input_arena_bytes = in,
+		.output_arena_bytes = out,
+		.backend = backend,
+		.start_pos = start_pos,
+	};
+	struct l3l2q_queue *q = NULL;
+	struct l3l2q_error err;
+
+	if (l3l2q_create(&p, &q, &err)) {
+		fprintf(stderr, "create: %s\n", err.message);
+		return NULL;
+	}
+	return q;
 }
 
 #endif /* L3L2Q_TEST_STREAMER_H */

@@ -22,23 +22,6 @@
 
 #define SEC 1000000000ull
 
-static struct l3l2q_queue *create_dev(__u64 depth, __u64 in, __u64 out)
-{
-	struct l3l2q_params p = {
-		.depth = depth,
-		.input_arena_bytes = in,
-		.output_arena_bytes = out,
-		.backend = L3L2Q_BACKEND_DEVICE,
-	};
-	struct l3l2q_queue *q = NULL;
-	struct l3l2q_error err;
-
-	if (l3l2q_create(&p, &q, &err)) {
-		fprintf(stderr, "create: %s\n", err.message);
-		return NULL;
-	}
-	return q;
-}
 
 static int wait_child(pid_t pid)
 {
@@ -127,7 +110,7 @@ TEST_F_TIMEOUT(vm, stream_1e5_both_directions_over_driver, 600)
 	struct streamer s = { .total = 100000, .in_max = 512, .out_max = 512 };
 	int fd;
 
-	self->q = create_dev(64, 4096, 4096);
+	self->q = stream_create(L3L2Q_BACKEND_DEVICE, 64, 4096, 4096, 0);
 	ASSERT_NE(NULL, self->q);
 	ASSERT_EQ((int)L3L2Q_BACKEND_DEVICE, (int)l3l2q_queue_backend(self->q));
 	fd = l3l2q_peer_fd(self->q);
@@ -164,7 +147,7 @@ TEST_F_TIMEOUT(vm, kill9_of_l2_mid_stream_reports_death_and_loses_nothing, 120)
 	published = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
 			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, (void *)published);
-	self->q = create_dev(16, 1024, 4096);
+	self->q = stream_create(L3L2Q_BACKEND_DEVICE, 16, 1024, 4096, 0);
 	ASSERT_NE(NULL, self->q);
 	fd = l3l2q_peer_fd(self->q);
 	ASSERT_LE(0, fd);
@@ -250,7 +233,8 @@ out:
  */
 TEST_F_TIMEOUT(vm, scribbling_over_a_mapping_harms_only_that_queue, 120)
 {
-	struct l3l2q_queue *other = create_dev(8, 1024, 1024);
+	struct l3l2q_queue *other = stream_create(L3L2Q_BACKEND_DEVICE, 8,
+						  1024, 1024, 0);
 	const struct l3l2q_mem *mem;
 	unsigned char *p, *end;
 	char path[64], line[256];
@@ -258,7 +242,7 @@ TEST_F_TIMEOUT(vm, scribbling_over_a_mapping_harms_only_that_queue, 120)
 	int fd, i;
 
 	ASSERT_NE(NULL, other);
-	self->q = create_dev(8, 1024, 1024);
+	self->q = stream_create(L3L2Q_BACKEND_DEVICE, 8, 1024, 1024, 0);
 	ASSERT_NE(NULL, self->q);
 	fd = l3l2q_peer_fd(self->q);
 	ASSERT_LE(0, fd);
@@ -330,7 +314,7 @@ TEST_F_TIMEOUT(vm, create_map_destroy_1000_cycles_do_not_leak, 300)
 
 	/* Warm up caches so the baseline is fair. */
 	for (i = 0; i < 10; i++) {
-		self->q = create_dev(64, 65536, 65536);
+		self->q = stream_create(L3L2Q_BACKEND_DEVICE, 64, 65536, 65536, 0);
 		ASSERT_NE(NULL, self->q);
 		ASSERT_EQ(0, self_stream(self->q, 10));
 		l3l2q_destroy(self->q);
@@ -341,7 +325,7 @@ TEST_F_TIMEOUT(vm, create_map_destroy_1000_cycles_do_not_leak, 300)
 	ASSERT_LE(0, vmalloc0);
 	ASSERT_LE(0, slab0);
 	for (i = 0; i < 1000; i++) {
-		self->q = create_dev(64, 65536, 65536);
+		self->q = stream_create(L3L2Q_BACKEND_DEVICE, 64, 65536, 65536, 0);
 		ASSERT_NE(NULL, self->q) TH_LOG("cycle %d", i);
 		ASSERT_EQ(0, self_stream(self->q, 10)) TH_LOG("cycle %d", i);
 		l3l2q_destroy(self->q);

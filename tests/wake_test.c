@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Waking instead of spinning over a memfd queue (issue 4, item 5): no lost
+ * wake-up under a stress with random pauses, (almost) no system calls in
+ * steady streaming, a peer's death waking a sleeper, a sleeper costing no
+ * CPU -- once per way of sleeping (tests/wake_common.h, shared with the
+ * driver's tests/vm/wakelib_test.c) -- and the need-wakeup bits a role may
+ * ask for.
+ */
+#include "kselftest_harness.h"
+
+#define WK_BACKEND		L3L2Q_BACKEND_MEMFD
+#define WK_STEADY_MSGS		1000000ull
+/* 10^6 each way: ~5 s a stream here, plain or ASan+UBSan alike (the
+ * pauses dominate), up to ~15 s when another process competes for the
+ * two CPUs. */
+#define WK_STRESS_MSGS		1000000ull
+#define WK_STREAM_MIN		1000000ull
+#define WK_STREAM_BUDGET_NS	0ull
+#define WK_STREAM_TIMEOUT	120
+
+#include "wake_common.h"
+#include "helpers.h"
+
+/* A small queue and its L2, both in this process. */
+static int wk_pair(struct l3l2q_queue **q3, struct l3l2q_queue **q2)
+{
+	int fd, ret;
+
+	*q3 = wk_create(WK_BACKEND, 4, 256);
+	if (!*q3)
+		return -ENODEV;
+	fd = l3l2q_peer_fd(*q3);
+	if (fd < 0)
+		return fd;
+	ret = l3l2q_attach(fd, NULL, q2, NULL);
+	close(fd);
+	return ret;
+}
+
+static __u32 wake_word(struct l3l2q_queue *q, unsigned int off)
+{
+	return __atomic_load_n((__u32 *)((char *)l3l2q_queue_mem(q)->ctrl + off),
+			       __ATOMIC_ACQUIRE);
+}
+
+/*
+ * Each role may only ask to be woken for what its peer moves (uapi: the
+ * table of the four waits); anything else is -EINVAL and leaves the word
+ * alone.  l3l2q_prep_wait() checks the same.
+ */
+TEST(want_wakeup_rejects_bits_the_role_may_not_wait_on)
+{
+	const __u32 l3_ok = L3L2Q_WAKE_INPUT_SPACE | L3L2Q_WAKE_OUTPUT_AVAIL;
+	const __u32 l2_ok = L3L2Q_WAKE_INPUT_AVAIL | L3L2Q_WAKE_OUTPUT_SPACE;
+	struct l3l2q_queue *q3 = NULL, *q2 = NULL;
+	struct l3l2q_ep *e3, *e2;
+	struct io_uring_sqe sqe;
+	__u64 scratch;
+
+	ASSERT_EQ(0, wk_pair(&q3, &q2));
+	e3 = &l3l2q_queue_l3(q3)->ep;
+	e2 = &l3l2q_queue_l2(q2)->ep;
+
+	EXPECT_EQ(-EINVAL, l3l2q_ep_want_wakeup(e3, L3L2Q_WAKE_INPUT_AVAIL));
+	EXPECT_EQ(-EINVAL, l3l2q_ep_want_wakeup(e3, L3L2Q_WAKE_OUTPUT_SPACE));
+	EXPECT_EQ(-EINVAL, l3l2q_ep_want_wakeup(e3, l3_ok | L3L2Q_WAKE_INPUT_AVAIL));
+	EXPECT_EQ(-EINVAL, l3l2q_ep_want_wakeup(e3, 1u << 4));
+	EXPECT_EQ(-EINVAL, l3l2q_ep_want_wakeup(e3, 0));
+	EXPECT_EQ(0u, wake_word(q3, L3L2Q_CTRL_L3_WAKE));
+	EXPECT_EQ(-EINVAL, l3l2q_ep_want_wakeup(e2, L3L2Q_WAKE_INPUT_SPACE));
+	EXPECT_EQ(-EINVAL, l3l2q_ep_want_wakeup(e2, L3L2Q_WAKE_OUTPUT_AVAIL));
+	EXPECT_EQ(-EINVAL, l3l2q_ep_want_wakeup(e2, 1u << 31));
+	EXPECT_EQ(0u, wake_word(q3, L3L2Q_CTRL_L2_WAKE));
+
+	EXPECT_EQ(-EINVAL, l3l2q_prep_wait(&sqe, q3, L3L2Q_WAKE_INPUT_AVAIL,
+					   0, &scratch));
+	EXPECT_EQ(-EINVAL, l3l2q_prep_wait(&sqe, q2, L3L2Q_WAKE_OUTPUT_AVAIL,
+					   0, &scratch));
+	EXPECT_EQ(-EINVAL, l3l2q_prep_wait(&sqe, q3, l3_ok, 0, &scratch));
+	EXPECT_EQ(0, l3l2q_prep_wait(&sqe, q3, L3L2Q_WAKE_OUTPUT_AVAIL, 0,
+				     &scratch));
+
+	/* What is allowed lands in the role's own word, and only there. */
+	EXPECT_EQ(0, l3l2q_ep_want_wakeup(e3, l3_ok));
+	EXPECT_EQ(l3_ok, wake_word(q3, L3L2Q_CTRL_L3_WAKE));
+	EXPECT_EQ(0, l3l2q_ep_want_wakeup(e2, l2_ok));
+	EXPECT_EQ(l2_ok, wake_word(q3, L3L2Q_CTRL_L2_WAKE));
+	l3l2q_ep_clear_wakeup(e3, L3L2Q_WAKE_INPUT_SPACE);
+	EXPECT_EQ(L3L2Q_WAKE_OUTPUT_AVAIL, wake_word(q3, L3L2Q_CTRL_L3_WAKE));
+	l3l2q_ep_clear_wakeup(e3, l3_ok);
+	l3l2q_ep_clear_wakeup(e2, l2_ok);
+	EXPECT_EQ(0u, wake_word(q3, L3L2Q_CTRL_L3_WAKE));
+	EXPECT_EQ(0u, wake_word(q3, L3L2Q_CTRL_L2_WAKE));
+
+	l3l2q_destroy(q2);
+	l3l2q_destroy(q3);
+}
+
+/* An upstream peer has no control block: no bits, nobody would kick. */
+TEST(want_wakeup_without_control_block_is_einval)
+{
+	struct th_region r;
+	struct l3l2q_mem mem;
+	struct l3l2q_l3 l3;
+
+	ASSERT_EQ(0, th_region_alloc(&r, 4, 256, 256, 0));
+	mem = r.mem;
+	mem.ctrl = NULL;
+	ASSERT_EQ(0, l3l2q_l3_init(&l3, &mem, &r.layout, 0, NULL));
+	EXPECT_EQ(-EINVAL, l3l2q_ep_want_wakeup(&l3.ep, L3L2Q_WAKE_OUTPUT_AVAIL));
+	th_region_free(&r);
+}
+
+/*
+ * The peer is gone (l3l2q_destroy() marked it DEAD and kicked once) and
+ * the kick was already taken, as anyone who epolls the eventfd and drains
+ * it does.  A blocking call made after that must still end at once with
+ * -ECONNRESET (the driver's WAIT does: it checks the peer before it
+ * sleeps), not sleep until its deadline -- or for ever with
+ * L3L2Q_DEADLINE_NONE.
+ */
+TEST(blocking_call_after_peer_destroy_and_kick_taken_ends_at_once)
+{
+	struct l3l2q_queue *q3 = NULL, *q2 = NULL;
+	unsigned char buf[64];
+	struct l3l2q_msg m;
+	__u64 t0, v;
+
+	ASSERT_EQ(0, wk_pair(&q3, &q2));
+	l3l2q_destroy(q2);
+	/* The kick is there; take it, as an epoll loop would. */
+	ASSERT_EQ((ssize_t)sizeof(v), read(l3l2q_queue_poll_fd(q3), &v, sizeof(v)));
+	t0 = l3l2q_now_ns();
+	EXPECT_EQ(-ECONNRESET, l3l2q_l3_dequeue(l3l2q_queue_l3(q3), buf,
+						sizeof(buf),
+						l3l2q_deadline_in(2 * WK_SEC),
+						&m));
+	EXPECT_GT(WK_SEC / 2, l3l2q_now_ns() - t0);
+	l3l2q_destroy(q3);
+}
+
+/*
+ * L3 is already asleep in a blocking call when L2 attaches; L2 is then
+ * killed with SIGKILL.  The sleeper must notice within a second (the pidfd
+ * path), although it went to sleep before there was a peer to watch.
+ */
+TEST(l3_asleep_before_attach_notices_sigkill_of_l2)
+{
+	struct l3l2q_queue *q = wk_create(WK_BACKEND, 4, 256), *l2q;
+	unsigned char buf[64];
+	struct l3l2q_msg m;
+	__u64 t0, ns;
+	int fd, ret;
+	pid_t pid;
+
+	ASSERT_NE(NULL, q);
+	fd = l3l2q_peer_fd(q);
+	ASSERT_LE(0, fd);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		usleep(100000);		/* until L3 sleeps */
+		l2q = wk_child_attach(fd);
+		if (!l2q)
+			_exit(1);
+		usleep(200000);
+		kill(getpid(), SIGKILL);
+		_exit(2);
+	}
+	close(fd);
+	t0 = l3l2q_now_ns();
+	ret = l3l2q_l3_dequeue(l3l2q_queue_l3(q), buf, sizeof(buf),
+			       l3l2q_deadline_in(10 * WK_SEC), &m);
+	ns = l3l2q_now_ns() - t0;
+	EXPECT_EQ(128 + SIGKILL, wk_wait_child(pid));
+	EXPECT_EQ(-ECONNRESET, ret);
+	EXPECT_GT(300 * WK_MS + WK_SEC, ns);
+	EXPECT_LE(1ull, l3l2q_ep_stats(&l3l2q_queue_l3(q)->ep)->sleeps);
+	l3l2q_destroy(q);
+}
+
+TEST_HARNESS_MAIN
