@@ -1226,6 +1226,15 @@ static __u64 wk_calls(const struct wk_stream_result *r)
 	       r->l2.st.kicks + r->l2.st.sleeps + r->l2.wsyscalls;
 }
 
+/*
+ * Whether the steady test asserts <= 0.01 system calls per message.  How
+ * often a side falls asleep depends on scheduling, which is real on the
+ * host and meaningless under TCG, where the VM build only counts them.
+ */
+#ifndef WK_ASSERT_SYSCALLS
+#define WK_ASSERT_SYSCALLS	1
+#endif
+
 static int wk_steady_ok(const struct wk_stream_result *r)
 {
 	return wk_calls(r) <= r->l3.msgs / 100 &&
@@ -1263,8 +1272,10 @@ TEST_F_TIMEOUT(wake, steady_stream_syscalls_per_message, WK_STREAM_TIMEOUT)
 			break;
 	}
 	EXPECT_LE(WK_STREAM_MIN, best.l3.msgs);
+#if WK_ASSERT_SYSCALLS
 	EXPECT_GE(best.l3.msgs / 100, wk_calls(&best));
 	EXPECT_GE((long)(best.l3.msgs / 100), best.l3.nvcsw + best.l2.nvcsw);
+#endif
 }
 
 /* The L2 child goes away by l3l2q_destroy(): the sleeper wakes at once. */

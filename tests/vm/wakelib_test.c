@@ -26,6 +26,13 @@
 #define WK_STREAM_BUDGET_NS	(25 * 1000000000ull)
 #define WK_STREAM_TIMEOUT	90
 
+/*
+ * Under TCG a vCPU can be descheduled for a host tick at any point, so how
+ * often a side sleeps says nothing about the protocol: the VM counts and
+ * logs system calls per message, the host test asserts the bound.
+ */
+#define WK_ASSERT_SYSCALLS	0
+
 #include "wake_common.h"
 
 TEST_HARNESS_MAIN
