@@ -1,0 +1,322 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# The core, the L2 kit and the host tests on a weakly ordered CPU: build
+# them with Debian's aarch64 cross compiler (statically, so no sysroot is
+# needed at run time), run every test binary under qemu-aarch64-static, and
+# check in the disassembly that the protocol's acquire loads and release
+# stores are acquire (ldar/ldapr) and release (stlr) instructions and its
+# full fences are "dmb ish".
+#
+# Needs gcc-aarch64-linux-gnu, libc6-dev-arm64-cross and qemu-user-static
+# (tools/install-deps.sh).  Tests that wait through io_uring need liburing
+# for arm64, which is not installed: without it they are left out of the
+# build and named in a TAP comment.
+#
+# Output is TAP; every check is a pass or a failure, never a skip.
+#
+#   AARCH64_TEST_TIMEOUT  seconds each test binary may run (default 600)
+set -u
+
+cd "$(dirname "$0")/.." || exit 1
+
+CROSS=${CROSS:-aarch64-linux-gnu-}
+XCC=${CROSS}gcc
+XAR=${CROSS}ar
+XLD=${CROSS}ld
+XNM=${CROSS}nm
+XOBJDUMP=${CROSS}objdump
+QEMU=${QEMU:-qemu-aarch64-static}
+run_timeout=${AARCH64_TEST_TIMEOUT:-600}
+
+out=build/aarch64
+KSFT_DIR=build/kselftest
+
+# The host Makefile's flags (no -march: the default armv8-a).
+CPPFLAGS=(-D_GNU_SOURCE -Iuapi -Ilib/include -iquote lib/core)
+CFLAGS=(-std=c11 -O2 -Wall -Wextra -Werror -pthread)
+TEST_CPPFLAGS=(-Itests "-I$KSFT_DIR")
+TEST_CFLAGS=(-Wno-unused-parameter)
+
+n=0
+failed=0
+
+ok() {
+	n=$((n + 1))
+	echo "ok $n $1"
+}
+
+not_ok() {
+	n=$((n + 1))
+	echo "not ok $n $1"
+	failed=1
+}
+
+# Indent a file as TAP comments (at most its last $2 lines).
+diag() {
+	tail -n "${2:-40}" "$1" | sed 's/^/# /'
+}
+
+# Does $1 include liburing, directly or through a header in tests/?
+needs_uring() {
+	local f=$1 depth=${2:-0} h
+	grep -Eq '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"](liburing|libl3l2q_uring)' \
+		"$f" && return 0
+	[ "$depth" -ge 4 ] && return 1
+	while IFS= read -r h; do
+		if [ -f "tests/$h" ] && needs_uring "tests/$h" $((depth + 1)); then
+			return 0
+		fi
+	done < <(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' "$f")
+	return 1
+}
+
+rm -rf "$out"
+mkdir -p "$out/obj" "$out/tests" "$out/logs" "$out/freestanding"
+
+lib_srcs=$(find lib/core lib/user -maxdepth 1 -name '*.c' 2>/dev/null | sort)
+core_srcs=$(find lib/core -maxdepth 1 -name '*.c' 2>/dev/null | sort)
+all_tests=$(find tests -maxdepth 1 -name '*_test.c' 2>/dev/null | sort)
+
+# liburing for arm64: its library (for the tests that use io_uring).
+have_uring_lib=0
+p=$("$XCC" -print-file-name=liburing.a 2>/dev/null) || p=
+case "$p" in
+/*) [ -f "$p" ] && have_uring_lib=1 ;;
+esac
+
+tests=
+left_out=
+for t in $all_tests; do
+	if [ "$have_uring_lib" = 0 ] && needs_uring "$t"; then
+		left_out="$left_out $(basename "$t" .c)"
+	else
+		tests="$tests $t"
+	fi
+done
+ntests=$(echo "$tests" | wc -w)
+
+# The fixed checks below: library, freestanding core, 7 disassembly checks.
+echo "TAP version 13"
+echo "1..$((1 + 2 * ntests + 1 + 7))"
+if [ -n "$left_out" ]; then
+	echo "# not cross-built:${left_out// /, } (needs liburing for arm64)" |
+		sed 's/:, /: /'
+fi
+
+have_tools=1
+for tool in "$XCC" "$XAR" "$XLD" "$XNM" "$XOBJDUMP" "$QEMU"; do
+	if ! command -v "$tool" >/dev/null 2>&1; then
+		echo "# missing: $tool (tools/install-deps.sh installs it)"
+		have_tools=0
+	fi
+done
+if [ ! -f "$KSFT_DIR/kselftest_harness.h" ]; then
+	sh tools/fetch-kselftest.sh "$KSFT_DIR" >"$out/logs/kselftest.log" 2>&1 ||
+		diag "$out/logs/kselftest.log"
+fi
+
+# The library's io_uring glue (lib/user/uring.c) needs liburing's header
+# only; its headers are architecture-independent, so the host's serve when
+# the cross sysroot has none.
+uring_inc=()
+if [ "$have_tools" = 1 ] &&
+   ! echo '#include <liburing.h>' |
+	"$XCC" -E -x c - >/dev/null 2>&1 &&
+   [ -f /usr/include/liburing.h ] && [ -d /usr/include/liburing ]; then
+	mkdir -p "$out/include"
+	ln -s /usr/include/liburing.h "$out/include/liburing.h"
+	ln -s /usr/include/liburing "$out/include/liburing"
+	uring_inc=(-idirafter "$out/include")
+fi
+
+# 1: the library.
+lib_ok=0
+: >"$out/logs/lib.log"
+if [ "$have_tools" = 1 ] && [ -n "$lib_srcs" ]; then
+	lib_ok=1
+	objs=()
+	for src in $lib_srcs; do
+		obj="$out/obj/${src%.c}.o"
+		mkdir -p "$(dirname "$obj")"
+		if ! "$XCC" "${CPPFLAGS[@]}" "${uring_inc[@]}" "${CFLAGS[@]}" \
+			-c -o "$obj" "$src" >>"$out/logs/lib.log" 2>&1; then
+			echo "$src does not compile" >>"$out/logs/lib.log"
+			lib_ok=0
+		fi
+		objs+=("$obj")
+	done
+	if [ "$lib_ok" = 1 ] &&
+	   ! "$XAR" rcs "$out/libl3l2q.a" "${objs[@]}" >>"$out/logs/lib.log" 2>&1; then
+		lib_ok=0
+	fi
+fi
+if [ "$lib_ok" = 1 ]; then
+	ok "cross-build libl3l2q for aarch64"
+else
+	not_ok "cross-build libl3l2q for aarch64"
+	diag "$out/logs/lib.log"
+fi
+
+# 2..: each test, built then run.
+test_ldlibs=(-pthread)
+[ "$have_uring_lib" = 1 ] && test_ldlibs=(-luring -pthread)
+for t in $tests; do
+	name=$(basename "$t" .c)
+	bin="$out/tests/$name"
+	blog="$out/logs/$name.build.log"
+	rlog="$out/logs/$name.log"
+	built=0
+	if [ "$lib_ok" = 1 ] &&
+	   "$XCC" "${CPPFLAGS[@]}" "${TEST_CPPFLAGS[@]}" "${uring_inc[@]}" \
+		"${CFLAGS[@]}" "${TEST_CFLAGS[@]}" -static -o "$bin" "$t" \
+		"$out/libl3l2q.a" "${test_ldlibs[@]}" >"$blog" 2>&1; then
+		built=1
+		ok "cross-build $name for aarch64"
+	else
+		not_ok "cross-build $name for aarch64"
+		[ "$lib_ok" = 1 ] || echo "the library did not build" >>"$blog"
+		diag "$blog"
+	fi
+
+	if [ "$built" = 0 ]; then
+		not_ok "aarch64: $name (not built)"
+		continue
+	fi
+	start=$(date +%s)
+	timeout -k 10 "$run_timeout" "$QEMU" "$bin" </dev/null >"$rlog" 2>&1
+	status=$?
+	secs=$(($(date +%s) - start))
+	pass=$(grep -Ec '^ok [0-9]+' "$rlog")
+	skip=$(grep -Ec '^ok [0-9]+.*# [Ss][Kk][Ii][Pp]' "$rlog")
+	fail=$(grep -Ec '^not ok [0-9]+' "$rlog")
+	pass=$((pass - skip))
+	what="$pass passed"
+	[ "$fail" -gt 0 ] && what="$what, $fail failed"
+	[ "$skip" -gt 0 ] && what="$what, $skip skipped"
+	if [ "$status" -eq 0 ] && [ "$fail" -eq 0 ] && [ "$skip" -eq 0 ] &&
+	   [ "$pass" -gt 0 ]; then
+		ok "aarch64: $name ($what, ${secs} s)"
+	else
+		not_ok "aarch64: $name ($what, exit status $status, ${secs} s)"
+		[ "$status" -eq 124 ] &&
+			echo "# timed out after ${run_timeout} s"
+		grep -E '^not ok [0-9]+' "$rlog" | sed 's/^/# /'
+		diag "$rlog"
+	fi
+done
+
+# The freestanding core: nothing undefined beyond memcpy/memset.  Debian's
+# aarch64 gcc defaults to -moutline-atomics, which turns read-modify-write
+# atomics into calls to libgcc's __aarch64_* helpers (a runtime CPU-feature
+# switch that neither the kernel nor a bare device has); freestanding arm64
+# code built with gcc's atomics uses -mno-outline-atomics (as the kernel's
+# kcsan does), and so does this check.
+fs=$out/freestanding
+fs_ok=0
+: >"$fs/build.log"
+if [ "$have_tools" = 1 ] && [ -n "$core_srcs" ]; then
+	fs_ok=1
+	objs=()
+	for src in $core_srcs; do
+		obj="$fs/$(basename "$src" .c).o"
+		if ! "$XCC" -std=c11 -ffreestanding -fno-builtin \
+			-fno-stack-protector -nostdlib -mno-outline-atomics \
+			-O2 -Wall -Wextra -Werror -Iuapi -Ilib/include -Ilib/core \
+			-c -o "$obj" "$src" >>"$fs/build.log" 2>&1; then
+			echo "$src does not compile" >>"$fs/build.log"
+			fs_ok=0
+		fi
+		objs+=("$obj")
+	done
+	if [ "$fs_ok" = 1 ] &&
+	   ! "$XLD" -r -o "$fs/core.o" "${objs[@]}" >>"$fs/build.log" 2>&1; then
+		fs_ok=0
+	fi
+fi
+if [ "$fs_ok" = 1 ]; then
+	"$XNM" -u "$fs/core.o" | awk '{ print $NF }' | sort -u >"$fs/undef"
+	printf 'memcpy\nmemset\n' >"$fs/allowed"
+	comm -23 "$fs/undef" "$fs/allowed" >"$fs/extra"
+fi
+if [ "$fs_ok" = 1 ] && [ ! -s "$fs/extra" ]; then
+	ok "aarch64: freestanding core needs nothing beyond memcpy/memset"
+else
+	not_ok "aarch64: freestanding core needs nothing beyond memcpy/memset"
+	if [ "$fs_ok" = 1 ]; then
+		echo "# undefined symbols the core may not use:"
+		diag "$fs/extra"
+	else
+		diag "$fs/build.log"
+	fi
+fi
+
+# Disassembly: each protocol operation is its own instruction.
+#
+#   disasm_check OBJ "FUNC..." REGEX DESCRIPTION
+#
+# Passes when the body of one of the FUNCs (or of a compiler clone such as
+# FUNC.isra.0 or FUNC.constprop.0) in OBJ has an instruction matching the
+# extended REGEX (matched against "mnemonic operands").
+disasm_check() {
+	local obj=$1 funcs=$2 re=$3 desc=$4 dis found=
+	dis="$obj.dis"
+	if [ ! -f "$obj" ]; then
+		not_ok "$desc"
+		echo "# $obj was not built"
+		return
+	fi
+	[ -f "$dis" ] || "$XOBJDUMP" -d --no-show-raw-insn "$obj" >"$dis" 2>&1
+	found=$(awk -v funcs="$funcs" -v re="$re" '
+		BEGIN { nf = split(funcs, f, " ") }
+		/^[0-9a-f]+ <[^>]+>:$/ {
+			sym = $2; sub(/^</, "", sym); sub(/>:$/, "", sym)
+			base = sym; sub(/\..*$/, "", base)
+			cur = ""
+			for (i = 1; i <= nf; i++)
+				if (base == f[i])
+					cur = sym
+			next
+		}
+		cur != "" && /^ *[0-9a-f]+:\t/ {
+			split($0, a, "\t")
+			insn = a[2]
+			if (a[3] != "")
+				insn = insn " " a[3]
+			if (insn ~ re) {
+				print cur ": " insn
+				cur = ""
+			}
+		}' "$dis")
+	if [ -n "$found" ]; then
+		ok "$desc ($(echo "$found" | head -n 1))"
+	else
+		not_ok "$desc"
+		echo "# no instruction matching /$re/ in: $funcs"
+	fi
+}
+
+cons=$out/obj/lib/core/consumer.o
+prod=$out/obj/lib/core/producer.o
+ep=$out/obj/lib/core/endpoint.o
+acq32='^(ldar|ldapr) w[0-9]+, \['
+rel32='^stlr w[0-9]+, \['
+rel64='^stlr x[0-9]+, \['
+dmb='^dmb ish$'
+
+disasm_check "$cons" "l3l2q__cons_try_peek refresh_tail" "$acq32" \
+	"disasm: l3l2q__cons_try_peek loads the tail counter with ldar/ldapr (acquire)"
+disasm_check "$cons" "l3l2q__cons_release" "$rel32" \
+	"disasm: l3l2q__cons_release stores the head counter with stlr (release)"
+disasm_check "$prod" "l3l2q__prod_try_reserve refresh_head" "$acq32" \
+	"disasm: l3l2q__prod_try_reserve loads the head counter with ldar/ldapr (acquire)"
+disasm_check "$prod" "l3l2q__prod_publish" "$rel64" \
+	"disasm: l3l2q__prod_publish stores the descriptor seq with stlr x (release)"
+disasm_check "$prod" "l3l2q__prod_publish" "$rel32" \
+	"disasm: l3l2q__prod_publish stores the tail counter with stlr w (release)"
+disasm_check "$ep" "l3l2q__notify" "$dmb" \
+	"disasm: l3l2q__notify has a full fence (dmb ish)"
+disasm_check "$ep" "l3l2q_ep_want_wakeup" "$dmb" \
+	"disasm: l3l2q_ep_want_wakeup has a full fence (dmb ish)"
+
+exit "$failed"
