@@ -31,30 +31,7 @@
 
 #define MS	1000000ull
 
-/* ---- a clock the test controls ---- */
-
-struct fake_clock {
-	__u64 now;
-	__u64 step;			/* added by every now_ns() call */
-	unsigned long reads;
-	unsigned long relaxes;
-};
-
-static __u64 fc_now(void *ctx)
-{
-	struct fake_clock *c = ctx;
-
-	c->reads++;
-	c->now += c->step;
-	return c->now;
-}
-
-static void fc_relax(void *ctx)
-{
-	struct fake_clock *c = ctx;
-
-	c->relaxes++;
-}
+/* ---- a clock the test controls: tests/helpers.h (struct fake_clock) ---- */
 
 /* ---- payload snapshots: "nothing else changed" ---- */
 
@@ -91,58 +68,8 @@ static long long payload_diff(struct th_region *r, const unsigned char *snap,
 	return -1;
 }
 
-static void fill_pattern(void *buf, size_t n, unsigned int seed)
-{
-	unsigned char *p = buf;
-	size_t i;
+/* ---- playing the L2 side: tests/helpers.h (in_slot, peer_output) ---- */
 
-	for (i = 0; i < n; i++)
-		p[i] = (unsigned char)(seed * 31u + i * 7u + 1u);
-}
-
-/* Enqueue @n zero-byte DATA messages; 0 or the first failure. */
-static int enqueue_zero(struct l3l2q_l3 *q, int n)
-{
-	int i, ret;
-
-	for (i = 0; i < n; i++) {
-		ret = l3l2q_l3_try_enqueue(q, L3L2Q_OP_DATA, NULL, 0);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
-/* ---- playing the L2 side ---- */
-
-static struct l3l2q_desc *in_slot(struct th_region *r, __u64 seq)
-{
-	return th_slot(r, r->layout.input_desc_offset, seq);
-}
-
-/* The L2 output producer: payload bytes first, then the descriptor. */
-static void peer_output(struct th_region *r, __u64 seq, __u64 opcode,
-			__u64 offset, const void *data, __u64 n)
-{
-	if (n)
-		memcpy(th_payload(r, offset), data, n);
-	th_publish_output(r, seq, opcode, offset, n);
-}
-
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1;	/* the directory's own fd */
-}
 
 /* Lines of /proc/self/maps that contain @what ("" counts them all). */
 static int count_maps(const char *what)

@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "kselftest_harness.h"
+#include "libl3l2q.h"
 
 #include "l3l2q_mailbox.h"
 
@@ -34,13 +35,6 @@
 
 static struct l3l2q_mailbox mb;
 
-static __u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
-}
 
 static struct l3l2q_mailbox_msg cond_msg(__u64 token, __u64 addr)
 {
@@ -91,7 +85,7 @@ static void *producer_main(void *arg)
 	unsigned int i;
 
 	pthread_barrier_wait(&start);
-	deadline = now_ns() + WAIT_NS;
+	deadline = l3l2q_now_ns() + WAIT_NS;
 	for (i = 0; i < p->count; i++) {
 		struct l3l2q_mailbox_msg m = cond_msg(TOKEN(p->id, i), i);
 		int ret;
@@ -100,7 +94,7 @@ static void *producer_main(void *arg)
 		m.seq = 0xdeadbeefull;		/* ignored by push */
 		while ((ret = l3l2q_mailbox_push(&mb, &m)) == -EAGAIN) {
 			p->full++;
-			if (now_ns() > deadline) {
+			if (l3l2q_now_ns() > deadline) {
 				p->timed_out = 1;
 				return NULL;
 			}
@@ -130,7 +124,7 @@ struct drain_result {
 static void drain(unsigned int nproducers, unsigned int total,
 		  unsigned int *next, struct drain_result *r)
 {
-	__u64 deadline = now_ns() + WAIT_NS;
+	__u64 deadline = l3l2q_now_ns() + WAIT_NS;
 	struct l3l2q_mailbox_msg m;
 
 	memset(r, 0, sizeof(*r));
@@ -138,7 +132,7 @@ static void drain(unsigned int nproducers, unsigned int total,
 		unsigned int id, i;
 
 		if (l3l2q_mailbox_pop(&mb, &m) != 0) {
-			if (now_ns() > deadline) {
+			if (l3l2q_now_ns() > deadline) {
 				r->timed_out = 1;
 				return;
 			}

@@ -26,6 +26,7 @@
 
 #include "atomic.h"
 #include "kselftest_harness.h"
+#include "libl3l2q.h"
 
 /* The mailbox layout the tests share. */
 #define MB_BYTES	4096
@@ -58,13 +59,6 @@ static __u64 *mb_u64(void *mb, size_t off)
 	return (__u64 *)((char *)mb + off);
 }
 
-static __u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
-}
 
 /*
  * Acquire-load *p until it equals @want; 0, or -ETIMEDOUT past @deadline.
@@ -79,7 +73,7 @@ static int wait_s32(const __s32 *p, __s32 want, __u64 deadline)
 		if (++spins < 1024)
 			continue;
 		spins = 0;
-		if (now_ns() > deadline)
+		if (l3l2q_now_ns() > deadline)
 			return -ETIMEDOUT;
 		sched_yield();
 	}
@@ -98,7 +92,7 @@ static int reap(pid_t pid, __u64 deadline)
 			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 		if (r < 0)
 			return -1;
-		if (now_ns() > deadline) {
+		if (l3l2q_now_ns() > deadline) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
 			return -1;
@@ -212,7 +206,7 @@ TEST(mailbox_atomics_offset_isolation)
 TEST(mailbox_atomics_cross_process_cycle)
 {
 	static const __s32 steps[] = { 1, 2, 3, 0 };
-	__u64 deadline = now_ns() + WAIT_NS;
+	__u64 deadline = l3l2q_now_ns() + WAIT_NS;
 	void *mb = mb_map();
 	unsigned int i;
 	pid_t pid;
@@ -258,7 +252,7 @@ TEST(mailbox_atomics_cross_process_cycle)
 TEST(mailbox_state_release_orders_payload)
 {
 	/* All rounds, and reaping the child, fit in the harness's 30 s alarm. */
-	__u64 deadline = now_ns() + 4 * WAIT_NS;
+	__u64 deadline = l3l2q_now_ns() + 4 * WAIT_NS;
 	void *mb = mb_map();
 	unsigned int bad = 0;
 	int round;

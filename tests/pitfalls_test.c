@@ -27,66 +27,6 @@
 
 #define MS	1000000ull
 
-/* ---- a clock the test controls, which can also play the peer ---- */
-
-enum fc_event {
-	FC_NONE,
-	FC_PEER_ABORT,		/* the L2 sets its abort flag */
-	FC_PEER_DEAD,		/* the L2 role is marked dead in the control block */
-};
-
-struct fake_clock {
-	__u64 now;
-	__u64 step;			/* added by every now_ns() call */
-	unsigned long reads;
-	unsigned long relaxes;
-	/* Fire @event at this read or this relax (0: never). */
-	enum fc_event event;
-	unsigned long event_at_read;
-	unsigned long event_at_relax;
-	int fired;
-	unsigned long reads_at_event, relaxes_at_event;
-	/* From this read on, jump far ahead: ends a wait that missed the event. */
-	unsigned long runaway_at_read;
-	struct th_region *r;
-};
-
-static void fc_fire(struct fake_clock *c)
-{
-	if (c->fired)
-		return;
-	c->fired = 1;
-	c->reads_at_event = c->reads;
-	c->relaxes_at_event = c->relaxes;
-	if (c->event == FC_PEER_ABORT)
-		th_set_ctr(c->r, L3L2Q_CTR_L2_ABORT, 1);
-	else if (c->event == FC_PEER_DEAD)
-		atomic_store_explicit((_Atomic __u32 *)((char *)c->r->mem.ctrl +
-							L3L2Q_CTRL_L2_STATE),
-				      L3L2Q_ROLE_DEAD, memory_order_release);
-}
-
-static __u64 fc_now(void *ctx)
-{
-	struct fake_clock *c = ctx;
-
-	c->reads++;
-	c->now += c->step;
-	if (c->event_at_read && c->reads == c->event_at_read)
-		fc_fire(c);
-	if (c->runaway_at_read && c->reads >= c->runaway_at_read)
-		c->now += 1ull << 50;
-	return c->now;
-}
-
-static void fc_relax(void *ctx)
-{
-	struct fake_clock *c = ctx;
-
-	c->relaxes++;
-	if (c->event_at_relax && c->relaxes == c->event_at_relax)
-		fc_fire(c);
-}
 
 /* ---- an in-process queue and its L3 endpoint ---- */
 
@@ -124,56 +64,6 @@ static void tq_close(struct tq *t)
 #define STATE(t)	((int)l3l2q_ep_state(&(t)->q.ep))
 #define ERRKIND(t)	(l3l2q_ep_error(&(t)->q.ep)->kind)
 
-static void fill_pattern(void *buf, size_t n, unsigned int seed)
-{
-	unsigned char *p = buf;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		p[i] = (unsigned char)(seed * 31u + i * 7u + 1u);
-}
-
-/* Enqueue @n zero-byte DATA messages; 0 or the first failure. */
-static int enqueue_zero(struct l3l2q_l3 *q, int n)
-{
-	int i, ret;
-
-	for (i = 0; i < n; i++) {
-		ret = l3l2q_l3_try_enqueue(q, L3L2Q_OP_DATA, NULL, 0);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
-static struct l3l2q_desc *in_slot(struct th_region *r, __u64 seq)
-{
-	return th_slot(r, r->layout.input_desc_offset, seq);
-}
-
-/* The L2 output producer: payload bytes first, then the descriptor. */
-static void peer_output(struct th_region *r, __u64 seq, __u64 opcode,
-			__u64 offset, const void *data, __u64 n)
-{
-	if (n)
-		memcpy(th_payload(r, offset), data, n);
-	th_publish_output(r, seq, opcode, offset, n);
-}
-
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1;	/* the directory's own fd */
-}
 
 /* ---- P2: caller-mutated output handles ---- */
 

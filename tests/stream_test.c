@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "helpers.h"
 #include "libl3l2q.h"
 #include "streamer.h"
 
@@ -105,22 +106,6 @@ TEST_F_TIMEOUT(wrap, stream_1e5_each_way_across_counter_wrap, 120)
 #define FORK_MSGS	1000000ull
 #define FORK_ARENA	2048ull
 
-static int child_l2(int fd, __u64 total, __u64 max)
-{
-	struct l3l2q_queue *q = NULL;
-	struct streamer s = { .total = total, .in_max = max, .out_max = max };
-	int ret;
-
-	if (l3l2q_attach(fd, NULL, &q, NULL))
-		return 10;
-	s.l2 = l3l2q_queue_l2(q);
-	ret = run_l2(&s, l3l2q_deadline_in(250ull * 1000000000ull));
-	if (ret)
-		fprintf(stderr, "child: %s at %llu\n", s.fail,
-			(unsigned long long)s.fail_at);
-	l3l2q_destroy(q);
-	return ret ? 11 : 0;
-}
 
 /* A fixture only for the per-test timeouts and a queue to tear down. */
 FIXTURE(proc) {
@@ -143,14 +128,6 @@ FIXTURE_TEARDOWN(proc)
 	l3l2q_destroy(self->q);
 }
 
-static int wait_child(pid_t pid)
-{
-	int status;
-
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
 
 TEST_F_TIMEOUT(proc, fork_stream_1e6_random_sizes_both_directions, 300)
 {
@@ -165,7 +142,9 @@ TEST_F_TIMEOUT(proc, fork_stream_1e6_random_sizes_both_directions, 300)
 	self->child = fork();
 	ASSERT_LE(0, self->child);
 	if (self->child == 0)
-		_exit(child_l2(fd, FORK_MSGS, FORK_ARENA));
+		_exit(stream_child_l2(fd, FORK_MSGS, FORK_ARENA,
+					     L3L2Q_BACKEND_AUTO,
+					     l3l2q_deadline_in(250ull * 1000000000ull)));
 	close(fd);
 	s.l3 = l3l2q_queue_l3(self->q);
 	s.buf = malloc(FORK_ARENA);
@@ -173,7 +152,7 @@ TEST_F_TIMEOUT(proc, fork_stream_1e6_random_sizes_both_directions, 300)
 	ASSERT_EQ(0, run_l3(&s, l3l2q_deadline_in(250ull * 1000000000ull)))
 		TH_LOG("%s at %llu", s.fail, (unsigned long long)s.fail_at);
 	free(s.buf);
-	EXPECT_EQ(0, wait_child(self->child));
+	EXPECT_EQ(0, th_wait_child(self->child));
 	self->child = -1;
 	EXPECT_EQ(FORK_MSGS, s.got_out);
 	EXPECT_EQ(l3l2q_low32(FORK_MSGS + 1),
@@ -193,7 +172,9 @@ TEST_F_TIMEOUT(proc, fd_passed_over_unix_socket_streams, 60)
 	if (self->child == 0) {
 		close(sv[0]);
 		fd = l3l2q_recv_fd(sv[1]);
-		_exit(fd < 0 ? 12 : child_l2(fd, 10000, 256));
+		_exit(fd < 0 ? 12 :
+		      stream_child_l2(fd, 10000, 256, L3L2Q_BACKEND_AUTO,
+				      l3l2q_deadline_in(250ull * 1000000000ull)));
 	}
 	close(sv[1]);
 	self->q = stream_create(L3L2Q_BACKEND_MEMFD, 16, 256, 256, 0);
@@ -209,7 +190,7 @@ TEST_F_TIMEOUT(proc, fd_passed_over_unix_socket_streams, 60)
 	ASSERT_EQ(0, run_l3(&s, l3l2q_deadline_in(50ull * 1000000000ull)))
 		TH_LOG("%s at %llu", s.fail, (unsigned long long)s.fail_at);
 	free(s.buf);
-	EXPECT_EQ(0, wait_child(self->child));
+	EXPECT_EQ(0, th_wait_child(self->child));
 	self->child = -1;
 }
 
@@ -231,7 +212,7 @@ TEST_F(proc, second_attach_from_another_process_is_ebusy)
 			_exit(1);
 		_exit(0);	/* exits attached: no destroy */
 	}
-	ASSERT_EQ(0, wait_child(self->child));
+	ASSERT_EQ(0, th_wait_child(self->child));
 	self->child = -1;
 	EXPECT_EQ(-EBUSY, l3l2q_attach(fd, NULL, &l2, NULL));
 	EXPECT_EQ(NULL, l2);
@@ -276,7 +257,7 @@ TEST_F_TIMEOUT(proc, peer_close_delivers_published_then_connreset, 30)
 		_exit(0);
 	}
 	close(fd);
-	ASSERT_EQ(0, wait_child(self->child));
+	ASSERT_EQ(0, th_wait_child(self->child));
 	self->child = -1;
 	t0 = l3l2q_now_ns();
 	for (i = 0; i < 3; i++) {

@@ -201,15 +201,22 @@ static void relax(void)
 #endif
 }
 
-/* Run the L3 side until done; a bounded number of idle rounds. */
-static inline int run_l3(struct streamer *s, __u64 deadline)
+/*
+ * Drive one role until @done: try both of its steps in turn, relax when
+ * neither progresses, and give up at @deadline (checked every 4096 idle
+ * rounds).  @what names the side in the failure.
+ */
+static inline int run_side(struct streamer *s, __u64 deadline,
+			   int (*step_a)(struct streamer *),
+			   int (*step_b)(struct streamer *),
+			   int (*done)(struct streamer *), const char *what)
 {
 	unsigned int idle = 0;
 	int a, b;
 
-	while (!l3_done(s)) {
-		a = l3_send_step(s);
-		b = l3_recv_step(s);
+	while (!done(s)) {
+		a = step_a(s);
+		b = step_b(s);
 		if (a < 0 || b < 0)
 			return -1;
 		if (a || b) {
@@ -220,34 +227,50 @@ static inline int run_l3(struct streamer *s, __u64 deadline)
 		if (++idle % 4096 == 0) {
 			sched_yield();
 			if (l3l2q_now_ns() > deadline)
-				return failed(s, "l3 deadline", s->got_out);
+				return failed(s, what, s->got_in + s->got_out);
 		}
 	}
 	return 0;
 }
 
+static inline int run_l3(struct streamer *s, __u64 deadline)
+{
+	return run_side(s, deadline, l3_send_step, l3_recv_step, l3_done,
+			"l3 deadline");
+}
+
 static inline int run_l2(struct streamer *s, __u64 deadline)
 {
-	unsigned int idle = 0;
-	int a, b;
+	return run_side(s, deadline, l2_recv_step, l2_send_step, l2_done,
+			"l2 deadline");
+}
 
-	while (!l2_done(s)) {
-		a = l2_recv_step(s);
-		b = l2_send_step(s);
-		if (a < 0 || b < 0)
-			return -1;
-		if (a || b) {
-			idle = 0;
-			continue;
-		}
-		relax();
-		if (++idle % 4096 == 0) {
-			sched_yield();
-			if (l3l2q_now_ns() > deadline)
-				return failed(s, "l2 deadline", s->got_in);
-		}
+/*
+ * A forked L2 child's whole life: attach through @fd (on @backend unless
+ * it is L3L2Q_BACKEND_AUTO), stream @total messages of up to @max bytes
+ * each way until @deadline, destroy.  Its exit status: 0, 10 (attach), 11
+ * (wrong backend) or 12 (the stream failed, reason on stderr).
+ */
+static inline int stream_child_l2(int fd, __u64 total, __u64 max,
+				  __u32 backend, __u64 deadline)
+{
+	struct l3l2q_queue *q = NULL;
+	struct streamer s = { .total = total, .in_max = max, .out_max = max };
+	int ret;
+
+	if (l3l2q_attach(fd, NULL, &q, NULL))
+		return 10;
+	if (backend != L3L2Q_BACKEND_AUTO && l3l2q_queue_backend(q) != backend) {
+		l3l2q_destroy(q);
+		return 11;
 	}
-	return 0;
+	s.l2 = l3l2q_queue_l2(q);
+	ret = run_l2(&s, deadline);
+	if (ret)
+		fprintf(stderr, "child: %s at %llu\n", s.fail,
+			(unsigned long long)s.fail_at);
+	l3l2q_destroy(q);
+	return ret ? 12 : 0;
 }
 
 /*

@@ -57,6 +57,7 @@
 #include <unistd.h>
 
 #include "libl3l2q_uring.h"
+#include "helpers.h"
 #include "streamer.h"
 
 #define WK_MS		1000000ull
@@ -722,14 +723,6 @@ static struct l3l2q_queue *wk_create(int backend, __u64 depth, __u64 arena)
 	return stream_create((__u32)backend, depth, arena, arena, 0);
 }
 
-static int wk_wait_child(pid_t pid)
-{
-	int status;
-
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
 
 /* In a forked L2 child: die with the test, attach, let go of the fd. */
 static struct l3l2q_queue *wk_child_attach(int fd)
@@ -883,7 +876,7 @@ static int wk_stream(const struct wk_stream_cfg *c,
 		if (read(rep[0], &res->l2, sizeof(res->l2)) !=
 		    (ssize_t)sizeof(res->l2))
 			wk_fail(&res->l2, -EPIPE, "L2 sent no report", 0);
-		res->child = wk_wait_child(pid);
+		res->child = th_wait_child(pid);
 	}
 	close(rep[0]);
 	l3l2q_destroy(q);
@@ -939,7 +932,7 @@ static int wk_reap(pid_t pid, int failed)
 		return -1;
 	if (failed)
 		kill(pid, SIGKILL);
-	return wk_wait_child(pid);
+	return th_wait_child(pid);
 }
 
 /* A small queue for one L2 child: the queue, its L3 and the L2 fd. */

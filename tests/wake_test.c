@@ -173,7 +173,7 @@ TEST(l3_asleep_before_attach_notices_sigkill_of_l2)
 	ret = l3l2q_l3_dequeue(l3l2q_queue_l3(q), buf, sizeof(buf),
 			       l3l2q_deadline_in(10 * WK_SEC), &m);
 	ns = l3l2q_now_ns() - t0;
-	EXPECT_EQ(128 + SIGKILL, wk_wait_child(pid));
+	EXPECT_EQ(128 + SIGKILL, th_wait_child(pid));
 	EXPECT_EQ(-ECONNRESET, ret);
 	EXPECT_GT(300 * WK_MS + WK_SEC, ns);
 	EXPECT_LE(1ull, l3l2q_ep_stats(&l3l2q_queue_l3(q)->ep)->sleeps);

@@ -36,11 +36,10 @@
 
 #include "l3l2q.h"
 #include "kselftest_harness.h"
+#include "vm_helpers.h"
+#include "helpers.h"
 
 #define DEV_PATH	"/dev/l3l2q"
-#define DBG_ROOT	"/sys/kernel/debug"
-#define DBG_DIR		DBG_ROOT "/l3l2q"
-#define PARAM_DIR	"/sys/module/l3l2q/parameters/"
 
 #define DEPTH		8ull
 #define IN_ARENA	4096ull
@@ -66,57 +65,15 @@ static int count_dir(const char *path)
 	return n;
 }
 
-/* Open fds of this process (the DIR's own fd excluded). */
-static int count_fds(void)
-{
-	return count_dir("/proc/self/fd") - 1;
-}
 
 /* The debugfs directory must be there; mount debugfs if needed. */
-static int ensure_debugfs(void)
-{
-	if (access(DBG_DIR, F_OK) == 0)
-		return 0;
-	mount("debugfs", DBG_ROOT, "debugfs", 0, NULL);
-	return access(DBG_DIR, F_OK);
-}
 
 /* Copy the first whitespace-delimited word of @src, truncated to fit. */
-static void copy_word(char *dst, size_t len, const char *src)
-{
-	size_t n;
-
-	src += strspn(src, " \t");
-	n = strcspn(src, " \t\n");
-	if (n >= len)
-		n = len - 1;
-	memcpy(dst, src, n);
-	dst[n] = 0;
-}
 
 /*
  * What /proc/self/fdinfo says about a queue fd: its queue id (the debugfs
  * file name) and role.  Returns the id, or 0.
  */
-static unsigned long long fd_queue_id(int fd, char *role, size_t role_len)
-{
-	unsigned long long id = 0;
-	char path[64], line[128];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, "l3l2q-queue:", 12))
-			id = strtoull(line + 12, NULL, 10);
-		else if (role && !strncmp(line, "l3l2q-role:", 11))
-			copy_word(role, role_len, line + 11);
-	}
-	fclose(f);
-	return id;
-}
 
 /* Read debugfs file of queue @id into @buf; returns bytes or -1. */
 static int read_queue_dbg(unsigned long long id, char *buf, size_t len)
@@ -145,34 +102,7 @@ static int queue_dbg_exists(unsigned long long id)
 	return access(path, F_OK) == 0;
 }
 
-static long read_param(const char *name, unsigned long *val)
-{
-	char path[128];
-	FILE *f;
-	int ok;
 
-	snprintf(path, sizeof(path), PARAM_DIR "%s", name);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	ok = fscanf(f, "%lu", val) == 1;
-	fclose(f);
-	return ok ? 0 : -1;
-}
-
-static int write_param(const char *name, unsigned long val)
-{
-	char path[128];
-	FILE *f;
-	int ok;
-
-	snprintf(path, sizeof(path), PARAM_DIR "%s", name);
-	f = fopen(path, "w");
-	if (!f)
-		return -1;
-	ok = fprintf(f, "%lu\n", val) > 0;
-	return (fclose(f) == 0 && ok) ? 0 : -1;
-}
 
 static int create_queue(int dev, struct l3l2q_create_args *a, __u64 depth,
 			__u64 in_arena, __u64 out_arena, __u64 start_pos)

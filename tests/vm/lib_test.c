@@ -17,34 +17,14 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "helpers.h"
 #include "libl3l2q.h"
 #include "streamer.h"
 
 #define SEC 1000000000ull
 
 
-static int wait_child(pid_t pid)
-{
-	int status;
 
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-static int count_fds(void)
-{
-	struct dirent *d;
-	DIR *dir = opendir("/proc/self/fd");
-	int n = 0;
-
-	if (!dir)
-		return -1;
-	while ((d = readdir(dir)))
-		n += d->d_name[0] != '.';
-	closedir(dir);
-	return n - 1;	/* the DIR's own fd */
-}
 
 /* A /proc/meminfo field in kB, or -1. */
 static long meminfo_kb(const char *field)
@@ -65,24 +45,6 @@ static long meminfo_kb(const char *field)
 	return v;
 }
 
-static int l2_child(int fd, __u64 total, __u64 max)
-{
-	struct l3l2q_queue *q = NULL;
-	struct streamer s = { .total = total, .in_max = max, .out_max = max };
-	int ret;
-
-	if (l3l2q_attach(fd, NULL, &q, NULL))
-		return 10;
-	if (l3l2q_queue_backend(q) != L3L2Q_BACKEND_DEVICE)
-		return 11;
-	s.l2 = l3l2q_queue_l2(q);
-	ret = run_l2(&s, l3l2q_deadline_in(400 * SEC));
-	if (ret)
-		fprintf(stderr, "child: %s at %llu\n", s.fail,
-			(unsigned long long)s.fail_at);
-	l3l2q_destroy(q);
-	return ret ? 12 : 0;
-}
 
 FIXTURE(vm) {
 	struct l3l2q_queue *q;
@@ -118,7 +80,9 @@ TEST_F_TIMEOUT(vm, stream_1e5_both_directions_over_driver, 600)
 	self->child = fork();
 	ASSERT_LE(0, self->child);
 	if (self->child == 0)
-		_exit(l2_child(fd, s.total, s.in_max));
+		_exit(stream_child_l2(fd, s.total, s.in_max,
+				     L3L2Q_BACKEND_DEVICE,
+				     l3l2q_deadline_in(400 * SEC)));
 	close(fd);	/* the L2 role now lives in the child only */
 	s.l3 = l3l2q_queue_l3(self->q);
 	s.buf = malloc(s.in_max);
@@ -126,7 +90,7 @@ TEST_F_TIMEOUT(vm, stream_1e5_both_directions_over_driver, 600)
 	ASSERT_EQ(0, run_l3(&s, l3l2q_deadline_in(500 * SEC)))
 		TH_LOG("%s at %llu", s.fail, (unsigned long long)s.fail_at);
 	free(s.buf);
-	EXPECT_EQ(0, wait_child(self->child));
+	EXPECT_EQ(0, th_wait_child(self->child));
 	self->child = -1;
 	EXPECT_EQ(s.total, s.got_out);
 }
@@ -175,7 +139,7 @@ TEST_F_TIMEOUT(vm, kill9_of_l2_mid_stream_reports_death_and_loses_nothing, 120)
 		ASSERT_LE(0, l3_recv_step(&s)) TH_LOG("%s", s.fail);
 	ASSERT_EQ(0, kill(self->child, SIGKILL));
 	t_kill = l3l2q_now_ns();
-	EXPECT_EQ(128 + SIGKILL, wait_child(self->child));
+	EXPECT_EQ(128 + SIGKILL, th_wait_child(self->child));
 	self->child = -1;
 	before = __atomic_load_n(published, __ATOMIC_ACQUIRE);
 	for (;;) {
@@ -277,7 +241,7 @@ TEST_F_TIMEOUT(vm, scribbling_over_a_mapping_harms_only_that_queue, 120)
 		seed = mix(seed);
 		*p = (unsigned char)seed;
 	}
-	EXPECT_EQ(0, wait_child(self->child));
+	EXPECT_EQ(0, th_wait_child(self->child));
 	self->child = -1;
 	/* Whatever the queue does now, it reports an error or no progress. */
 	for (i = 0; i < 100; i++) {

@@ -56,11 +56,10 @@
 
 #include "l3l2q.h"
 #include "kselftest_harness.h"
+#include "vm_helpers.h"
+#include "libl3l2q.h"
 
 #define DEV_PATH	"/dev/l3l2q"
-#define DBG_ROOT	"/sys/kernel/debug"
-#define DBG_DIR		DBG_ROOT "/l3l2q"
-#define PARAM_DIR	"/sys/module/l3l2q/parameters/"
 
 #define DEPTH		8ull
 #define ARENA		4096ull
@@ -73,13 +72,6 @@
 /* Helpers                                                                */
 /* ---------------------------------------------------------------------- */
 
-static __u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * SEC + (__u64)ts.tv_nsec;
-}
 
 static void sleep_ms(unsigned int ms)
 {
@@ -187,30 +179,7 @@ static int wait_blocked(pid_t tid, long nr)
 	return 0;
 }
 
-static int ensure_debugfs(void)
-{
-	if (access(DBG_DIR, F_OK) == 0)
-		return 0;
-	mount("debugfs", DBG_ROOT, "debugfs", 0, NULL);
-	return access(DBG_DIR, F_OK);
-}
 
-static unsigned long long fd_queue_id(int fd)
-{
-	unsigned long long id = 0;
-	char path[64], line[128];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "l3l2q-queue:", 12))
-			id = strtoull(line + 12, NULL, 10);
-	fclose(f);
-	return id;
-}
 
 /* The value of "@key: N" in queue @id's debugfs file, or -1. */
 static long long dbg_value(unsigned long long id, const char *key)
@@ -245,34 +214,7 @@ static int dbg_wait_value(unsigned long long id, const char *key,
 	return 0;
 }
 
-static int read_param(const char *name, unsigned long *val)
-{
-	char path[128];
-	FILE *f;
-	int ok;
 
-	snprintf(path, sizeof(path), PARAM_DIR "%s", name);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	ok = fscanf(f, "%lu", val) == 1;
-	fclose(f);
-	return ok ? 0 : -1;
-}
-
-static int write_param(const char *name, unsigned long val)
-{
-	char path[128];
-	FILE *f;
-	int ok;
-
-	snprintf(path, sizeof(path), PARAM_DIR "%s", name);
-	f = fopen(path, "w");
-	if (!f)
-		return -1;
-	ok = fprintf(f, "%lu\n", val) > 0;
-	return (fclose(f) == 0 && ok) ? 0 : -1;
-}
 
 /* Does the running kernel cancel uring_cmds on task exit (6.7+)? */
 static int kernel_cancels_uring_cmd(void)
@@ -413,7 +355,7 @@ FIXTURE_SETUP(wq)
 	ASSERT_EQ(0, ioctl(self->l3, L3L2Q_IOC_PEER, &p));
 	self->l2 = p.fd;
 	ASSERT_GE(self->l2, 0);
-	self->id = fd_queue_id(self->l3);
+	self->id = fd_queue_id(self->l3, NULL, 0);
 	ASSERT_NE(0ull, self->id);
 	self->len = self->args.off.total_bytes;
 	self->map = mmap(NULL, self->len, PROT_READ | PROT_WRITE, MAP_SHARED,
@@ -447,14 +389,14 @@ TEST_F(wq, wait_returns_at_once_when_counter_differs)
 	store_ctr(self->ctr, L3L2Q_CTR_INPUT_HEAD, 7);
 	store_ctr(self->ctr, L3L2Q_CTR_OUTPUT_HEAD, 0x7fffffff);
 
-	t0 = now_ns();
+	t0 = l3l2q_now_ns();
 	EXPECT_EQ(0, do_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
-			     now_ns() + 10 * SEC));
+			     l3l2q_now_ns() + 10 * SEC));
 	EXPECT_EQ(0, do_wait(self->l3, L3L2Q_CTR_INPUT_HEAD, 6, FOREVER));
 	EXPECT_EQ(0, do_wait(self->l2, L3L2Q_CTR_INPUT_TAIL, 0, FOREVER));
 	EXPECT_EQ(0, do_wait(self->l2, L3L2Q_CTR_OUTPUT_HEAD, -1,
-			     now_ns() + SEC));
-	EXPECT_LT(now_ns() - t0, 1 * SEC);
+			     l3l2q_now_ns() + SEC));
+	EXPECT_LT(l3l2q_now_ns() - t0, 1 * SEC);
 
 	/* Deadline 0 only checks. */
 	EXPECT_EQ(0, do_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 4, 0));
@@ -466,26 +408,26 @@ TEST_F(wq, wait_deadline_times_out)
 {
 	__u64 t0, dt;
 
-	t0 = now_ns();
+	t0 = l3l2q_now_ns();
 	EXPECT_EQ(-ETIMEDOUT, do_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
 				      t0 + 200 * MS));
-	dt = now_ns() - t0;
+	dt = l3l2q_now_ns() - t0;
 	EXPECT_GE(dt, 200 * MS);
 	EXPECT_LT(dt, 1500 * MS);
 
-	t0 = now_ns();
+	t0 = l3l2q_now_ns();
 	EXPECT_EQ(-ETIMEDOUT, do_wait(self->l2, L3L2Q_CTR_OUTPUT_HEAD, 0,
 				      t0 + 100 * MS));
-	dt = now_ns() - t0;
+	dt = l3l2q_now_ns() - t0;
 	EXPECT_GE(dt, 100 * MS);
 	EXPECT_LT(dt, 1500 * MS);
 
 	/* A deadline already past does not sleep. */
-	t0 = now_ns();
+	t0 = l3l2q_now_ns();
 	EXPECT_EQ(-ETIMEDOUT, do_wait(self->l3, L3L2Q_CTR_INPUT_HEAD, 0, 1));
 	EXPECT_EQ(-ETIMEDOUT, do_wait(self->l3, L3L2Q_CTR_INPUT_HEAD, 0,
 				      t0 - 1));
-	EXPECT_LT(now_ns() - t0, 200 * MS);
+	EXPECT_LT(l3l2q_now_ns() - t0, 200 * MS);
 }
 
 TEST_F(wq, wait_bad_counter_or_flags_einval)
@@ -562,10 +504,10 @@ TEST_F(wq, wait_woken_by_kick_after_change)
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		_exit(do_kick(self->l2) ? 3 : 0);
 	}
-	t0 = now_ns();
+	t0 = l3l2q_now_ns();
 	EXPECT_EQ(0, do_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
 			     t0 + 10 * SEC));
-	dt = now_ns() - t0;
+	dt = l3l2q_now_ns() - t0;
 	EXPECT_LT(dt, 5 * SEC);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status));
@@ -617,10 +559,10 @@ TEST_F(wq, kick_without_change_keeps_waiting)
 	__u64 t0, dt;
 
 	ASSERT_EQ(0, pthread_create(&th, NULL, kicker_thread, &k));
-	t0 = now_ns();
+	t0 = l3l2q_now_ns();
 	EXPECT_EQ(-ETIMEDOUT, do_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
 				      t0 + 1 * SEC));
-	dt = now_ns() - t0;
+	dt = l3l2q_now_ns() - t0;
 	EXPECT_GE(dt, 1 * SEC);
 	EXPECT_LT(dt, 3 * SEC);
 	pthread_join(th, NULL);
@@ -631,10 +573,10 @@ TEST_F(wq, kick_without_change_keeps_waiting)
 	k.ctr = self->ctr;
 	k.off = L3L2Q_CTR_OUTPUT_TAIL;
 	ASSERT_EQ(0, pthread_create(&th, NULL, kicker_thread, &k));
-	t0 = now_ns();
+	t0 = l3l2q_now_ns();
 	EXPECT_EQ(0, do_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
 			     t0 + 10 * SEC));
-	EXPECT_LT(now_ns() - t0, 5 * SEC);
+	EXPECT_LT(l3l2q_now_ns() - t0, 5 * SEC);
 	pthread_join(th, NULL);
 	EXPECT_EQ(12, k.kicks);
 
@@ -644,10 +586,10 @@ TEST_F(wq, kick_without_change_keeps_waiting)
 	k.fd = self->l3;
 	k.count = 6;
 	ASSERT_EQ(0, pthread_create(&th, NULL, kicker_thread, &k));
-	t0 = now_ns();
+	t0 = l3l2q_now_ns();
 	EXPECT_EQ(-ETIMEDOUT, do_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 1,
 				      t0 + 500 * MS));
-	EXPECT_GE(now_ns() - t0, 500 * MS);
+	EXPECT_GE(l3l2q_now_ns() - t0, 500 * MS);
 	pthread_join(th, NULL);
 }
 
@@ -691,10 +633,10 @@ TEST_F(wq, wait_interrupted_by_signal)
 		s.tid = gettid_();
 		s.stop = 0;
 		ASSERT_EQ(0, pthread_create(&th, NULL, signaller_thread, &s));
-		t0 = now_ns();
+		t0 = l3l2q_now_ns();
 		EXPECT_EQ(-EINTR, do_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
 					  t0 + 10 * SEC));
-		EXPECT_LT(now_ns() - t0, 5 * SEC);
+		EXPECT_LT(l3l2q_now_ns() - t0, 5 * SEC);
 		s.stop = 1;
 		pthread_join(th, NULL);
 	}
@@ -772,11 +714,11 @@ TEST_F(wq, epoll_woken_by_kick)
 
 	/* Asleep in epoll_wait; a thread publishes output and kicks. */
 	ASSERT_EQ(0, pthread_create(&th, NULL, kicker_thread, &k));
-	t0 = now_ns();
+	t0 = l3l2q_now_ns();
 	memset(&out, 0, sizeof(out));
 	/* The kicker bumps the tail right before its one kick. */
 	ASSERT_EQ(1, epoll_wait(ep, &out, 1, 10000));
-	EXPECT_LT(now_ns() - t0, 5 * SEC);
+	EXPECT_LT(l3l2q_now_ns() - t0, 5 * SEC);
 	EXPECT_NE(0u, out.events & EPOLLIN);
 	pthread_join(th, NULL);
 
@@ -927,7 +869,7 @@ TEST_F(wq, uring_wait_completes_on_kick)
 
 	/* L3 waits for output. */
 	ASSERT_EQ(1, submit_wait(&ring, self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
-				 now_ns() + 10 * SEC, 42));
+				 l3l2q_now_ns() + 10 * SEC, 42));
 	EXPECT_EQ(-ETIME, get_cqe(&ring, 100, &res, &ud));
 	EXPECT_EQ(1, dbg_value(self->id, "uring_pending"));
 	/* A kick with nothing new leaves it queued; so does L3's own. */
@@ -944,9 +886,9 @@ TEST_F(wq, uring_wait_completes_on_kick)
 
 	/* L2 waits for input, woken by L3; two at once, one completes. */
 	ASSERT_EQ(1, submit_wait(&ring, self->l2, L3L2Q_CTR_INPUT_TAIL, 0,
-				 now_ns() + 10 * SEC, 7));
+				 l3l2q_now_ns() + 10 * SEC, 7));
 	ASSERT_EQ(1, submit_wait(&ring, self->l2, L3L2Q_CTR_OUTPUT_HEAD, 0,
-				 now_ns() + 10 * SEC, 8));
+				 l3l2q_now_ns() + 10 * SEC, 8));
 	EXPECT_EQ(2, dbg_value(self->id, "uring_pending"));
 	store_ctr(self->ctr, L3L2Q_CTR_INPUT_TAIL, 1);
 	ASSERT_EQ(0, do_kick(self->l3));
@@ -971,17 +913,17 @@ TEST_F(wq, uring_wait_deadline)
 	int res = 1, i;
 
 	ASSERT_EQ(0, io_uring_queue_init(8, &ring, 0));
-	t0 = now_ns();
+	t0 = l3l2q_now_ns();
 	ASSERT_EQ(1, submit_wait(&ring, self->l3, L3L2Q_CTR_INPUT_HEAD, 0,
 				 t0 + 300 * MS, 1));
 	ASSERT_EQ(0, get_cqe(&ring, 3000, &res, &ud));
-	dt = now_ns() - t0;
+	dt = l3l2q_now_ns() - t0;
 	EXPECT_EQ(-ETIMEDOUT, res);
 	EXPECT_GE(dt, 300 * MS);
 	EXPECT_LT(dt, 2 * SEC);
 
 	/* Several deadlines on one role's timer, out of order. */
-	t0 = now_ns();
+	t0 = l3l2q_now_ns();
 	for (i = 0; i < 4; i++)
 		ASSERT_EQ(1, submit_wait(&ring, self->l3,
 					 L3L2Q_CTR_OUTPUT_TAIL, 0,
@@ -991,9 +933,9 @@ TEST_F(wq, uring_wait_deadline)
 		ASSERT_EQ(0, get_cqe(&ring, 3000, &res, &ud));
 		EXPECT_EQ(-ETIMEDOUT, res);
 		EXPECT_EQ((__u64)(10 + i), ud);
-		EXPECT_GE(now_ns() - t0, (__u64)(400 - 100 * i) * MS);
+		EXPECT_GE(l3l2q_now_ns() - t0, (__u64)(400 - 100 * i) * MS);
 	}
-	EXPECT_LT(now_ns() - t0, 3 * SEC);
+	EXPECT_LT(l3l2q_now_ns() - t0, 3 * SEC);
 	EXPECT_EQ(0, dbg_value(self->id, "uring_pending"));
 	io_uring_queue_exit(&ring);
 }
@@ -1017,7 +959,7 @@ TEST_F(wq, uring_wait_immediate_results)
 	EXPECT_EQ(-ETIMEDOUT, res);
 	ASSERT_EQ(0, uring_wait_sync(self->l2, L3L2Q_IOC_WAIT,
 				     L3L2Q_CTR_INPUT_TAIL, 0, 0,
-				     now_ns() - 1, &res));
+				     l3l2q_now_ns() - 1, &res));
 	EXPECT_EQ(-ETIMEDOUT, res);
 	/* Bad counter for the role, flags, another command. */
 	ASSERT_EQ(0, uring_wait_sync(self->l3, L3L2Q_IOC_WAIT,
@@ -1074,7 +1016,7 @@ TEST_F(wq, uring_wait_sqe128_and_async)
 		sqe = io_uring_get_sqe(&ring);
 		ASSERT_NE(NULL, sqe);
 		prep_wait(sqe, self->l3, L3L2Q_IOC_WAIT, L3L2Q_CTR_OUTPUT_TAIL,
-			  0, pass, now_ns() + 10 * SEC, 100 + pass);
+			  0, pass, l3l2q_now_ns() + 10 * SEC, 100 + pass);
 		if (pass == 2)
 			sqe->flags |= IOSQE_ASYNC;
 		ASSERT_EQ(1, io_uring_submit(&ring));
@@ -1149,7 +1091,7 @@ TEST_F(wq, uring_wait_of_exiting_task)
 		if (io_uring_queue_init(4, &ring, 0))
 			_exit(1);
 		if (submit_wait(&ring, self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
-				now_ns() + deadline_ms * MS, 1) != 1)
+				l3l2q_now_ns() + deadline_ms * MS, 1) != 1)
 			_exit(2);
 		if (write(p[1], "q", 1) != 1)
 			_exit(3);
@@ -1157,9 +1099,9 @@ TEST_F(wq, uring_wait_of_exiting_task)
 	}
 	close(p[1]);
 	ASSERT_EQ(1, read(p[0], &c, 1));
-	t0 = now_ns();
+	t0 = l3l2q_now_ns();
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	EXPECT_LT(now_ns() - t0, 1 * SEC);
+	EXPECT_LT(l3l2q_now_ns() - t0, 1 * SEC);
 	EXPECT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
 	close(p[0]);
@@ -1172,11 +1114,11 @@ TEST_F(wq, uring_wait_of_exiting_task)
 	/* A ring closed with a command queued. */
 	ASSERT_EQ(0, io_uring_queue_init(4, &ring, 0));
 	ASSERT_EQ(1, submit_wait(&ring, self->l2, L3L2Q_CTR_INPUT_TAIL, 0,
-				 now_ns() + deadline_ms * MS, 1));
+				 l3l2q_now_ns() + deadline_ms * MS, 1));
 	EXPECT_EQ(1, dbg_value(self->id, "uring_pending"));
-	t0 = now_ns();
+	t0 = l3l2q_now_ns();
 	io_uring_queue_exit(&ring);
-	EXPECT_LT(now_ns() - t0, 1 * SEC);
+	EXPECT_LT(l3l2q_now_ns() - t0, 1 * SEC);
 	EXPECT_TRUE(dbg_wait_value(self->id, "uring_pending", 0,
 				   cancels ? 1000 :
 				   (unsigned int)deadline_ms + 1000));
@@ -1198,7 +1140,7 @@ TEST_F(wq, uring_wait_cap_policy)
 	ASSERT_EQ(0, read_param("uring_max_wait_ms", &old));
 	ASSERT_EQ(0, write_param("uring_max_wait_ms", 500));
 	ASSERT_EQ(0, io_uring_queue_init(4, &ring, 0));
-	t0 = now_ns();
+	t0 = l3l2q_now_ns();
 	ASSERT_EQ(1, submit_wait(&ring, self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
 				 FOREVER, 1));
 	if (cancels) {
@@ -1209,18 +1151,18 @@ TEST_F(wq, uring_wait_cap_policy)
 		EXPECT_EQ(0, res);
 	} else {
 		ASSERT_EQ(0, get_cqe(&ring, 3000, &res, &ud));
-		dt = now_ns() - t0;
+		dt = l3l2q_now_ns() - t0;
 		EXPECT_EQ(-ETIMEDOUT, res);
 		EXPECT_GE(dt, 500 * MS);
 		EXPECT_LT(dt, 2 * SEC);
 		/* A nearer deadline of the caller still wins. */
-		t0 = now_ns();
+		t0 = l3l2q_now_ns();
 		ASSERT_EQ(1, submit_wait(&ring, self->l3,
 					 L3L2Q_CTR_OUTPUT_TAIL, 0,
 					 t0 + 100 * MS, 2));
 		ASSERT_EQ(0, get_cqe(&ring, 3000, &res, &ud));
 		EXPECT_EQ(-ETIMEDOUT, res);
-		EXPECT_LT(now_ns() - t0, 450 * MS);
+		EXPECT_LT(l3l2q_now_ns() - t0, 450 * MS);
 	}
 	io_uring_queue_exit(&ring);
 	EXPECT_EQ(0, write_param("uring_max_wait_ms", old));
@@ -1242,7 +1184,7 @@ static void *killer_thread(void *arg)
 	struct killer *k = arg;
 
 	wait_blocked(k->waiter, SYS_ioctl);
-	k->t_death = now_ns();
+	k->t_death = l3l2q_now_ns();
 	if (k->go_fd >= 0) {
 		if (write(k->go_fd, "g", 1) != 1)
 			k->t_death = 0;
@@ -1294,7 +1236,7 @@ static void peer_death(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, set_eventfd(self->l3, efd));
 	ASSERT_EQ(0, io_uring_queue_init(4, &ring, 0));
 	ASSERT_EQ(1, submit_wait(&ring, self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
-				 now_ns() + 10 * SEC, 1));
+				 l3l2q_now_ns() + 10 * SEC, 1));
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	ASSERT_GE(ep, 0);
 	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, self->l3, &ev));
@@ -1304,8 +1246,8 @@ static void peer_death(struct __test_metadata *_metadata,
 
 	ASSERT_EQ(0, pthread_create(&th, NULL, killer_thread, &k));
 	EXPECT_EQ(-ECONNRESET, do_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
-				       now_ns() + 10 * SEC));
-	t_ret = now_ns();
+				       l3l2q_now_ns() + 10 * SEC));
+	t_ret = l3l2q_now_ns();
 	pthread_join(th, NULL);
 	ASSERT_NE(0ull, k.t_death);
 	EXPECT_LT(t_ret - k.t_death, 1 * SEC);
@@ -1313,7 +1255,7 @@ static void peer_death(struct __test_metadata *_metadata,
 	/* The io_uring WAIT. */
 	ASSERT_EQ(0, get_cqe(&ring, 1000, &res, NULL));
 	EXPECT_EQ(-ECONNRESET, res);
-	EXPECT_LT(now_ns() - k.t_death, 1 * SEC);
+	EXPECT_LT(l3l2q_now_ns() - k.t_death, 1 * SEC);
 	/* The eventfd. */
 	pfd.fd = efd;
 	pfd.events = POLLIN;
@@ -1325,7 +1267,7 @@ static void peer_death(struct __test_metadata *_metadata,
 	ASSERT_EQ(1, epoll_wait(ep, &out, 1, 1000));
 	EXPECT_EQ((__u32)(EPOLLHUP | EPOLLERR),
 		  out.events & (EPOLLHUP | EPOLLERR));
-	EXPECT_LT(now_ns() - k.t_death, 1 * SEC);
+	EXPECT_LT(l3l2q_now_ns() - k.t_death, 1 * SEC);
 
 	/* Later waits end at once; published data still comes first. */
 	EXPECT_EQ(-ECONNRESET, do_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
@@ -1371,7 +1313,7 @@ static void *l2_wait_thread(void *arg)
 
 	w->tid = gettid_();
 	__atomic_store_n(&w->ready, 1, __ATOMIC_RELEASE);
-	w->ret = do_wait(w->fd, L3L2Q_CTR_INPUT_TAIL, 0, now_ns() + 10 * SEC);
+	w->ret = do_wait(w->fd, L3L2Q_CTR_INPUT_TAIL, 0, l3l2q_now_ns() + 10 * SEC);
 	return NULL;
 }
 
@@ -1388,12 +1330,12 @@ TEST_F(wq, l3_death_ends_l2_wait)
 	ASSERT_TRUE(wait_blocked(w.tid, SYS_ioctl));
 	munmap(self->map, self->len);
 	self->map = MAP_FAILED;
-	t0 = now_ns();
+	t0 = l3l2q_now_ns();
 	close(self->l3);
 	self->l3 = -1;
 	pthread_join(th, NULL);
 	EXPECT_EQ(-ECONNRESET, w.ret);
-	EXPECT_LT(now_ns() - t0, 1 * SEC);
+	EXPECT_LT(l3l2q_now_ns() - t0, 1 * SEC);
 	EXPECT_EQ((__u32)(POLLHUP | POLLERR),
 		  poll_mask(self->l2) & (POLLHUP | POLLERR));
 }
@@ -1425,7 +1367,7 @@ struct side {
 static int efd_wait_one(int efd, __u64 deadline)
 {
 	struct pollfd p = { .fd = efd, .events = POLLIN };
-	__u64 now = now_ns(), v;
+	__u64 now = l3l2q_now_ns(), v;
 	int n;
 
 	n = poll(&p, 1, deadline > now ? (int)((deadline - now) / MS) + 1 : 0);
@@ -1491,13 +1433,13 @@ static int side_wait(struct side *s, __s32 seen, unsigned int spin)
 			break;
 		s->sleeps++;
 		if (s->efd >= 0)
-			r = efd_wait_one(s->efd, now_ns() + 2 * SEC);
+			r = efd_wait_one(s->efd, l3l2q_now_ns() + 2 * SEC);
 		else if (s->ring)
 			r = uring_wait_one(s->ring, s->fd, (__u16)s->wait_ctr,
-					   seen, now_ns() + 2 * SEC);
+					   seen, l3l2q_now_ns() + 2 * SEC);
 		else
 			r = do_wait(s->fd, (__u16)s->wait_ctr, seen,
-				    now_ns() + 2 * SEC);
+				    l3l2q_now_ns() + 2 * SEC);
 		if (r == -ETIMEDOUT) {
 			s->timeouts++;
 			if (load_ctr(s->ctr, s->wait_ctr) != seen) {
@@ -1631,13 +1573,13 @@ static void stress(struct __test_metadata *_metadata,
 		ASSERT_GE(me.efd, 0);
 		ASSERT_EQ(0, set_eventfd(me.fd, me.efd));
 	}
-	t0 = now_ns();
+	t0 = l3l2q_now_ns();
 	for (i = 1; i <= iters; i++) {
 		if (side_wait(&me, i - 1, stress_spin(i, 13)))
 			break;
 		if (load_ctr(self->ctr, L3L2Q_CTR_OUTPUT_TAIL) != i)
 			break;
-		if (budget_ns && now_ns() - t0 > budget_ns && i < iters) {
+		if (budget_ns && l3l2q_now_ns() - t0 > budget_ns && i < iters) {
 			__atomic_store_n(stop, 1, __ATOMIC_RELEASE);
 			stopped = 1;
 		}
@@ -1661,7 +1603,7 @@ static void stress(struct __test_metadata *_metadata,
 	TH_LOG("%d of %d round trips (%s%s) in %llu ms; L3 slept %ld, kicked %ld, timed out %ld, lost %ld; L2 slept %ld, kicked %ld, timed out %ld, lost %ld",
 	       i - 1, iters, via_name[via],
 	       stopped ? ", stopped by the time budget" : "",
-	       (unsigned long long)((now_ns() - t0) / MS),
+	       (unsigned long long)((l3l2q_now_ns() - t0) / MS),
 	       me.sleeps, me.kicks, me.timeouts, me.lost,
 	       child[0], child[1], child[2], child[3]);
 	EXPECT_EQ(0, me.lost);

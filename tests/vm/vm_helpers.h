@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Helpers the in-VM suites share: debugfs, a queue fd's id from fdinfo, and
+ * the module's parameters.
+ */
+#ifndef L3L2Q_VM_HELPERS_H
+#define L3L2Q_VM_HELPERS_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#define DBG_ROOT	"/sys/kernel/debug"
+#define DBG_DIR		DBG_ROOT "/l3l2q"
+#define PARAM_DIR	"/sys/module/l3l2q/parameters/"
+
+static inline int ensure_debugfs(void)
+{
+	if (access(DBG_DIR, F_OK) == 0)
+		return 0;
+	mount("debugfs", DBG_ROOT, "debugfs", 0, NULL);
+	return access(DBG_DIR, F_OK);
+}
+
+static inline void copy_word(char *dst, size_t len, const char *src)
+{
+	size_t n;
+
+	src += strspn(src, " \t");
+	n = strcspn(src, " \t\n");
+	if (n >= len)
+		n = len - 1;
+	memcpy(dst, src, n);
+	dst[n] = 0;
+}
+
+static inline unsigned long long fd_queue_id(int fd, char *role, size_t role_len)
+{
+	unsigned long long id = 0;
+	char path[64], line[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "l3l2q-queue:", 12))
+			id = strtoull(line + 12, NULL, 10);
+		else if (role && !strncmp(line, "l3l2q-role:", 11))
+			copy_word(role, role_len, line + 11);
+	}
+	fclose(f);
+	return id;
+}
+
+static inline int read_param(const char *name, unsigned long *val)
+{
+	char path[128];
+	FILE *f;
+	int ok;
+
+	snprintf(path, sizeof(path), PARAM_DIR "%s", name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	ok = fscanf(f, "%lu", val) == 1;
+	fclose(f);
+	return ok ? 0 : -1;
+}
+
+static inline int write_param(const char *name, unsigned long val)
+{
+	char path[128];
+	FILE *f;
+	int ok;
+
+	snprintf(path, sizeof(path), PARAM_DIR "%s", name);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	ok = fprintf(f, "%lu\n", val) > 0;
+	return (fclose(f) == 0 && ok) ? 0 : -1;
+}
+
+#endif /* L3L2Q_VM_HELPERS_H */
