@@ -36,6 +36,21 @@ static __u32 *ctrl_word(struct l3l2q_queue *q, unsigned int off)
 
 static void memfd_kick(struct l3l2q_queue *q);
 
+/* This role's (@peer 0) or the other role's (@peer 1) state and pid words. */
+static __u32 *state_word(struct l3l2q_queue *q, int peer)
+{
+	int l3 = (q->role == L3L2Q_ROLE_L3) != peer;
+
+	return ctrl_word(q, l3 ? L3L2Q_CTRL_L3_STATE : L3L2Q_CTRL_L2_STATE);
+}
+
+static __u32 *pid_word(struct l3l2q_queue *q, int peer)
+{
+	int l3 = (q->role == L3L2Q_ROLE_L3) != peer;
+
+	return ctrl_word(q, l3 ? L3L2Q_CTRL_L3_PID : L3L2Q_CTRL_L2_PID);
+}
+
 static void close_efds(struct l3l2q_queue *q)
 {
 	int i;
@@ -244,9 +259,7 @@ static void memfd_destroy(struct l3l2q_queue *q, int gone)
 	 * peer learns that the role is gone.
 	 */
 	if (gone && q->map) {
-		l3l2q_store_release_u32(ctrl_word(q, q->role == L3L2Q_ROLE_L3 ?
-						  L3L2Q_CTRL_L3_STATE :
-						  L3L2Q_CTRL_L2_STATE),
+		l3l2q_store_release_u32(state_word(q, 0),
 					L3L2Q_ROLE_DEAD);
 		memfd_kick(q);	/* a sleeping peer must learn it now */
 	}
@@ -276,12 +289,8 @@ static void watch_peer(struct l3l2q_queue *q)
 
 	if (q->peer_pidfd >= 0)
 		return;
-	state = l3l2q_load_acquire_u32(ctrl_word(q, q->role == L3L2Q_ROLE_L3 ?
-						 L3L2Q_CTRL_L2_STATE :
-						 L3L2Q_CTRL_L3_STATE));
-	pid = l3l2q_load_once_u32(ctrl_word(q, q->role == L3L2Q_ROLE_L3 ?
-					    L3L2Q_CTRL_L2_PID :
-					    L3L2Q_CTRL_L3_PID));
+	state = l3l2q_load_acquire_u32(state_word(q, 1));
+	pid = l3l2q_load_once_u32(pid_word(q, 1));
 	if (state == L3L2Q_ROLE_LIVE && pid && (pid_t)pid != getpid())
 		q->peer_pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
 }
@@ -301,9 +310,7 @@ static int memfd_sleep(struct l3l2q_queue *q, __u32 counter, __s32 seen,
 	(void)counter;
 	(void)seen;
 	/* A dead peer will never kick (its last kick may be taken already). */
-	if (l3l2q_load_acquire_u32(ctrl_word(q, q->role == L3L2Q_ROLE_L3 ?
-					     L3L2Q_CTRL_L2_STATE :
-					     L3L2Q_CTRL_L3_STATE)) == L3L2Q_ROLE_DEAD)
+	if (l3l2q_load_acquire_u32(state_word(q, 1)) == L3L2Q_ROLE_DEAD)
 		return -ECONNRESET;
 	watch_peer(q);
 	pfd[1].fd = q->peer_pidfd;
@@ -323,9 +330,7 @@ static int memfd_sleep(struct l3l2q_queue *q, __u32 counter, __s32 seen,
 		return -ETIMEDOUT;
 	if (pfd[1].revents) {
 		/* The peer's process is gone without saying so: say it. */
-		l3l2q_store_release_u32(ctrl_word(q, q->role == L3L2Q_ROLE_L3 ?
-						  L3L2Q_CTRL_L2_STATE :
-						  L3L2Q_CTRL_L3_STATE),
+		l3l2q_store_release_u32(state_word(q, 1),
 					L3L2Q_ROLE_DEAD);
 		return -ECONNRESET;
 	}
