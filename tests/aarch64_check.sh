@@ -38,24 +38,8 @@ CFLAGS=(-std=c11 -O2 -Wall -Wextra -Werror -pthread)
 TEST_CPPFLAGS=(-Itests "-I$KSFT_DIR")
 TEST_CFLAGS=(-Wno-unused-parameter)
 
-n=0
-failed=0
-
-ok() {
-	n=$((n + 1))
-	echo "ok $n $1"
-}
-
-not_ok() {
-	n=$((n + 1))
-	echo "not ok $n $1"
-	failed=1
-}
-
-# Indent a file as TAP comments (at most its last $2 lines).
-diag() {
-	tail -n "${2:-40}" "$1" | sed 's/^/# /'
-}
+# shellcheck source=tests/tap.sh
+. tests/tap.sh
 
 # Does $1 include liburing, directly or through a header in tests/?
 needs_uring() {
@@ -113,7 +97,7 @@ for tool in "$XCC" "$XAR" "$XLD" "$XNM" "$XOBJDUMP" "$QEMU"; do
 done
 if [ ! -f "$KSFT_DIR/kselftest_harness.h" ]; then
 	sh tools/fetch-kselftest.sh "$KSFT_DIR" >"$out/logs/kselftest.log" 2>&1 ||
-		diag "$out/logs/kselftest.log"
+		diag "$out/logs/kselftest.log" 40
 fi
 
 # The library's io_uring glue (lib/user/uring.c) needs liburing's header
@@ -155,7 +139,7 @@ if [ "$lib_ok" = 1 ]; then
 	ok "cross-build libl3l2q for aarch64"
 else
 	not_ok "cross-build libl3l2q for aarch64"
-	diag "$out/logs/lib.log"
+	diag "$out/logs/lib.log" 40
 fi
 
 # 2..: each test, built then run.
@@ -176,7 +160,7 @@ for t in $tests; do
 	else
 		not_ok "cross-build $name for aarch64"
 		[ "$lib_ok" = 1 ] || echo "the library did not build" >>"$blog"
-		diag "$blog"
+		diag "$blog" 40
 	fi
 
 	if [ "$built" = 0 ]; then
@@ -202,7 +186,7 @@ for t in $tests; do
 		[ "$status" -eq 124 ] &&
 			echo "# timed out after ${run_timeout} s"
 		grep -E '^not ok [0-9]+' "$rlog" | sed 's/^/# /'
-		diag "$rlog"
+		diag "$rlog" 40
 	fi
 done
 
@@ -245,9 +229,9 @@ else
 	not_ok "aarch64: freestanding core needs nothing beyond memcpy/memset"
 	if [ "$fs_ok" = 1 ]; then
 		echo "# undefined symbols the core may not use:"
-		diag "$fs/extra"
+		diag "$fs/extra" 40
 	else
-		diag "$fs/build.log"
+		diag "$fs/build.log" 40
 	fi
 fi
 

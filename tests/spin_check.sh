@@ -20,24 +20,8 @@ out=build/spin
 
 rm -rf "$out"
 mkdir -p "$out"
-failed=0
-n=0
-
-ok() {
-	n=$((n + 1))
-	echo "ok $n $1"
-}
-
-not_ok() {
-	n=$((n + 1))
-	echo "not ok $n $1"
-	failed=1
-}
-
-# Indent a diagnostic file as TAP comments.
-diag() {
-	sed 's/^/# /' "$1"
-}
+# shellcheck source=tests/tap.sh
+. tests/tap.sh
 
 # build DIR SPINFLAGS...: generate and compile the verifier in $out/DIR.
 build() {
