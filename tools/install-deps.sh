@@ -14,12 +14,19 @@ if ! command -v dpkg >/dev/null 2>&1; then
 	exit 0
 fi
 
+# "install ok installed" is the only state in which the files are there.
+# With a foreign architecture added, a package installed for both (libc6-dev)
+# is ambiguous by its bare name: ask for the native one first, then the bare
+# name (which covers Architecture: all packages and arch-qualified names).
+native=$(dpkg --print-architecture)
+installed() {
+	{ dpkg -s "$1:$native" 2>/dev/null || dpkg -s "$1" 2>/dev/null; } |
+		grep -q '^Status: install ok installed'
+}
+
 missing=
 for p in $pkgs; do
-	# "install ok installed" is the only state in which the files are there.
-	if ! dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed'; then
-		missing="$missing $p"
-	fi
+	installed "$p" || missing="$missing $p"
 done
 
 # tools/fetch-kselftest.sh takes the harness from the linux-source .deb
@@ -34,6 +41,10 @@ if [ ! -f "$root/build/kselftest/kselftest_harness.h" ] &&
    ! apt-cache show "linux-source-$ver" >/dev/null 2>&1; then
 	need_index=1
 fi
+
+# liburing for arm64 (tests/aarch64_check.sh links the io_uring tests with
+# it) comes through multiarch: the arm64 architecture must be added first.
+installed liburing-dev:arm64 || missing="$missing liburing-dev:arm64"
 
 if [ -z "$missing" ] && [ "$need_index" = 0 ]; then
 	exit 0
@@ -53,6 +64,12 @@ apt_get() {
 	# shellcheck disable=SC2086 # $sudo is empty or "sudo -n"
 	$sudo env DEBIAN_FRONTEND=noninteractive apt-get -q "$@"
 }
+
+case "$missing" in
+*:arm64*)
+	dpkg --print-foreign-architectures | grep -qx arm64 ||
+		$sudo dpkg --add-architecture arm64 ;;
+esac
 
 # A fresh machine may have no package lists at all; one update is enough.
 echo "install-deps: apt-get update"
