@@ -94,6 +94,9 @@ synopsis() {
 	!insyn { next }
 	/^\.(B|I|BI|IB|BR|RB|IR|RI)( |$)/ {
 		line = $0
+		# .B and .I join their arguments with spaces, the
+		# alternating macros (.BI, .IR, ...) without.
+		sep = ($0 ~ /^\.[BI]( |$)/) ? " " : ""
 		sub(/^\.[A-Z]+ ?/, "", line)
 		s = ""
 		while (length(line) > 0) {
@@ -101,14 +104,14 @@ synopsis() {
 				line = substr(line, 2)
 				q = index(line, "\"")
 				if (q == 0) q = length(line) + 1
-				s = s substr(line, 1, q - 1)
+				s = s (s == "" ? "" : sep) substr(line, 1, q - 1)
 				line = substr(line, q + 1)
 			} else if (substr(line, 1, 1) == " ") {
 				line = substr(line, 2)
 			} else {
 				q = index(line, " ")
 				if (q == 0) q = length(line) + 1
-				s = s substr(line, 1, q - 1)
+				s = s (s == "" ? "" : sep) substr(line, 1, q - 1)
 				line = substr(line, q)
 			}
 		}
