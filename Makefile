@@ -66,6 +66,7 @@ ASAN_TESTS	:= $(TEST_SRCS:tests/%.c=$(B)/asan/tests/%)
 # longer per-suite limit than the host suites (whose harness has its own).
 SCRIPT_SUITES	:= tests/freestanding_check.sh tests/vm-suites.sh tests/spin_check.sh
 SCRIPT_SUITES	+= tests/aarch64_check.sh
+SCRIPT_SUITES	+= tests/man_check.sh
 
 SUITE_ENV	:= ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
 		   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
