@@ -95,9 +95,10 @@ $(LIB_SO): $(LIB_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -shared -Wl,-soname,libl3l2q.so -o $@ $^ $(LDLIBS)
 
+# Tools may wait through io_uring (l3l2q-demo), like the tests.
 $(B)/tools/%: tools/%.c $(LIB_A)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -o $@ $< $(LIB_A) $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -o $@ $< $(LIB_A) $(TEST_LDLIBS)
 
 $(B)/tests/%: tests/%.c $(LIB_A) $(KSFT_HDR)
 	@mkdir -p $(@D)
