@@ -142,7 +142,7 @@ check: deps
 demo:
 	bash tools/vm/run.sh --kernel 6.1 --exec 'l3l2q-demo --count 100000'
 
-demo-host: $(B)/tools/l3l2q-demo
+demo-host: $(B)/tools/l3l2q-demo $(B)/tools/l3l2q-devsim
 	./$(B)/tools/l3l2q-demo
 
 clean:
