@@ -387,7 +387,7 @@ static void report(struct demo *s, double secs, int status)
 	       (unsigned long long)d->kicks_suppressed);
 	printf("%-34s %14llu %14llu\n", "sleeps in the library",
 	       (unsigned long long)ls->sleeps, (unsigned long long)d->sleeps);
-	printf("%-34s %14llu %14llu\n", "own waits (io_uring / poll)",
+	printf("%-34s %14llu %14llu\n", "own io_uring waits",
 	       (unsigned long long)s->waits, (unsigned long long)d->idle_waits);
 	printf("%-34s %14s %14llu\n", "core doorbells (eventfd writes)", "-",
 	       (unsigned long long)d->doorbells);
@@ -398,7 +398,7 @@ static void report(struct demo *s, double secs, int status)
 	printf("  messages = tasks + STOP + results + ERRORs + STATS = %llu\n",
 	       (unsigned long long)msgs);
 	printf("  L3 calls = io_uring_submit_and_wait_timeout + kicks + sleeps\n");
-	printf("  L2 calls = kicks + sleeps + orchestrator polls + doorbells\n");
+	printf("  L2 calls = kicks + sleeps + orchestrator io_uring waits + doorbells\n");
 	printf("  (not counted: the cores' nanosleep for simulated work)\n");
 	printf("l3l2q-devsim exit status %d\n", status);
 }

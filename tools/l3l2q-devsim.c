@@ -43,7 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "libl3l2q.h"
+#include "libl3l2q_uring.h"
 #include "l3l2q_mailbox.h"
 #include "l3l2q_task.h"
 
@@ -104,7 +104,11 @@ struct devsim {
 
 	/* Cores -> orchestrator: the mailbox, and a doorbell for a sleeper. */
 	struct l3l2q_mailbox *mb;
-	int doorbell;			/* eventfd */
+	int doorbell;			/* eventfd, blocking: read by io_uring */
+	__u64 bell;			/* its read buffer */
+	struct io_uring ring;		/* the orchestrator's waits */
+	int ring_ok;
+	__u32 pending;			/* WAIT_* in the kernel */
 	atomic_int orch_waiting;
 	atomic_ullong doorbells;	/* doorbell writes (system calls) */
 
@@ -543,27 +547,99 @@ static int take_input(struct devsim *d, const struct l3l2q_msg *in,
 	return 0;
 }
 
+/* What an io_uring wait of the orchestrator is for (its user_data). */
+#define WAIT_DOORBELL	1u
+#define WAIT_INPUT	2u
+
 /*
- * Nothing to do right now, tasks in flight: sleep until a core completes
- * one or (when the window has room) an input arrives.  The cores ring the
- * doorbell only while orch_waiting is set; the L2 poll fd fires on the
- * need-wakeup kick (or on L3's death, over the driver).
+ * A wait for input in the kernel.  Not poll(): the driver's EPOLLIN means
+ * "tail != head", which stays true while the window holds entries, so it
+ * cannot say "new input".  Over the driver it is a WAIT command that ends
+ * when the input tail moves past what this endpoint saw; over a memfd a
+ * POLL_ADD on the role's eventfd (a read there would steal kicks meant for
+ * the library's own sleeps).
+ */
+static int arm_input(struct devsim *d)
+{
+	struct io_uring_sqe *sqe;
+	int ret = 0;
+
+	if (d->pending & WAIT_INPUT)
+		return 0;
+	sqe = io_uring_get_sqe(&d->ring);
+	if (!sqe)
+		return -EBUSY;
+	if (l3l2q_queue_backend(d->q) == L3L2Q_BACKEND_MEMFD)
+		io_uring_prep_poll_add(sqe, l3l2q_queue_poll_fd(d->q), POLLIN);
+	else
+		ret = l3l2q_prep_wait(sqe, d->q, L3L2Q_WAKE_INPUT_AVAIL,
+				      l3l2q_deadline_in(WAIT_SLICE_NS), NULL);
+	io_uring_sqe_set_data64(sqe, WAIT_INPUT);
+	d->pending |= WAIT_INPUT;
+	return ret;
+}
+
+static int arm_doorbell(struct devsim *d)
+{
+	struct io_uring_sqe *sqe;
+
+	if (d->pending & WAIT_DOORBELL)
+		return 0;
+	sqe = io_uring_get_sqe(&d->ring);
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_read(sqe, d->doorbell, &d->bell, sizeof(d->bell), 0);
+	io_uring_sqe_set_data64(sqe, WAIT_DOORBELL);
+	d->pending |= WAIT_DOORBELL;
+	return 0;
+}
+
+/* Take every completion; -ECONNRESET when the driver says L3 is gone. */
+static int reap(struct devsim *d)
+{
+	struct io_uring_cqe *cqe;
+	unsigned int head, n = 0;
+	int ret = 0;
+	__u64 val;
+
+	io_uring_for_each_cqe(&d->ring, head, cqe) {
+		d->pending &= ~(__u32)io_uring_cqe_get_data64(cqe);
+		if (cqe->res == -ECONNRESET)
+			ret = -ECONNRESET;
+		else if (cqe->res < 0 && cqe->res != -ETIMEDOUT &&
+			 cqe->res != -ECANCELED && cqe->res != -EINTR && !ret)
+			ret = cqe->res;
+		n++;
+	}
+	io_uring_cq_advance(&d->ring, n);
+	/* A memfd queue's eventfd (non-blocking): drain the kick we saw. */
+	if (l3l2q_queue_backend(d->q) == L3L2Q_BACKEND_MEMFD &&
+	    read(l3l2q_queue_poll_fd(d->q), &val, sizeof(val)) < 0 &&
+	    errno != EAGAIN && !ret)
+		ret = -errno;
+	return ret;
+}
+
+/*
+ * Nothing to do right now, tasks in flight: sleep in io_uring until a core
+ * completes one (its doorbell) or, when the window has room, an input
+ * arrives.  The cores ring the doorbell only while orch_waiting is set.
  */
 static int wait_for_work(struct devsim *d, int want_input, int *got,
 			 struct l3l2q_msg *in)
 {
-	struct pollfd pfd[2] = {
-		{ .fd = d->doorbell, .events = POLLIN },
-		{ .fd = l3l2q_queue_poll_fd(d->q), .events = 0 },
+	struct __kernel_timespec ts = {
+		.tv_sec = (long long)(WAIT_SLICE_NS / 1000000000ull),
+		.tv_nsec = (long long)(WAIT_SLICE_NS % 1000000000ull),
 	};
-	__u64 val;
-	int ret, pending;
+	struct io_uring_cqe *cqe;
+	int ret;
 
 	*got = 0;
 	if (want_input) {
-		ret = l3l2q_ep_want_wakeup(&d->l2->ep, L3L2Q_WAKE_INPUT_AVAIL);
-		if (ret)
-			want_input = 0;	/* no control block: re-check by timeout */
+		/* W1, W2: ask L3 for a kick, then re-check (W3). */
+		if (l3l2q_ep_want_wakeup(&d->l2->ep, L3L2Q_WAKE_INPUT_AVAIL))
+			want_input = 0;	/* no control block: the timeout re-checks */
 		ret = l3l2q_l2_try_peek(d->l2, in);
 		if (ret != -EAGAIN) {
 			l3l2q_ep_clear_wakeup(&d->l2->ep, L3L2Q_WAKE_INPUT_AVAIL);
@@ -572,37 +648,34 @@ static int wait_for_work(struct devsim *d, int want_input, int *got,
 			*got = 1;
 			return 0;
 		}
-		pfd[1].events = want_input ? POLLIN : 0;
 	}
 	atomic_store_explicit(&d->orch_waiting, 1, memory_order_relaxed);
 	/* Pairs with the fence in ring_doorbell(). */
 	atomic_thread_fence(memory_order_seq_cst);
-	pending = l3l2q_mailbox_has_pending(d->mb);
-	if (!pending) {
+	if (!l3l2q_mailbox_has_pending(d->mb)) {
+		ret = arm_doorbell(d);
+		if (!ret && want_input)
+			ret = arm_input(d);
+		if (ret) {
+			err_msg("preparing a wait: %s", strerror(-ret));
+			return 1;
+		}
 		d->st.idle_waits++;
 		/* The timeout is a safety net only: see WAIT_SLICE_NS. */
-		if (poll(pfd, pfd[1].fd >= 0 ? 2 : 1,
-			 (int)(WAIT_SLICE_NS / 1000000ull)) < 0 && errno != EINTR) {
-			ret = -errno;
-			err_msg("poll: %s", strerror(-ret));
+		ret = io_uring_submit_and_wait_timeout(&d->ring, &cqe, 1, &ts,
+						       NULL);
+		if (ret < 0 && ret != -ETIME && ret != -EINTR) {
+			err_msg("io_uring_submit_and_wait_timeout: %s",
+				strerror(-ret));
 			return 1;
 		}
 	}
 	atomic_store_explicit(&d->orch_waiting, 0, memory_order_relaxed);
-	if (!pending && (pfd[0].revents & POLLIN) &&
-	    read(d->doorbell, &val, sizeof(val)) < 0 && errno != EAGAIN) {
-		err_msg("doorbell: %s", strerror(errno));
-		return 1;
-	}
-	/* A memfd queue's poll fd is its eventfd: drain it once it fired. */
-	if (!pending && want_input && (pfd[1].revents & POLLIN) &&
-	    l3l2q_queue_backend(d->q) == L3L2Q_BACKEND_MEMFD &&
-	    read(pfd[1].fd, &val, sizeof(val)) < 0 && errno != EAGAIN) {
-		err_msg("queue eventfd: %s", strerror(errno));
-		return 1;
-	}
 	if (want_input)
 		l3l2q_ep_clear_wakeup(&d->l2->ep, L3L2Q_WAKE_INPUT_AVAIL);
+	ret = reap(d);
+	if (ret)
+		return queue_failure(d, "waiting for input", ret);
 	return 0;
 }
 
@@ -785,12 +858,18 @@ static int setup(struct devsim *d, const struct opts *o)
 	d->slots = calloc(o->inflight, sizeof(*d->slots));
 	d->fifo = calloc(o->inflight, sizeof(*d->fifo));
 	d->mb = aligned_alloc(64, sizeof(*d->mb));
-	d->doorbell = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	d->doorbell = eventfd(0, EFD_CLOEXEC);
 	if (!d->slots || !d->fifo || !d->mb || d->doorbell < 0) {
 		err_msg("out of memory or eventfd: %s", strerror(errno));
 		return 1;
 	}
 	l3l2q_mailbox_init(d->mb);
+	ret = io_uring_queue_init(4, &d->ring, 0);
+	if (ret) {
+		err_msg("io_uring_queue_init: %s", strerror(-ret));
+		return 1;
+	}
+	d->ring_ok = 1;
 	d->st.workers = o->workers;
 	d->st.window = o->inflight;
 	ret = start_cores(d);
@@ -808,6 +887,9 @@ static int setup(struct devsim *d, const struct opts *o)
 static void teardown(struct devsim *d)
 {
 	stop_cores(d);
+	/* Cancels a wait still in the kernel before its buffers go. */
+	if (d->ring_ok)
+		io_uring_queue_exit(&d->ring);
 	if (d->doorbell >= 0)
 		close(d->doorbell);
 	free(d->threads);
