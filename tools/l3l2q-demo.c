@@ -358,6 +358,7 @@ static void report(struct demo *s, double secs, int status)
 	__u64 msgs = s->sent + 1 + s->received + s->errors + s->stats_seen;
 	__u64 l3_calls = s->submits + ls->kicks + ls->sleeps;
 	__u64 l2_calls = d->kicks + d->sleeps + d->idle_waits + d->doorbells;
+	char wdm[80];
 
 	qsort(s->lat, s->received, sizeof(*s->lat), cmp_u64);
 	printf("\n%-34s %14s %14s\n", "", "L3 (host)", "L2 (devsim)");
@@ -365,9 +366,10 @@ static void report(struct demo *s, double secs, int status)
 	       (unsigned long long)s->sent, (unsigned long long)d->tasks);
 	printf("%-34s %14llu %14llu\n", "results checked / device ERRORs",
 	       (unsigned long long)s->received, (unsigned long long)d->errors);
-	printf("%-34s %4llu/%4llu/%4llu\n", "wrong / duplicated / missing",
-	       (unsigned long long)s->wrong, (unsigned long long)s->dup,
-	       (unsigned long long)(s->o->count - s->received));
+	snprintf(wdm, sizeof(wdm), "%llu / %llu / %llu",
+		 (unsigned long long)s->wrong, (unsigned long long)s->dup,
+		 (unsigned long long)(s->o->count - s->received));
+	printf("%-34s %14s\n", "wrong / duplicated / missing", wdm);
 	printf("%-34s %14llu %14llu\n", "bytes in (tasks)",
 	       (unsigned long long)s->bytes_in, (unsigned long long)d->bytes_in);
 	printf("%-34s %14llu %14llu\n", "bytes out (results)",
