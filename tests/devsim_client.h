@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,14 +23,14 @@
 #include "../tools/l3l2q_task.h"
 
 /*
- * $L3L2Q_DEVSIM, else build/tools/l3l2q-devsim seen from this binary
- * (build/tests/ or build/asan/tests/), else "l3l2q-devsim" on PATH (the VM).
+ * The tool @name: $@env if set, else build/tools/@name seen from this
+ * binary (build/tests/ or build/asan/tests/), else @name on PATH (the VM).
  */
-static inline void dc_devsim_path(char *path, size_t cap)
+static inline void dc_tool_path(char *path, size_t cap, const char *name,
+				const char *env_name)
 {
-	static const char *const rel[] = { "/../tools/l3l2q-devsim",
-					   "/../../tools/l3l2q-devsim" };
-	const char *env = getenv("L3L2Q_DEVSIM");
+	static const char *const rel[] = { "/../tools/", "/../../tools/" };
+	const char *env = getenv(env_name);
 	char self[PATH_MAX];
 	ssize_t n;
 	char *slash;
@@ -46,14 +47,56 @@ static inline void dc_devsim_path(char *path, size_t cap)
 		if (slash) {
 			*slash = 0;
 			for (i = 0; i < 2; i++) {
-				if (snprintf(path, cap, "%.*s%s", (int)(cap - 32),
-					     self, rel[i]) < (int)cap &&
+				if (snprintf(path, cap, "%.*s%s%s", (int)(cap - 64),
+					     self, rel[i], name) < (int)cap &&
 				    access(path, X_OK) == 0)
 					return;
 			}
 		}
 	}
-	snprintf(path, cap, "l3l2q-devsim");
+	snprintf(path, cap, "%s", name);
+}
+
+/* l3l2q-devsim, or $L3L2Q_DEVSIM. */
+static inline void dc_devsim_path(char *path, size_t cap)
+{
+	dc_tool_path(path, cap, "l3l2q-devsim", "L3L2Q_DEVSIM");
+}
+
+/*
+ * Run l3l2q-demo (or $L3L2Q_DEMO) with @backend and @count, its devsim
+ * being dc_devsim_path()'s, output to /dev/null; its exit status or -1.
+ */
+static inline int dc_run_demo(const char *backend, const char *count,
+			      unsigned int secs)
+{
+	char demo[PATH_MAX], devsim[PATH_MAX];
+	unsigned int i;
+	int status, fd;
+	pid_t pid, r;
+
+	dc_tool_path(demo, sizeof(demo), "l3l2q-demo", "L3L2Q_DEMO");
+	dc_devsim_path(devsim, sizeof(devsim));
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		fd = open("/dev/null", O_WRONLY);
+		if (fd >= 0)
+			dup2(fd, STDOUT_FILENO);
+		execlp(demo, "l3l2q-demo", "--backend", backend, "--count", count,
+		       "--devsim", devsim, (char *)NULL);
+		_exit(127);
+	}
+	for (i = 0; i < secs * 100; i++) {
+		r = waitpid(pid, &status, WNOHANG);
+		if (r == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+		usleep(10000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return -1;
 }
 
 /*

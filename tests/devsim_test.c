@@ -424,4 +424,10 @@ TEST_F_TIMEOUT(devsim, bad_options_are_refused, 60)
 	EXPECT_EQ(1, dc_wait_exit(pid, 30));
 }
 
+/* The README's main command, small, on the host: l3l2q-demo exits 0. */
+TEST_F_TIMEOUT(devsim, demo_runs_clean_over_memfd, 240)
+{
+	EXPECT_EQ(0, dc_run_demo("memfd", "5000", 200));
+}
+
 TEST_HARNESS_MAIN

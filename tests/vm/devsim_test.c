@@ -259,4 +259,10 @@ TEST_F_TIMEOUT(vmdev, exits_3_when_l3_is_killed, 120)
 	self->child = -1;
 }
 
+/* The demo over the driver, small (make demo runs the full one). */
+TEST_F_TIMEOUT(vmdev, demo_runs_clean_over_driver, 240)
+{
+	EXPECT_EQ(0, dc_run_demo("device", "5000", 200));
+}
+
 TEST_HARNESS_MAIN
