@@ -55,6 +55,12 @@
 /* Blocking calls wake this often to re-check; no timing depends on it. */
 #define WAIT_SLICE_NS		(1000ull * 1000000ull)
 #define REASON_BYTES		160u
+/*
+ * Idle rounds the orchestrator spins (re-checking the mailbox and the
+ * input) before it sleeps, like the library's blocking calls: a core or
+ * the L3 is often only a few microseconds away.
+ */
+#define SPIN_ROUNDS		256u
 
 struct opts {
 	int fd;
@@ -154,6 +160,15 @@ static int queue_failure(struct devsim *d, const char *what, int ret)
 	err_msg("%s: %s (%s: %s)", what, strerror(-ret),
 		l3l2q_error_op_str(e->op), e->message);
 	return 1;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield" ::: "memory");
+#endif
 }
 
 /* ---- the cores ---- */
@@ -719,6 +734,7 @@ static int run(struct devsim *d)
 {
 	struct l3l2q_msg in, stop;
 	int stop_seen = 0, progress, got, ret;
+	unsigned int spins = 0;
 
 	for (;;) {
 		progress = 0;
@@ -738,8 +754,15 @@ static int run(struct devsim *d)
 		}
 		if (stop_seen && !d->nbusy)
 			break;
-		if (progress)
+		if (progress) {
+			spins = 0;
 			continue;
+		}
+		if (++spins < SPIN_ROUNDS) {
+			cpu_relax();
+			continue;
+		}
+		spins = 0;
 		if (!d->nbusy) {
 			/* Idle: spin, then sleep in the library (or the L3 died). */
 			ret = l3l2q_l2_peek(d->l2, l3l2q_deadline_in(WAIT_SLICE_NS),
