@@ -96,9 +96,10 @@ $(LIB_SO): $(LIB_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -shared -Wl,-soname,libl3l2q.so -o $@ $^ $(LDLIBS)
 
+# Tools may wait through io_uring (l3l2q-demo), like the tests.
 $(B)/tools/%: tools/%.c $(LIB_A)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -o $@ $< $(LIB_A) $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -o $@ $< $(LIB_A) $(TEST_LDLIBS)
 
 $(B)/tests/%: tests/%.c $(LIB_A) $(KSFT_HDR)
 	@mkdir -p $(@D)
@@ -142,7 +143,7 @@ check: deps
 demo:
 	bash tools/vm/run.sh --kernel 6.1 --exec 'l3l2q-demo --count 100000'
 
-demo-host: $(B)/tools/l3l2q-demo
+demo-host: $(B)/tools/l3l2q-demo $(B)/tools/l3l2q-devsim
 	./$(B)/tools/l3l2q-demo
 
 clean:

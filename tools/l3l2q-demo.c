@@ -1,68 +1,73 @@
 // SPDX-License-Identifier: MIT
 /*
- * l3l2q-demo: a host orchestrator (L3, the parent) streams tasks to a
- * long-running device orchestrator (L2, a forked child) and gets results
- * back, through one queue.  L2 upper-cases each task's text and returns it
- * with an FNV-1a hash; L3 checks every result and prints a summary.
+ * l3l2q-demo: the host orchestrator (L3) streams tasks to the simulated
+ * device (l3l2q-devsim, started here with the L2 fd) and checks every
+ * result.  It waits through io_uring when it can make no progress, prints
+ * progress every half second, then a table: tasks, bytes, throughput,
+ * latency, system calls per message and wake-ups, for both sides.
  *
- *   l3l2q-demo [--count N] [--max-bytes B] [--depth D] [--backend auto|memfd|device]
+ *   l3l2q-demo [--count N] [--size B] [--depth D] [--inflight N]
+ *              [--workers N] [--work-ns NS] [--backend auto|memfd|device]
+ *              [--devsim PATH]
+ *
+ * Exit status 0 only if every task came back exactly once, correct, the
+ * device's STATS message arrived and l3l2q-devsim exited 0.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "libl3l2q.h"
+#include "libl3l2q_uring.h"
+#include "l3l2q_task.h"
 
-/* Application header in front of every payload: correlation lives here. */
-struct task_hdr {
-	__u64 id;
-	__u32 len;		/* text bytes after the header */
-	__u32 hash;		/* results only: FNV-1a of the result text */
-};
+#define PROG		"l3l2q-demo"
+#define PROGRESS_NS	(500ull * 1000000ull)
+/* io_uring waits end this often at the latest, to print and check devsim. */
+#define WAIT_SLICE_NS	(250ull * 1000000ull)
+/* Give up when nothing at all moved for this long. */
+#define STALL_NS	(120ull * 1000000000ull)
 
 struct opts {
 	__u64 count;
-	__u64 max_bytes;
+	__u64 size;			/* largest task payload */
 	__u64 depth;
+	unsigned long inflight;
+	unsigned long workers;
+	__u64 work_ns;			/* longest simulated work (1 task in 8) */
 	__u32 backend;
+	const char *devsim;
 };
 
-static __u32 fnv1a(const unsigned char *p, __u64 n)
-{
-	__u32 h = 2166136261u;
-
-	while (n--) {
-		h ^= *p++;
-		h *= 16777619u;
-	}
-	return h;
-}
-
-static unsigned char task_char(__u64 id, __u64 i)
-{
-	static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz ,.0123456789";
-
-	return (unsigned char)alphabet[(id * 31 + i * 7 + (id >> 3)) %
-				       (sizeof(alphabet) - 1)];
-}
-
-static __u32 task_len(__u64 id, __u64 max)
-{
-	return (__u32)((id * 2654435761u) % (max + 1));
-}
-
-static unsigned char upper(unsigned char c)
-{
-	return c >= 'a' && c <= 'z' ? (unsigned char)(c - 'a' + 'A') : c;
-}
+struct demo {
+	const struct opts *o;
+	struct l3l2q_queue *q;
+	struct l3l2q_l3 *l3;
+	pid_t child;
+	unsigned char *buf;		/* one task */
+	unsigned char *seen;		/* per id */
+	__u64 *lat;			/* per result, ns */
+	__u64 sent, received, errors, wrong, dup;
+	__u64 bytes_in, bytes_out;
+	int stop_sent, stats_seen;
+	struct l3l2q_task_stats dev;
+	/* io_uring */
+	struct io_uring ring;
+	__u32 pending;			/* bits with a wait in the kernel */
+	__u64 scratch[2];		/* memfd: eventfd read buffers */
+	__u64 submits;			/* io_uring_submit_and_wait* calls */
+	__u64 waits;
+};
 
 static void die(const char *what, int ret, const struct l3l2q_ep *ep)
 {
-	fprintf(stderr, "l3l2q-demo: %s: %s", what, strerror(-ret));
+	fprintf(stderr, PROG ": %s: %s", what, strerror(ret < 0 ? -ret : ret));
 	if (ep)
 		fprintf(stderr, " (%s: %s)",
 			l3l2q_error_op_str(l3l2q_ep_last_error(ep)->op),
@@ -71,239 +76,485 @@ static void die(const char *what, int ret, const struct l3l2q_ep *ep)
 	exit(1);
 }
 
-/* ---- L2: the device orchestrator ---- */
+/* ---- starting the device ---- */
 
-static int run_l2(int fd)
+/* l3l2q-devsim next to this binary, else on PATH. */
+static void find_devsim(char *path, size_t cap)
 {
-	struct l3l2q_queue *q;
-	struct l3l2q_error err;
-	struct l3l2q_l2 *l2;
-	struct l3l2q_msg in;
-	struct l3l2q_res out;
-	struct task_hdr h;
-	unsigned char *text;
-	__u64 i;
-	int ret;
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
 
-	ret = l3l2q_attach(fd, NULL, &q, &err);
-	if (ret) {
-		fprintf(stderr, "l3l2q-demo L2: attach: %s (%s)\n",
-			strerror(-ret), err.message);
-		return 1;
-	}
-	l2 = l3l2q_queue_l2(q);
-	for (;;) {
-		ret = l3l2q_l2_peek(l2, l3l2q_deadline_in(10000000000ull), &in);
-		if (ret)
-			die("L2 peek", ret, &l2->ep);
-		if (in.opcode == L3L2Q_OP_STOP) {
-			ret = l3l2q_l2_release(l2, &in);
-			if (ret)
-				die("L2 release STOP", ret, &l2->ep);
-			break;
+	if (n > 0) {
+		self[n] = 0;
+		slash = strrchr(self, '/');
+		if (slash) {
+			*slash = 0;
+			if (snprintf(path, cap, "%.*s/l3l2q-devsim",
+				     (int)(cap - 16), self) < (int)cap &&
+			    access(path, X_OK) == 0)
+				return;
 		}
-		/* A malformed task gets an ERROR result, not a crash. */
-		if (in.nbytes < sizeof(h)) {
-			ret = l3l2q_l2_reserve(l2, 0, l3l2q_deadline_in(10000000000ull),
-					       &out);
-			if (!ret)
-				ret = l3l2q_l2_publish(l2, &out, L3L2Q_OP_ERROR);
-		} else {
-			memcpy(&h, in.data, sizeof(h));
-			if (h.len != in.nbytes - sizeof(h))
-				h.len = 0;
-			ret = l3l2q_l2_reserve(l2, sizeof(h) + h.len,
-					       l3l2q_deadline_in(10000000000ull),
-					       &out);
-			if (ret)
-				die("L2 reserve", ret, &l2->ep);
-			/* Work straight from the input view into the output. */
-			text = (unsigned char *)out.data + sizeof(h);
-			for (i = 0; i < h.len; i++)
-				text[i] = upper(((const unsigned char *)in.data)
-						[sizeof(h) + i]);
-			h.hash = fnv1a(text, h.len);
-			memcpy(out.data, &h, sizeof(h));
-			ret = l3l2q_l2_publish(l2, &out, L3L2Q_OP_DATA);
-		}
-		if (ret)
-			die("L2 publish", ret, &l2->ep);
-		ret = l3l2q_l2_release(l2, &in);
-		if (ret)
-			die("L2 release", ret, &l2->ep);
 	}
-	if (!l3l2q_l2_drained(l2))
-		die("L2 not drained after STOP", -EPROTO, &l2->ep);
-	l3l2q_destroy(q);
-	return 0;
+	snprintf(path, cap, "l3l2q-devsim");
 }
 
-/* ---- L3: the host orchestrator ---- */
-
-struct l3_state {
-	struct l3l2q_l3 *l3;
-	const struct opts *o;
-	unsigned char *buf;
-	__u64 sent, received, bytes_in, bytes_out, bad;
-};
-
-static int l3_send(struct l3_state *s)
+static pid_t start_devsim(const struct opts *o, int fd)
 {
-	struct task_hdr h = { .id = s->sent };
-	__u64 i;
+	char path[PATH_MAX], fdarg[16], inflight[24], workers[24];
+	pid_t pid;
+
+	if (o->devsim)
+		snprintf(path, sizeof(path), "%s", o->devsim);
+	else
+		find_devsim(path, sizeof(path));
+	snprintf(fdarg, sizeof(fdarg), "%d", fd);
+	snprintf(inflight, sizeof(inflight), "%lu", o->inflight);
+	snprintf(workers, sizeof(workers), "%lu", o->workers);
+	pid = fork();
+	if (pid < 0)
+		die("fork", -errno, NULL);
+	if (pid == 0) {
+		/* The L2 fd is close-on-exec: let exactly this one through. */
+		if (fcntl(fd, F_SETFD, 0) < 0)
+			_exit(127);
+		execlp(path, "l3l2q-devsim", "--fd", fdarg, "--inflight",
+		       inflight, "--workers", workers, (char *)NULL);
+		fprintf(stderr, PROG ": exec %s: %s\n", path, strerror(errno));
+		_exit(127);
+	}
+	return pid;
+}
+
+/* ---- the pipeline ---- */
+
+static int send_one(struct demo *s)
+{
+	const struct opts *o = s->o;
+	struct l3l2q_task_hdr h = {
+		.magic = L3L2Q_TASK_MAGIC,
+		.version = L3L2Q_TASK_VERSION,
+		.kind = L3L2Q_TASK_KIND_TASK,
+		.id = s->sent,
+	};
 	int ret;
 
-	if (s->sent == s->o->count)
-		return 0;
-	h.len = task_len(s->sent, s->o->max_bytes);
-	memcpy(s->buf, &h, sizeof(h));
-	for (i = 0; i < h.len; i++)
-		s->buf[sizeof(h) + i] = task_char(h.id, i);
+	if (s->sent == o->count) {
+		if (s->stop_sent)
+			return 0;
+		ret = l3l2q_l3_try_request_stop(s->l3);
+		if (ret == -EAGAIN)
+			return 0;
+		if (ret)
+			die("request STOP", ret, &s->l3->ep);
+		s->stop_sent = 1;
+		return 1;
+	}
+	h.op = l3l2q_task_gen_op(h.id);
+	h.arg = l3l2q_task_gen_arg(h.id);
+	h.payload_bytes = l3l2q_task_gen_size(h.id, o->size);
+	/* One task in eight keeps a core busy: results overtake it. */
+	if (o->work_ns && l3l2q_task_mix(h.id) % 8 == 0)
+		h.work_ns = l3l2q_task_mix(~h.id) % (o->work_ns + 1);
+	h.submit_ns = l3l2q_now_ns();
+	l3l2q_task_store(s->buf, &h);
+	l3l2q_task_gen_fill(h.id, s->buf + L3L2Q_TASK_HDR_BYTES, h.payload_bytes);
 	ret = l3l2q_l3_try_enqueue(s->l3, L3L2Q_OP_DATA, s->buf,
-				   sizeof(h) + h.len);
+				   L3L2Q_TASK_HDR_BYTES + h.payload_bytes);
 	if (ret == -EAGAIN)
 		return 0;
 	if (ret)
-		die("L3 enqueue", ret, &s->l3->ep);
+		die("enqueue", ret, &s->l3->ep);
 	s->sent++;
-	s->bytes_in += sizeof(h) + h.len;
+	s->bytes_in += L3L2Q_TASK_HDR_BYTES + h.payload_bytes;
 	return 1;
 }
 
-static int l3_receive(struct l3_state *s)
+/* Check one output; counts it as received, wrong or a duplicate. */
+static void check_result(struct demo *s, const struct l3l2q_msg *m, __u64 now)
 {
-	const unsigned char *text;
+	const unsigned char *body;
+	struct l3l2q_task_hdr h;
+
+	if (m->nbytes < L3L2Q_TASK_HDR_BYTES) {
+		s->wrong++;
+		return;
+	}
+	l3l2q_task_load(&h, m->data);
+	body = (const unsigned char *)m->data + L3L2Q_TASK_HDR_BYTES;
+	if (h.magic != L3L2Q_TASK_MAGIC ||
+	    h.payload_bytes != m->nbytes - L3L2Q_TASK_HDR_BYTES) {
+		s->wrong++;
+		return;
+	}
+	if (m->opcode == L3L2Q_OP_ERROR) {
+		fprintf(stderr, PROG ": device ERROR for id %llu: %.*s\n",
+			(unsigned long long)h.id, (int)h.payload_bytes, body);
+		s->errors++;
+		return;
+	}
+	if (h.kind == L3L2Q_TASK_KIND_STATS &&
+	    h.payload_bytes == sizeof(struct l3l2q_task_stats)) {
+		l3l2q_task_stats_load(&s->dev, body);
+		s->stats_seen = 1;
+		return;
+	}
+	if (h.kind != L3L2Q_TASK_KIND_RESULT || h.id >= s->o->count) {
+		s->wrong++;
+		return;
+	}
+	if (s->seen[h.id]) {
+		s->dup++;
+		return;
+	}
+	s->seen[h.id] = 1;
+	if (h.op != l3l2q_task_gen_op(h.id) || h.arg != l3l2q_task_gen_arg(h.id) ||
+	    h.payload_bytes != l3l2q_task_gen_size(h.id, s->o->size) ||
+	    h.hash != l3l2q_fnv1a64(L3L2Q_FNV64_INIT, body, h.payload_bytes) ||
+	    l3l2q_task_gen_check(h.id, body, h.payload_bytes)) {
+		s->wrong++;
+		return;
+	}
+	s->lat[s->received++] = now - h.submit_ns;
+}
+
+static int recv_one(struct demo *s)
+{
 	struct l3l2q_msg m;
-	struct task_hdr h;
-	__u64 i;
-	int ret, ok;
+	int ret;
 
 	ret = l3l2q_l3_try_peek(s->l3, &m);
 	if (ret == -EAGAIN)
 		return 0;
 	if (ret)
-		die("L3 peek", ret, &s->l3->ep);
-	/* Results arrive in task order: check id, length, text and hash. */
-	ok = m.opcode == L3L2Q_OP_DATA && m.nbytes >= sizeof(h);
-	if (ok) {
-		memcpy(&h, m.data, sizeof(h));
-		text = (const unsigned char *)m.data + sizeof(h);
-		ok = h.id == s->received &&
-		     h.len == task_len(h.id, s->o->max_bytes) &&
-		     h.len == m.nbytes - sizeof(h) &&
-		     h.hash == fnv1a(text, h.len);
-		for (i = 0; ok && i < h.len; i++)
-			ok = text[i] == upper(task_char(h.id, i));
-	}
-	s->bad += !ok;
+		die("dequeue", ret, &s->l3->ep);
 	s->bytes_out += m.nbytes;
+	check_result(s, &m, l3l2q_now_ns());
 	ret = l3l2q_l3_release(s->l3, &m);
 	if (ret)
-		die("L3 release", ret, &s->l3->ep);
-	s->received++;
+		die("release", ret, &s->l3->ep);
 	return 1;
 }
 
-static int run_l3(const struct opts *o)
+static int finished(const struct demo *s)
 {
+	return s->stop_sent && s->stats_seen;
+}
+
+/* Enqueue while there is space, dequeue while there are results. */
+static int pump(struct demo *s)
+{
+	int progress = 0, n;
+
+	do {
+		n = 0;
+		while (!s->stop_sent && send_one(s))
+			n++;
+		while (recv_one(s))
+			n++;
+		progress += n;
+	} while (n && !finished(s));
+	return progress;
+}
+
+/* devsim must not be gone before its STATS; its exit is checked later. */
+static void check_devsim_alive(struct demo *s)
+{
+	int status;
+	pid_t r = waitpid(s->child, &status, WNOHANG);
+
+	if (r == s->child) {
+		fprintf(stderr, PROG ": l3l2q-devsim exited early (%s %d)\n",
+			WIFEXITED(status) ? "status" : "signal",
+			WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+		s->child = -1;
+		exit(1);
+	}
+}
+
+/*
+ * No progress: ask for the wake-ups we need, re-check (the W3 of the
+ * need-wakeup protocol), then sleep in io_uring on a WAIT per bit (one
+ * eventfd read on a memfd queue, whose one eventfd serves both bits).
+ */
+static void wait_io(struct demo *s)
+{
+	struct __kernel_timespec ts = {
+		.tv_nsec = (long long)WAIT_SLICE_NS,
+	};
+	__u32 bits = L3L2Q_WAKE_OUTPUT_AVAIL, bit, i;
+	int memfd = l3l2q_queue_backend(s->q) == L3L2Q_BACKEND_MEMFD;
+	struct io_uring_cqe *cqe;
+	struct io_uring_sqe *sqe;
+	unsigned int head, n = 0;
+	int ret;
+
+	if (!s->stop_sent)
+		bits |= L3L2Q_WAKE_INPUT_SPACE;
+	ret = l3l2q_ep_want_wakeup(&s->l3->ep, bits);
+	if (ret)
+		die("want_wakeup", ret, &s->l3->ep);
+	if (pump(s)) {
+		l3l2q_ep_clear_wakeup(&s->l3->ep, bits);
+		return;
+	}
+	for (i = 0; i < 2; i++) {
+		bit = i ? L3L2Q_WAKE_INPUT_SPACE : L3L2Q_WAKE_OUTPUT_AVAIL;
+		if (!(bits & bit) || (s->pending & bit) || (memfd && s->pending))
+			continue;
+		sqe = io_uring_get_sqe(&s->ring);
+		if (!sqe)
+			die("io_uring_get_sqe", -EBUSY, NULL);
+		ret = l3l2q_prep_wait(sqe, s->q, bit,
+				      l3l2q_deadline_in(WAIT_SLICE_NS),
+				      &s->scratch[i]);
+		if (ret)
+			die("l3l2q_prep_wait", ret, NULL);
+		io_uring_sqe_set_data64(sqe, bit);
+		s->pending |= bit;
+	}
+	s->submits++;
+	s->waits++;
+	ret = io_uring_submit_and_wait_timeout(&s->ring, &cqe, 1, &ts, NULL);
+	if (ret < 0 && ret != -ETIME && ret != -EINTR)
+		die("io_uring_submit_and_wait_timeout", ret, NULL);
+	io_uring_for_each_cqe(&s->ring, head, cqe) {
+		s->pending &= ~(__u32)io_uring_cqe_get_data64(cqe);
+		/* 0 / 8: moved or kicked; -ETIMEDOUT; -ECONNRESET: see below. */
+		if (cqe->res < 0 && cqe->res != -ETIMEDOUT &&
+		    cqe->res != -ECONNRESET && cqe->res != -ECANCELED)
+			die("io_uring wait", cqe->res, NULL);
+		n++;
+	}
+	io_uring_cq_advance(&s->ring, n);
+	l3l2q_ep_clear_wakeup(&s->l3->ep, bits);
+	/* A dead device is noticed here, on both backings. */
+	check_devsim_alive(s);
+}
+
+/* ---- the report ---- */
+
+static int cmp_u64(const void *a, const void *b)
+{
+	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double pct_us(const __u64 *v, __u64 n, double p)
+{
+	__u64 i;
+
+	if (!n)
+		return 0;
+	i = (__u64)(p * (double)(n - 1) + 0.5);
+	return (double)v[i] / 1e3;
+}
+
+static void report(struct demo *s, double secs, int status)
+{
+	const struct l3l2q_stats *ls = l3l2q_ep_stats(&s->l3->ep);
+	const struct l3l2q_task_stats *d = &s->dev;
+	__u64 msgs = s->sent + 1 + s->received + s->errors + s->stats_seen;
+	__u64 l3_calls = s->submits + ls->kicks + ls->sleeps;
+	__u64 l2_calls = d->kicks + d->sleeps + d->idle_waits + d->doorbells;
+	char wdm[80];
+
+	qsort(s->lat, s->received, sizeof(*s->lat), cmp_u64);
+	printf("\n%-34s %14s %14s\n", "", "L3 (host)", "L2 (devsim)");
+	printf("%-34s %14llu %14llu\n", "tasks (sent / results)",
+	       (unsigned long long)s->sent, (unsigned long long)d->tasks);
+	printf("%-34s %14llu %14llu\n", "results checked / device ERRORs",
+	       (unsigned long long)s->received, (unsigned long long)d->errors);
+	snprintf(wdm, sizeof(wdm), "%llu / %llu / %llu",
+		 (unsigned long long)s->wrong, (unsigned long long)s->dup,
+		 (unsigned long long)(s->o->count - s->received));
+	printf("%-34s %14s\n", "wrong / duplicated / missing", wdm);
+	printf("%-34s %14llu %14llu\n", "bytes in (tasks)",
+	       (unsigned long long)s->bytes_in, (unsigned long long)d->bytes_in);
+	printf("%-34s %14llu %14llu\n", "bytes out (results)",
+	       (unsigned long long)s->bytes_out, (unsigned long long)d->bytes_out);
+	printf("%-34s %14.3f\n", "wall time (s)", secs);
+	printf("%-34s %14.0f\n", "throughput (tasks/s)", s->received / secs);
+	printf("%-34s %14.2f\n", "throughput (MB/s, in + out)",
+	       (s->bytes_in + s->bytes_out) / secs / 1e6);
+	printf("%-34s %14.1f\n", "latency p50 (us)",
+	       pct_us(s->lat, s->received, 0.50));
+	printf("%-34s %14.1f\n", "latency p99 (us)",
+	       pct_us(s->lat, s->received, 0.99));
+	printf("%-34s %14llu %14llu\n", "wake-ups sent (kicks)",
+	       (unsigned long long)ls->kicks, (unsigned long long)d->kicks);
+	printf("%-34s %14llu %14llu\n", "wake-ups suppressed",
+	       (unsigned long long)ls->kicks_suppressed,
+	       (unsigned long long)d->kicks_suppressed);
+	printf("%-34s %14llu %14llu\n", "sleeps in the library",
+	       (unsigned long long)ls->sleeps, (unsigned long long)d->sleeps);
+	printf("%-34s %14llu %14llu\n", "own io_uring waits",
+	       (unsigned long long)s->waits, (unsigned long long)d->idle_waits);
+	printf("%-34s %14s %14llu\n", "core doorbells (eventfd writes)", "-",
+	       (unsigned long long)d->doorbells);
+	printf("%-34s %14llu %14llu\n", "out-of-order completions", 0ull,
+	       (unsigned long long)d->out_of_order);
+	printf("%-34s %14.4f %14.4f\n", "system calls per message",
+	       (double)l3_calls / (double)msgs, (double)l2_calls / (double)msgs);
+	printf("  messages = tasks + STOP + results + ERRORs + STATS = %llu\n",
+	       (unsigned long long)msgs);
+	printf("  L3 calls = io_uring_submit_and_wait_timeout + kicks + sleeps\n");
+	printf("  L2 calls = kicks + sleeps + orchestrator io_uring waits + doorbells\n");
+	printf("  (not counted: the cores' nanosleep for simulated work)\n");
+	printf("l3l2q-devsim exit status %d\n", status);
+}
+
+/* ---- main ---- */
+
+static int run(const struct opts *o)
+{
+	__u64 arena = (L3L2Q_TASK_HDR_BYTES + o->size + 63) / 64 * 64 * 8;
 	struct l3l2q_params p = {
 		.depth = o->depth,
-		.input_arena_bytes = (o->max_bytes + sizeof(struct task_hdr) + 63) / 64 * 64 * 4,
-		.output_arena_bytes = (o->max_bytes + sizeof(struct task_hdr) + 63) / 64 * 64 * 4,
+		.input_arena_bytes = arena,
+		.output_arena_bytes = arena,
 		.backend = o->backend,
 	};
-	struct l3_state s = { .o = o };
-	struct l3l2q_queue *q;
+	struct demo s = { .o = o };
 	struct l3l2q_error err;
-	__u64 t0, t1, idle = 0;
-	int fd, status, ret;
-	pid_t child;
+	__u64 t0, t1, next, last_move, last_count = 0;
+	int fd, ret, status, ok;
 
-	ret = l3l2q_create(&p, &q, &err);
+	ret = l3l2q_create(&p, &s.q, &err);
 	if (ret) {
-		fprintf(stderr, "l3l2q-demo: create: %s (%s)\n",
-			strerror(-ret), err.message);
+		fprintf(stderr, PROG ": create: %s (%s)\n", strerror(-ret),
+			err.message);
 		return 1;
 	}
-	fd = l3l2q_peer_fd(q);
+	s.l3 = l3l2q_queue_l3(s.q);
+	fd = l3l2q_peer_fd(s.q);
 	if (fd < 0)
 		die("peer fd", fd, NULL);
-	child = fork();
-	if (child < 0)
-		die("fork", -errno, NULL);
-	if (child == 0) {
-		l3l2q_destroy(q);	/* the child keeps only the L2 role */
-		_exit(run_l2(fd));
-	}
-	close(fd);
-
-	s.l3 = l3l2q_queue_l3(q);
-	s.buf = malloc(sizeof(struct task_hdr) + o->max_bytes);
-	if (!s.buf)
-		die("malloc", -ENOMEM, NULL);
-	printf("l3l2q-demo: %s queue, depth %llu, arenas %llu/%llu bytes; L2 is pid %d\n",
-	       l3l2q_queue_backend(q) == L3L2Q_BACKEND_DEVICE ? "/dev/l3l2q" : "memfd",
-	       (unsigned long long)p.depth,
-	       (unsigned long long)p.input_arena_bytes,
-	       (unsigned long long)p.output_arena_bytes, (int)child);
-	t0 = l3l2q_now_ns();
-	while (s.received < o->count) {
-		if (l3_send(&s) | l3_receive(&s)) {
-			idle = 0;
-			continue;
-		}
-		if (++idle % 1024 == 0 &&
-		    l3l2q_now_ns() - t0 > 600ull * 1000000000ull)
-			die("no progress for 10 minutes", -ETIMEDOUT, &s.l3->ep);
-	}
-	ret = l3l2q_l3_request_stop(s.l3, l3l2q_deadline_in(10000000000ull));
+	s.buf = malloc(L3L2Q_TASK_HDR_BYTES + o->size);
+	s.seen = calloc(o->count, 1);
+	s.lat = calloc(o->count, sizeof(*s.lat));
+	if (!s.buf || !s.seen || !s.lat)
+		die("allocating the checker", -ENOMEM, NULL);
+	ret = io_uring_queue_init(8, &s.ring, 0);
 	if (ret)
-		die("L3 request_stop", ret, &s.l3->ep);
-	t1 = l3l2q_now_ns();
-	if (waitpid(child, &status, 0) != child)
-		die("waitpid", -errno, NULL);
-	free(s.buf);
-	l3l2q_destroy(q);
+		die("io_uring_queue_init", ret, NULL);
+	s.child = start_devsim(o, fd);
+	close(fd);
+	printf(PROG ": %s queue, depth %llu, arenas %llu bytes; l3l2q-devsim "
+	       "pid %d (window %lu, %lu cores); %llu tasks of 0..%llu bytes\n",
+	       l3l2q_queue_backend(s.q) == L3L2Q_BACKEND_DEVICE ? "/dev/l3l2q" :
+	       "memfd", (unsigned long long)p.depth, (unsigned long long)arena,
+	       (int)s.child, o->inflight, o->workers,
+	       (unsigned long long)o->count, (unsigned long long)o->size);
+	fflush(stdout);
 
-	printf("tasks sent      %llu\n", (unsigned long long)s.sent);
-	printf("results checked %llu (%llu wrong)\n",
-	       (unsigned long long)s.received, (unsigned long long)s.bad);
-	printf("bytes in/out    %llu / %llu\n", (unsigned long long)s.bytes_in,
-	       (unsigned long long)s.bytes_out);
-	printf("elapsed         %.3f s (%.0f tasks/s)\n", (t1 - t0) / 1e9,
-	       s.sent / ((t1 - t0) / 1e9 + 1e-9));
-	printf("L2 exit status  %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-	if (s.bad || !WIFEXITED(status) || WEXITSTATUS(status)) {
-		printf("l3l2q-demo: FAILED\n");
-		return 1;
+	t0 = l3l2q_now_ns();
+	next = t0 + PROGRESS_NS;
+	last_move = t0;
+	while (!finished(&s)) {
+		if (!pump(&s))
+			wait_io(&s);
+		t1 = l3l2q_now_ns();
+		if (s.received + s.errors != last_count) {
+			last_count = s.received + s.errors;
+			last_move = t1;
+		} else if (t1 - last_move > STALL_NS) {
+			die("no progress for 120 s", -ETIMEDOUT, &s.l3->ep);
+		}
+		if (t1 >= next) {
+			/* Plain lines: it is read from a serial console too. */
+			printf("progress: %llu/%llu results, %.0f tasks/s\n",
+			       (unsigned long long)s.received,
+			       (unsigned long long)o->count,
+			       s.received / ((t1 - t0) / 1e9));
+			fflush(stdout);
+			next = t1 + PROGRESS_NS;
+		}
 	}
-	printf("l3l2q-demo: OK\n");
+	t1 = l3l2q_now_ns();
+	/* Cancels a wait still in the kernel. */
+	io_uring_queue_exit(&s.ring);
+	if (waitpid(s.child, &status, 0) != s.child)
+		die("waitpid", -errno, NULL);
+	status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	report(&s, (t1 - t0) / 1e9, status);
+	ok = !s.wrong && !s.dup && !s.errors && s.received == o->count &&
+	     s.dev.tasks == o->count && status == 0;
+	free(s.buf);
+	free(s.seen);
+	free(s.lat);
+	l3l2q_destroy(s.q);
+	printf(PROG ": %s\n", ok ? "OK" : "FAILED");
+	return ok ? 0 : 1;
+}
+
+static int parse_u64(const char *opt, const char *arg, __u64 lo, __u64 hi,
+		     __u64 *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(arg, &end, 0);
+	if (errno || end == arg || *end || arg[0] == '-' || v < lo || v > hi) {
+		fprintf(stderr, PROG ": %s: '%s' is not a number in [%llu, %llu]\n",
+			opt, arg, (unsigned long long)lo, (unsigned long long)hi);
+		exit(2);
+	}
+	*out = v;
 	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: " PROG " [--count N] [--size B] [--depth D] "
+		"[--inflight N] [--workers N] [--work-ns NS]\n"
+		"       [--backend auto|memfd|device] [--devsim PATH]\n");
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "count", required_argument, NULL, 'n' },
-		{ "max-bytes", required_argument, NULL, 'b' },
+		{ "size", required_argument, NULL, 's' },
+		{ "max-bytes", required_argument, NULL, 's' },
 		{ "depth", required_argument, NULL, 'd' },
+		{ "inflight", required_argument, NULL, 'i' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "work-ns", required_argument, NULL, 'W' },
 		{ "backend", required_argument, NULL, 'B' },
+		{ "devsim", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct opts o = { .count = 100000, .max_bytes = 1024, .depth = 64 };
+	struct opts o = { .count = 100000, .size = 512, .depth = 64,
+			  .inflight = 16, .workers = 4, .work_ns = 200000 };
+	__u64 v;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "n:b:d:B:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:s:d:i:w:W:B:D:h", longopts,
+				NULL)) != -1) {
 		switch (c) {
 		case 'n':
-			o.count = strtoull(optarg, NULL, 0);
+			parse_u64("--count", optarg, 1, 1ull << 28, &o.count);
 			break;
-		case 'b':
-			o.max_bytes = strtoull(optarg, NULL, 0);
+		case 's':
+			parse_u64("--size", optarg, 0, 1u << 20, &o.size);
 			break;
 		case 'd':
-			o.depth = strtoull(optarg, NULL, 0);
+			parse_u64("--depth", optarg, 2, 1u << 16, &o.depth);
+			break;
+		case 'i':
+			parse_u64("--inflight", optarg, 1, L3L2Q_WINDOW_MAX, &v);
+			o.inflight = (unsigned long)v;
+			break;
+		case 'w':
+			parse_u64("--workers", optarg, 1, 64, &v);
+			o.workers = (unsigned long)v;
+			break;
+		case 'W':
+			parse_u64("--work-ns", optarg, 0, 1000000000ull, &o.work_ns);
 			break;
 		case 'B':
 			if (!strcmp(optarg, "auto"))
@@ -312,18 +563,33 @@ int main(int argc, char **argv)
 				o.backend = L3L2Q_BACKEND_MEMFD;
 			else if (!strcmp(optarg, "device"))
 				o.backend = L3L2Q_BACKEND_DEVICE;
-			else
-				goto usage;
+			else {
+				fprintf(stderr, PROG ": --backend: '%s' is not "
+					"auto, memfd or device\n", optarg);
+				return 2;
+			}
 			break;
+		case 'D':
+			o.devsim = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
 		default:
-			goto usage;
+			usage(stderr);
+			return 2;
 		}
 	}
-	if (!o.count || o.max_bytes > (1u << 30))
-		goto usage;
-	return run_l3(&o);
-usage:
-	fprintf(stderr, "usage: %s [--count N] [--max-bytes B] [--depth D] "
-		"[--backend auto|memfd|device]\n", argv[0]);
-	return 2;
+	if (optind < argc) {
+		fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	if (o.inflight > o.depth) {
+		fprintf(stderr, PROG ": --inflight %lu exceeds --depth %llu\n",
+			o.inflight, (unsigned long long)o.depth);
+		return 2;
+	}
+	/* A dead devsim must show up as a status, not kill us. */
+	signal(SIGPIPE, SIG_IGN);
+	return run(&o);
 }

@@ -282,17 +282,25 @@ static void memfd_kick(struct l3l2q_queue *q)
 	}
 }
 
-/* The peer's process, once it has a live role: a pidfd to poll. */
-static void watch_peer(struct l3l2q_queue *q)
+/*
+ * The peer's process, once it has a live role: a pidfd to poll.  Returns 1
+ * when that process is already gone (ESRCH): a peer killed before this
+ * side ever slept would otherwise never be noticed.
+ */
+static int watch_peer(struct l3l2q_queue *q)
 {
 	__u32 state, pid;
 
 	if (q->peer_pidfd >= 0)
-		return;
+		return 0;
 	state = l3l2q_load_acquire_u32(state_word(q, 1));
 	pid = l3l2q_load_once_u32(pid_word(q, 1));
-	if (state == L3L2Q_ROLE_LIVE && pid && (pid_t)pid != getpid())
+	if (state == L3L2Q_ROLE_LIVE && pid && (pid_t)pid != getpid()) {
 		q->peer_pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+		if (q->peer_pidfd < 0 && errno == ESRCH)
+			return 1;
+	}
+	return 0;
 }
 
 /* W4 on an eventfd: it keeps a kick that came before we got here. */
@@ -312,7 +320,11 @@ static int memfd_sleep(struct l3l2q_queue *q, __u32 counter, __s32 seen,
 	/* A dead peer will never kick (its last kick may be taken already). */
 	if (l3l2q_load_acquire_u32(state_word(q, 1)) == L3L2Q_ROLE_DEAD)
 		return -ECONNRESET;
-	watch_peer(q);
+	if (watch_peer(q)) {
+		/* Gone without saying so, before we ever watched it. */
+		l3l2q_store_release_u32(state_word(q, 1), L3L2Q_ROLE_DEAD);
+		return -ECONNRESET;
+	}
 	pfd[1].fd = q->peer_pidfd;
 	if (deadline_ns != L3L2Q_DEADLINE_NONE) {
 		now = l3l2q_now_ns();
