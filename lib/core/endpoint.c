@@ -198,6 +198,15 @@ void l3l2q__notify(struct l3l2q_ep *ep, __u32 bit)
 		return;
 	/* P2: pairs with the waiter's W2 in l3l2q_ep_want_wakeup(). */
 	l3l2q_full_fence();
+	/*
+	 * Kick whenever the bit is set, even if this sleep was kicked
+	 * already.  "Once per arming" was tried and fails: a kick meant for
+	 * a message the waiter already took can land on its next arming,
+	 * and a driver WAIT woken with its counter unmoved sleeps again, so
+	 * the kick the new message needed is never sent (the spin model
+	 * finds it in a few steps).  Fewer kicks need waits that return on
+	 * every kick.
+	 */
 	if (!(l3l2q_load_once_u32(ep->peer_wake) & bit)) {	/* P3 */
 		ep->stats.kicks_suppressed++;
 		return;
