@@ -13,7 +13,8 @@
 #   make clean
 #
 # Source lists are wildcards, so a new lib/core/*.c, lib/user/*.c,
-# tools/*.c or tests/*_test.c is picked up without editing this file.
+# tools/*.c, tools/<name>/*.c or tests/*_test.c is picked up without
+# editing this file.
 
 # The project's toolchain is gcc; make's built-in default "cc" is replaced,
 # an explicit CC=... is kept.
@@ -24,6 +25,9 @@ B	:= build
 
 LIB_SRCS	:= $(sort $(wildcard lib/core/*.c lib/user/*.c))
 TOOL_SRCS	:= $(sort $(wildcard tools/*.c))
+# A tool too big for one file is a directory: tools/<name>/*.c is
+# build/tools/l3l2q-<name>.
+TOOL_DIRS	:= $(sort $(patsubst tools/%/,%,$(dir $(wildcard tools/*/*.c))))
 TEST_SRCS	:= $(sort $(wildcard tests/*_test.c))
 
 # lib/core is searched for #include "..." only, so none of the core's private
@@ -55,6 +59,7 @@ LIB_OBJS	:= $(LIB_SRCS:%.c=$(B)/obj/%.o)
 LIB_A		:= $(B)/lib/libl3l2q.a
 LIB_SO		:= $(B)/lib/libl3l2q.so
 TOOLS		:= $(TOOL_SRCS:tools/%.c=$(B)/tools/%)
+TOOLS		+= $(TOOL_DIRS:%=$(B)/tools/l3l2q-%)
 TESTS		:= $(TEST_SRCS:tests/%.c=$(B)/tests/%)
 
 ASAN_LIB_OBJS	:= $(LIB_SRCS:%.c=$(B)/asan/obj/%.o)
@@ -100,6 +105,24 @@ $(LIB_SO): $(LIB_OBJS)
 $(B)/tools/%: tools/%.c $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -o $@ $< $(LIB_A) $(TEST_LDLIBS)
+
+# A tool directory, tools/<name>/: each file compiled on its own, then
+# linked.  Extra flags for one directory: TOOL_CPPFLAGS_<name> and
+# TOOL_LDLIBS_<name>; for one of its files, a target-specific variable on
+# the object, e.g. $(B)/obj/tools/<name>/x.o: TOOL_CPPFLAGS_<name> += ...
+# The more specific pattern wins over $(B)/obj/%.o (no -fPIC here).
+$(B)/obj/tools/%.o: tools/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(TOOL_CPPFLAGS_$(firstword $(subst /, ,$*))) \
+		$(CFLAGS) $(DEPFLAGS) -c -o $@ $<
+
+$(foreach t,$(TOOL_DIRS),$(eval $(B)/tools/l3l2q-$(t): \
+	$(patsubst %.c,$(B)/obj/%.o,$(sort $(wildcard tools/$(t)/*.c)))))
+
+$(TOOL_DIRS:%=$(B)/tools/l3l2q-%): $(B)/tools/l3l2q-%: $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(LIB_A) $(TOOL_LDLIBS_$*) \
+		$(TEST_LDLIBS)
 
 $(B)/tests/%: tests/%.c $(LIB_A) $(KSFT_HDR)
 	@mkdir -p $(@D)
@@ -150,7 +173,8 @@ clean:
 	rm -rf $(B)
 
 -include $(wildcard $(B)/obj/lib/*/*.d $(B)/asan/obj/lib/*/*.d \
-		    $(B)/tools/*.d $(B)/tests/*.d $(B)/asan/tests/*.d)
+		    $(B)/tools/*.d $(B)/obj/tools/*/*.d \
+		    $(B)/tests/*.d $(B)/asan/tests/*.d)
 
 # In-VM driver suites (tests/vm/*_test.c) on Debian's 6.1 and 6.12 cloud
 # kernels under QEMU/TCG; installs what it needs, not part of "check".

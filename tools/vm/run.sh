@@ -54,6 +54,10 @@ CC=${CC:-gcc}
 CPPFLAGS=(-D_GNU_SOURCE -Iuapi -Ilib/include -iquote lib/core)
 CFLAGS=(-static -std=c11 -O2 -Wall -Wextra -Werror -pthread)
 TEST_FLAGS=(-Wno-unused-parameter -Itests -Ibuild/kselftest)
+# The tool directories (tools/<dir>/*.c -> bin/l3l2q-<dir>) built for the
+# VM: only those that need no library beyond libl3l2q and liburing, which
+# is why tools/bench (DPDK) is not here.
+VM_TOOL_DIRS=(devsim)
 
 APT_UPDATED=0
 
@@ -294,10 +298,11 @@ build_module() {
 	((KEEP)) || rm -rf "$dir/src"
 }
 
-# libl3l2q once, statically, then every tests/vm/*_test.c and tools/*.c
-# against it.  Rebuilt each run: it takes seconds and cannot go stale.
+# libl3l2q once, statically, then every tests/vm/*_test.c, tools/*.c and
+# VM_TOOL_DIRS against it.  Rebuilt each run: it takes seconds and cannot
+# go stale.
 build_userspace() {
-	local f o objs=() name
+	local f d o objs=() name
 	cd "$REPO"
 	sh tools/fetch-kselftest.sh build/kselftest >&2
 	rm -rf "${VM:?}/obj" "${VM:?}/lib" "${VM:?}/tests" "${VM:?}/bin"
@@ -330,6 +335,13 @@ build_userspace() {
 		"$CC" "${CPPFLAGS[@]}" "${CFLAGS[@]}" -o "$VM/bin/$name" "$f" \
 			"$VM/lib/libl3l2q.a" -luring ||
 			die "building $f failed"
+	done
+	for d in "${VM_TOOL_DIRS[@]}"; do
+		compgen -G "tools/$d/*.c" >/dev/null ||
+			die "VM_TOOL_DIRS: tools/$d has no .c files"
+		"$CC" "${CPPFLAGS[@]}" "${CFLAGS[@]}" -o "$VM/bin/l3l2q-$d" \
+			tools/"$d"/*.c "$VM/lib/libl3l2q.a" -luring ||
+			die "building tools/$d failed"
 	done
 }
 

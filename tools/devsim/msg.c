@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: MIT
+/*
+ * msg.c - l3l2q-devsim's messages on stderr, and what a failed queue call
+ * means for the exit status.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "devsim.h"
+
+int devsim_quiet;
+
+void devsim_msg(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (devsim_quiet)
+		return;
+	va_start(ap, fmt);
+	fprintf(stderr, PROG ": ");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+/* Errors are printed even with --quiet. */
+void devsim_err_msg(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, PROG ": ");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+/* A failed queue call: exit 3 if the peer is gone, else 1. */
+int devsim_queue_failure(struct devsim *d, const char *what, int ret)
+{
+	const struct l3l2q_error *e = l3l2q_ep_last_error(&d->l2->ep);
+
+	if (ret == -ECONNRESET) {
+		devsim_err_msg("the L3 side is gone (%s): %s; exiting", what,
+			       e->message);
+		return EXIT_PEER_GONE;
+	}
+	devsim_err_msg("%s: %s (%s: %s)", what, strerror(-ret),
+		       l3l2q_error_op_str(e->op), e->message);
+	return 1;
+}

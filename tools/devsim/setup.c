@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: MIT
+/*
+ * setup.c - getting the L2 fd (inherited, or received over a unix socket),
+ * attaching, starting the cores; and the teardown.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "devsim.h"
+
+static int connect_socket(const char *path)
+{
+	static const int types[] = { SOCK_STREAM, SOCK_SEQPACKET };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	unsigned int i;
+	int s, ret = -EINVAL;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		devsim_err_msg("--socket: path longer than %zu bytes",
+			       sizeof(sa.sun_path) - 1);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sa.sun_path, path);
+	/* The listener picks the type; try both before giving up. */
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		s = socket(AF_UNIX, types[i] | SOCK_CLOEXEC, 0);
+		if (s < 0)
+			return -errno;
+		if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			return s;
+		ret = -errno;
+		close(s);
+		if (ret != -EPROTOTYPE)
+			break;
+	}
+	devsim_err_msg("--socket %s: connect: %s", path, strerror(-ret));
+	return ret;
+}
+
+/* The L2 fd, from --fd or over --socket; -1 after printing why. */
+static int get_fd(const struct opts *o)
+{
+	int s, fd;
+
+	if (!o->socket_path) {
+		if (fcntl(o->fd, F_GETFD) < 0) {
+			devsim_err_msg("--fd %d: not an open file descriptor (%s)",
+				       o->fd, strerror(errno));
+			return -1;
+		}
+		return o->fd;
+	}
+	s = connect_socket(o->socket_path);
+	if (s < 0)
+		return -1;
+	fd = l3l2q_recv_fd(s);
+	close(s);
+	if (fd < 0) {
+		devsim_err_msg("--socket %s: receiving the L2 fd: %s",
+			       o->socket_path, strerror(-fd));
+		return -1;
+	}
+	return fd;
+}
+
+int devsim_setup(struct devsim *d, const struct opts *o)
+{
+	struct l3l2q_attach_params ap = { .max_inflight = o->inflight };
+	struct l3l2q_error err;
+	int fd, ret;
+
+	memset(d, 0, sizeof(*d));
+	d->o = o;
+	d->doorbell = -1;
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_cond_init(&d->cond, NULL);
+	fd = get_fd(o);
+	if (fd < 0)
+		return 1;
+	ret = l3l2q_attach(fd, &ap, &d->q, &err);
+	/* The queue keeps what it needs; the L2 fd is ours to close. */
+	close(fd);
+	if (ret) {
+		devsim_err_msg("attach: %s (%s)", strerror(-ret), err.message);
+		if (ret == -EINVAL && strstr(err.message, "max_inflight"))
+			devsim_err_msg("--inflight %u: must be at most the queue depth",
+				       o->inflight);
+		return ret == -ECONNRESET ? EXIT_PEER_GONE : 1;
+	}
+	d->l2 = l3l2q_queue_l2(d->q);
+	d->out_arena = l3l2q_queue_layout(d->q)->output_arena_bytes;
+	d->slots = calloc(o->inflight, sizeof(*d->slots));
+	d->fifo = calloc(o->inflight, sizeof(*d->fifo));
+	d->mb = aligned_alloc(64, sizeof(*d->mb));
+	d->doorbell = eventfd(0, EFD_CLOEXEC);
+	if (!d->slots || !d->fifo || !d->mb || d->doorbell < 0) {
+		devsim_err_msg("out of memory or eventfd: %s", strerror(errno));
+		return 1;
+	}
+	l3l2q_mailbox_init(d->mb);
+	ret = io_uring_queue_init(4, &d->ring, 0);
+	if (ret) {
+		devsim_err_msg("io_uring_queue_init: %s", strerror(-ret));
+		return 1;
+	}
+	d->ring_ok = 1;
+	d->st.workers = o->workers;
+	d->st.window = o->inflight;
+	ret = devsim_start_cores(d);
+	if (ret) {
+		devsim_err_msg("starting %u cores: %s", o->workers,
+			       strerror(-ret));
+		return 1;
+	}
+	devsim_msg("attached (%s), depth %llu, window %u, %u cores",
+		   l3l2q_queue_backend(d->q) == L3L2Q_BACKEND_DEVICE ?
+		   "/dev/l3l2q" : "memfd",
+		   (unsigned long long)l3l2q_queue_layout(d->q)->depth,
+		   o->inflight, o->workers);
+	return 0;
+}
+
+void devsim_teardown(struct devsim *d)
+{
+	devsim_stop_cores(d);
+	/* Cancels a wait still in the kernel before its buffers go. */
+	if (d->ring_ok)
+		io_uring_queue_exit(&d->ring);
+	if (d->doorbell >= 0)
+		close(d->doorbell);
+	free(d->threads);
+	free(d->mb);
+	free(d->fifo);
+	free(d->slots);
+	/* A live L3 sees this role die: that is the end of the run for it. */
+	l3l2q_destroy(d->q);
+}
