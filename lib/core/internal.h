@@ -107,6 +107,12 @@ int l3l2q__prod_try_reserve(struct l3l2q_ep *ep, struct l3l2q_prod *p,
 			    __u64 n, struct l3l2q_res *res, __u32 op);
 int l3l2q__prod_publish(struct l3l2q_ep *ep, struct l3l2q_prod *p,
 			const struct l3l2q_res *res, __u64 opcode, __u32 op);
+/* Write the slot, move the private tail; the tail store waits for a flush. */
+int l3l2q__prod_publish_defer(struct l3l2q_ep *ep, struct l3l2q_prod *p,
+			      const struct l3l2q_res *res, __u64 opcode,
+			      __u32 op);
+/* Store the tail once for every deferred publish, then notify once. */
+int l3l2q__prod_flush(struct l3l2q_ep *ep, struct l3l2q_prod *p, __u32 op);
 
 /* ---- consumer.c ---- */
 
@@ -117,6 +123,9 @@ int l3l2q__cons_try_peek(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 			 struct l3l2q_msg *msg, __u32 op);
 int l3l2q__cons_release(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 			const struct l3l2q_msg *msg, __u32 op);
+/* Release @n held messages with at most one head store and one notify. */
+int l3l2q__cons_release_batch(struct l3l2q_ep *ep, struct l3l2q_cons *c,
+			      const struct l3l2q_msg *msgs, __u32 n, __u32 op);
 /* The held entry that @msg names with every field equal, or NULL. */
 const struct l3l2q_entry *l3l2q__cons_find(const struct l3l2q_cons *c,
 					   const struct l3l2q_msg *msg);
