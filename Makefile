@@ -65,7 +65,7 @@ ASAN_TESTS	:= $(TEST_SRCS:tests/%.c=$(B)/asan/tests/%)
 # The VM suites boot two kernels and may first install packages: they get a
 # longer per-suite limit than the host suites (whose harness has its own).
 SCRIPT_SUITES	:= tests/freestanding_check.sh tests/vm-suites.sh tests/spin_check.sh
-SCRIPT_SUITES	+= tests/aarch64_check.sh
+SCRIPT_SUITES	+= tests/aarch64_check.sh tests/bench_smoke.sh
 
 SUITE_ENV	:= ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
 		   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -147,7 +147,56 @@ demo-host: $(B)/tools/l3l2q-demo
 clean:
 	rm -rf $(B)
 
+# Benchmark -----------------------------------------------------------
+#
+#   make bench        build tools/l3l2q-bench, run it (a few minutes), write
+#                     build/bench/results.txt and, from it, the markdown
+#                     table and throughput.png (tools/bench/report.sh)
+#   make bench-deps   install what the bench compares with and plots with
+#                     (libdpdk-dev, gnuplot-nox); not needed by make check
+#
+# tools/l3l2q-bench is several files (tools/bench/*.c), so it has its own
+# rule.  rte_ring is compiled in only when pkg-config finds libdpdk; only
+# librte_ring (and librte_eal, for its symbols) is linked, and the EAL is
+# never initialised.
+
+BENCH_SRCS	:= $(sort $(wildcard tools/bench/*.c))
+BENCH_OBJS	:= $(BENCH_SRCS:%.c=$(B)/obj/%.o)
+BENCH		:= $(B)/tools/l3l2q-bench
+HAVE_DPDK	:= $(shell pkg-config --exists libdpdk 2>/dev/null && echo 1)
+ifeq ($(HAVE_DPDK),1)
+# Debian's libdpdk.pc adds -march=corei7; the bench is built for the
+# baseline target like everything else.
+DPDK_CFLAGS	:= -DBENCH_HAVE_DPDK $(filter-out -march=%,$(shell pkg-config --cflags libdpdk))
+DPDK_LIBS	:= -lrte_ring -lrte_eal
+endif
+BENCH_ARGS	?=
+BENCH_OUT	:= $(B)/bench
+
+tools: $(BENCH)
+
+$(B)/obj/tools/bench/rte_ring.o: CPPFLAGS += $(DPDK_CFLAGS)
+
+$(B)/obj/tools/bench/%.o: tools/bench/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -c -o $@ $<
+
+$(BENCH): $(BENCH_OBJS) $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $(BENCH_OBJS) $(LIB_A) $(DPDK_LIBS) $(LDLIBS)
+
+.PHONY: bench bench-deps
+bench-deps:
+	sh tools/install-deps.sh --bench
+
+bench: $(BENCH)
+	@mkdir -p $(BENCH_OUT)
+	./$(BENCH) --tag "commit=$$(git rev-parse --short HEAD 2>/dev/null)$$(git diff --quiet HEAD 2>/dev/null || echo -dirty)" \
+		$(BENCH_ARGS) | tee $(BENCH_OUT)/results.txt
+	sh tools/bench/report.sh $(BENCH_OUT)/results.txt $(BENCH_OUT)
+
 -include $(wildcard $(B)/obj/lib/*/*.d $(B)/asan/obj/lib/*/*.d \
+		    $(B)/obj/tools/bench/*.d \
 		    $(B)/tools/*.d $(B)/tests/*.d $(B)/asan/tests/*.d)
 
 # In-VM driver suites (tests/vm/*_test.c) on Debian's 6.1 and 6.12 cloud
