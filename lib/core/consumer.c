@@ -63,7 +63,16 @@ static int refresh_tail(struct l3l2q_ep *ep, struct l3l2q_cons *c, __u32 op)
 
 static __u32 win_index(const struct l3l2q_cons *c, __u32 i)
 {
-	return (c->first + i) % (c->max_inflight + 1);
+	__u32 j = c->first + i, w = c->max_inflight + 1;
+
+	/*
+	 * (first + i) % w without a division: first < w, and every caller
+	 * passes i <= active <= w, so at most one subtraction is needed;
+	 * the loop only keeps that true for any i.
+	 */
+	while (j >= w)
+		j -= w;
+	return j;
 }
 
 static void entry_to_msg(const struct l3l2q_entry *e, struct l3l2q_msg *msg)

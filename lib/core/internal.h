@@ -45,8 +45,20 @@ int l3l2q__ep_init(struct l3l2q_ep *ep, __u32 role, const struct l3l2q_mem *mem,
 		   const struct l3l2q_layout *layout,
 		   const struct l3l2q_env *env);
 
-/* 0 while LIVE, else the errno of the terminal state (recorded as last). */
-int l3l2q__ep_check(struct l3l2q_ep *ep, __u32 op);
+/* The terminal states of l3l2q__ep_check(): record and return the errno. */
+int l3l2q__ep_check_slow(struct l3l2q_ep *ep, __u32 op);
+
+/*
+ * 0 while LIVE, else the errno of the terminal state (recorded as last).
+ * Inline: it runs several times per message, and the live case is one
+ * compare; only a terminal state pays for the call and the record.
+ */
+static inline int l3l2q__ep_check(struct l3l2q_ep *ep, __u32 op)
+{
+	if (__builtin_expect(ep->state == L3L2Q_STATE_LIVE, 1))
+		return 0;
+	return l3l2q__ep_check_slow(ep, op);
+}
 
 /* Before any shared mutation: record and return -@err; state unchanged. */
 int l3l2q__reject(struct l3l2q_ep *ep, int err, __u32 kind, __u32 op,
@@ -82,6 +94,18 @@ int l3l2q__wait(struct l3l2q_ep *ep, __u32 op, __u64 deadline_ns,
 void l3l2q__notify(struct l3l2q_ep *ep, __u32 bit);
 
 /* ---- arena.c: the payload cursor rules shared by both halves ---- */
+
+/*
+ * cursor % arena_bytes: a mask when the arena is a power of two (any
+ * multiple of 64 is allowed, but powers of two are the common case), so the
+ * per-message paths do not pay a 64-bit division for it.
+ */
+static inline __u64 l3l2q__arena_pos(__u64 cur, __u64 arena_bytes)
+{
+	if (arena_bytes & (arena_bytes - 1))
+		return cur % arena_bytes;
+	return cur & (arena_bytes - 1);
+}
 
 /* Non-zero span lies wholly inside [arena_offset, arena_offset + bytes). */
 int l3l2q__in_arena(__u64 arena_offset, __u64 arena_bytes, __u64 offset,

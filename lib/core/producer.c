@@ -134,7 +134,7 @@ int l3l2q__prod_try_reserve(struct l3l2q_ep *ep, struct l3l2q_prod *p,
 	if (p->tail - p->head >= p->depth)
 		return no_space(ep, p);	/* every slot in use */
 	if (n) {
-		pos = p->ptail % a;
+		pos = l3l2q__arena_pos(p->ptail, a);
 		if (n > a - pos)
 			pad = a - pos;	/* never split a payload at the wrap */
 		/*
