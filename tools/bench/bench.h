@@ -227,6 +227,8 @@ int bench_l3l2q_rtt(const struct bench_case *, const struct bench_opts *,
 		    struct bench_sample *);
 int bench_l3l2q_bstream(const struct bench_case *, const struct bench_opts *,
 			struct bench_sample *);
+/* One thread, no timing: instruction profiles under callgrind (--solo). */
+int bench_l3l2q_solo(const char *mech, unsigned int bytes, uint64_t count);
 /* rings.c */
 int bench_textbook_stream(const struct bench_case *, const struct bench_opts *,
 			  struct bench_sample *);

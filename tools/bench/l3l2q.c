@@ -446,3 +446,86 @@ int bench_l3l2q_rtt(const struct bench_case *c, const struct bench_opts *o,
 	free(a);
 	return ret;
 }
+
+/* ---- one thread, for instruction profiles (--solo) ---- */
+
+/*
+ * Move @count messages of @bytes through l3l2q in @form on one thread:
+ * fill the ring until it is full, then drain it.  No second core, no
+ * timing: under callgrind the instruction count per message of the core's
+ * paths, without scheduling noise.
+ */
+int bench_l3l2q_solo(const char *mech, unsigned int bytes, uint64_t count)
+{
+	enum form form = !strcmp(mech, "l3l2q_zc") ? F_ZC :
+			 !strcmp(mech, "l3l2q_batch") ? F_BATCH : F_COPY;
+	unsigned int depth = bench_depth(bytes), window = form == F_BATCH ? 32 : 1;
+	unsigned char *buf = calloc(1, round64(bytes));
+	struct l3l2q_msg m, win[33];
+	struct l3l2q_res res;
+	uint64_t sent = 0, got = 0;
+	unsigned int held;
+	struct lq lq;
+	int ret;
+
+	if (!buf)
+		return -ENOMEM;
+	ret = lq_open(&lq, depth, depth * round64(bytes), 64, window);
+	if (ret) {
+		free(buf);
+		return ret;
+	}
+	while (!ret && got < count) {
+		while (sent < count) {
+			stamp_put(buf, bytes, sent);
+			if (form == F_COPY) {
+				ret = l3l2q_l3_try_enqueue(lq.l3, L3L2Q_OP_DATA,
+							   buf, bytes);
+			} else {
+				ret = l3l2q_l3_try_reserve(lq.l3, bytes, &res);
+				if (!ret && bytes)
+					memcpy(res.data, buf, bytes);
+				if (!ret && form == F_ZC)
+					ret = l3l2q_l3_publish(lq.l3, &res,
+							       L3L2Q_OP_DATA);
+				else if (!ret)
+					ret = l3l2q_l3_publish_defer(lq.l3, &res,
+								     L3L2Q_OP_DATA);
+			}
+			if (ret)
+				break;
+			sent++;
+		}
+		if (ret != -EAGAIN && ret)
+			break;
+		if (form == F_BATCH)
+			l3l2q_l3_flush(lq.l3);
+		held = 0;
+		while ((ret = l3l2q_l2_try_peek(lq.l2, &m)) == 0) {
+			if (form == F_COPY && bytes)
+				memcpy(buf, m.data, bytes);
+			if (!stamp_ok(form == F_COPY ? buf : m.data, bytes, got))
+				ret = -EBADMSG;
+			got++;
+			if (form == F_BATCH) {
+				win[held++] = m;
+				if (held == window) {
+					ret = l3l2q_l2_release_batch(lq.l2, win,
+								     held);
+					held = 0;
+				}
+			} else {
+				ret = l3l2q_l2_release(lq.l2, &m);
+			}
+			if (ret)
+				break;
+		}
+		if (held)
+			ret = l3l2q_l2_release_batch(lq.l2, win, held);
+		if (ret == -EAGAIN)
+			ret = 0;
+	}
+	lq_close(&lq);
+	free(buf);
+	return ret;
+}

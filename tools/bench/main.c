@@ -86,6 +86,7 @@ static struct bench_opts opts = {
 static unsigned int sizes[16] = { 0, 64, 4096, 65536 };
 static unsigned int nsizes = 4;
 static const char *mech_sel, *kind_sel, *tag = "";
+static unsigned long long solo;
 
 static void usage(FILE *f)
 {
@@ -102,7 +103,10 @@ static void usage(FILE *f)
 "  --batch N          messages per flush in l3l2q_batch (32)\n"
 "  --rtt-bytes N      payload of a round trip, <= 64 (8)\n"
 "  --tag TEXT         appended to the kind=meta line (e.g. commit=abc)\n"
-"  --list             list the mechanisms and exit\n");
+"  --list             list the mechanisms and exit\n"
+"  --solo N           no benchmark: move N messages of each --sizes through\n"
+"                     each selected l3l2q streaming form on one thread\n"
+"                     (for callgrind: tools/bench/profile.sh)\n");
 }
 
 static int in_list(const char *list, const char *name)
@@ -155,6 +159,7 @@ static void parse_args(int argc, char **argv)
 		{ "rtt-bytes", required_argument, 0, 'R' },
 		{ "tag", required_argument, 0, 't' },
 		{ "list", no_argument, 0, 'l' },
+		{ "solo", required_argument, 0, 'S' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 }
 	};
@@ -204,6 +209,9 @@ static void parse_args(int argc, char **argv)
 			break;
 		case 't':
 			tag = optarg;
+			break;
+		case 'S':
+			solo = strtoull(optarg, NULL, 0);
 			break;
 		case 'l':
 			for (i = 0; i < NMECHS; i++)
@@ -597,6 +605,28 @@ static void print_meta(void)
 	       opts.warmup_s, opts.batch, *tag ? " " : "", tag);
 }
 
+static int run_solo(void)
+{
+	static const char *const forms[] = {
+		"l3l2q_copy", "l3l2q_zc", "l3l2q_batch"
+	};
+	unsigned int i, j;
+	int ret;
+
+	for (i = 0; i < 3; i++) {
+		if (!in_list(mech_sel, forms[i]))
+			continue;
+		for (j = 0; j < nsizes; j++) {
+			ret = bench_l3l2q_solo(forms[i], sizes[j], solo);
+			printf("kind=solo mech=%s bytes=%u msgs=%llu error=%d\n",
+			       forms[i], sizes[j], solo, ret);
+			if (ret)
+				return 1;
+		}
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	double probe0, probe1, probe_s;
@@ -605,6 +635,8 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	parse_args(argc, argv);
+	if (solo)
+		return run_solo();
 	print_meta();
 	build_cases();
 	if (!ncases) {
