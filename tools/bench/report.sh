@@ -131,7 +131,7 @@ if command -v gnuplot >/dev/null 2>&1; then
 			split($i, kv, "=")
 			f[kv[1]] = kv[2]
 		}
-		name = f["mech"] (f["kind"] == "bstream" ? "_blocking" : "")
+		name = f["mech"] (f["kind"] == "bstream" ? " (blocking)" : "")
 		if (!(name in seen)) { seen[name] = ++n; names[n] = name }
 		line[name] = line[name] sprintf("%s %s %s\n", f["bytes"], f["msgs_per_s"], f["gb_per_s"])
 	}
