@@ -46,37 +46,21 @@ static __u64 env_now(void *ctx)
 	return l3l2q_now_ns();
 }
 
-static void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield" ::: "memory");
-#endif
-}
-
 /*
- * A queue that cannot sleep spins for ever: a spin hint, and now and then a
- * yield so a waiter never starves its peer on an oversubscribed machine.
+ * A spin hint, and now and then a yield so a waiter never starves its peer
+ * on an oversubscribed machine.  (Sleeping waits come with the wake-ups.)
  */
 static void env_relax(void *ctx)
 {
 	struct l3l2q_queue *q = ctx;
 
-	cpu_relax();
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#endif
 	if (++q->spins % 64 == 0)
 		sched_yield();
-}
-
-/*
- * A queue that can sleep spins only its short budget and then sleeps, which
- * is what frees the CPU; a yield in that budget is a system call per wait
- * that buys nothing (l3l2q-bench counted ~1 per 4 KiB message streaming).
- */
-static void env_relax_then_sleep(void *ctx)
-{
-	(void)ctx;
-	cpu_relax();
 }
 
 static int check_params(const struct l3l2q_params *p, struct l3l2q_error *err)
@@ -189,7 +173,6 @@ static void set_env(struct l3l2q_queue *q, struct l3l2q_env *env)
 	env->relax = env_relax;
 	env->ctx = q;
 	if (q->backing->poll_fd(q) >= 0) {
-		env->relax = env_relax_then_sleep;
 		env->sleep = env_sleep;
 		env->kick = env_kick;
 	}
