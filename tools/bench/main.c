@@ -396,7 +396,7 @@ struct target {
 	int dir;		/* HIGHER: ratio >= goal; LOWER: ratio <= goal */
 	double goal;
 	/* results */
-	double ratio, num_mps;
+	double ratio, num_mps, rmin, rmax;
 	int status;		/* 0 PASS, 1 MISS, 2 SKIP */
 	double sys;		/* bstream: syscalls per message */
 };
@@ -404,23 +404,23 @@ struct target {
 static struct target targets[] = {
 	{ "batch64_vs_rte_ring", "64 B streaming, batched vs rte_ring",
 	  BK_STREAM, "l3l2q_batch", BK_STREAM, "rte_ring", 64, 0, HIGHER, 1.0,
-	  0, 0, 0, 0 },
+	  0, 0, 0, 0, 0, 0 },
 	{ "copy4k_vs_rte_ring", "4 KiB streaming (copy API) vs rte_ring",
 	  BK_STREAM, "l3l2q_copy", BK_STREAM, "rte_ring", 4096, 0, HIGHER, 0.9,
-	  0, 0, 0, 0 },
+	  0, 0, 0, 0, 0, 0 },
 	{ "copy64k_vs_textbook", "64 KiB streaming (copy API) vs textbook ring",
 	  BK_STREAM, "l3l2q_copy", BK_STREAM, "textbook", 65536, 0, HIGHER,
-	  1.0, 0, 0, 0, 0 },
+	  1.0, 0, 0, 0, 0, 0, 0 },
 	{ "poll_rtt_vs_cacheline", "busy-poll RTT p50 vs cache-line floor",
 	  BK_RTT, "l3l2q_poll", BK_RTT, "cacheline", 0, 1, LOWER, 3.0,
-	  0, 0, 0, 0 },
+	  0, 0, 0, 0, 0, 0 },
 	{ "block_rtt_vs_eventfd", "blocking RTT p50 vs eventfd",
 	  BK_RTT, "l3l2q_block", BK_RTT, "eventfd", 0, 1, LOWER, 1.1,
-	  0, 0, 0, 0 },
+	  0, 0, 0, 0, 0, 0 },
 	{ "bstream64_vs_poll", "64 B blocking streaming vs busy-poll (copy API),"
 	  " <= 0.01 syscalls/msg",
 	  BK_BSTREAM, "l3l2q_block", BK_STREAM, "l3l2q_copy", 64, 0, HIGHER,
-	  0.5, 0, 0, 0, 0 },
+	  0.5, 0, 0, 0, 0, 0, 0 },
 };
 #define NTARGETS	(sizeof(targets) / sizeof(targets[0]))
 
@@ -446,7 +446,9 @@ static void eval_target(struct target *t)
 	}
 	if (!k)
 		return;
-	t->ratio = median(v, k);
+	t->ratio = median(v, k);	/* sorts v */
+	t->rmin = v[0];
+	t->rmax = v[k - 1];
 	t->num_mps = n->med.msgs_per_s;
 	t->sys = n->med.syscalls_per_msg;
 	if (t->dir == HIGHER)
@@ -648,6 +650,14 @@ int main(int argc, char **argv)
 	printf("kind=probe when=before mech=cacheline bytes=0 msgs_per_s=%.6g"
 	       " p50_ns=%.0f\n", probe0 > 0 ? 1e9 / probe0 : 0, probe0);
 	for (r = 0; r < opts.reps; r++) {
+		/* Where the vCPUs sit now: a short probe per repetition. */
+		if (opts.reps > 1) {
+			double p = bench_probe(&opts, probe_s / 5);
+
+			printf("kind=probe when=rep%u mech=cacheline bytes=0"
+			       " msgs_per_s=%.6g p50_ns=%.0f\n", r + 1,
+			       p > 0 ? 1e9 / p : 0, p);
+		}
 		for (i = 0; i < ncases; i++) {
 			struct bcase *b = &cases[i];
 
@@ -672,9 +682,10 @@ int main(int argc, char **argv)
 		if (t->status == 2)
 			continue;
 		printf("kind=ratio name=%s mech=%s base=%s bytes=%u"
-		       " msgs_per_s=%.6g ratio=%.4f goal=%s%.2f status=%s\n",
+		       " msgs_per_s=%.6g ratio=%.4f min_ratio=%.4f"
+		       " max_ratio=%.4f goal=%s%.2f status=%s\n",
 		       t->name, t->num, t->den, t->rtt ? opts.rtt_bytes :
-		       t->bytes, t->num_mps, t->ratio,
+		       t->bytes, t->num_mps, t->ratio, t->rmin, t->rmax,
 		       t->dir == HIGHER ? ">=" : "<=", t->goal,
 		       status_names[t->status]);
 	}

@@ -41,11 +41,16 @@ function rate(v) {
 /^kind=/ {
 	k = val("kind"); m = val("mech"); b = val("bytes")
 	if (k == "meta") { meta = $0; next }
-	if (k == "probe") { probe[val("when")] = val("p50_ns"); next }
+	if (k == "probe") {
+		w = val("when"); probe[w] = val("p50_ns")
+		if (w ~ /^rep/) reps = reps (reps == "" ? "" : ", ") val("p50_ns")
+		next
+	}
 	if (k == "ratio") {
 		nr++; rn[nr] = val("name"); rr[nr] = val("ratio")
 		rg[nr] = val("goal"); rs[nr] = val("status")
 		rm[nr] = m; rb[nr] = val("base"); rby[nr] = b
+		rlo[nr] = val("min_ratio"); rhi[nr] = val("max_ratio")
 		next
 	}
 	key = k SUBSEP m SUBSEP b
@@ -68,7 +73,9 @@ END {
 	n = split(meta, f, " ")
 	print "Run: `" meta "`"
 	print ""
-	printf "Cross-core probe (cache-line round trip, p50): %s ns before, %s ns after.\n\n", probe["before"], probe["after"]
+	printf "Cross-core probe (cache-line round trip, p50): %s ns before, %s ns after", probe["before"], probe["after"]
+	if (reps != "") printf "; at the start of each repetition: %s ns", reps
+	printf ".\n\n"
 	print "**Streaming throughput**, msgs/s (GB/s), median of the repetitions:"
 	print ""
 	printf "| mechanism |"; for (i = 1; i <= ns; i++) printf " %s B |", size[i]; print ""
@@ -113,10 +120,10 @@ END {
 	print ""
 	print "**Targets** (ratio = median over repetitions of the per-repetition ratio):"
 	print ""
-	print "| target | l3l2q | baseline | bytes | ratio | goal | status |"
-	print "|---|---|---|---:|---:|---:|---|"
+	print "| target | l3l2q | baseline | bytes | ratio | min..max over repetitions | goal | status |"
+	print "|---|---|---|---:|---:|---:|---:|---|"
 	for (i = 1; i <= nr; i++)
-		printf "| %s | %s | %s | %s | %.3f | %s | **%s** |\n", rn[i], rm[i], rb[i], rby[i], rr[i], rg[i], rs[i]
+		printf "| %s | %s | %s | %s | %.3f | %.2f..%.2f | %s | **%s** |\n", rn[i], rm[i], rb[i], rby[i], rr[i], rlo[i], rhi[i], rg[i], rs[i]
 }' "$res" > "$out/table.md"
 
 echo "report: $out/table.md"
