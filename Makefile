@@ -72,6 +72,7 @@ ASAN_TESTS	:= $(TEST_SRCS:tests/%.c=$(B)/asan/tests/%)
 SCRIPT_SUITES	:= tests/freestanding_check.sh tests/vm-suites.sh tests/spin_check.sh
 SCRIPT_SUITES	+= tests/aarch64_check.sh
 SCRIPT_SUITES	+= tests/man_check.sh
+SCRIPT_SUITES	+= tests/bench_smoke.sh
 
 SUITE_ENV	:= ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
 		   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -171,6 +172,43 @@ demo-host: $(B)/tools/l3l2q-demo $(B)/tools/l3l2q-devsim
 
 clean:
 	rm -rf $(B)
+
+# Benchmark -----------------------------------------------------------
+#
+#   make bench        build tools/l3l2q-bench, run it (a few minutes), write
+#                     build/bench/results.txt and, from it, the markdown
+#                     table and throughput.png (tools/bench/report.sh)
+#   make bench-deps   install what the bench compares with and plots with
+#                     (libdpdk-dev, gnuplot-nox); not needed by make check
+#
+# tools/l3l2q-bench is built from tools/bench/*.c by the rule for tool
+# directories.  rte_ring is compiled in only when pkg-config finds libdpdk;
+# only librte_ring (and librte_eal, for its symbols) is linked, and the EAL
+# is never initialised.
+
+BENCH		:= $(B)/tools/l3l2q-bench
+HAVE_DPDK	:= $(shell pkg-config --exists libdpdk 2>/dev/null && echo 1)
+ifeq ($(HAVE_DPDK),1)
+# Debian's libdpdk.pc adds -march=corei7; the bench is built for the
+# baseline target like everything else.
+DPDK_CFLAGS	:= -DBENCH_HAVE_DPDK $(filter-out -march=%,$(shell pkg-config --cflags libdpdk))
+DPDK_LIBS	:= -lrte_ring -lrte_eal
+endif
+BENCH_ARGS	?=
+BENCH_OUT	:= $(B)/bench
+
+$(B)/obj/tools/bench/rte_ring.o: TOOL_CPPFLAGS_bench += $(DPDK_CFLAGS)
+TOOL_LDLIBS_bench := $(DPDK_LIBS)
+
+.PHONY: bench bench-deps
+bench-deps:
+	sh tools/install-deps.sh --bench
+
+bench: $(BENCH)
+	@mkdir -p $(BENCH_OUT)
+	./$(BENCH) --tag "commit=$$(git rev-parse --short HEAD 2>/dev/null)$$(git diff --quiet HEAD 2>/dev/null || echo -dirty)" \
+		$(BENCH_ARGS) | tee $(BENCH_OUT)/results.txt
+	sh tools/bench/report.sh $(BENCH_OUT)/results.txt $(BENCH_OUT)
 
 -include $(wildcard $(B)/obj/lib/*/*.d $(B)/asan/obj/lib/*/*.d \
 		    $(B)/tools/*.d $(B)/obj/tools/*/*.d \

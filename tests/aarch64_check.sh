@@ -83,9 +83,9 @@ for t in $all_tests; do
 done
 ntests=$(echo "$tests" | wc -w)
 
-# The fixed checks below: library, freestanding core, 7 disassembly checks.
+# The fixed checks below: library, freestanding core, 8 disassembly checks.
 echo "TAP version 13"
-echo "1..$((1 + 2 * ntests + 1 + 7))"
+echo "1..$((1 + 2 * ntests + 1 + 8))"
 if [ -n "$left_out" ]; then
 	echo "# not cross-built:${left_out// /, } (needs liburing for arm64)" |
 		sed 's/:, /: /'
@@ -297,14 +297,16 @@ dmb='^dmb ish$'
 
 disasm_check "$cons" "l3l2q__cons_try_peek refresh_tail" "$acq32" \
 	"disasm: l3l2q__cons_try_peek loads the tail counter with ldar/ldapr (acquire)"
-disasm_check "$cons" "l3l2q__cons_release" "$rel32" \
+disasm_check "$cons" "l3l2q__cons_release pop_completed" "$rel32" \
 	"disasm: l3l2q__cons_release stores the head counter with stlr (release)"
 disasm_check "$prod" "l3l2q__prod_try_reserve refresh_head" "$acq32" \
 	"disasm: l3l2q__prod_try_reserve loads the head counter with ldar/ldapr (acquire)"
-disasm_check "$prod" "l3l2q__prod_publish" "$rel64" \
+disasm_check "$prod" "l3l2q__prod_publish publish_slot" "$rel64" \
 	"disasm: l3l2q__prod_publish stores the descriptor seq with stlr x (release)"
-disasm_check "$prod" "l3l2q__prod_publish" "$rel32" \
+disasm_check "$prod" "l3l2q__prod_publish publish_tail" "$rel32" \
 	"disasm: l3l2q__prod_publish stores the tail counter with stlr w (release)"
+disasm_check "$prod" "l3l2q__prod_flush publish_tail" "$rel32" \
+	"disasm: l3l2q__prod_flush stores the tail counter with stlr w (release)"
 disasm_check "$ep" "l3l2q__notify" "$dmb" \
 	"disasm: l3l2q__notify has a full fence (dmb ish)"
 disasm_check "$ep" "l3l2q_ep_want_wakeup" "$dmb" \

@@ -9,6 +9,14 @@ set -eu
 pkgs="gcc make libc6-dev binutils xz-utils g++ dpkg-dev liburing-dev spin gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static groff-base"
 root=$(cd "$(dirname "$0")/.." && pwd)
 
+# --bench: only what "make bench" compares with and plots with (DPDK's
+# rte_ring, gnuplot for the PNG, pkg-config to find DPDK).  libdpdk-dev pulls
+# in ~220 packages (~25 MB download, ~155 MB installed), so "make check"
+# never asks for it; the bench builds without it and says so.
+if [ "${1:-}" = "--bench" ]; then
+	pkgs="gcc make pkg-config libdpdk-dev gnuplot-nox"
+fi
+
 if ! command -v dpkg >/dev/null 2>&1; then
 	echo "install-deps: no dpkg; not a Debian system, install by hand: $pkgs" >&2
 	exit 0
@@ -34,7 +42,7 @@ done
 # without one (e.g. after "rm -rf /var/lib/apt/lists/*") need an update.
 ver=${KSELFTEST_SRC_VERSION:-6.1}
 need_index=0
-if [ ! -f "$root/build/kselftest/kselftest_harness.h" ] &&
+if [ "${1:-}" != "--bench" ] && [ ! -f "$root/build/kselftest/kselftest_harness.h" ] &&
    [ ! -f "/usr/src/linux-source-$ver.tar.xz" ] &&
    ! ls "${KSELFTEST_DEB_DIR:-/nonexistent}/linux-source-${ver}"_*_all.deb \
 	>/dev/null 2>&1 &&
@@ -44,7 +52,9 @@ fi
 
 # liburing for arm64 (tests/aarch64_check.sh links the io_uring tests with
 # it) comes through multiarch: the arm64 architecture must be added first.
-installed liburing-dev:arm64 || missing="$missing liburing-dev:arm64"
+if [ "${1:-}" != "--bench" ]; then
+	installed liburing-dev:arm64 || missing="$missing liburing-dev:arm64"
+fi
 
 if [ -z "$missing" ] && [ "$need_index" = 0 ]; then
 	exit 0

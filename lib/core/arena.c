@@ -19,7 +19,7 @@ int l3l2q__in_arena(__u64 arena_offset, __u64 arena_bytes, __u64 offset,
 int l3l2q__arena_advance(__u64 *cur, __u64 arena_offset, __u64 arena_bytes,
 			 __u64 offset, __u64 n)
 {
-	__u64 pos = *cur % arena_bytes;
+	__u64 pos = l3l2q__arena_pos(*cur, arena_bytes);
 
 	if (offset == arena_offset + pos && n <= arena_bytes - pos) {
 		*cur += n;

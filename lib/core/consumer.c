@@ -63,7 +63,16 @@ static int refresh_tail(struct l3l2q_ep *ep, struct l3l2q_cons *c, __u32 op)
 
 static __u32 win_index(const struct l3l2q_cons *c, __u32 i)
 {
-	return (c->first + i) % (c->max_inflight + 1);
+	__u32 j = c->first + i, w = c->max_inflight + 1;
+
+	/*
+	 * (first + i) % w without a division: first < w, and every caller
+	 * passes i <= active <= w, so at most one subtraction is needed;
+	 * the loop only keeps that true for any i.
+	 */
+	while (j >= w)
+		j -= w;
+	return j;
 }
 
 static void entry_to_msg(const struct l3l2q_entry *e, struct l3l2q_msg *msg)
@@ -117,6 +126,16 @@ int l3l2q__cons_try_peek(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 
 	/* Validation order matters (reference §2): seq, opcode, size, arena. */
 	seq = c->acq + 1;
+	/*
+	 * The payload of this message, unless it wrapped, starts where the
+	 * acquire cursor stands: ask for its first line now, so its miss
+	 * overlaps the descriptor's instead of following it (tail, slot and
+	 * payload would otherwise be three dependent cross-core misses).  A
+	 * hint only: nothing is read from it before the slot is validated.
+	 */
+	__builtin_prefetch((const unsigned char *)ep->mem.payload +
+			   c->arena_offset +
+			   l3l2q__arena_pos(c->pacq, c->arena_bytes));
 	l3l2q__slot_read(c->ring, c->depth, seq, &d);
 	if (d.seq != seq)
 		return l3l2q__poison(ep, L3L2Q_ERR_INVALID_DESCRIPTOR, op,
@@ -213,19 +232,12 @@ const struct l3l2q_entry *l3l2q__cons_find(const struct l3l2q_cons *c,
 	return e;
 }
 
-int l3l2q__cons_release(struct l3l2q_ep *ep, struct l3l2q_cons *c,
-			const struct l3l2q_msg *msg, __u32 op)
+/* Mark the held entry @msg names complete; poison if there is none. */
+static int mark_complete(struct l3l2q_ep *ep, struct l3l2q_cons *c,
+			 const struct l3l2q_msg *msg, __u32 op)
 {
 	struct l3l2q_entry *e;
-	__u64 released;
-	int ret;
 
-	ret = l3l2q__ep_check(ep, op);
-	if (ret)
-		return ret;
-	if (!msg)
-		return l3l2q__reject(ep, EINVAL, L3L2Q_ERR_BAD_ARGUMENT, op,
-				     "msg must not be NULL", 0, NULL, 0, NULL);
 	e = (struct l3l2q_entry *)l3l2q__cons_find(c, msg);
 	if (!e)
 		return l3l2q__poison(ep, L3L2Q_ERR_OWNERSHIP, op,
@@ -236,9 +248,19 @@ int l3l2q__cons_release(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 				     "handle already released (seq ", e->seq,
 				     ")", 0, NULL);
 	e->completed = 1;
+	return 0;
+}
 
-	/* Physical release: the completed FIFO prefix, one head store each. */
-	released = c->head;
+/*
+ * Physical release: pop the completed FIFO prefix, then one head store (D)
+ * covers all of it -- the release orders every read of every popped payload
+ * before it -- and one need-wakeup check.
+ */
+static int pop_completed(struct l3l2q_ep *ep, struct l3l2q_cons *c, __u32 op)
+{
+	struct l3l2q_entry *e;
+	__u64 released = c->head;
+
 	while (c->active && c->win[c->first].completed) {
 		e = &c->win[c->first];
 		if (e->nbytes &&
@@ -255,11 +277,49 @@ int l3l2q__cons_release(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 		c->first = win_index(c, 1);
 		c->active--;
 		c->head = e->seq;
-		l3l2q_store_release_s32(c->head_ctr, l3l2q_low32(c->head)); /* (D) */
 	}
+	if (c->head == released)
+		return 0;
+	l3l2q_store_release_s32(c->head_ctr, l3l2q_low32(c->head));	/* (D) */
 	/* Space was freed: P2-P4 of the need-wakeup protocol. */
-	if (c->head != released)
-		l3l2q__notify(ep, c->is_input ? L3L2Q_WAKE_INPUT_SPACE :
-						L3L2Q_WAKE_OUTPUT_SPACE);
+	l3l2q__notify(ep, c->is_input ? L3L2Q_WAKE_INPUT_SPACE :
+					L3L2Q_WAKE_OUTPUT_SPACE);
 	return 0;
+}
+
+int l3l2q__cons_release(struct l3l2q_ep *ep, struct l3l2q_cons *c,
+			const struct l3l2q_msg *msg, __u32 op)
+{
+	int ret;
+
+	ret = l3l2q__ep_check(ep, op);
+	if (ret)
+		return ret;
+	if (!msg)
+		return l3l2q__reject(ep, EINVAL, L3L2Q_ERR_BAD_ARGUMENT, op,
+				     "msg must not be NULL", 0, NULL, 0, NULL);
+	ret = mark_complete(ep, c, msg, op);
+	if (ret)
+		return ret;
+	return pop_completed(ep, c, op);
+}
+
+int l3l2q__cons_release_batch(struct l3l2q_ep *ep, struct l3l2q_cons *c,
+			      const struct l3l2q_msg *msgs, __u32 n, __u32 op)
+{
+	__u32 i;
+	int ret;
+
+	ret = l3l2q__ep_check(ep, op);
+	if (ret)
+		return ret;
+	if (n && !msgs)
+		return l3l2q__reject(ep, EINVAL, L3L2Q_ERR_BAD_ARGUMENT, op,
+				     "msgs must not be NULL", 0, NULL, 0, NULL);
+	for (i = 0; i < n; i++) {
+		ret = mark_complete(ep, c, &msgs[i], op);
+		if (ret)
+			return ret;
+	}
+	return pop_completed(ep, c, op);
 }

@@ -86,7 +86,7 @@ int l3l2q__ep_init(struct l3l2q_ep *ep, __u32 role, const struct l3l2q_mem *mem,
 	return 0;
 }
 
-int l3l2q__ep_check(struct l3l2q_ep *ep, __u32 op)
+int l3l2q__ep_check_slow(struct l3l2q_ep *ep, __u32 op)
 {
 	switch (ep->state) {
 	case L3L2Q_STATE_LIVE:

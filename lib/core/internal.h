@@ -45,8 +45,20 @@ int l3l2q__ep_init(struct l3l2q_ep *ep, __u32 role, const struct l3l2q_mem *mem,
 		   const struct l3l2q_layout *layout,
 		   const struct l3l2q_env *env);
 
-/* 0 while LIVE, else the errno of the terminal state (recorded as last). */
-int l3l2q__ep_check(struct l3l2q_ep *ep, __u32 op);
+/* The terminal states of l3l2q__ep_check(): record and return the errno. */
+int l3l2q__ep_check_slow(struct l3l2q_ep *ep, __u32 op);
+
+/*
+ * 0 while LIVE, else the errno of the terminal state (recorded as last).
+ * Inline: it runs several times per message, and the live case is one
+ * compare; only a terminal state pays for the call and the record.
+ */
+static inline int l3l2q__ep_check(struct l3l2q_ep *ep, __u32 op)
+{
+	if (__builtin_expect(ep->state == L3L2Q_STATE_LIVE, 1))
+		return 0;
+	return l3l2q__ep_check_slow(ep, op);
+}
 
 /* Before any shared mutation: record and return -@err; state unchanged. */
 int l3l2q__reject(struct l3l2q_ep *ep, int err, __u32 kind, __u32 op,
@@ -83,6 +95,18 @@ void l3l2q__notify(struct l3l2q_ep *ep, __u32 bit);
 
 /* ---- arena.c: the payload cursor rules shared by both halves ---- */
 
+/*
+ * cursor % arena_bytes: a mask when the arena is a power of two (any
+ * multiple of 64 is allowed, but powers of two are the common case), so the
+ * per-message paths do not pay a 64-bit division for it.
+ */
+static inline __u64 l3l2q__arena_pos(__u64 cur, __u64 arena_bytes)
+{
+	if (arena_bytes & (arena_bytes - 1))
+		return cur % arena_bytes;
+	return cur & (arena_bytes - 1);
+}
+
 /* Non-zero span lies wholly inside [arena_offset, arena_offset + bytes). */
 int l3l2q__in_arena(__u64 arena_offset, __u64 arena_bytes, __u64 offset,
 		    __u64 n);
@@ -107,6 +131,12 @@ int l3l2q__prod_try_reserve(struct l3l2q_ep *ep, struct l3l2q_prod *p,
 			    __u64 n, struct l3l2q_res *res, __u32 op);
 int l3l2q__prod_publish(struct l3l2q_ep *ep, struct l3l2q_prod *p,
 			const struct l3l2q_res *res, __u64 opcode, __u32 op);
+/* Write the slot, move the private tail; the tail store waits for a flush. */
+int l3l2q__prod_publish_defer(struct l3l2q_ep *ep, struct l3l2q_prod *p,
+			      const struct l3l2q_res *res, __u64 opcode,
+			      __u32 op);
+/* Store the tail once for every deferred publish, then notify once. */
+int l3l2q__prod_flush(struct l3l2q_ep *ep, struct l3l2q_prod *p, __u32 op);
 
 /* ---- consumer.c ---- */
 
@@ -117,6 +147,9 @@ int l3l2q__cons_try_peek(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 			 struct l3l2q_msg *msg, __u32 op);
 int l3l2q__cons_release(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 			const struct l3l2q_msg *msg, __u32 op);
+/* Release @n held messages with at most one head store and one notify. */
+int l3l2q__cons_release_batch(struct l3l2q_ep *ep, struct l3l2q_cons *c,
+			      const struct l3l2q_msg *msgs, __u32 n, __u32 op);
 /* The held entry that @msg names with every field equal, or NULL. */
 const struct l3l2q_entry *l3l2q__cons_find(const struct l3l2q_cons *c,
 					   const struct l3l2q_msg *msg);

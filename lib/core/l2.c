@@ -63,6 +63,13 @@ int l3l2q_l2_release(struct l3l2q_l2 *q, const struct l3l2q_msg *msg)
 	return l3l2q__cons_release(&q->ep, &q->in, msg, L3L2Q_EOP_INPUT_RELEASE);
 }
 
+int l3l2q_l2_release_batch(struct l3l2q_l2 *q, const struct l3l2q_msg *msgs,
+			   __u32 n)
+{
+	return l3l2q__cons_release_batch(&q->ep, &q->in, msgs, n,
+					 L3L2Q_EOP_INPUT_RELEASE);
+}
+
 int l3l2q_l2_drained(const struct l3l2q_l2 *q)
 {
 	return q->in.drained;
@@ -104,6 +111,18 @@ int l3l2q_l2_publish(struct l3l2q_l2 *q, const struct l3l2q_res *res,
 {
 	return l3l2q__prod_publish(&q->ep, &q->out, res, opcode,
 				   L3L2Q_EOP_OUTPUT_PUBLISH);
+}
+
+int l3l2q_l2_publish_defer(struct l3l2q_l2 *q, const struct l3l2q_res *res,
+			   __u64 opcode)
+{
+	return l3l2q__prod_publish_defer(&q->ep, &q->out, res, opcode,
+					 L3L2Q_EOP_OUTPUT_PUBLISH);
+}
+
+int l3l2q_l2_flush(struct l3l2q_l2 *q)
+{
+	return l3l2q__prod_flush(&q->ep, &q->out, L3L2Q_EOP_OUTPUT_PUBLISH);
 }
 
 void l3l2q_l2_close(struct l3l2q_l2 *q)

@@ -90,6 +90,18 @@ int l3l2q_l3_publish(struct l3l2q_l3 *q, const struct l3l2q_res *res,
 				   L3L2Q_EOP_INPUT_PUBLISH);
 }
 
+int l3l2q_l3_publish_defer(struct l3l2q_l3 *q, const struct l3l2q_res *res,
+			   __u64 opcode)
+{
+	return l3l2q__prod_publish_defer(&q->ep, &q->in, res, opcode,
+					 L3L2Q_EOP_INPUT_PUBLISH);
+}
+
+int l3l2q_l3_flush(struct l3l2q_l3 *q)
+{
+	return l3l2q__prod_flush(&q->ep, &q->in, L3L2Q_EOP_INPUT_PUBLISH);
+}
+
 int l3l2q_l3_try_enqueue(struct l3l2q_l3 *q, __u64 opcode, const void *buf,
 			 __u64 n)
 {

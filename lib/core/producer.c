@@ -14,6 +14,13 @@
  *     a DMA-style peer may).
  * (C) release of the tail counter pairs with the consumer's acquire (E):
  *     the payload and the whole slot are visible before the new tail.
+ *
+ * Deferred publishing (l3l2q_*_publish_defer, then l3l2q_*_flush): the
+ * slot is written and the private tail moves, but (C) and the need-wakeup
+ * check wait for the flush, so a batch costs one tail store and one fence.
+ * Any plain publish, STOP included, publishes the deferred ones with it;
+ * a reservation that finds no space flushes first, so a producer can never
+ * wait for space that only its own unpublished entries hold.
  */
 #include "internal.h"
 
@@ -83,6 +90,23 @@ static int refresh_head(struct l3l2q_ep *ep, struct l3l2q_prod *p, __u32 op)
 	return 0;
 }
 
+/* (C), then P2-P4 of the need-wakeup protocol (uapi/l3l2q.h). */
+static void publish_tail(struct l3l2q_ep *ep, struct l3l2q_prod *p)
+{
+	p->deferred = 0;
+	l3l2q_store_release_s32(p->tail_ctr, l3l2q_low32(p->tail));	/* (C) */
+	l3l2q__notify(ep, p->is_input ? L3L2Q_WAKE_INPUT_AVAIL :
+					L3L2Q_WAKE_OUTPUT_AVAIL);
+}
+
+/* No space: deferred entries must become visible before anyone waits. */
+static int no_space(struct l3l2q_ep *ep, struct l3l2q_prod *p)
+{
+	if (p->deferred)
+		publish_tail(ep, p);
+	return -EAGAIN;
+}
+
 int l3l2q__prod_try_reserve(struct l3l2q_ep *ep, struct l3l2q_prod *p,
 			    __u64 n, struct l3l2q_res *res, __u32 op)
 {
@@ -108,9 +132,9 @@ int l3l2q__prod_try_reserve(struct l3l2q_ep *ep, struct l3l2q_prod *p,
 	if (ret)
 		return ret;
 	if (p->tail - p->head >= p->depth)
-		return -EAGAIN;		/* every slot in use */
+		return no_space(ep, p);	/* every slot in use */
 	if (n) {
-		pos = p->ptail % a;
+		pos = l3l2q__arena_pos(p->ptail, a);
 		if (n > a - pos)
 			pad = a - pos;	/* never split a payload at the wrap */
 		/*
@@ -126,7 +150,7 @@ int l3l2q__prod_try_reserve(struct l3l2q_ep *ep, struct l3l2q_prod *p,
 		 * release; the check below stays conservative meanwhile.
 		 */
 		if (p->ptail != p->phead && p->ptail + pad + n - p->phead > a)
-			return -EAGAIN;	/* not enough contiguous space */
+			return no_space(ep, p);	/* not enough contiguous space */
 		offset = p->arena_offset + (pad ? 0 : pos);
 		p->ptail += pad + n;
 	}
@@ -141,7 +165,8 @@ int l3l2q__prod_try_reserve(struct l3l2q_ep *ep, struct l3l2q_prod *p,
 	return 0;
 }
 
-int l3l2q__prod_publish(struct l3l2q_ep *ep, struct l3l2q_prod *p,
+/* Validate @res and write its slot; the tail counter is not touched. */
+static int publish_slot(struct l3l2q_ep *ep, struct l3l2q_prod *p,
 			const struct l3l2q_res *res, __u64 opcode, __u32 op)
 {
 	struct l3l2q_desc *slot;
@@ -180,9 +205,41 @@ int l3l2q__prod_publish(struct l3l2q_ep *ep, struct l3l2q_prod *p,
 	p->res_active = 0;
 	if (opcode == L3L2Q_OP_STOP)
 		p->stopped = 1;
-	l3l2q_store_release_s32(p->tail_ctr, l3l2q_low32(p->tail));	/* (C) */
-	/* P1 done: P2-P4 of the need-wakeup protocol (uapi/l3l2q.h). */
-	l3l2q__notify(ep, p->is_input ? L3L2Q_WAKE_INPUT_AVAIL :
-					L3L2Q_WAKE_OUTPUT_AVAIL);
+	return 0;
+}
+
+int l3l2q__prod_publish(struct l3l2q_ep *ep, struct l3l2q_prod *p,
+			const struct l3l2q_res *res, __u64 opcode, __u32 op)
+{
+	int ret = publish_slot(ep, p, res, opcode, op);
+
+	if (!ret)
+		publish_tail(ep, p);
+	return ret;
+}
+
+int l3l2q__prod_publish_defer(struct l3l2q_ep *ep, struct l3l2q_prod *p,
+			      const struct l3l2q_res *res, __u64 opcode,
+			      __u32 op)
+{
+	int ret = publish_slot(ep, p, res, opcode, op);
+
+	if (!ret) {
+		p->deferred = 1;
+		/* STOP is last: nothing can follow it to flush it. */
+		if (p->stopped)
+			publish_tail(ep, p);
+	}
+	return ret;
+}
+
+int l3l2q__prod_flush(struct l3l2q_ep *ep, struct l3l2q_prod *p, __u32 op)
+{
+	int ret = l3l2q__ep_check(ep, op);
+
+	if (ret)
+		return ret;
+	if (p->deferred)
+		publish_tail(ep, p);
 	return 0;
 }

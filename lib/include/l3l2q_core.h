@@ -163,6 +163,7 @@ struct l3l2q_prod {
 	__u8 res_active;
 	__u8 is_input;
 	__u8 stopped;			/* STOP published (input only) */
+	__u8 deferred;			/* tail moved, counter not yet stored */
 };
 
 struct l3l2q_entry {
@@ -247,6 +248,20 @@ int l3l2q_l3_reserve(struct l3l2q_l3 *q, __u64 n, __u64 deadline_ns,
 int l3l2q_l3_publish(struct l3l2q_l3 *q, const struct l3l2q_res *res,
 		     __u64 opcode);
 
+/*
+ * Batched publishing: publish_defer() writes the descriptor like publish()
+ * but does not store the tail counter, so the peer does not see the message
+ * yet; flush() stores it once for all of them and checks the peer's
+ * need-wakeup bit once (one fence per batch instead of one per message).
+ * A plain publish, request_stop and a reservation that finds the ring or
+ * arena full also make every deferred message visible, so a blocking
+ * reserve never waits on space its own deferred messages hold.  flush()
+ * with nothing deferred does nothing and returns 0.
+ */
+int l3l2q_l3_publish_defer(struct l3l2q_l3 *q, const struct l3l2q_res *res,
+			   __u64 opcode);
+int l3l2q_l3_flush(struct l3l2q_l3 *q);
+
 /* Copy: enqueue n bytes from buf (NULL allowed iff n == 0). */
 int l3l2q_l3_try_enqueue(struct l3l2q_l3 *q, __u64 opcode, const void *buf,
 			 __u64 n);
@@ -296,6 +311,13 @@ int l3l2q_l2_try_peek(struct l3l2q_l2 *q, struct l3l2q_msg *msg);
 int l3l2q_l2_peek(struct l3l2q_l2 *q, __u64 deadline_ns, struct l3l2q_msg *msg);
 /* Mark complete; the completed FIFO prefix is released physically. */
 int l3l2q_l2_release(struct l3l2q_l2 *q, const struct l3l2q_msg *msg);
+/*
+ * Release @n held messages at once (any order; each as by release()): the
+ * completed prefix is freed with one head store and one need-wakeup check.
+ * A message that is not held poisons (OWNERSHIP), as in release().
+ */
+int l3l2q_l2_release_batch(struct l3l2q_l2 *q, const struct l3l2q_msg *msgs,
+			   __u32 n);
 /* True once STOP has been physically released. */
 int l3l2q_l2_drained(const struct l3l2q_l2 *q);
 
@@ -304,6 +326,10 @@ int l3l2q_l2_reserve(struct l3l2q_l2 *q, __u64 n, __u64 deadline_ns,
 		     struct l3l2q_res *res);
 int l3l2q_l2_publish(struct l3l2q_l2 *q, const struct l3l2q_res *res,
 		     __u64 opcode);
+/* As l3l2q_l3_publish_defer() and l3l2q_l3_flush(), for the output ring. */
+int l3l2q_l2_publish_defer(struct l3l2q_l2 *q, const struct l3l2q_res *res,
+			   __u64 opcode);
+int l3l2q_l2_flush(struct l3l2q_l2 *q);
 
 void l3l2q_l2_close(struct l3l2q_l2 *q);
 

@@ -1,0 +1,190 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# Render l3l2q-bench's machine-readable lines (kind=... key=value lines) as
+#   OUT/table.md        the markdown tables: streaming, round trips, blocking
+#                       streaming, memcpy, targets with PASS/MISS
+#   OUT/throughput.png  msgs/s and GB/s against message size (gnuplot, if
+#                       installed: make bench-deps)
+#
+#   tools/bench/report.sh RESULTS [OUT]         OUT defaults to RESULTS' dir
+#   tools/bench/report.sh --doc RESULTS         also rewrite the results part
+#                       of docs/performance.md (between its markers) and
+#                       docs/throughput.png
+set -eu
+
+doc=0
+if [ "${1:-}" = "--doc" ]; then
+	doc=1
+	shift
+fi
+res=${1:?usage: report.sh [--doc] RESULTS [OUT]}
+out=${2:-$(dirname "$res")}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+mkdir -p "$out"
+
+# ---- the tables ----------------------------------------------------------
+awk '
+function val(key,   i, kv) {
+	for (i = 1; i <= NF; i++) {
+		split($i, kv, "=")
+		if (kv[1] == key) return substr($i, length(key) + 2)
+	}
+	return ""
+}
+function rate(v) {
+	v = v + 0
+	if (v >= 1e6) return sprintf("%.2f M", v / 1e6)
+	if (v >= 1e3) return sprintf("%.1f k", v / 1e3)
+	return sprintf("%.0f", v)
+}
+/^kind=/ {
+	k = val("kind"); m = val("mech"); b = val("bytes")
+	if (k == "meta") { meta = $0; next }
+	if (k == "probe") {
+		w = val("when"); probe[w] = val("p50_ns")
+		if (w ~ /^rep/) reps = reps (reps == "" ? "" : ", ") val("p50_ns")
+		next
+	}
+	if (k == "ratio") {
+		nr++; rn[nr] = val("name"); rr[nr] = val("ratio")
+		rg[nr] = val("goal"); rs[nr] = val("status")
+		rm[nr] = m; rb[nr] = val("base"); rby[nr] = b
+		rlo[nr] = val("min_ratio"); rhi[nr] = val("max_ratio")
+		next
+	}
+	key = k SUBSEP m SUBSEP b
+	mps[key] = val("msgs_per_s"); gbs[key] = val("gb_per_s")
+	err[key] = val("error")
+	if (!((k SUBSEP m) in seenm)) { seenm[k SUBSEP m] = 1; nm[k]++; mname[k, nm[k]] = m }
+	if (!(b in seenb) && (k == "stream" || k == "bstream" || k == "memcpy")) {
+		seenb[b] = 1; ns++; size[ns] = b
+	}
+	if (k == "rtt") { p50[m] = val("p50_ns"); p99[m] = val("p99_ns"); rtm[m] = val("msgs_per_s") }
+	if (k == "bstream") {
+		sys[b] = val("syscalls_per_msg"); kick[b] = val("kicks_per_msg")
+		slp[b] = val("sleeps_per_msg"); yld[b] = val("yields_per_msg")
+	}
+}
+END {
+	# sizes in numeric order
+	for (i = 1; i <= ns; i++) for (j = i + 1; j <= ns; j++)
+		if (size[j] + 0 < size[i] + 0) { t = size[i]; size[i] = size[j]; size[j] = t }
+	n = split(meta, f, " ")
+	print "Run: `" meta "`"
+	print ""
+	printf "Cross-core probe (cache-line round trip, p50): %s ns before, %s ns after", probe["before"], probe["after"]
+	if (reps != "") printf "; at the start of each repetition: %s ns", reps
+	printf ".\n\n"
+	print "**Streaming throughput**, msgs/s (GB/s), median of the repetitions:"
+	print ""
+	printf "| mechanism |"; for (i = 1; i <= ns; i++) printf " %s B |", size[i]; print ""
+	printf "|---|"; for (i = 1; i <= ns; i++) printf "---:|"; print ""
+	split("stream bstream memcpy", kinds, " ")
+	for (kk = 1; kk <= 3; kk++) {
+		k = kinds[kk]
+		for (j = 1; j <= nm[k]; j++) {
+			m = mname[k, j]
+			printf "| %s%s |", m, (k == "bstream" ? " (blocking)" : "")
+			for (i = 1; i <= ns; i++) {
+				key = k SUBSEP m SUBSEP size[i]
+				if (!(key in mps)) printf " - |"
+				else if (err[key] != "" && mps[key] + 0 == 0) printf " fail |"
+				else printf " %s (%.2f) |", rate(mps[key]), gbs[key]
+			}
+			print ""
+		}
+	}
+	print ""
+	print "**Round-trip latency** (client on the first CPU, echo on the second):"
+	print ""
+	print "| mechanism | p50 ns | p99 ns | round trips/s |"
+	print "|---|---:|---:|---:|"
+	for (j = 1; j <= nm["rtt"]; j++) {
+		m = mname["rtt", j]
+		printf "| %s | %s | %s | %s |\n", m, p50[m], p99[m], rate(rtm[m])
+	}
+	print ""
+	print "**Blocking streaming** (l3l2q_block): system calls per message = kicks (eventfd write) + 2 x sleeps (ppoll + eventfd read) + sched_yields of the spin loop, counted over the whole run:"
+	print ""
+	print "| bytes | msgs/s | vs busy-poll copy | syscalls/msg | kicks/msg | sleeps/msg | yields/msg |"
+	print "|---:|---:|---:|---:|---:|---:|---:|"
+	for (i = 1; i <= ns; i++) {
+		b = size[i]; key = "bstream" SUBSEP "l3l2q_block" SUBSEP b
+		if (!(key in mps)) continue
+		pk = "stream" SUBSEP "l3l2q_copy" SUBSEP b
+		printf "| %s | %s | %s | %s | %s | %s | %s |\n", b, rate(mps[key]),
+			(pk in mps && mps[pk] > 0) ? sprintf("%.2f", mps[key] / mps[pk]) : "-",
+			sys[b], kick[b], slp[b], yld[b]
+	}
+	print ""
+	print "**Targets** (ratio = median over repetitions of the per-repetition ratio):"
+	print ""
+	print "| target | l3l2q | baseline | bytes | ratio | min..max over repetitions | goal | status |"
+	print "|---|---|---|---:|---:|---:|---:|---|"
+	for (i = 1; i <= nr; i++)
+		printf "| %s | %s | %s | %s | %.3f | %.2f..%.2f | %s | **%s** |\n", rn[i], rm[i], rb[i], rby[i], rr[i], rlo[i], rhi[i], rg[i], rs[i]
+}' "$res" > "$out/table.md"
+
+echo "report: $out/table.md"
+
+# ---- the plot ------------------------------------------------------------
+if command -v gnuplot >/dev/null 2>&1; then
+	dat="$out/throughput.dat"
+	# One block per mechanism: size, msgs/s, GB/s (gnuplot "index").
+	awk '
+	/^kind=(stream|bstream|memcpy) / {
+		for (i = 1; i <= NF; i++) {
+			split($i, kv, "=")
+			f[kv[1]] = kv[2]
+		}
+		name = f["mech"] (f["kind"] == "bstream" ? " (blocking)" : "")
+		if (!(name in seen)) { seen[name] = ++n; names[n] = name }
+		line[name] = line[name] sprintf("%s %s %s\n", f["bytes"], f["msgs_per_s"], f["gb_per_s"])
+	}
+	END {
+		for (i = 1; i <= n; i++) printf "\"%s\"\n%s\n\n", names[i], line[names[i]]
+	}' "$res" > "$dat"
+	nblocks=$(grep -c '^"' "$dat" || true)
+	gnuplot <<EOF
+set terminal pngcairo size 1400,600 noenhanced font "sans,10"
+set output "$out/throughput.png"
+set multiplot layout 1,2 title "l3l2q-bench: streaming throughput against message size ($(sed -n 's/^kind=meta .*\(commit=[^ ]*\).*/\1/p' "$res" | head -1))"
+set key left bottom
+set logscale y
+set grid
+set xtics ("0" 0, "64" 1, "4 KiB" 2, "64 KiB" 3)
+set xrange [-0.3:3.3]
+sz(b) = b == 0 ? 0 : (b == 64 ? 1 : (b == 4096 ? 2 : (b == 65536 ? 3 : log(b)/log(64))))
+set xlabel "message size (bytes)"
+set ylabel "messages per second"
+plot for [i=0:$nblocks-1] "$dat" index i using (sz(\$1)):2 with linespoints title columnheader(1)
+set ylabel "GB/s (payload)"
+set key left top
+plot for [i=0:$nblocks-1] "$dat" index i using (sz(\$1)):(\$1 > 0 ? \$3 : 1/0) with linespoints title columnheader(1)
+unset multiplot
+EOF
+	echo "report: $out/throughput.png"
+else
+	echo "report: no gnuplot (make bench-deps); no PNG" >&2
+fi
+
+# ---- the document --------------------------------------------------------
+if [ "$doc" = 1 ]; then
+	perf="$root/docs/performance.md"
+	awk -v tbl="$out/table.md" '
+	/<!-- results:begin -->/ {
+		print
+		while ((getline l < tbl) > 0) print l
+		skip = 1
+		next
+	}
+	/<!-- results:end -->/ { skip = 0 }
+	!skip { print }
+	' "$perf" > "$perf.tmp" && mv "$perf.tmp" "$perf"
+	cp "$res" "$root/docs/bench-results.txt"
+	if [ -f "$out/throughput.png" ]; then
+		cp "$out/throughput.png" "$root/docs/throughput.png"
+	fi
+	echo "report: updated docs/performance.md, docs/bench-results.txt, docs/throughput.png"
+fi
