@@ -93,6 +93,7 @@ ok-d1-m4|-DDEPTH=1 -DMSGS=4|need-wakeup model (ring depth 1, 4 messages): no los
 ok-d2-m5|-DDEPTH=2 -DMSGS=5|need-wakeup model (ring depth 2, 5 messages): no lost wakeup, no deadlock, all consumed in order
 ok-d3-m6|-DDEPTH=3 -DMSGS=6|need-wakeup model (ring depth 3, 6 messages): no lost wakeup, no deadlock, all consumed in order
 ok-efd-d2-m4|-DEVENTFD=1 -DDEPTH=2 -DMSGS=4|need-wakeup model, eventfd waits (ring depth 2, 4 messages): no lost wakeup, no deadlock, all consumed in order
+ok-need2-d2-m4|-DSPACE_NEED=2 -DDEPTH=2 -DMSGS=4|need-wakeup model, a space wait needing two releases (ring depth 2, 4 messages): no lost wakeup, no deadlock, all consumed in order
 EOF
 
 # Each broken variant must be caught twice: by the lost-wakeup assertion
@@ -134,6 +135,9 @@ no-recheck-avail|-DBUG_NO_RECHECK=1|1|the model catches a WAIT that does not re-
 no-recheck-space|-DBUG_NO_RECHECK=2|0|the model catches a WAIT that does not re-check after registering, input-space wait
 efd-no-w2-avail|-DEVENTFD=1 -DKERNEL_MB=1 -DBUG_NO_W2=1|1|the model catches a missing W2 with eventfd waits, even when entering the wait fences, input-avail wait
 efd-no-w2-space|-DEVENTFD=1 -DKERNEL_MB=1 -DBUG_NO_W2=2|0|the model catches a missing W2 with eventfd waits, even when entering the wait fences, input-space wait
+no-seen|-DDEPTH=1 -DMSGS=4 -DBUG_NO_SEEN=1|0|the model catches one kick per arming without the armed-counter check (a stale kick spends the arming)
+no-rearm-space|-DSPACE_NEED=2 -DBUG_NO_REARM=2|0|the model catches a waiter that sleeps again on an arming already kicked, on the newest counter, space wait needing two releases
+new-seen-space|-DSPACE_NEED=2 -DBUG_NEW_SEEN=2|0|the model catches a WAIT on a newer counter value than the one armed with, space wait needing two releases
 EOF
 
 echo "1..$n"

@@ -415,7 +415,7 @@ static int wk_progress(struct wk_side *sd, __u32 bits,
 		       int (*attempt)(void *), void *arg)
 {
 	unsigned int spins = 0, stalls = 0;
-	int armed = 0, ret, r;
+	int armed = 0, set = 0, ret, r;
 
 	for (;;) {
 		ret = attempt(arg);
@@ -435,11 +435,14 @@ static int wk_progress(struct wk_side *sd, __u32 bits,
 			ret = l3l2q_ep_want_wakeup(sd->ep, bits);
 			if (ret)
 				break;
-			armed = 1;
+			armed = set = 1;
 			continue;	/* W3 before W4 */
 		}
 		sd->r->waits++;
 		r = wk_wait(&sd->w, bits, WK_WAIT_NS);
+		/* The peer kicks once per arming: arm anew before sleeping
+		 * again (W5). */
+		armed = 0;
 		if (r < 0) {
 			ret = r;
 			break;
@@ -486,7 +489,7 @@ static int wk_progress(struct wk_side *sd, __u32 bits,
 			break;
 		}
 	}
-	if (armed)
+	if (set)
 		l3l2q_ep_clear_wakeup(sd->ep, bits);
 	return ret;
 }

@@ -38,11 +38,31 @@ static int wk_pair(struct l3l2q_queue **q3, struct l3l2q_queue **q2)
 	return ret;
 }
 
+static __u32 *wake_ptr(struct l3l2q_queue *q, unsigned int off)
+{
+	return (__u32 *)((char *)l3l2q_queue_mem(q)->ctrl + off);
+}
+
 static __u32 wake_word(struct l3l2q_queue *q, unsigned int off)
 {
-	return __atomic_load_n((__u32 *)((char *)l3l2q_queue_mem(q)->ctrl + off),
-			       __ATOMIC_ACQUIRE);
+	return __atomic_load_n(wake_ptr(q, off), __ATOMIC_ACQUIRE);
 }
+
+/* L2 publishes @n bytes of @buf (zero copy), without blocking. */
+static int l2_send(struct l3l2q_l2 *l2, const void *buf, __u64 n)
+{
+	struct l3l2q_res res;
+	int ret;
+
+	ret = l3l2q_l2_try_reserve(l2, n, &res);
+	if (ret)
+		return ret;
+	memcpy(res.data, buf, n);
+	return l3l2q_l2_publish(l2, &res, L3L2Q_OP_DATA);
+}
+
+/* Arming number n in a wake word. */
+#define ARM(n)	((__u32)(n) << L3L2Q_WAKE_ARM_SHIFT)
 
 /*
  * Each role may only ask to be woken for what its peer moves (uapi: the
@@ -81,18 +101,119 @@ TEST(want_wakeup_rejects_bits_the_role_may_not_wait_on)
 	EXPECT_EQ(0, l3l2q_prep_wait(&sqe, q3, L3L2Q_WAKE_OUTPUT_AVAIL, 0,
 				     &scratch));
 
-	/* What is allowed lands in the role's own word, and only there. */
+	/* What is allowed lands in the role's own word, and only there;
+	 * each call is arming number 1, 2, ... above the bits. */
 	EXPECT_EQ(0, l3l2q_ep_want_wakeup(e3, l3_ok));
-	EXPECT_EQ(l3_ok, wake_word(q3, L3L2Q_CTRL_L3_WAKE));
+	EXPECT_EQ(l3_ok | ARM(1), wake_word(q3, L3L2Q_CTRL_L3_WAKE));
 	EXPECT_EQ(0, l3l2q_ep_want_wakeup(e2, l2_ok));
-	EXPECT_EQ(l2_ok, wake_word(q3, L3L2Q_CTRL_L2_WAKE));
+	EXPECT_EQ(l2_ok | ARM(1), wake_word(q3, L3L2Q_CTRL_L2_WAKE));
 	l3l2q_ep_clear_wakeup(e3, L3L2Q_WAKE_INPUT_SPACE);
-	EXPECT_EQ(L3L2Q_WAKE_OUTPUT_AVAIL, wake_word(q3, L3L2Q_CTRL_L3_WAKE));
+	EXPECT_EQ(L3L2Q_WAKE_OUTPUT_AVAIL | ARM(1),
+		  wake_word(q3, L3L2Q_CTRL_L3_WAKE));
 	l3l2q_ep_clear_wakeup(e3, l3_ok);
 	l3l2q_ep_clear_wakeup(e2, l2_ok);
-	EXPECT_EQ(0u, wake_word(q3, L3L2Q_CTRL_L3_WAKE));
-	EXPECT_EQ(0u, wake_word(q3, L3L2Q_CTRL_L2_WAKE));
+	EXPECT_EQ(ARM(1), wake_word(q3, L3L2Q_CTRL_L3_WAKE));
+	EXPECT_EQ(ARM(1), wake_word(q3, L3L2Q_CTRL_L2_WAKE));
+	EXPECT_EQ(0, l3l2q_ep_want_wakeup(e3, L3L2Q_WAKE_INPUT_SPACE));
+	EXPECT_EQ(L3L2Q_WAKE_INPUT_SPACE | ARM(2),
+		  wake_word(q3, L3L2Q_CTRL_L3_WAKE));
 
+	l3l2q_destroy(q2);
+	l3l2q_destroy(q3);
+}
+
+/*
+ * One kick per arming (uapi): however many messages L2 publishes while L3
+ * sleeps on one arming, L3 is kicked once; a new arming is kicked again,
+ * and a peer that is not waiting is never kicked.
+ */
+TEST(one_kick_per_arming)
+{
+	struct l3l2q_queue *q3, *q2;
+	const struct l3l2q_stats *st;
+	struct l3l2q_l2 *l2;
+	struct l3l2q_l3 *l3;
+	char b = 'x';
+	int i;
+
+	ASSERT_EQ(0, wk_pair(&q3, &q2));
+	l3 = l3l2q_queue_l3(q3);
+	l2 = l3l2q_queue_l2(q2);
+	st = l3l2q_ep_stats(&l2->ep);
+
+	ASSERT_EQ(0, l3l2q_ep_want_wakeup(&l3->ep, L3L2Q_WAKE_OUTPUT_AVAIL));
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, l2_send(l2, &b, 1));
+	EXPECT_EQ(1ull, st->kicks);
+	EXPECT_EQ(2ull, st->kicks_suppressed);
+
+	/* L3 woke, took one message and sleeps again: a new arming. */
+	ASSERT_EQ(0, l3l2q_l3_try_dequeue(l3, &b, 1, NULL));
+	ASSERT_EQ(0, l3l2q_ep_want_wakeup(&l3->ep, L3L2Q_WAKE_OUTPUT_AVAIL));
+	ASSERT_EQ(0, l2_send(l2, &b, 1));
+	EXPECT_EQ(2ull, st->kicks);
+
+	/* Not waiting: no kick, whatever the arming. */
+	l3l2q_ep_clear_wakeup(&l3->ep, L3L2Q_WAKE_OUTPUT_AVAIL);
+	ASSERT_EQ(0, l3l2q_l3_try_dequeue(l3, &b, 1, NULL));
+	ASSERT_EQ(0, l2_send(l2, &b, 1));
+	EXPECT_EQ(2ull, st->kicks);
+	EXPECT_EQ(3ull, st->kicks_suppressed);
+
+	l3l2q_destroy(q2);
+	l3l2q_destroy(q3);
+}
+
+/*
+ * The seen word: arming stores the counter the waiter had seen (a publish
+ * it has already seen must not spend its arming: tests/wakeup.pml shows
+ * the lost wake-up), and a publish it has not seen is kicked.
+ */
+TEST(arming_records_the_counter_seen)
+{
+	struct l3l2q_queue *q3, *q2;
+	const struct l3l2q_stats *st;
+	struct l3l2q_msg m;
+	struct l3l2q_l2 *l2;
+	struct l3l2q_l3 *l3;
+	char b = 'x';
+	__u32 tail;
+
+	ASSERT_EQ(0, wk_pair(&q3, &q2));
+	l3 = l3l2q_queue_l3(q3);
+	l2 = l3l2q_queue_l2(q2);
+	st = l3l2q_ep_stats(&l2->ep);
+
+	/* L3 sees message 1 (peek), then arms: seen = its tail. */
+	ASSERT_EQ(0, l2_send(l2, &b, 1));
+	ASSERT_EQ(0, l3l2q_l3_try_peek(l3, &m));
+	ASSERT_EQ(0, l3l2q_ep_want_wakeup(&l3->ep, L3L2Q_WAKE_OUTPUT_AVAIL));
+	tail = (__u32)__atomic_load_n((__s32 *)((char *)
+		l3l2q_queue_mem(q3)->counters + L3L2Q_CTR_OUTPUT_TAIL),
+		__ATOMIC_ACQUIRE);
+	EXPECT_EQ(tail, *wake_ptr(q3, L3L2Q_CTRL_WAKE_SEEN(L3L2Q_CTRL_L3_WAKE,
+				  2)));
+	/* A new message: the waiter has not seen it, so it is kicked. */
+	ASSERT_EQ(0, l2_send(l2, &b, 1));
+	EXPECT_EQ(1ull, st->kicks);
+
+	l3l2q_destroy(q2);
+	l3l2q_destroy(q3);
+}
+
+/* The arming count wraps past its 28 bits to 1, never to 0 ("none"). */
+TEST(arming_count_wraps_to_one)
+{
+	struct l3l2q_queue *q3, *q2;
+	struct l3l2q_l3 *l3;
+
+	ASSERT_EQ(0, wk_pair(&q3, &q2));
+	l3 = l3l2q_queue_l3(q3);
+	__atomic_store_n(wake_ptr(q3, L3L2Q_CTRL_L3_WAKE),
+			 ~0u << L3L2Q_WAKE_ARM_SHIFT, __ATOMIC_RELAXED);
+	ASSERT_EQ(0, l3l2q_ep_want_wakeup(&l3->ep, L3L2Q_WAKE_OUTPUT_AVAIL));
+	EXPECT_EQ(L3L2Q_WAKE_OUTPUT_AVAIL | ARM(1),
+		  wake_word(q3, L3L2Q_CTRL_L3_WAKE));
 	l3l2q_destroy(q2);
 	l3l2q_destroy(q3);
 }

@@ -123,9 +123,28 @@
 #ifndef BUG_NO_RECHECK
 #define BUG_NO_RECHECK	0
 #endif
+#ifndef SPACE_NEED
+#define SPACE_NEED	1
+#endif
+#ifndef BUG_NO_REARM
+#define BUG_NO_REARM	0
+#endif
+#ifndef BUG_NO_SEEN
+#define BUG_NO_SEEN	0
+#endif
+#ifndef BUG_NEW_SEEN
+#define BUG_NEW_SEEN	0
+#endif
 #ifndef EVENTFD
 #define EVENTFD		0
 #endif
+
+/*
+ * P4: kick when the peer armed (w != 0), this arming was not kicked yet,
+ * and the counter just published differs from the one it armed with.
+ */
+#define KICK(w, s, ctr)	((w) && (w) != kicked && \
+			 ((BUG_NO_SEEN) || (s) != (ctr)))
 #ifndef KERNEL_MB
 #define KERNEL_MB	0
 #endif
@@ -142,7 +161,9 @@
 #define HEAD	1		/* input head, written by C */
 #define WAKE_C	2		/* L2's wake word: INPUT_AVAIL, written by C */
 #define WAKE_P	3		/* L3's wake word: INPUT_SPACE, written by P */
-#define DATA	4		/* DEPTH slots, written by P */
+#define SEEN_C	4		/* the tail C armed with, written by C */
+#define SEEN_P	5		/* the head P armed with, written by P */
+#define DATA	6		/* DEPTH slots, written by P */
 #define NLOC	(DATA + DEPTH)
 
 #define SB	3		/* store-buffer entries per process */
@@ -285,7 +306,10 @@ inline kwait(p, ctr, seen, dir)
 active proctype producer()
 {
 	byte t = 0;		/* P's own tail; it never re-reads it */
-	byte h, w, i;
+	byte arm = 0;		/* P's arming count (its wake word) */
+	byte sp = 0;		/* the head P armed with (its seen word) */
+	byte kicked = 0;	/* C's arming P kicked last */
+	byte h, w, s, i;
 
 	do
 	:: t == MSGS -> break
@@ -293,8 +317,11 @@ active proctype producer()
 		load(P, HEAD, h);			/* acquire */
 		if
 		:: t - h == DEPTH ->
-			/* full: wait for space */
-W1_P:			store(P, WAKE_P, 1);
+			/* full: wait for space (SPACE_NEED slots of it) */
+W1_P:			arm++;
+			sp = h;
+			store(P, SEEN_P, sp);
+			store(P, WAKE_P, arm);
 			if
 			:: BUG_NO_W2 & DIR_SPACE -> skip
 			:: else -> W2_P: fence(P)
@@ -302,11 +329,25 @@ W1_P:			store(P, WAKE_P, 1);
 W3_P:			do
 			:: load(P, HEAD, h);
 				if
-				:: t - h < DEPTH -> break
+				:: t - h <= DEPTH - SPACE_NEED -> break
 				:: else
 				fi;
-W4_P:				kwait(P, HEAD, h, DIR_SPACE)
-				/* W5: re-check at W3 */
+				/* W4 waits on the value it armed with */
+W4_P:				if
+				:: (BUG_NEW_SEEN | BUG_NO_REARM) & DIR_SPACE ->
+					kwait(P, HEAD, h, DIR_SPACE)
+				:: else -> kwait(P, HEAD, sp, DIR_SPACE)
+				fi;
+				/* W5: a new arming, then re-check at W3 */
+				if
+				:: BUG_NO_REARM & DIR_SPACE -> skip
+				:: else ->
+					arm++;
+					sp = h;
+					store(P, SEEN_P, sp);
+					store(P, WAKE_P, arm);
+					fence(P)
+				fi
 			od;
 W5_P:			store(P, WAKE_P, 0)
 		:: else
@@ -320,23 +361,26 @@ P1_P:		atomic { store(P, TAIL, t); kick_due[C] = 1 };	/* release */
 		fi;
 P3_P:		atomic {
 			load(P, WAKE_C, w);
+			load(P, SEEN_C, s);
 			if
-			:: !w -> kick_due[C] = 0
-			:: else
+			:: KICK(w, s, t) -> skip
+			:: else -> kick_due[C] = 0
 			fi
 		};
 P4_P:		if
-		:: w -> kick(C)
+		:: KICK(w, s, t) -> kicked = w; kick(C)
 		:: else
 		fi;
-		w = 0; h = 0
+		w = 0; s = 0; h = 0
 	od
 }
 
 active proctype consumer()
 {
 	byte h = 0;		/* C's own head */
-	byte t, v, w, i;
+	byte arm = 0;		/* C's arming count (its wake word) */
+	byte kicked = 0;	/* P's arming C kicked last */
+	byte t, v, w, s, i;
 
 	do
 	:: h == MSGS -> break
@@ -345,7 +389,9 @@ active proctype consumer()
 		if
 		:: t == h ->
 			/* empty: wait for input */
-W1_C:			store(C, WAKE_C, 1);
+W1_C:			arm++;
+			store(C, SEEN_C, h);
+			store(C, WAKE_C, arm);
 			if
 			:: BUG_NO_W2 & DIR_AVAIL -> skip
 			:: else -> W2_C: fence(C)
@@ -356,8 +402,16 @@ W3_C:			do
 				:: t != h -> break
 				:: else
 				fi;
-W4_C:				kwait(C, TAIL, h, DIR_AVAIL)
-				/* W5: re-check at W3 */
+W4_C:				kwait(C, TAIL, h, DIR_AVAIL);
+				/* W5: a new arming, then re-check at W3 */
+				if
+				:: BUG_NO_REARM & DIR_AVAIL -> skip
+				:: else ->
+					arm++;
+					store(C, SEEN_C, h);
+					store(C, WAKE_C, arm);
+					fence(C)
+				fi
 			od;
 W5_C:			store(C, WAKE_C, 0)
 		:: else
@@ -372,16 +426,17 @@ P1_C:		atomic { store(C, HEAD, h); kick_due[P] = 1 };	/* release */
 		fi;
 P3_C:		atomic {
 			load(C, WAKE_P, w);
+			load(C, SEEN_P, s);
 			if
-			:: !w -> kick_due[P] = 0
-			:: else
+			:: KICK(w, s, h) -> skip
+			:: else -> kick_due[P] = 0
 			fi
 		};
 P4_C:		if
-		:: w -> kick(P)
+		:: KICK(w, s, h) -> kicked = w; kick(P)
 		:: else
 		fi;
-		t = 0; v = 0; w = 0
+		t = 0; v = 0; w = 0; s = 0
 	od;
 	assert(h == MSGS)
 }

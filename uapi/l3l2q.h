@@ -295,7 +295,7 @@ static inline __s32 l3l2q_low32(__u64 v)
  * sits alone in its own 64-byte line.
  */
 #define L3L2Q_CTRL_MAGIC		0x4C334C51u	/* "L3LQ" */
-#define L3L2Q_CTRL_VERSION		1u
+#define L3L2Q_CTRL_VERSION		2u	/* 2: arming counts, seen words */
 #define L3L2Q_CTRL_BYTES		4096u
 
 struct l3l2q_ctrl_hdr {
@@ -317,8 +317,11 @@ L3L2Q__ASSERT(sizeof(struct l3l2q_ctrl_hdr) <= 64, "header fits line 0");
 #define L3L2Q_CTRL_HDR			0u
 #define L3L2Q_CTRL_L3_STATE		64u	/* __u32 L3L2Q_ROLE_* of L3 */
 #define L3L2Q_CTRL_L2_STATE		128u	/* __u32 L3L2Q_ROLE_* of L2 */
-#define L3L2Q_CTRL_L3_WAKE		192u	/* __u32 need-wakeup bits of L3 */
-#define L3L2Q_CTRL_L2_WAKE		256u	/* __u32 need-wakeup bits of L2 */
+#define L3L2Q_CTRL_L3_WAKE		192u	/* __u32 need-wakeup word of L3 */
+#define L3L2Q_CTRL_L2_WAKE		256u	/* __u32 need-wakeup word of L2 */
+/* After each wake word, per wait bit 1 << i: the low 32 bits of the counter
+ * its owner had seen when it armed that bit (written by the owner). */
+#define L3L2Q_CTRL_WAKE_SEEN(wake, i)	((wake) + 4u + 4u * (i))
 /* memfd backing only (no kernel to watch the roles): each role's pid. */
 #define L3L2Q_CTRL_L3_PID		320u	/* __u32, written by L3 */
 #define L3L2Q_CTRL_L2_PID		384u	/* __u32, written by L2 */
@@ -328,11 +331,17 @@ L3L2Q__ASSERT(sizeof(struct l3l2q_ctrl_hdr) <= 64, "header fits line 0");
 #define L3L2Q_ROLE_LIVE			1u
 #define L3L2Q_ROLE_DEAD			2u	/* closed, exited or killed */
 
-/* Need-wakeup bits (used by the wake-up protocol). */
+/*
+ * A need-wakeup word: the bits a role waits on (0..3) and, above them, its
+ * arming count (4..31), which the owner bumps each time it sets bits (W1)
+ * and never sets to 0.
+ */
 #define L3L2Q_WAKE_INPUT_AVAIL		(1u << 0)	/* L2 waits for input */
 #define L3L2Q_WAKE_INPUT_SPACE		(1u << 1)	/* L3 waits for input space */
 #define L3L2Q_WAKE_OUTPUT_AVAIL		(1u << 2)	/* L3 waits for output */
 #define L3L2Q_WAKE_OUTPUT_SPACE		(1u << 3)	/* L2 waits for output space */
+#define L3L2Q_WAKE_BITS			0xfu
+#define L3L2Q_WAKE_ARM_SHIFT		4
 
 /* Creation flags. */
 #define L3L2Q_CREATE_ALL		0u
@@ -433,11 +442,17 @@ L3L2Q__ASSERT(sizeof(struct l3l2q_info_args) == 128, "info args ABI");
  * writes it.
  *
  *   waiter (e.g. L2 waiting for input)     producer (L3 publishing input)
- *   W1 wake |= INPUT_AVAIL                 P1 store-release input tail
+ *   W1 seen[INPUT_AVAIL] = tail seen;      P1 store-release input tail
+ *      store-release wake = arming + 1
+ *      | bits | INPUT_AVAIL
  *   W2 full fence        (pairs with P2)   P2 full fence        (pairs with W2)
- *   W3 re-check the input tail             P3 load L2's wake word
- *   W4 sleep (WAIT: tail != seen)          P4 if INPUT_AVAIL: KICK
- *   W5 on wake-up, re-check; on exit clear the bit
+ *   W3 re-check the input tail             P3 load-acquire L2's wake word,
+ *                                             then its seen word
+ *   W4 sleep (WAIT: tail != the seen       P4 KICK if INPUT_AVAIL is set,
+ *      of W1, not a newer one)                this arming was not kicked
+ *                                             yet and the tail published
+ *                                             differs from seen
+ *   W5 on wake-up, back to W1 (a new arming); on exit clear the bit
  *
  * Either W3 sees the new tail, or P3 sees the bit and kicks: the two full
  * fences forbid both loads missing both stores (store->load ordering, which
@@ -453,6 +468,20 @@ L3L2Q__ASSERT(sizeof(struct l3l2q_info_args) == 128, "info args ABI");
  *
  * In steady streaming neither side sleeps, no bit is set and no system call
  * is made.
+ *
+ * One kick per arming: a producer remembers the arming it kicked last and
+ * does not kick it again, so a sleeper costs its peer one system call
+ * however many messages arrive before it runs.  That needs three rules,
+ * each of which tests/wakeup.pml shows to be necessary:
+ *  - the seen word: a kick goes only to a waiter that has not seen the
+ *    counter just published, so a kick for a message it took before it
+ *    armed cannot spend the arming on a WAIT that goes back to sleep;
+ *  - W4 waits on the seen of W1 even if W3 saw a newer value (W3 may find
+ *    the counter moved but not far enough, e.g. arena space);
+ *  - every sleep has its own arming (W5).
+ * Arm only the bits of the counters that sleep waits on.  The arming count
+ * has 28 bits: a kick could be skipped only if the waiter armed a multiple
+ * of 2^28 times without the producer reading its word once.
  */
 
 /*

@@ -283,7 +283,8 @@ static int pop_completed(struct l3l2q_ep *ep, struct l3l2q_cons *c, __u32 op)
 	l3l2q_store_release_s32(c->head_ctr, l3l2q_low32(c->head));	/* (D) */
 	/* Space was freed: P2-P4 of the need-wakeup protocol. */
 	l3l2q__notify(ep, c->is_input ? L3L2Q_WAKE_INPUT_SPACE :
-					L3L2Q_WAKE_OUTPUT_SPACE);
+					L3L2Q_WAKE_OUTPUT_SPACE,
+		      (__u32)l3l2q_low32(c->head));
 	return 0;
 }
 

@@ -81,6 +81,10 @@ int l3l2q__ep_init(struct l3l2q_ep *ep, __u32 role, const struct l3l2q_mem *mem,
 				  L3L2Q_CTRL_L2_WAKE);
 		ep->peer_wake = at(mem->ctrl, l3 ? L3L2Q_CTRL_L2_WAKE :
 				   L3L2Q_CTRL_L3_WAKE);
+		ep->own_seen = at(mem->ctrl, L3L2Q_CTRL_WAKE_SEEN(l3 ?
+				  L3L2Q_CTRL_L3_WAKE : L3L2Q_CTRL_L2_WAKE, 0));
+		ep->peer_seen = at(mem->ctrl, L3L2Q_CTRL_WAKE_SEEN(l3 ?
+				   L3L2Q_CTRL_L2_WAKE : L3L2Q_CTRL_L3_WAKE, 0));
 	}
 	ep->state = L3L2Q_STATE_LIVE;
 	return 0;
@@ -172,16 +176,66 @@ static __u32 role_wake_bits(const struct l3l2q_ep *ep)
 	       L3L2Q_WAKE_INPUT_AVAIL | L3L2Q_WAKE_OUTPUT_SPACE;
 }
 
+/* Index of a single wait bit (0..3). */
+static unsigned int bit_index(__u32 bit)
+{
+	unsigned int i = 0;
+
+	while (!(bit & 1u)) {
+		bit >>= 1;
+		i++;
+	}
+	return i;
+}
+
+/* Our last sample of the counter a wait for @bit watches. */
+static __u32 seen_now(const struct l3l2q_ep *ep, __u32 bit)
+{
+	/* The endpoint is the first member of its role's struct. */
+	const struct l3l2q_l3 *l3 = (const struct l3l2q_l3 *)ep;
+	const struct l3l2q_l2 *l2 = (const struct l3l2q_l2 *)ep;
+
+	switch (bit) {
+	case L3L2Q_WAKE_INPUT_SPACE:
+		return (__u32)l3l2q_low32(l3->in.head);
+	case L3L2Q_WAKE_OUTPUT_AVAIL:
+		return (__u32)l3l2q_low32(l3->out.tail);
+	case L3L2Q_WAKE_INPUT_AVAIL:
+		return (__u32)l3l2q_low32(l2->in.tail);
+	default:
+		return (__u32)l3l2q_low32(l2->out.head);
+	}
+}
+
 int l3l2q_ep_want_wakeup(struct l3l2q_ep *ep, __u32 bits)
 {
+	__u32 w, arm, b;
+
 	if (!ep->own_wake || !bits || (bits & ~role_wake_bits(ep)))
 		return -EINVAL;
-	/* W1: only this role writes its word, so load-or-store suffices. */
-	l3l2q_store_once_u32(ep->own_wake,
-			     l3l2q_load_once_u32(ep->own_wake) | bits);
+	/* W1: what we have seen, then a new arming (only we write these). */
+	for (b = bits; b; b &= b - 1) {
+		__u32 bit = b & -b;
+
+		l3l2q_store_once_u32(&ep->own_seen[bit_index(bit)],
+				     seen_now(ep, bit));
+	}
+	w = l3l2q_load_once_u32(ep->own_wake);
+	arm = ((w >> L3L2Q_WAKE_ARM_SHIFT) + 1) &
+	      (~0u >> L3L2Q_WAKE_ARM_SHIFT);
+	if (!arm)
+		arm = 1;	/* 0 means "never kicked" to the peer */
+	/* Release: the seen words are visible with the arming (P3). */
+	l3l2q_store_release_u32(ep->own_wake, arm << L3L2Q_WAKE_ARM_SHIFT |
+				(w & L3L2Q_WAKE_BITS) | bits);
 	/* W2: pairs with the peer's P2 in l3l2q__notify(). */
 	l3l2q_full_fence();
 	return 0;
+}
+
+__u32 l3l2q__armed_seen(const struct l3l2q_ep *ep, __u32 bit)
+{
+	return l3l2q_load_once_u32(&ep->own_seen[bit_index(bit)]);
 }
 
 void l3l2q_ep_clear_wakeup(struct l3l2q_ep *ep, __u32 bits)
@@ -191,28 +245,31 @@ void l3l2q_ep_clear_wakeup(struct l3l2q_ep *ep, __u32 bits)
 				     l3l2q_load_once_u32(ep->own_wake) & ~bits);
 }
 
-void l3l2q__notify(struct l3l2q_ep *ep, __u32 bit)
+void l3l2q__notify(struct l3l2q_ep *ep, __u32 bit, __u32 pos)
 {
+	__u32 w, arm;
+
 	/* Without a way to kick, the peer cannot be sleeping: no fence. */
 	if (!ep->peer_wake || !ep->env.kick)
 		return;
 	/* P2: pairs with the waiter's W2 in l3l2q_ep_want_wakeup(). */
 	l3l2q_full_fence();
+	/* P3: the word, then (acquire) the seen word stored before it. */
+	w = l3l2q_load_acquire_u32(ep->peer_wake);
+	arm = w >> L3L2Q_WAKE_ARM_SHIFT;
 	/*
-	 * Kick whenever the bit is set, even if this sleep was kicked
-	 * already.  "Once per arming" was tried and fails: a kick meant for
-	 * a message the waiter already took can land on its next arming,
-	 * and a driver WAIT woken with its counter unmoved sleeps again, so
-	 * the kick the new message needed is never sent (the spin model
-	 * finds it in a few steps).  Fewer kicks need waits that return on
-	 * every kick.
+	 * P4 (uapi): not waiting; or this arming was kicked already; or the
+	 * waiter had seen @pos when it armed, so a kick would only spend
+	 * the arming on a sleep that does not end.
 	 */
-	if (!(l3l2q_load_once_u32(ep->peer_wake) & bit)) {	/* P3 */
+	if (!(w & bit) || arm == ep->kicked_arm ||
+	    l3l2q_load_once_u32(&ep->peer_seen[bit_index(bit)]) == pos) {
 		ep->stats.kicks_suppressed++;
 		return;
 	}
+	ep->kicked_arm = arm;
 	ep->stats.kicks++;
-	ep->env.kick(ep->env.ctx);				/* P4 */
+	ep->env.kick(ep->env.ctx);
 }
 
 const struct l3l2q_stats *l3l2q_ep_stats(const struct l3l2q_ep *ep)
@@ -233,7 +290,7 @@ int l3l2q__wait(struct l3l2q_ep *ep, __u32 op, __u64 deadline_ns,
 		       L3L2Q_SPIN_ATTEMPTS_DEFAULT;
 	int can_sleep = ep->env.sleep && w && ep->own_wake;
 	__u32 spins = 0, tries = 0;
-	int armed = 0, check = 0;
+	int armed = 0, set = 0, check = 0;
 	const char *why;
 	int ret, r;
 
@@ -269,16 +326,22 @@ int l3l2q__wait(struct l3l2q_ep *ep, __u32 op, __u64 deadline_ns,
 			if (!armed) {
 				/* W1, W2; the next attempt is W3. */
 				l3l2q_ep_want_wakeup(ep, w->bit);
-				armed = 1;
+				armed = set = 1;
 				/* Never sleep on a peer that is already gone. */
 				check = 1;
 				continue;
 			}
 			ep->stats.sleeps++;
-			r = ep->env.sleep(ep->env.ctx, w->counter,	/* W4 */
-					  l3l2q_low32(*w->local), deadline_ns);
-			/* Whatever woke us, re-check, then clock and peer. */
+			/* W4 on what W1 saw, even if W3 saw a newer value. */
+			r = ep->env.sleep(ep->env.ctx, w->counter,
+					  (__s32)l3l2q__armed_seen(ep, w->bit),
+					  deadline_ns);
+			/*
+			 * Whatever woke us, re-check, then clock and peer;
+			 * sleeping again takes a new arming (W5).
+			 */
 			check = 1;
+			armed = 0;
 			/* A transport that cannot sleep (an older driver): spin. */
 			if (r == -ENOTTY || r == -EOPNOTSUPP) {
 				can_sleep = 0;
@@ -297,7 +360,7 @@ int l3l2q__wait(struct l3l2q_ep *ep, __u32 op, __u64 deadline_ns,
 		if (ep->env.relax)
 			ep->env.relax(ep->env.ctx);
 	}
-	if (armed)
+	if (set)
 		l3l2q_ep_clear_wakeup(ep, w->bit);
 	return ret;
 }

@@ -88,10 +88,15 @@ int l3l2q__wait(struct l3l2q_ep *ep, __u32 op, __u64 deadline_ns,
 		const struct l3l2q_waitspec *w);
 
 /*
- * After publishing a counter (P1): full fence (P2), read the peer's
- * need-wakeup word (P3) and kick if it waits for @bit (P4).
+ * After publishing a counter (P1) whose low 32 bits are now @pos: full
+ * fence (P2), read the peer's need-wakeup word and seen word (P3) and kick
+ * if it waits for @bit, has not seen @pos and this arming was not kicked
+ * yet (P4).
  */
-void l3l2q__notify(struct l3l2q_ep *ep, __u32 bit);
+void l3l2q__notify(struct l3l2q_ep *ep, __u32 bit, __u32 pos);
+
+/* The counter value this endpoint armed @bit with (W1), for its W4. */
+__u32 l3l2q__armed_seen(const struct l3l2q_ep *ep, __u32 bit);
 
 /* ---- arena.c: the payload cursor rules shared by both halves ---- */
 

@@ -96,7 +96,8 @@ static void publish_tail(struct l3l2q_ep *ep, struct l3l2q_prod *p)
 	p->deferred = 0;
 	l3l2q_store_release_s32(p->tail_ctr, l3l2q_low32(p->tail));	/* (C) */
 	l3l2q__notify(ep, p->is_input ? L3L2Q_WAKE_INPUT_AVAIL :
-					L3L2Q_WAKE_OUTPUT_AVAIL);
+					L3L2Q_WAKE_OUTPUT_AVAIL,
+		      (__u32)l3l2q_low32(p->tail));
 }
 
 /* No space: deferred entries must become visible before anyone waits. */

@@ -100,7 +100,7 @@ struct l3l2q_env {
 /* What the need-wakeup protocol did; never reset. */
 struct l3l2q_stats {
 	__u64 kicks;			/* the peer was waiting: kicked it */
-	__u64 kicks_suppressed;		/* the peer was not waiting: no kick */
+	__u64 kicks_suppressed;		/* not waiting, or kicked already */
 	__u64 sleeps;			/* env.sleep calls */
 };
 
@@ -143,6 +143,9 @@ struct l3l2q_ep {
 	__u32 *peer_state;
 	__u32 *own_wake;		/* need-wakeup bits: ours, written by us */
 	__u32 *peer_wake;		/* the peer's, read after publishing */
+	__u32 *own_seen;		/* [4]: what we had seen, per wait bit */
+	__u32 *peer_seen;
+	__u32 kicked_arm;		/* the peer's arming kicked last; 0: none */
 	struct l3l2q_stats stats;
 	struct l3l2q_error err;		/* first terminal error */
 	struct l3l2q_error last;	/* most recent error of any class */
@@ -348,7 +351,10 @@ void l3l2q_ep_set_spin_attempts(struct l3l2q_ep *ep, __u32 attempts);
  * The need-wakeup bits for a caller that sleeps on its own (epoll on the
  * queue's poll fd, an eventfd, io_uring) instead of in a blocking call:
  * set them, then re-check with a try_ call, and only then sleep; clear them
- * once progress resumes.  Setting issues the full fence W2.  Returns
+ * once progress resumes.  Set them again before every sleep: each call is a
+ * new arming, and the peer kicks at most once per arming (uapi/l3l2q.h).
+ * Ask only for the bits whose counters that sleep waits on.  Setting issues
+ * the full fence W2.  Returns
  * -EINVAL for bits this role may not wait on, or when the queue has no
  * control block (an upstream peer: it never kicks).
  */

@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "atomic.h"
+#include "internal.h"
 #include "libl3l2q_uring.h"
 #include "queue.h"
 
@@ -34,6 +36,7 @@ int l3l2q_prep_wait(struct io_uring_sqe *sqe, struct l3l2q_queue *q,
 		    __u32 bit, __u64 deadline_ns, __u64 *scratch)
 {
 	struct l3l2q_wait_args w;
+	const struct l3l2q_ep *ep;
 	const __u64 *local;
 	__u32 counter;
 	int ret = wait_target(q, bit, &counter, &local);
@@ -49,7 +52,10 @@ int l3l2q_prep_wait(struct io_uring_sqe *sqe, struct l3l2q_queue *q,
 	}
 	memset(&w, 0, sizeof(w));
 	w.counter = (__u16)counter;
-	w.seen = l3l2q_low32(*local);
+	/* W4 on what W1 saw when the bit is armed (uapi), else our sample. */
+	ep = &q->ep.l3.ep;	/* the same place in either role */
+	w.seen = ep->own_wake && (l3l2q_load_once_u32(ep->own_wake) & bit) ?
+		 (__s32)l3l2q__armed_seen(ep, bit) : l3l2q_low32(*local);
 	w.deadline_ns = deadline_ns;
 	/* W4 through io_uring: the 16-byte WAIT args are the payload. */
 	io_uring_prep_rw(IORING_OP_URING_CMD, sqe, q->fd, NULL, 0, 0);
