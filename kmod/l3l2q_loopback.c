@@ -37,6 +37,7 @@
 #include <linux/kthread.h>
 #include <linux/ktime.h>
 #include <linux/limits.h>
+#include <linux/moduleparam.h>
 #include <linux/printk.h>
 #include <linux/sched.h>
 #include <linux/sched/task.h>
@@ -57,6 +58,19 @@
 
 /* Payloads are copied in chunks of this size, rescheduling in between. */
 #define L3L2Q_LOOPBACK_CHUNK	SZ_64K
+
+/*
+ * A kernel thread's stack and task are not charged to the creator's memcg
+ * the way its region is, and the device is world-usable: cap how many
+ * loopback threads exist at once, whoever made them.
+ */
+static unsigned int l3l2q_max_loopbacks = 256;
+module_param_named(max_loopbacks, l3l2q_max_loopbacks, uint, 0644);
+MODULE_PARM_DESC(max_loopbacks,
+		 "Loopback peers (kernel threads) alive at once (beyond: EAGAIN)");
+
+/* Threads made and not yet reaped. */
+static atomic_t l3l2q_nr_loopbacks = ATOMIC_INIT(0);
 
 struct l3l2q_loopback {
 	struct l3l2q_queue *q;		/* the thread's reference */
@@ -284,8 +298,9 @@ static int l3l2q_loopback_fn(void *data)
 /*
  * Give @q (a loopback queue not yet visible to user space) its L2 peer:
  * bind the endpoint, mark the L2 role LIVE and start the thread.  Errors:
- * -ENOMEM, -EINVAL if the core refuses the geometry (it never should: the
- * kernel computed it), or kthread_create()'s error.  Once this succeeds,
+ * -EAGAIN when max_loopbacks threads exist, -ENOMEM, -EINVAL if the core
+ * refuses the geometry (it never should: the kernel computed it), or
+ * kthread_create()'s error.  Once this succeeds,
  * l3l2q_loopback_stop() must be called before the queue's last reference
  * can go (the thread holds one).
  */
@@ -303,10 +318,17 @@ int l3l2q_loopback_start(struct l3l2q_queue *q)
 	struct l3l2q_mem mem;
 	int ret;
 
+	if (atomic_inc_return(&l3l2q_nr_loopbacks) >
+	    READ_ONCE(l3l2q_max_loopbacks)) {
+		ret = -EAGAIN;
+		goto out_uncount;
+	}
 	/* Some 12 KiB, for the core's input window: not for the stack. */
 	lb = kzalloc(sizeof(*lb), GFP_KERNEL_ACCOUNT);
-	if (!lb)
-		return -ENOMEM;
+	if (!lb) {
+		ret = -ENOMEM;
+		goto out_uncount;
+	}
 	lb->q = q;
 	lb->xor = q->flags & L3L2Q_CREATE_LOOPBACK_XOR;
 	atomic64_set(&lb->nr_msgs, 0);
@@ -347,6 +369,8 @@ int l3l2q_loopback_start(struct l3l2q_queue *q)
 
 out_free:
 	kfree(lb);
+out_uncount:
+	atomic_dec(&l3l2q_nr_loopbacks);
 	return ret;
 }
 
@@ -367,6 +391,7 @@ void l3l2q_loopback_stop(struct l3l2q_queue *q)
 	/* kthread_stop() before the thread ran skips l3l2q_loopback_fn(). */
 	if (!lb->finished)
 		l3l2q_loopback_finish(lb, -ESHUTDOWN);
+	atomic_dec(&l3l2q_nr_loopbacks);
 	l3l2q_queue_put(q);
 }
 

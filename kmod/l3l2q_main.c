@@ -41,7 +41,8 @@ MODULE_PARM_DESC(max_user_bytes,
  * CREATE: a new queue and its L3 fd, and with L3L2Q_CREATE_LOOPBACK its
  * in-kernel L2 peer.  Errors: -EINVAL (geometry, flags, reserved fields),
  * -E2BIG (max_queue_bytes), -EDQUOT (max_user_bytes), -ENOMEM, -EMFILE,
- * -EFAULT, or -EINTR (a fatal signal while the thread was being made).
+ * -EFAULT, -EAGAIN (max_loopbacks peers exist) or -EINTR (a fatal signal
+ * while the thread was being made).
  * Nothing is left behind on error.
  */
 static long l3l2q_ctl_create(struct l3l2q_create_args __user *uarg)
