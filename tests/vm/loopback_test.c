@@ -10,6 +10,7 @@
  *
  * What the driver documents and these tests hold it to:
  *   CREATE  EINVAL  a flag outside L3L2Q_CREATE_ALL, LOOPBACK_XOR alone
+ *           EAGAIN  max_loopbacks (module parameter) peers exist
  *   PEER    EBUSY   the L2 role belongs to the loopback peer
  *   while the peer runs: L2 state word LIVE, L2 pid word 0, abort 0
  *   after a STOP drain: every output delivered, then L2 DEAD, L2 abort 0,
@@ -456,6 +457,35 @@ TEST_F(lb, bad_flags_einval_and_nothing_created)
 	EXPECT_EQ(fds, count_fds());
 	EXPECT_EQ(queues, count_dir(DBG_DIR));
 	EXPECT_EQ(threads, count_lb_threads(0));
+}
+
+/* The cap counts live threads: a closed queue's thread no longer counts. */
+TEST_F(lb, max_loopbacks_caps_live_threads)
+{
+	struct l3l2q_create_args a;
+	unsigned long saved;
+	int fd[3], fds;
+
+	ASSERT_EQ(0, read_param("max_loopbacks", &saved));
+	ASSERT_EQ(0, write_param("max_loopbacks", 2));
+	fd[0] = create_raw(self->dev, L3L2Q_CREATE_LOOPBACK, 8, 4096, 4096, &a);
+	fd[1] = create_raw(self->dev, L3L2Q_CREATE_LOOPBACK, 8, 4096, 4096, &a);
+	fds = count_fds();
+	fd[2] = create_raw(self->dev, L3L2Q_CREATE_LOOPBACK, 8, 4096, 4096, &a);
+	EXPECT_LE(0, fd[0]);
+	EXPECT_LE(0, fd[1]);
+	EXPECT_EQ(-EAGAIN, fd[2]);
+	EXPECT_EQ(fds, count_fds());
+	/* Queues without a peer are not limited by it. */
+	fd[2] = create_raw(self->dev, 0, 8, 4096, 4096, &a);
+	EXPECT_LE(0, fd[2]);
+	close(fd[2]);
+	close(fd[0]);
+	fd[0] = create_raw(self->dev, L3L2Q_CREATE_LOOPBACK, 8, 4096, 4096, &a);
+	EXPECT_LE(0, fd[0]);
+	close(fd[0]);
+	close(fd[1]);
+	ASSERT_EQ(0, write_param("max_loopbacks", saved));
 }
 
 TEST_F(lb, library_create_and_peer_fd_ebusy)
@@ -1067,6 +1097,138 @@ TEST_F_TIMEOUT(lb, kill9_of_l3_mid_stream_ends_the_thread, 120)
 	EXPECT_TRUE(WIFSIGNALED(status));
 	EXPECT_TRUE(lb_threads_gone(id));
 	EXPECT_EQ(-9999, dbg_num(id, "loopback_msgs"));
+}
+
+/* ---------------------------------------------------------------------- */
+/* A hostile L3                                                           */
+/* ---------------------------------------------------------------------- */
+
+FIXTURE(poison) {
+	int dev;
+	struct raw r;
+};
+
+FIXTURE_VARIANT(poison) {
+	__u64 seq;		/* of the descriptor written at slot 0 */
+	__u64 opcode;
+	__u64 offset;
+	__u64 nbytes;
+	__s32 tail;		/* input tail published */
+};
+
+/* Each breaks one rule the core checks (reference §2, §3). */
+FIXTURE_VARIANT_ADD(poison, bad_opcode) { 1, 99, 0, 0, 1 };
+FIXTURE_VARIANT_ADD(poison, invalid_opcode_0) { 1, 0, 0, 0, 1 };
+FIXTURE_VARIANT_ADD(poison, seq_mismatch) { 5, L3L2Q_OP_DATA, 0, 0, 1 };
+/* Offset 0 is the descriptor ring, not the input arena. */
+FIXTURE_VARIANT_ADD(poison, payload_outside_arena) {
+	1, L3L2Q_OP_DATA, 0, 64, 1 };
+FIXTURE_VARIANT_ADD(poison, payload_beyond_everything) {
+	1, L3L2Q_OP_DATA, ~0ull - 63, 64, 1 };
+FIXTURE_VARIANT_ADD(poison, stop_with_payload) {
+	1, L3L2Q_OP_STOP, 0, 8, 1 };
+/* Depth 8: a tail 1000 ahead is impossible. */
+FIXTURE_VARIANT_ADD(poison, impossible_tail) { 1, L3L2Q_OP_DATA, 0, 0, 1000 };
+FIXTURE_VARIANT_ADD(poison, negative_tail) { 1, L3L2Q_OP_DATA, 0, 0, -1 };
+
+FIXTURE_SETUP(poison)
+{
+	self->r.fd = -1;
+	self->r.map = MAP_FAILED;
+	self->dev = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+	if (self->dev < 0)
+		SKIP(return, DEV_PATH " missing: is l3l2q.ko loaded?");
+	ASSERT_EQ(0, ensure_debugfs());
+}
+
+FIXTURE_TEARDOWN(poison)
+{
+	raw_close(&self->r);
+	if (self->dev >= 0)
+		close(self->dev);
+}
+
+/*
+ * A descriptor or counter that breaks the protocol ends the thread: the
+ * L2 role dead with its abort flag up, result -EPROTO, L3 woken with
+ * EPOLLHUP|EPOLLERR - and the kernel untouched (the runner scans dmesg).
+ */
+TEST_F(poison, bad_input_ends_the_thread_not_the_kernel)
+{
+	struct l3l2q_desc *d;
+	unsigned long long id;
+	struct pollfd p;
+	__u64 end;
+
+	ASSERT_EQ(0, raw_open(&self->r, self->dev, L3L2Q_CREATE_LOOPBACK, 8,
+			      4096, 4096));
+	id = fd_queue_id(self->r.fd, NULL, 0);
+	ASSERT_TRUE(wait_bits(self->r.mem.ctrl, L3L2Q_CTRL_L2_WAKE,
+			      L3L2Q_WAKE_INPUT_AVAIL));
+	d = (struct l3l2q_desc *)self->r.mem.payload;
+	d->opcode = variant->opcode;
+	d->payload_offset = variant->offset;
+	d->payload_nbytes = variant->nbytes;
+	__atomic_store_n(&d->seq, variant->seq, __ATOMIC_RELEASE);
+	__atomic_store_n((__s32 *)((char *)self->r.mem.counters +
+				   L3L2Q_CTR_INPUT_TAIL), variant->tail,
+			 __ATOMIC_RELEASE);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	ASSERT_EQ(0, ioctl(self->r.fd, L3L2Q_IOC_KICK));
+
+	end = now_ns() + PROMPT_NS;
+	while (load_u32(self->r.mem.ctrl, L3L2Q_CTRL_L2_STATE) !=
+	       L3L2Q_ROLE_DEAD && now_ns() < end)
+		sleep_ms(5);
+	EXPECT_EQ(L3L2Q_ROLE_DEAD, load_u32(self->r.mem.ctrl,
+					    L3L2Q_CTRL_L2_STATE));
+	EXPECT_EQ(1, load_s32(self->r.mem.counters, L3L2Q_CTR_L2_ABORT));
+	EXPECT_TRUE(lb_threads_gone(id));
+	EXPECT_EQ(-EPROTO, dbg_num(id, "loopback_result"));
+	EXPECT_EQ(0, dbg_num(id, "loopback_msgs"));
+	p.fd = self->r.fd;
+	p.events = POLLIN;
+	p.revents = 0;
+	ASSERT_EQ(1, poll(&p, 1, 0));
+	EXPECT_EQ(POLLHUP | POLLERR, p.revents & (POLLHUP | POLLERR));
+}
+
+/*
+ * Garbage over the whole mapping, control block and counters included,
+ * while the thread streams: whatever it makes of it, close still stops
+ * it promptly and the kernel is fine.
+ */
+TEST_F(lb, scribbled_mapping_then_close)
+{
+	unsigned char buf[256];
+	unsigned long long id;
+	struct l3l2q_l3 l3;
+	unsigned int i, round;
+	__u32 x = 1;
+	__u64 t0;
+
+	for (round = 0; round < 20; round++) {
+		ASSERT_EQ(0, raw_open(&self->r, self->dev,
+				      L3L2Q_CREATE_LOOPBACK, 8, 4096, 4096));
+		ASSERT_EQ(0, raw_l3(&self->r, &l3));
+		id = fd_queue_id(self->r.fd, NULL, 0);
+		for (i = 0; i < 5; i++) {
+			fill(buf, sizeof(buf), i);
+			ASSERT_EQ(0, l3l2q_l3_enqueue(&l3, L3L2Q_OP_DATA, buf,
+						      sizeof(buf),
+						      now_ns() + PROMPT_NS));
+		}
+		for (i = 0; i < self->r.len / 4; i++) {
+			x = x * 1664525u + 1013904223u + round;
+			((__u32 *)self->r.map)[i] = x;
+		}
+		ioctl(self->r.fd, L3L2Q_IOC_KICK);
+		sleep_ms(20);
+		t0 = now_ns();
+		raw_close(&self->r);
+		EXPECT_GT(t0 + PROMPT_NS, now_ns());
+		EXPECT_EQ(0, count_lb_threads(id));
+	}
 }
 
 /* ---------------------------------------------------------------------- */
