@@ -743,14 +743,22 @@ TEST_F(lb, blocking_dequeue_sleeps_and_is_woken_by_the_answer)
 	struct l3l2q_l3 l3;
 	struct l3l2q_msg m;
 	pthread_t t;
+	__u64 t0;
 
 	ASSERT_EQ(0, raw_open(&self->r, self->dev, L3L2Q_CREATE_LOOPBACK, 8,
 			      4096, 4096));
 	ASSERT_EQ(0, raw_l3(&self->r, &l3));
 	ASSERT_EQ(0, pthread_create(&t, NULL, late_input_thread, &li));
 	memset(&m, 0, sizeof(m));
+	/*
+	 * The deadline is far: only the thread's kick can end the sleep
+	 * within PROMPT_NS (at the deadline WAIT would time out and the
+	 * re-check would find the answer anyway).
+	 */
+	t0 = now_ns();
 	EXPECT_EQ(0, l3l2q_l3_dequeue(&l3, out, sizeof(out),
-				      now_ns() + 2 * PROMPT_NS, &m));
+				      t0 + 4 * PROMPT_NS, &m));
+	EXPECT_GT(t0 + PROMPT_NS, now_ns());
 	pthread_join(t, NULL);
 	ASSERT_EQ(0, li.ret);
 	EXPECT_EQ(L3L2Q_OP_DATA, m.opcode);
@@ -788,26 +796,50 @@ static int take_answer(struct l3l2q_l3 *l3, unsigned int i)
 	return m.nbytes == 64 && check_payload(buf, 64, i, 0) ? 0 : -EBADMSG;
 }
 
+struct late_send {
+	struct l3l2q_l3 *l3;
+	unsigned int i;
+	int ret;
+};
+
+/* Arm and send once the main thread is (very likely) asleep in poll. */
+static void *late_send_thread(void *arg)
+{
+	struct late_send *ls = arg;
+
+	sleep_ms(100);
+	ls->ret = arm_and_send(ls->l3, ls->i);
+	return NULL;
+}
+
 /*
- * poll() on the L3 fd blocks until the thread publishes and kicks: if the
- * kick were missing it would sleep its whole 5 s (EPOLLIN is computed
- * from the counters, but only a wake-up re-runs it).
+ * poll() on the L3 fd, asleep before the input goes out, returns when the
+ * thread publishes and kicks: without the kick it would sleep its whole
+ * 5 s (EPOLLIN is computed from the counters, but only a wake-up re-runs
+ * it).  The endpoint is used by one thread at a time (join before use).
  */
 TEST_F(lb, poll_readable_after_the_thread_publishes)
 {
+	struct late_send ls;
 	struct pollfd p;
 	struct l3l2q_l3 *l3;
+	pthread_t t;
 	unsigned int i;
 
 	self->q = create_lib(L3L2Q_CREATE_LOOPBACK, 8, 4096, 4096);
 	ASSERT_NE(NULL, self->q);
 	l3 = l3l2q_queue_l3(self->q);
-	for (i = 0; i < 20; i++) {
-		ASSERT_EQ(0, arm_and_send(l3, i));
+	for (i = 0; i < 10; i++) {
+		ls.l3 = l3;
+		ls.i = i;
+		ls.ret = -1;
+		ASSERT_EQ(0, pthread_create(&t, NULL, late_send_thread, &ls));
 		p.fd = l3l2q_queue_poll_fd(self->q);
 		p.events = POLLIN;
 		p.revents = 0;
-		ASSERT_EQ(1, poll(&p, 1, 5000)) TH_LOG("message %u", i);
+		EXPECT_EQ(1, poll(&p, 1, 5000)) TH_LOG("message %u", i);
+		pthread_join(t, NULL);
+		ASSERT_EQ(0, ls.ret);
 		EXPECT_TRUE(p.revents & POLLIN);
 		EXPECT_FALSE(p.revents & (POLLHUP | POLLERR));
 		ASSERT_EQ(0, take_answer(l3, i));
