@@ -99,6 +99,16 @@ static void l3l2q_loopback_relax(void *ctx)
 	cond_resched();
 }
 
+/* The sleep's condition; *cond is l3l2q_wait_cond()'s last answer. */
+static bool l3l2q_loopback_woken(struct l3l2q_end *end, u32 counter,
+				 s32 seen, int *cond)
+{
+	if (kthread_should_stop())
+		return true;
+	*cond = l3l2q_wait_cond(end, counter, seen);
+	return *cond != -EAGAIN;
+}
+
 /*
  * W4 of the need-wakeup protocol (uapi/l3l2q.h): the core has set the
  * thread's need-wakeup bit, fenced and re-checked @counter.  Sleep on the
@@ -115,15 +125,6 @@ static void l3l2q_loopback_relax(void *ctx)
  * of the L3 state says dead.  The latter must not be left to the core,
  * which looks at the shared state words, and those the L3 side can rewrite.
  */
-static bool l3l2q_loopback_woken(struct l3l2q_end *end, u32 counter,
-				 s32 seen, int *cond)
-{
-	if (kthread_should_stop())
-		return true;
-	*cond = l3l2q_wait_cond(end, counter, seen);
-	return *cond != -EAGAIN;
-}
-
 static int l3l2q_loopback_sleep(void *ctx, __u32 counter, __s32 seen,
 				__u64 deadline_ns)
 {
@@ -137,17 +138,17 @@ static int l3l2q_loopback_sleep(void *ctx, __u32 counter, __s32 seen,
 	if (counter > U16_MAX || l3l2q_wait_validate(end, &args))
 		return -EINVAL;
 
-	if (deadline_ns == L3L2Q_DEADLINE_NONE) {
+	now = ktime_get_ns();
+	if (deadline_ns <= now)
+		return -ETIMEDOUT;
+	/* The thread itself never sets a deadline; beyond KTIME_MAX is none. */
+	if (deadline_ns - now > (u64)KTIME_MAX)
 		ret = wait_event_interruptible(end->wq,
 				l3l2q_loopback_woken(end, counter, seen, &cond));
-	} else {
-		now = ktime_get_ns();
-		if (deadline_ns <= now)
-			return -ETIMEDOUT;
+	else
 		ret = wait_event_interruptible_hrtimeout(end->wq,
 				l3l2q_loopback_woken(end, counter, seen, &cond),
 				ns_to_ktime(deadline_ns - now));
-	}
 
 	if (kthread_should_stop() || cond == -ECONNRESET)
 		return -ESHUTDOWN;
