@@ -83,6 +83,7 @@ static int l3l2q_debugfs_show(struct seq_file *m, void *unused)
 		   atomic64_read(&q->nr_uring_queued));
 	seq_printf(m, "uring_pending: %lld\n",
 		   atomic64_read(&q->nr_uring_pending));
+	l3l2q_loopback_show(m, q);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(l3l2q_debugfs);

@@ -37,6 +37,8 @@
 
 struct dentry;
 struct eventfd_ctx;
+struct l3l2q_loopback;
+struct seq_file;
 struct file;
 struct io_uring_cmd;
 struct vm_area_struct;
@@ -112,6 +114,9 @@ struct l3l2q_queue {
 	atomic64_t nr_uring_queued;	/* io_uring WAITs that went pending */
 	atomic64_t nr_uring_pending;	/* io_uring WAITs pending now */
 
+	/* L3L2Q_CREATE_LOOPBACK: the in-kernel L2 peer, else NULL. */
+	struct l3l2q_loopback *loopback;
+
 	struct dentry *dbg;
 };
 
@@ -124,6 +129,8 @@ struct l3l2q_queue *l3l2q_queue_create(const struct l3l2q_create_args *args);
 void l3l2q_queue_put(struct l3l2q_queue *q);
 struct file *l3l2q_queue_getfile(struct l3l2q_queue *q,
 				 enum l3l2q_end_role role);
+void l3l2q_role_died(struct l3l2q_queue *q, enum l3l2q_end_role role,
+		     bool abort);
 
 static inline struct l3l2q_end *l3l2q_peer_end(struct l3l2q_end *end)
 {
@@ -140,6 +147,7 @@ int l3l2q_wait_validate(struct l3l2q_end *end,
 int l3l2q_wait_cond(struct l3l2q_end *end, unsigned int counter, s32 seen);
 long l3l2q_wait_ioctl(struct l3l2q_end *end,
 		      const struct l3l2q_wait_args __user *uarg);
+void l3l2q_kick(struct l3l2q_end *end);
 long l3l2q_kick_ioctl(struct l3l2q_end *end);
 long l3l2q_set_eventfd_ioctl(struct l3l2q_end *end,
 			     const struct l3l2q_eventfd_args __user *uarg);
@@ -161,6 +169,12 @@ s32 *l3l2q_counter_word(struct l3l2q_queue *q, unsigned int offset);
 u32 *l3l2q_ctrl_word(struct l3l2q_queue *q, unsigned int offset);
 int l3l2q_region_mmap(struct l3l2q_queue *q, enum l3l2q_end_role role,
 		      struct vm_area_struct *vma);
+
+/* l3l2q_loopback.c: the in-kernel L2 peer of a loopback queue */
+int l3l2q_loopback_start(struct l3l2q_queue *q);
+void l3l2q_loopback_stop(struct l3l2q_queue *q);
+void l3l2q_loopback_free(struct l3l2q_queue *q);
+void l3l2q_loopback_show(struct seq_file *m, struct l3l2q_queue *q);
 
 /* l3l2q_debugfs.c */
 void l3l2q_debugfs_init(void);

@@ -38,9 +38,12 @@ MODULE_PARM_DESC(max_user_bytes,
 /* ---------------------------------------------------------------------- */
 
 /*
- * CREATE: a new queue and its L3 fd.  Errors: -EINVAL (geometry, flags,
- * reserved fields), -E2BIG (max_queue_bytes), -EDQUOT (max_user_bytes),
- * -ENOMEM, -EMFILE, -EFAULT.  Nothing is left behind on error.
+ * CREATE: a new queue and its L3 fd, and with L3L2Q_CREATE_LOOPBACK its
+ * in-kernel L2 peer.  Errors: -EINVAL (geometry, flags, reserved fields),
+ * -E2BIG (max_queue_bytes), -EDQUOT (max_user_bytes), -ENOMEM, -EMFILE,
+ * -EFAULT, -EAGAIN (max_loopbacks peers exist) or -EINTR (a fatal signal
+ * while the thread was being made).
+ * Nothing is left behind on error.
  */
 static long l3l2q_ctl_create(struct l3l2q_create_args __user *uarg)
 {
@@ -71,15 +74,23 @@ static long l3l2q_ctl_create(struct l3l2q_create_args __user *uarg)
 		ret = -EFAULT;
 		goto out_put_fd;
 	}
+	if (q->flags & L3L2Q_CREATE_LOOPBACK) {
+		ret = l3l2q_loopback_start(q);
+		if (ret)
+			goto out_put_fd;
+	}
 	file = l3l2q_queue_getfile(q, L3L2Q_END_L3);
 	if (IS_ERR(file)) {
 		ret = PTR_ERR(file);
-		goto out_put_fd;
+		goto out_stop_loopback;
 	}
 	l3l2q_debugfs_add(q);
 	fd_install(fd, file);
 	return 0;
 
+out_stop_loopback:
+	/* No-op without a loopback peer; drops the thread's reference. */
+	l3l2q_loopback_stop(q);
 out_put_fd:
 	put_unused_fd(fd);
 out_put_queue:

@@ -46,6 +46,7 @@ static void l3l2q_queue_free(struct kref *ref)
 	for (i = 0; i < L3L2Q_NR_ENDS; i++)
 		l3l2q_end_destroy(&q->ends[i]);
 	l3l2q_region_free(q);
+	l3l2q_loopback_free(q);
 	kfree(q);
 }
 
@@ -69,6 +70,10 @@ struct l3l2q_queue *l3l2q_queue_create(const struct l3l2q_create_args *args)
 	int ret, i;
 
 	if (args->flags & ~L3L2Q_CREATE_ALL)
+		return ERR_PTR(-EINVAL);
+	/* The transform is the loopback peer's; alone it means nothing. */
+	if ((args->flags & L3L2Q_CREATE_LOOPBACK_XOR) &&
+	    !(args->flags & L3L2Q_CREATE_LOOPBACK))
 		return ERR_PTR(-EINVAL);
 	if (args->resv0 || args->resv2 ||
 	    memchr_inv(args->resv1, 0, sizeof(args->resv1)) ||
@@ -119,15 +124,18 @@ out_free_queue:
 /* ---------------------------------------------------------------------- */
 
 /*
- * The last reference of @role went away.  Tell the survivor through the
- * shared words, in the order it reads them: a survivor that sees the abort
- * flag (acquire) also sees the DEAD state stored before it.  The region
- * itself is untouched, so what was published stays readable.  Then every
- * wait of the survivor ends (l3l2q_wake_on_death()): blocked WAITs and
- * io_uring WAITs with -ECONNRESET, its eventfd is signalled, poll reports
- * EPOLLHUP|EPOLLERR.
+ * The last reference of @role went away, or the loopback peer (the L2
+ * role) ended.  Tell the survivor through the shared words, in the order
+ * it reads them: a survivor that sees the abort flag (acquire) also sees
+ * the DEAD state stored before it.  @abort is false only for a loopback
+ * peer that drained a STOP: a clean end, its abort flag stays down.  The
+ * region itself is untouched, so what was published stays readable.  Then
+ * every wait of the survivor ends (l3l2q_wake_on_death()): blocked WAITs
+ * and io_uring WAITs with -ECONNRESET, its eventfd is signalled, poll
+ * reports EPOLLHUP|EPOLLERR.
  */
-static void l3l2q_role_died(struct l3l2q_queue *q, enum l3l2q_end_role role)
+void l3l2q_role_died(struct l3l2q_queue *q, enum l3l2q_end_role role,
+		     bool abort)
 {
 	mutex_lock(&q->lock);
 	WRITE_ONCE(q->state[role], L3L2Q_ROLE_DEAD);
@@ -136,7 +144,8 @@ static void l3l2q_role_died(struct l3l2q_queue *q, enum l3l2q_end_role role)
 	/* Pairs with the survivor's load-acquire of the state word. */
 	smp_store_release(l3l2q_state_word(q, role), L3L2Q_ROLE_DEAD);
 	/* Pairs with the survivor's load-acquire of the abort flag. */
-	smp_store_release(l3l2q_abort_word(q, role), 1);
+	if (abort)
+		smp_store_release(l3l2q_abort_word(q, role), 1);
 	atomic64_inc(&q->nr_deaths);
 	l3l2q_wake_on_death(q, role);
 }
@@ -148,7 +157,8 @@ static void l3l2q_role_died(struct l3l2q_queue *q, enum l3l2q_end_role role)
 /*
  * PEER on the L3 file: make the queue's one L2 file.  Errors: -EPERM on an
  * L2 file (it does not carry the right), -EINVAL for non-zero flags or
- * reserved fields, -EBUSY if an L2 file was ever made.
+ * reserved fields, -EBUSY if an L2 file was ever made or the queue has a
+ * loopback peer (its L2 role was never ABSENT).
  */
 static long l3l2q_queue_peer(struct l3l2q_end *end,
 			     struct l3l2q_peer_args __user *uarg)
@@ -277,7 +287,14 @@ static int l3l2q_queue_release(struct inode *inode, struct file *file)
 	struct l3l2q_end *end = file->private_data;
 	struct l3l2q_queue *q = end->q;
 
-	l3l2q_role_died(q, end->role);
+	l3l2q_role_died(q, end->role, true);
+	/*
+	 * Only an L3 file exists on a loopback queue.  Its peer sees the death
+	 * or is woken by kthread_stop(); wait for it to exit, wherever it was
+	 * blocked, before the queue can go.
+	 */
+	if (end->role == L3L2Q_END_L3)
+		l3l2q_loopback_stop(q);
 	l3l2q_end_released(end);
 	l3l2q_queue_put(q);
 	return 0;

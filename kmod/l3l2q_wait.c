@@ -230,11 +230,20 @@ long l3l2q_wait_ioctl(struct l3l2q_end *end,
 /* KICK                                                                   */
 /* ---------------------------------------------------------------------- */
 
-/* Wake the other role: its sleepers, pollers, eventfd and io_uring WAITs. */
-long l3l2q_kick_ioctl(struct l3l2q_end *end)
+/*
+ * Wake the role other than @end's: its sleepers, pollers, eventfd and
+ * io_uring WAITs.  A KICK ioctl, or the loopback peer's kick; process
+ * context.
+ */
+void l3l2q_kick(struct l3l2q_end *end)
 {
 	atomic64_inc(&end->q->nr_kicks);
 	l3l2q_wake_end(l3l2q_peer_end(end));
+}
+
+long l3l2q_kick_ioctl(struct l3l2q_end *end)
+{
+	l3l2q_kick(end);
 	return 0;
 }
 

@@ -935,6 +935,37 @@ TEST(api_create_rejects_unknown_flags)
 	}
 }
 
+/*
+ * The loopback peer is a kernel thread of /dev/l3l2q: a memfd queue has
+ * none, so the memfd backing refuses the flag by name rather than create
+ * a queue nobody answers.  The transform alone is meaningless anywhere.
+ */
+TEST(api_memfd_refuses_loopback)
+{
+	static const __u32 flags[] = {
+		L3L2Q_CREATE_LOOPBACK,
+		L3L2Q_CREATE_LOOPBACK | L3L2Q_CREATE_LOOPBACK_XOR,
+	};
+	struct l3l2q_params p = good_params;
+	struct l3l2q_queue *q = NULL;
+	struct l3l2q_error err;
+	int fds = count_fds();
+	unsigned int i;
+
+	for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		p.flags = flags[i];
+		memset(&err, 0, sizeof(err));
+		EXPECT_EQ(-EOPNOTSUPP, l3l2q_create(&p, &q, &err));
+		EXPECT_EQ(NULL, q);
+		EXPECT_NE(NULL, strstr(err.message, "LOOPBACK")) {
+			TH_LOG("message '%s'", err.message);
+		}
+		EXPECT_EQ(fds, count_fds());
+	}
+	p.flags = L3L2Q_CREATE_LOOPBACK_XOR;
+	expect_create_einval(_metadata, &p, "flags", "XOR without LOOPBACK");
+}
+
 TEST(api_create_rejects_bad_arenas)
 {
 	static const __u64 bad[] = { 0, 1, 63, 65, 127, 0xffffffffffffffc1ull };

@@ -322,7 +322,10 @@ L3L2Q__ASSERT(sizeof(struct l3l2q_ctrl_hdr) <= 64, "header fits line 0");
 /* After each wake word, per wait bit 1 << i: the low 32 bits of the counter
  * its owner had seen when it armed that bit (written by the owner). */
 #define L3L2Q_CTRL_WAKE_SEEN(wake, i)	((wake) + 4u + 4u * (i))
-/* memfd backing only (no kernel to watch the roles): each role's pid. */
+/*
+ * memfd backing only (no kernel to watch the roles): each role's pid.  On
+ * /dev/l3l2q both stay 0, the loopback peer's included.
+ */
 #define L3L2Q_CTRL_L3_PID		320u	/* __u32, written by L3 */
 #define L3L2Q_CTRL_L2_PID		384u	/* __u32, written by L2 */
 
@@ -343,8 +346,47 @@ L3L2Q__ASSERT(sizeof(struct l3l2q_ctrl_hdr) <= 64, "header fits line 0");
 #define L3L2Q_WAKE_BITS			0xfu
 #define L3L2Q_WAKE_ARM_SHIFT		4
 
-/* Creation flags. */
-#define L3L2Q_CREATE_ALL		0u
+/*
+ * Creation flags (l3l2q_create_args.flags, l3l2q_ctrl_hdr.flags).
+ *
+ * L3L2Q_CREATE_LOOPBACK: the queue's L2 role is taken at creation by an
+ * in-kernel peer (a kernel thread running the same protocol core as
+ * libl3l2q), so one process can exercise the whole path.  Per input
+ * message, in order, with an input window of one:
+ *   DATA   -> one DATA output of the same length (transformed, below);
+ *   ERROR  -> one ERROR output, the same bytes unchanged;
+ *   STOP   -> drain: everything before STOP has been answered and
+ *             released; STOP is released, then the peer exits.
+ * An input larger than the output arena is answered by a zero-byte ERROR.
+ * The peer sleeps on the need-wakeup protocol like any L2: the L3 side's
+ * KICK (or the library's blocking calls) wakes it, and its outputs wake the
+ * L3 side (WAIT, poll, eventfd, io_uring).
+ *
+ * While it runs, the L2 state word is L3L2Q_ROLE_LIVE.  When it exits the
+ * word becomes L3L2Q_ROLE_DEAD and the L3 side is woken exactly as after
+ * an L2 file's death: WAIT gives -ECONNRESET once its counter stops
+ * moving, poll EPOLLHUP | EPOLLERR, and libl3l2q's blocking calls first
+ * return every output still queued, then -ECONNRESET.  Nothing published
+ * is lost; the region lives until the L3 fd and its mappings are gone.
+ * The L2 abort counter tells how it ended: 0 after a STOP drain, 1 when
+ * the peer gave up (the input broke the protocol, or the L3 role died).
+ * The L2 pid word stays 0: the peer is no user process.
+ * CREATE gives -EAGAIN while the module's max_loopbacks peers exist.
+ * PEER on a loopback queue gives -EBUSY (the L2 role is taken).  Closing
+ * the L3 fd (its last reference) stops the peer wherever it waits.  Only
+ * /dev/l3l2q provides it; libl3l2q's memfd backing refuses the flag with
+ * -EOPNOTSUPP.
+ *
+ * L3L2Q_CREATE_LOOPBACK_XOR (needs _LOOPBACK, else -EINVAL): each byte of
+ * a DATA payload is XORed with L3L2Q_LOOPBACK_XOR_KEY on the way back.
+ * Without it DATA is echoed unchanged.
+ */
+#define L3L2Q_CREATE_LOOPBACK		(1u << 0)
+#define L3L2Q_CREATE_LOOPBACK_XOR	(1u << 1)
+#define L3L2Q_CREATE_ALL		(L3L2Q_CREATE_LOOPBACK | \
+					 L3L2Q_CREATE_LOOPBACK_XOR)
+
+#define L3L2Q_LOOPBACK_XOR_KEY		0x5Au
 
 /* Sections of the mapping, each page aligned. */
 #define L3L2Q_REGION_ALIGN		4096ull

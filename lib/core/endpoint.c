@@ -309,7 +309,15 @@ int l3l2q__wait(struct l3l2q_ep *ep, __u32 op, __u64 deadline_ns,
 			check = 0;
 			spins = 0;
 			if (peer_gone(ep, &why)) {
-				ret = remote_abort(ep, why);
+				/*
+				 * The peer may have published between the
+				 * attempt above and its death.  Its flag or
+				 * state was acquired after its last publish
+				 * (release), so one more attempt sees it all.
+				 */
+				ret = attempt(arg);
+				if (ret == -EAGAIN)
+					ret = remote_abort(ep, why);
 				break;
 			}
 			if (deadline_ns != L3L2Q_DEADLINE_NONE &&

@@ -72,6 +72,10 @@ static int memfd_create_region(struct l3l2q_queue *q,
 	struct l3l2q_mem mem;
 	int ret;
 
+	if (p->flags & (L3L2Q_CREATE_LOOPBACK | L3L2Q_CREATE_LOOPBACK_XOR))
+		return l3l2q__user_error(err, EOPNOTSUPP, L3L2Q_ERR_BAD_ARGUMENT,
+					 L3L2Q_EOP_INIT,
+					 "flags: L3L2Q_CREATE_LOOPBACK needs /dev/l3l2q; a memfd queue has no in-kernel peer");
 	if (!l3l2q_region_layout(&q->layout, &q->off))
 		return l3l2q__user_error(err, EINVAL, L3L2Q_ERR_BAD_ARGUMENT,
 					 L3L2Q_EOP_INIT,

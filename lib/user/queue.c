@@ -76,6 +76,11 @@ static int check_params(const struct l3l2q_params *p, struct l3l2q_error *err)
 		return l3l2q__user_error(err, EINVAL, L3L2Q_ERR_BAD_ARGUMENT,
 					 L3L2Q_EOP_INIT,
 					 "flags has unknown bits set");
+	if ((p->flags & L3L2Q_CREATE_LOOPBACK_XOR) &&
+	    !(p->flags & L3L2Q_CREATE_LOOPBACK))
+		return l3l2q__user_error(err, EINVAL, L3L2Q_ERR_BAD_ARGUMENT,
+					 L3L2Q_EOP_INIT,
+					 "flags: L3L2Q_CREATE_LOOPBACK_XOR needs L3L2Q_CREATE_LOOPBACK");
 	if (p->backend > L3L2Q_BACKEND_DEVICE)
 		return l3l2q__user_error(err, EINVAL, L3L2Q_ERR_BAD_ARGUMENT,
 					 L3L2Q_EOP_INIT, "backend is unknown");

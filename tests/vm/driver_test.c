@@ -199,7 +199,11 @@ FIXTURE_VARIANT_ADD(bad_create, overflow_in) { 8, ~0ull - 63, 64, 0, 0 };
 FIXTURE_VARIANT_ADD(bad_create, overflow_out) { 8, 64, ~0ull - 63, 0, 0 };
 FIXTURE_VARIANT_ADD(bad_create, overflow_region) {
 	8, 1ull << 63, (1ull << 63) - 4096, 0, 0 };
-FIXTURE_VARIANT_ADD(bad_create, flags_1) { 8, 4096, 4096, 1, 0 };
+/* The lowest bit above the defined ones, and a transform without a peer. */
+FIXTURE_VARIANT_ADD(bad_create, flags_unknown_low) {
+	8, 4096, 4096, L3L2Q_CREATE_ALL + 1, 0 };
+FIXTURE_VARIANT_ADD(bad_create, flags_xor_alone) {
+	8, 4096, 4096, L3L2Q_CREATE_LOOPBACK_XOR, 0 };
 FIXTURE_VARIANT_ADD(bad_create, flags_top) { 8, 4096, 4096, 1u << 31, 0 };
 FIXTURE_VARIANT_ADD(bad_create, flags_all) { 8, 4096, 4096, ~0u, 0 };
 FIXTURE_VARIANT_ADD(bad_create, resv0) { 8, 4096, 4096, 0, 1 };
