@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
@@ -210,19 +211,47 @@ static inline void peer_output(struct th_region *r, __u64 seq, __u64 opcode,
 	th_publish_output(r, seq, opcode, offset, n);
 }
 
-static inline int count_fds(void)
+/* Entries of directory @path, "." and ".." (and dot files) left out. */
+static inline int count_dir(const char *path)
 {
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
+	struct dirent *de;
 	int n = 0;
+	DIR *d;
 
+	d = opendir(path);
 	if (!d)
 		return -1;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
 			n++;
 	closedir(d);
-	return n - 1;	/* the directory's own fd */
+	return n;
+}
+
+static inline int count_fds(void)
+{
+	int n = count_dir("/proc/self/fd");
+
+	return n < 0 ? -1 : n - 1;	/* the directory's own fd */
+}
+
+/* A /proc/meminfo field in kB, or -1. */
+static inline long meminfo_kb(const char *field)
+{
+	char line[256];
+	size_t len = strlen(field);
+	long v = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, len) && line[len] == ':') {
+			v = strtol(line + len + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return v;
 }
 
 /* The child's exit status, or 128 + the signal that ended it; -1 on error. */

@@ -49,32 +49,6 @@
 /* Helpers                                                                */
 /* ---------------------------------------------------------------------- */
 
-static int count_dir(const char *path)
-{
-	struct dirent *de;
-	int n = 0;
-	DIR *d;
-
-	d = opendir(path);
-	if (!d)
-		return -1;
-	while ((de = readdir(d)))
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
-
-/* The debugfs directory must be there; mount debugfs if needed. */
-
-/* Copy the first whitespace-delimited word of @src, truncated to fit. */
-
-/*
- * What /proc/self/fdinfo says about a queue fd: its queue id (the debugfs
- * file name) and role.  Returns the id, or 0.
- */
-
 /* Read debugfs file of queue @id into @buf; returns bytes or -1. */
 static int read_queue_dbg(unsigned long long id, char *buf, size_t len)
 {
@@ -102,8 +76,6 @@ static int queue_dbg_exists(unsigned long long id)
 	return access(path, F_OK) == 0;
 }
 
-
-
 static int create_queue(int dev, struct l3l2q_create_args *a, __u64 depth,
 			__u64 in_arena, __u64 out_arena, __u64 start_pos)
 {
@@ -130,18 +102,6 @@ static int make_peer(int l3fd)
 static void *map_queue(int fd, size_t len)
 {
 	return mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-}
-
-static __u32 load_u32(const void *base, size_t off)
-{
-	return __atomic_load_n((const __u32 *)((const char *)base + off),
-			       __ATOMIC_ACQUIRE);
-}
-
-static __s32 load_s32(const void *base, size_t off)
-{
-	return __atomic_load_n((const __s32 *)((const char *)base + off),
-			       __ATOMIC_ACQUIRE);
 }
 
 /* Poll a shared word for up to 2 s; returns 1 once it equals @want. */

@@ -56,21 +56,6 @@
 /* Helpers                                                                */
 /* ---------------------------------------------------------------------- */
 
-static __u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * SEC + (__u64)ts.tv_nsec;
-}
-
-static void sleep_ms(unsigned int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
 /* Loopback threads alive, by name ("l3l2q-lb/<id>"; id 0: any queue). */
 static int count_lb_threads(unsigned long long id)
 {
@@ -107,102 +92,23 @@ static int count_lb_threads(unsigned long long id)
 /* Wait (up to PROMPT_NS) until no loopback thread of @id is left. */
 static int lb_threads_gone(unsigned long long id)
 {
-	__u64 end = now_ns() + PROMPT_NS;
+	__u64 end = l3l2q_now_ns() + PROMPT_NS;
 
 	while (count_lb_threads(id) > 0) {
-		if (now_ns() > end)
+		if (l3l2q_now_ns() > end)
 			return 0;
 		sleep_ms(10);
 	}
 	return 1;
 }
 
-static int count_dir(const char *path)
-{
-	struct dirent *de;
-	int n = 0;
-	DIR *d;
-
-	d = opendir(path);
-	if (!d)
-		return -1;
-	while ((de = readdir(d)))
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
-/* "key: value" of queue @id's debugfs file, as a string; 0 if found. */
-static int dbg_str(unsigned long long id, const char *key, char *out,
-		   size_t len)
-{
-	char path[96], line[256];
-	size_t klen = strlen(key);
-	int found = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), DBG_DIR "/%llu", id);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, klen) && line[klen] == ':') {
-			copy_word(out, len, line + klen + 1);
-			found = 0;
-			break;
-		}
-	fclose(f);
-	return found;
-}
-
-static long long dbg_num(unsigned long long id, const char *key)
-{
-	char v[64];
-
-	if (dbg_str(id, key, v, sizeof(v)))
-		return -9999;
-	return strtoll(v, NULL, 10);
-}
-
-/* A /proc/meminfo field in kB, or -1. */
-static long meminfo_kb(const char *field)
-{
-	char line[256];
-	size_t len = strlen(field);
-	long v = -1;
-	FILE *f = fopen("/proc/meminfo", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, field, len) && line[len] == ':') {
-			v = strtol(line + len + 1, NULL, 10);
-			break;
-		}
-	fclose(f);
-	return v;
-}
-
-static __u32 load_u32(const void *base, unsigned int off)
-{
-	return __atomic_load_n((const __u32 *)((const char *)base + off),
-			       __ATOMIC_ACQUIRE);
-}
-
-static __s32 load_s32(const void *base, unsigned int off)
-{
-	return __atomic_load_n((const __s32 *)((const char *)base + off),
-			       __ATOMIC_ACQUIRE);
-}
-
 /* Wait until @bits are set in the word at @off (up to PROMPT_NS). */
 static int wait_bits(const void *base, unsigned int off, __u32 bits)
 {
-	__u64 end = now_ns() + PROMPT_NS;
+	__u64 end = l3l2q_now_ns() + PROMPT_NS;
 
 	while ((load_u32(base, off) & bits) != bits) {
-		if (now_ns() > end)
+		if (l3l2q_now_ns() > end)
 			return 0;
 		sleep_ms(5);
 	}
@@ -303,7 +209,7 @@ static void raw_kick(void *ctx)
 
 static __u64 raw_now(void *ctx)
 {
-	return now_ns();
+	return l3l2q_now_ns();
 }
 
 static int raw_open(struct raw *r, int dev, __u32 flags, __u64 depth,
@@ -525,10 +431,10 @@ TEST_F(lb, raw_endpoint_echo_woken_by_kick)
 		n = (i * 37u) % (sizeof(in) + 1);
 		fill(in, n, i);
 		ASSERT_EQ(0, l3l2q_l3_enqueue(&l3, L3L2Q_OP_DATA, in, n,
-					      now_ns() + PROMPT_NS));
+					      l3l2q_now_ns() + PROMPT_NS));
 		memset(&m, 0, sizeof(m));
 		ASSERT_EQ(0, l3l2q_l3_dequeue(&l3, out, sizeof(out),
-					      now_ns() + PROMPT_NS, &m))
+					      l3l2q_now_ns() + PROMPT_NS, &m))
 			TH_LOG("message %u", i);
 		ASSERT_EQ(L3L2Q_OP_DATA, m.opcode);
 		ASSERT_EQ(n, m.nbytes);
@@ -618,7 +524,7 @@ TEST_F_TIMEOUT(stream, random_sizes_round_trip, 300)
 				ret = l3l2q_l3_enqueue(l3, sent % 7 == 3 ?
 						       L3L2Q_OP_ERROR :
 						       L3L2Q_OP_DATA, in, n,
-						       now_ns() + PROMPT_NS);
+						       l3l2q_now_ns() + PROMPT_NS);
 			else
 				ret = l3l2q_l3_try_enqueue(l3, sent % 7 == 3 ?
 							   L3L2Q_OP_ERROR :
@@ -631,7 +537,7 @@ TEST_F_TIMEOUT(stream, random_sizes_round_trip, 300)
 			ASSERT_EQ(-EAGAIN, ret) TH_LOG("enqueue %u", sent);
 		}
 		memset(&m, 0, sizeof(m));
-		ret = l3l2q_l3_dequeue(l3, out, arena, now_ns() + PROMPT_NS, &m);
+		ret = l3l2q_l3_dequeue(l3, out, arena, l3l2q_now_ns() + PROMPT_NS, &m);
 		ASSERT_EQ(0, ret) TH_LOG("dequeue %u of %u sent", got, sent);
 		ASSERT_EQ(got % 7 == 3 ? L3L2Q_OP_ERROR : L3L2Q_OP_DATA,
 			  m.opcode) TH_LOG("message %u", got);
@@ -659,16 +565,16 @@ TEST_F(lb, input_larger_than_output_arena_gets_zero_byte_error)
 	l3 = l3l2q_queue_l3(self->q);
 	fill(in, 6000, 1);
 	ASSERT_EQ(0, l3l2q_l3_enqueue(l3, L3L2Q_OP_DATA, in, 6000,
-				      now_ns() + PROMPT_NS));
+				      l3l2q_now_ns() + PROMPT_NS));
 	fill(in, 4096, 2);
 	ASSERT_EQ(0, l3l2q_l3_enqueue(l3, L3L2Q_OP_DATA, in, 4096,
-				      now_ns() + PROMPT_NS));
+				      l3l2q_now_ns() + PROMPT_NS));
 	ASSERT_EQ(0, l3l2q_l3_dequeue(l3, out, sizeof(out),
-				      now_ns() + PROMPT_NS, &m));
+				      l3l2q_now_ns() + PROMPT_NS, &m));
 	EXPECT_EQ(L3L2Q_OP_ERROR, m.opcode);
 	EXPECT_EQ(0ull, m.nbytes);
 	ASSERT_EQ(0, l3l2q_l3_dequeue(l3, out, sizeof(out),
-				      now_ns() + PROMPT_NS, &m));
+				      l3l2q_now_ns() + PROMPT_NS, &m));
 	EXPECT_EQ(L3L2Q_OP_DATA, m.opcode);
 	ASSERT_EQ(4096ull, m.nbytes);
 	EXPECT_TRUE(check_payload(out, 4096, 2, 0));
@@ -686,17 +592,17 @@ TEST_F(lb, error_is_echoed_unchanged_even_with_xor)
 	ASSERT_NE(NULL, self->q);
 	l3 = l3l2q_queue_l3(self->q);
 	ASSERT_EQ(0, l3l2q_l3_enqueue(l3, L3L2Q_OP_ERROR, text, sizeof(text),
-				      now_ns() + PROMPT_NS));
+				      l3l2q_now_ns() + PROMPT_NS));
 	ASSERT_EQ(0, l3l2q_l3_enqueue(l3, L3L2Q_OP_DATA, text, sizeof(text),
-				      now_ns() + PROMPT_NS));
+				      l3l2q_now_ns() + PROMPT_NS));
 	memset(out, 0, sizeof(out));
 	ASSERT_EQ(0, l3l2q_l3_dequeue(l3, out, sizeof(out),
-				      now_ns() + PROMPT_NS, &m));
+				      l3l2q_now_ns() + PROMPT_NS, &m));
 	EXPECT_EQ(L3L2Q_OP_ERROR, m.opcode);
 	ASSERT_EQ(sizeof(text), m.nbytes);
 	EXPECT_EQ(0, memcmp(text, out, sizeof(text)));
 	ASSERT_EQ(0, l3l2q_l3_dequeue(l3, out, sizeof(out),
-				      now_ns() + PROMPT_NS, &m));
+				      l3l2q_now_ns() + PROMPT_NS, &m));
 	EXPECT_EQ(L3L2Q_OP_DATA, m.opcode);
 	ASSERT_EQ(sizeof(text), m.nbytes);
 	EXPECT_EQ(text[0] ^ L3L2Q_LOOPBACK_XOR_KEY, (unsigned char)out[0]);
@@ -727,7 +633,7 @@ static void *late_input_thread(void *arg)
 	sleep_ms(li->delay_ms);
 	fill(buf, sizeof(buf), 7);
 	li->ret = l3l2q_l3_enqueue(&in, L3L2Q_OP_DATA, buf, sizeof(buf),
-				   now_ns() + PROMPT_NS);
+				   l3l2q_now_ns() + PROMPT_NS);
 	return NULL;
 }
 
@@ -755,10 +661,10 @@ TEST_F(lb, blocking_dequeue_sleeps_and_is_woken_by_the_answer)
 	 * within PROMPT_NS (at the deadline WAIT would time out and the
 	 * re-check would find the answer anyway).
 	 */
-	t0 = now_ns();
+	t0 = l3l2q_now_ns();
 	EXPECT_EQ(0, l3l2q_l3_dequeue(&l3, out, sizeof(out),
 				      t0 + 4 * PROMPT_NS, &m));
-	EXPECT_GT(t0 + PROMPT_NS, now_ns());
+	EXPECT_GT(t0 + PROMPT_NS, l3l2q_now_ns());
 	pthread_join(t, NULL);
 	ASSERT_EQ(0, li.ret);
 	EXPECT_EQ(L3L2Q_OP_DATA, m.opcode);
@@ -953,9 +859,9 @@ TEST_F(lb, stop_drains_delivers_everything_then_peer_is_dead)
 	for (i = 0; i < n; i++) {
 		fill(buf, i * 5, i);
 		ASSERT_EQ(0, l3l2q_l3_enqueue(l3, L3L2Q_OP_DATA, buf, i * 5,
-					      now_ns() + PROMPT_NS));
+					      l3l2q_now_ns() + PROMPT_NS));
 	}
-	ASSERT_EQ(0, l3l2q_l3_request_stop(l3, now_ns() + PROMPT_NS));
+	ASSERT_EQ(0, l3l2q_l3_request_stop(l3, l3l2q_now_ns() + PROMPT_NS));
 	/* Let the thread finish before reading anything: nothing is lost. */
 	ASSERT_TRUE(lb_threads_gone(id));
 	ASSERT_EQ(0, dbg_str(id, "loopback", v, sizeof(v)));
@@ -975,14 +881,14 @@ TEST_F(lb, stop_drains_delivers_everything_then_peer_is_dead)
 	for (i = 0; i < n; i++) {
 		memset(&m, 0, sizeof(m));
 		ASSERT_EQ(0, l3l2q_l3_dequeue(l3, buf, sizeof(buf),
-					      now_ns() + PROMPT_NS, &m))
+					      l3l2q_now_ns() + PROMPT_NS, &m))
 			TH_LOG("answer %u", i);
 		ASSERT_EQ(i * 5ull, m.nbytes);
 		ASSERT_TRUE(check_payload(buf, m.nbytes, i, 0));
 	}
 	/* Everything read: the end is reported, not a timeout. */
 	EXPECT_EQ(-ECONNRESET, l3l2q_l3_dequeue(l3, buf, sizeof(buf),
-						now_ns() + PROMPT_NS, &m));
+						l3l2q_now_ns() + PROMPT_NS, &m));
 	memset(&w, 0, sizeof(w));
 	w.counter = L3L2Q_CTR_OUTPUT_TAIL;
 	w.seen = load_s32(mem->counters, L3L2Q_CTR_OUTPUT_TAIL);
@@ -1008,15 +914,15 @@ TEST_F(lb, stop_while_l3_sleeps_in_dequeue)
 	l3 = l3l2q_queue_l3(self->q);
 	fill(buf, 10, 1);
 	ASSERT_EQ(0, l3l2q_l3_enqueue(l3, L3L2Q_OP_DATA, buf, 10,
-				      now_ns() + PROMPT_NS));
-	ASSERT_EQ(0, l3l2q_l3_request_stop(l3, now_ns() + PROMPT_NS));
+				      l3l2q_now_ns() + PROMPT_NS));
+	ASSERT_EQ(0, l3l2q_l3_request_stop(l3, l3l2q_now_ns() + PROMPT_NS));
 	ASSERT_EQ(0, l3l2q_l3_dequeue(l3, buf, sizeof(buf),
-				      now_ns() + PROMPT_NS, &m));
+				      l3l2q_now_ns() + PROMPT_NS, &m));
 	EXPECT_TRUE(check_payload(buf, 10, 1, 0));
-	t0 = now_ns();
+	t0 = l3l2q_now_ns();
 	EXPECT_EQ(-ECONNRESET, l3l2q_l3_dequeue(l3, buf, sizeof(buf),
-						now_ns() + 4 * PROMPT_NS, &m));
-	EXPECT_GT(t0 + PROMPT_NS, now_ns());
+						l3l2q_now_ns() + 4 * PROMPT_NS, &m));
+	EXPECT_GT(t0 + PROMPT_NS, l3l2q_now_ns());
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1030,9 +936,9 @@ static void close_and_check(struct __test_metadata *_metadata, struct raw *r,
 	char v[32];
 	__u64 t0;
 
-	t0 = now_ns();
+	t0 = l3l2q_now_ns();
 	raw_close(r);
-	EXPECT_GT(t0 + PROMPT_NS, now_ns());
+	EXPECT_GT(t0 + PROMPT_NS, l3l2q_now_ns());
 	/* The release waited for the thread: nothing to wait for here. */
 	EXPECT_EQ(0, count_lb_threads(id));
 	EXPECT_EQ(-1, dbg_str(id, "loopback", v, sizeof(v)));
@@ -1068,7 +974,7 @@ TEST_F(lb, close_while_blocked_on_a_full_output_ring)
 		fill(buf, sizeof(buf), i);
 		ASSERT_EQ(0, l3l2q_l3_enqueue(&l3, L3L2Q_OP_DATA, buf,
 					      sizeof(buf),
-					      now_ns() + PROMPT_NS));
+					      l3l2q_now_ns() + PROMPT_NS));
 	}
 	ASSERT_TRUE(wait_bits(self->r.mem.ctrl, L3L2Q_CTRL_L2_WAKE,
 			      L3L2Q_WAKE_OUTPUT_SPACE));
@@ -1208,9 +1114,9 @@ TEST_F(poison, bad_input_ends_the_thread_not_the_kernel)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	ASSERT_EQ(0, ioctl(self->r.fd, L3L2Q_IOC_KICK));
 
-	end = now_ns() + PROMPT_NS;
+	end = l3l2q_now_ns() + PROMPT_NS;
 	while (load_u32(self->r.mem.ctrl, L3L2Q_CTRL_L2_STATE) !=
-	       L3L2Q_ROLE_DEAD && now_ns() < end)
+	       L3L2Q_ROLE_DEAD && l3l2q_now_ns() < end)
 		sleep_ms(5);
 	EXPECT_EQ(L3L2Q_ROLE_DEAD, load_u32(self->r.mem.ctrl,
 					    L3L2Q_CTRL_L2_STATE));
@@ -1248,7 +1154,7 @@ TEST_F(lb, scribbled_mapping_then_close)
 			fill(buf, sizeof(buf), i);
 			ASSERT_EQ(0, l3l2q_l3_enqueue(&l3, L3L2Q_OP_DATA, buf,
 						      sizeof(buf),
-						      now_ns() + PROMPT_NS));
+						      l3l2q_now_ns() + PROMPT_NS));
 		}
 		for (i = 0; i < self->r.len / 4; i++) {
 			x = x * 1664525u + 1013904223u + round;
@@ -1256,9 +1162,9 @@ TEST_F(lb, scribbled_mapping_then_close)
 		}
 		ioctl(self->r.fd, L3L2Q_IOC_KICK);
 		sleep_ms(20);
-		t0 = now_ns();
+		t0 = l3l2q_now_ns();
 		raw_close(&self->r);
-		EXPECT_GT(t0 + PROMPT_NS, now_ns());
+		EXPECT_GT(t0 + PROMPT_NS, l3l2q_now_ns());
 		EXPECT_EQ(0, count_lb_threads(id));
 	}
 }
@@ -1309,9 +1215,9 @@ TEST_F_TIMEOUT(lb, create_close_1000_cycles_do_not_leak, 600)
 		fill(buf, sizeof(buf), i);
 		ASSERT_EQ(0, l3l2q_l3_enqueue(l3, L3L2Q_OP_DATA, buf,
 					      sizeof(buf),
-					      now_ns() + PROMPT_NS));
+					      l3l2q_now_ns() + PROMPT_NS));
 		ASSERT_EQ(0, l3l2q_l3_dequeue(l3, buf, sizeof(buf),
-					      now_ns() + PROMPT_NS, NULL));
+					      l3l2q_now_ns() + PROMPT_NS, NULL));
 		ASSERT_TRUE(check_payload(buf, sizeof(buf), i, 0));
 		l3l2q_destroy(q);
 	}

@@ -6,9 +6,12 @@
 #ifndef L3L2Q_VM_HELPERS_H
 #define L3L2Q_VM_HELPERS_H
 
+#include <errno.h>
+#include <linux/types.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/mount.h>
 #include <unistd.h>
 
@@ -83,6 +86,61 @@ static inline int write_param(const char *name, unsigned long val)
 		return -1;
 	ok = fprintf(f, "%lu\n", val) > 0;
 	return (fclose(f) == 0 && ok) ? 0 : -1;
+}
+
+/* Sleep @ms milliseconds, whatever signals come. */
+static inline void sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/* A shared word of a mapping, acquire-loaded. */
+static inline __u32 load_u32(const void *base, size_t off)
+{
+	return __atomic_load_n((const __u32 *)((const char *)base + off),
+			       __ATOMIC_ACQUIRE);
+}
+
+static inline __s32 load_s32(const void *base, size_t off)
+{
+	return __atomic_load_n((const __s32 *)((const char *)base + off),
+			       __ATOMIC_ACQUIRE);
+}
+
+/* "key: value" of queue @id's debugfs file, as a string; 0 if found. */
+static inline int dbg_str(unsigned long long id, const char *key, char *out,
+			  size_t len)
+{
+	char path[96], line[256];
+	size_t klen = strlen(key);
+	int found = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), DBG_DIR "/%llu", id);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, klen) && line[klen] == ':') {
+			copy_word(out, len, line + klen + 1);
+			found = 0;
+			break;
+		}
+	fclose(f);
+	return found;
+}
+
+/* The number of "key: N" in queue @id's debugfs file; -9999 if absent. */
+static inline long long dbg_num(unsigned long long id, const char *key)
+{
+	char v[64];
+
+	if (dbg_str(id, key, v, sizeof(v)))
+		return -9999;
+	return strtoll(v, NULL, 10);
 }
 
 #endif /* L3L2Q_VM_HELPERS_H */

@@ -72,15 +72,6 @@
 /* Helpers                                                                */
 /* ---------------------------------------------------------------------- */
 
-
-static void sleep_ms(unsigned int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
 static pid_t gettid_(void)
 {
 	return (pid_t)syscall(SYS_gettid);
@@ -179,27 +170,6 @@ static int wait_blocked(pid_t tid, long nr)
 	return 0;
 }
 
-
-
-/* The value of "@key: N" in queue @id's debugfs file, or -1. */
-static long long dbg_value(unsigned long long id, const char *key)
-{
-	char path[128], line[128];
-	size_t klen = strlen(key);
-	long long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), DBG_DIR "/%llu", id);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, klen) && line[klen] == ':')
-			v = strtoll(line + klen + 1, NULL, 10);
-	fclose(f);
-	return v;
-}
-
 /* Wait up to @ms for a debugfs value to become @want. */
 static int dbg_wait_value(unsigned long long id, const char *key,
 			  long long want, unsigned int ms)
@@ -207,14 +177,12 @@ static int dbg_wait_value(unsigned long long id, const char *key,
 	unsigned int i;
 
 	for (i = 0; i <= ms; i += 5) {
-		if (dbg_value(id, key) == want)
+		if (dbg_num(id, key) == want)
 			return 1;
 		sleep_ms(5);
 	}
 	return 0;
 }
-
-
 
 /* Does the running kernel cancel uring_cmds on task exit (6.7+)? */
 static int kernel_cancels_uring_cmd(void)
@@ -513,7 +481,7 @@ TEST_F(wq, wait_woken_by_kick_after_change)
 	EXPECT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
 	EXPECT_EQ(1, load_ctr(self->ctr, L3L2Q_CTR_OUTPUT_TAIL));
-	EXPECT_GE(dbg_value(self->id, "kicks"), 1);
+	EXPECT_GE(dbg_num(self->id, "kicks"), 1);
 }
 
 struct kicker {
@@ -871,7 +839,7 @@ TEST_F(wq, uring_wait_completes_on_kick)
 	ASSERT_EQ(1, submit_wait(&ring, self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
 				 l3l2q_now_ns() + 10 * SEC, 42));
 	EXPECT_EQ(-ETIME, get_cqe(&ring, 100, &res, &ud));
-	EXPECT_EQ(1, dbg_value(self->id, "uring_pending"));
+	EXPECT_EQ(1, dbg_num(self->id, "uring_pending"));
 	/* A kick with nothing new leaves it queued; so does L3's own. */
 	ASSERT_EQ(0, do_kick(self->l2));
 	ASSERT_EQ(0, do_kick(self->l3));
@@ -882,14 +850,14 @@ TEST_F(wq, uring_wait_completes_on_kick)
 	ASSERT_EQ(0, get_cqe(&ring, 2000, &res, &ud));
 	EXPECT_EQ(0, res);
 	EXPECT_EQ(42ull, ud);
-	EXPECT_EQ(0, dbg_value(self->id, "uring_pending"));
+	EXPECT_EQ(0, dbg_num(self->id, "uring_pending"));
 
 	/* L2 waits for input, woken by L3; two at once, one completes. */
 	ASSERT_EQ(1, submit_wait(&ring, self->l2, L3L2Q_CTR_INPUT_TAIL, 0,
 				 l3l2q_now_ns() + 10 * SEC, 7));
 	ASSERT_EQ(1, submit_wait(&ring, self->l2, L3L2Q_CTR_OUTPUT_HEAD, 0,
 				 l3l2q_now_ns() + 10 * SEC, 8));
-	EXPECT_EQ(2, dbg_value(self->id, "uring_pending"));
+	EXPECT_EQ(2, dbg_num(self->id, "uring_pending"));
 	store_ctr(self->ctr, L3L2Q_CTR_INPUT_TAIL, 1);
 	ASSERT_EQ(0, do_kick(self->l3));
 	ASSERT_EQ(0, get_cqe(&ring, 2000, &res, &ud));
@@ -901,8 +869,8 @@ TEST_F(wq, uring_wait_completes_on_kick)
 	ASSERT_EQ(0, get_cqe(&ring, 2000, &res, &ud));
 	EXPECT_EQ(0, res);
 	EXPECT_EQ(8ull, ud);
-	EXPECT_EQ(0, dbg_value(self->id, "uring_pending"));
-	EXPECT_EQ(3, dbg_value(self->id, "uring_waits"));
+	EXPECT_EQ(0, dbg_num(self->id, "uring_pending"));
+	EXPECT_EQ(3, dbg_num(self->id, "uring_waits"));
 	io_uring_queue_exit(&ring);
 }
 
@@ -936,7 +904,7 @@ TEST_F(wq, uring_wait_deadline)
 		EXPECT_GE(l3l2q_now_ns() - t0, (__u64)(400 - 100 * i) * MS);
 	}
 	EXPECT_LT(l3l2q_now_ns() - t0, 3 * SEC);
-	EXPECT_EQ(0, dbg_value(self->id, "uring_pending"));
+	EXPECT_EQ(0, dbg_num(self->id, "uring_pending"));
 	io_uring_queue_exit(&ring);
 }
 
@@ -993,8 +961,8 @@ TEST_F(wq, uring_wait_immediate_results)
 				     L3L2Q_CTR_OUTPUT_TAIL, 0, 3, FOREVER,
 				     &res));
 	EXPECT_EQ(-ECONNRESET, res);
-	EXPECT_EQ(0, dbg_value(self->id, "uring_pending"));
-	EXPECT_EQ(0, dbg_value(self->id, "uring_waits"));
+	EXPECT_EQ(0, dbg_num(self->id, "uring_pending"));
+	EXPECT_EQ(0, dbg_num(self->id, "uring_waits"));
 }
 
 /*
@@ -1023,7 +991,7 @@ TEST_F(wq, uring_wait_sqe128_and_async)
 		memset((char *)sqe + offsetof(struct io_uring_sqe, cmd), 0xff,
 		       sizeof(struct l3l2q_wait_args));
 		EXPECT_EQ(-ETIME, get_cqe(&ring, 100, &res, &ud));
-		EXPECT_EQ(1, dbg_value(self->id, "uring_pending"));
+		EXPECT_EQ(1, dbg_num(self->id, "uring_pending"));
 		store_ctr(self->ctr, L3L2Q_CTR_OUTPUT_TAIL, pass + 1);
 		ASSERT_EQ(0, do_kick(self->l2));
 		ASSERT_EQ(0, get_cqe(&ring, 2000, &res, &ud));
@@ -1031,7 +999,7 @@ TEST_F(wq, uring_wait_sqe128_and_async)
 		EXPECT_EQ((__u64)(100 + pass), ud);
 		io_uring_queue_exit(&ring);
 	}
-	EXPECT_EQ(0, dbg_value(self->id, "uring_pending"));
+	EXPECT_EQ(0, dbg_num(self->id, "uring_pending"));
 }
 
 TEST_F(wq, uring_poll_add_completes_on_kick)
@@ -1109,13 +1077,13 @@ TEST_F(wq, uring_wait_of_exiting_task)
 	EXPECT_TRUE(dbg_wait_value(self->id, "uring_pending", 0,
 				   cancels ? 1000 :
 				   (unsigned int)deadline_ms + 1000));
-	EXPECT_EQ(1, dbg_value(self->id, "uring_waits"));
+	EXPECT_EQ(1, dbg_num(self->id, "uring_waits"));
 
 	/* A ring closed with a command queued. */
 	ASSERT_EQ(0, io_uring_queue_init(4, &ring, 0));
 	ASSERT_EQ(1, submit_wait(&ring, self->l2, L3L2Q_CTR_INPUT_TAIL, 0,
 				 l3l2q_now_ns() + deadline_ms * MS, 1));
-	EXPECT_EQ(1, dbg_value(self->id, "uring_pending"));
+	EXPECT_EQ(1, dbg_num(self->id, "uring_pending"));
 	t0 = l3l2q_now_ns();
 	io_uring_queue_exit(&ring);
 	EXPECT_LT(l3l2q_now_ns() - t0, 1 * SEC);
@@ -1280,7 +1248,7 @@ static void peer_death(struct __test_metadata *_metadata,
 	store_ctr(self->ctr, L3L2Q_CTR_OUTPUT_TAIL, 1);
 	EXPECT_EQ(0, do_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0, FOREVER));
 	EXPECT_EQ(0, do_kick(self->l3));
-	EXPECT_EQ(0, dbg_value(self->id, "uring_pending"));
+	EXPECT_EQ(0, dbg_num(self->id, "uring_pending"));
 
 	kill(pid, SIGKILL);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
