@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -383,5 +384,93 @@ static inline int dc_wait_exit(pid_t pid, unsigned int secs)
 	}
 	return -1;
 }
+
+/* ---- shared by the host and the VM suites ---- */
+
+#define SEC	1000000000ull
+
+/* A queue of @depth and two arenas of @arena bytes on @backend. */
+static inline struct l3l2q_queue *dc_make_queue(enum l3l2q_backend backend,
+						__u64 depth, __u64 arena)
+{
+	struct l3l2q_params p = { .depth = depth, .input_arena_bytes = arena,
+				  .output_arena_bytes = arena,
+				  .backend = backend };
+	struct l3l2q_queue *q = NULL;
+	struct l3l2q_error err;
+
+	if (l3l2q_create(&p, &q, &err))
+		fprintf(stderr, "create: %s\n", err.message);
+	return q;
+}
+
+/* devsim attached by an inherited fd; the L2 fd is closed here after. */
+static inline pid_t dc_spawn_peer(struct l3l2q_queue *q, unsigned int inflight,
+				  unsigned int workers)
+{
+	int fd = l3l2q_peer_fd(q);
+	pid_t pid;
+
+	if (fd < 0)
+		return -1;
+	pid = dc_spawn_fd(fd, inflight, workers);
+	close(fd);
+	return pid;
+}
+
+/* A fresh directory for a socket: @dir and @dir/sock.  0 or -1. */
+static inline int dc_tmpdir(char *dir, size_t dlen, char *sock, size_t slen)
+{
+	snprintf(dir, dlen, "/tmp/l3l2q-devsim-XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(sock, slen, "%s/sock", dir);
+	return 0;
+}
+
+/* Kill and reap a devsim still running, then free what a test made. */
+static inline void dc_cleanup(pid_t child, struct l3l2q_queue *q,
+			      struct dc_stream *s, const char *sock,
+			      const char *dir)
+{
+	if (child > 0) {
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+	}
+	l3l2q_destroy(q);
+	dc_stream_free(s);
+	unlink(sock);
+	rmdir(dir);
+}
+
+/* Simulated work: 200 ms down to 25 ms, so later tasks finish first. */
+static inline __u64 decreasing_work(__u64 id)
+{
+	return (8 - id % 8) * 25000000ull;
+}
+
+/* Simulated work for one task in three. */
+static inline __u64 some_work(__u64 id)
+{
+	return id % 3 ? 0 : 2000000ull;
+}
+
+/*
+ * Run @s to the end and check it: every id once, right, then exit 0.
+ * For kselftest_harness.h tests.
+ */
+#define DC_EXPECT_CLEAN_RUN(s, child, secs)				\
+	do {								\
+		ASSERT_EQ(0, dc_stream_run(&(s), l3l2q_deadline_in((secs) * SEC))) \
+			TH_LOG("%s: %s", (s).fail, strerror(-(s).fail_ret)); \
+		EXPECT_EQ((s).count, (s).got);				\
+		EXPECT_EQ(0ull, (s).wrong);				\
+		EXPECT_EQ(0ull, (s).dup);				\
+		EXPECT_EQ(0ull, (s).errors);				\
+		EXPECT_EQ(1, (s).stats_seen);				\
+		EXPECT_EQ((s).count, (s).stats.tasks);			\
+		EXPECT_EQ(0, dc_wait_exit(child, 60));			\
+		child = -1;						\
+	} while (0)
 
 #endif /* L3L2Q_TEST_DEVSIM_CLIENT_H */

@@ -10,10 +10,10 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 
+#define DC_BACKEND	L3L2Q_BACKEND_DEVICE
+
 #include "kselftest_harness.h"
 #include "devsim_client.h"
-
-#define SEC	1000000000ull
 
 FIXTURE(vmdev) {
 	struct l3l2q_queue *q;
@@ -24,26 +24,12 @@ FIXTURE(vmdev) {
 	struct dc_stream s;
 };
 
-static struct l3l2q_queue *make_queue(__u64 depth, __u64 arena)
-{
-	struct l3l2q_params p = { .depth = depth, .input_arena_bytes = arena,
-				  .output_arena_bytes = arena,
-				  .backend = L3L2Q_BACKEND_DEVICE };
-	struct l3l2q_queue *q = NULL;
-	struct l3l2q_error err;
-
-	if (l3l2q_create(&p, &q, &err))
-		fprintf(stderr, "create: %s\n", err.message);
-	return q;
-}
-
 FIXTURE_SETUP(vmdev)
 {
 	self->child = -1;
-	snprintf(self->dir, sizeof(self->dir), "/tmp/l3l2q-devsim-XXXXXX");
-	ASSERT_NE(NULL, mkdtemp(self->dir));
-	snprintf(self->sock, sizeof(self->sock), "%s/sock", self->dir);
-	self->q = make_queue(64, 1 << 16);
+	ASSERT_EQ(0, dc_tmpdir(self->dir, sizeof(self->dir), self->sock,
+			       sizeof(self->sock)));
+	self->q = dc_make_queue(DC_BACKEND, 64, 1 << 16);
 	ASSERT_NE(NULL, self->q);
 	ASSERT_EQ((int)L3L2Q_BACKEND_DEVICE, (int)l3l2q_queue_backend(self->q));
 	self->l3 = l3l2q_queue_l3(self->q);
@@ -51,49 +37,15 @@ FIXTURE_SETUP(vmdev)
 
 FIXTURE_TEARDOWN(vmdev)
 {
-	if (self->child > 0) {
-		kill(self->child, SIGKILL);
-		waitpid(self->child, NULL, 0);
-	}
-	l3l2q_destroy(self->q);
-	dc_stream_free(&self->s);
-	unlink(self->sock);
-	rmdir(self->dir);
+	dc_cleanup(self->child, self->q, &self->s, self->sock, self->dir);
 }
-
-static pid_t spawn_fd(struct l3l2q_queue *q, unsigned int inflight,
-		      unsigned int workers)
-{
-	int fd = l3l2q_peer_fd(q);
-	pid_t pid;
-
-	if (fd < 0)
-		return -1;
-	pid = dc_spawn_fd(fd, inflight, workers);
-	close(fd);
-	return pid;
-}
-
-#define EXPECT_CLEAN_RUN(s, child, secs)					\
-	do {								\
-		ASSERT_EQ(0, dc_stream_run(&(s), l3l2q_deadline_in((secs) * SEC))) \
-			TH_LOG("%s: %s", (s).fail, strerror(-(s).fail_ret)); \
-		EXPECT_EQ((s).count, (s).got);				\
-		EXPECT_EQ(0ull, (s).wrong);				\
-		EXPECT_EQ(0ull, (s).dup);				\
-		EXPECT_EQ(0ull, (s).errors);				\
-		EXPECT_EQ(1, (s).stats_seen);				\
-		EXPECT_EQ((s).count, (s).stats.tasks);			\
-		EXPECT_EQ(0, dc_wait_exit(child, 60));			\
-		child = -1;						\
-	} while (0)
 
 TEST_F_TIMEOUT(vmdev, inherited_fd_stream_random_sizes, 120)
 {
-	self->child = spawn_fd(self->q, 16, 4);
+	self->child = dc_spawn_peer(self->q, 16, 4);
 	ASSERT_LT(0, self->child);
 	ASSERT_EQ(0, dc_stream_init(&self->s, self->l3, 3000, 2000));
-	EXPECT_CLEAN_RUN(self->s, self->child, 100);
+	DC_EXPECT_CLEAN_RUN(self->s, self->child, 100);
 }
 
 TEST_F_TIMEOUT(vmdev, unix_socket_attach_streams, 120)
@@ -114,29 +66,19 @@ TEST_F_TIMEOUT(vmdev, unix_socket_attach_streams, 120)
 	close(c);
 	close(ls);
 	ASSERT_EQ(0, dc_stream_init(&self->s, self->l3, 300, 1000));
-	EXPECT_CLEAN_RUN(self->s, self->child, 100);
+	DC_EXPECT_CLEAN_RUN(self->s, self->child, 100);
 	EXPECT_EQ(8ull, self->s.stats.window);
-}
-
-static __u64 decreasing_work(__u64 id)
-{
-	return (8 - id % 8) * 25000000ull;	/* 200 ms down to 25 ms */
 }
 
 TEST_F_TIMEOUT(vmdev, completes_out_of_order_each_result_once, 120)
 {
-	self->child = spawn_fd(self->q, 8, 8);
+	self->child = dc_spawn_peer(self->q, 8, 8);
 	ASSERT_LT(0, self->child);
 	ASSERT_EQ(0, dc_stream_init(&self->s, self->l3, 8, 256));
 	self->s.work = decreasing_work;
-	EXPECT_CLEAN_RUN(self->s, self->child, 100);
+	DC_EXPECT_CLEAN_RUN(self->s, self->child, 100);
 	EXPECT_LT(0ull, dc_inversions(&self->s));
 	EXPECT_LT(0ull, self->s.stats.out_of_order);
-}
-
-static __u64 some_work(__u64 id)
-{
-	return id % 3 ? 0 : 2000000ull;
 }
 
 /* Everything answered before devsim exits 0: read only after its exit. */
@@ -145,7 +87,7 @@ TEST_F_TIMEOUT(vmdev, stop_drains_every_result_before_exit, 120)
 	struct dc_stream *s = &self->s;
 	int ret;
 
-	self->child = spawn_fd(self->q, 16, 4);
+	self->child = dc_spawn_peer(self->q, 16, 4);
 	ASSERT_LT(0, self->child);
 	ASSERT_EQ(0, dc_stream_init(s, self->l3, 40, 512));
 	s->work = some_work;
@@ -178,7 +120,7 @@ TEST_F_TIMEOUT(vmdev, malformed_task_gets_error_later_tasks_succeed, 120)
 	struct l3l2q_task_hdr r;
 	struct l3l2q_msg m;
 
-	self->child = spawn_fd(self->q, 16, 4);
+	self->child = dc_spawn_peer(self->q, 16, 4);
 	ASSERT_LT(0, self->child);
 	memset(buf, 'a', sizeof(buf));
 	l3l2q_task_store(buf, &h);
@@ -203,7 +145,7 @@ TEST_F_TIMEOUT(vmdev, malformed_task_gets_error_later_tasks_succeed, 120)
 			     "payload: ", 9));
 	ASSERT_EQ(0, l3l2q_l3_release(self->l3, &m));
 	ASSERT_EQ(0, dc_stream_init(&self->s, self->l3, 200, 300));
-	EXPECT_CLEAN_RUN(self->s, self->child, 100);
+	DC_EXPECT_CLEAN_RUN(self->s, self->child, 100);
 	EXPECT_EQ(2ull, self->s.stats.errors);
 }
 
@@ -211,7 +153,7 @@ TEST_F_TIMEOUT(vmdev, exits_3_when_l3_destroys_the_queue, 120)
 {
 	struct dc_stream *s = &self->s;
 
-	self->child = spawn_fd(self->q, 16, 4);
+	self->child = dc_spawn_peer(self->q, 16, 4);
 	ASSERT_LT(0, self->child);
 	ASSERT_EQ(0, dc_stream_init(s, self->l3, 50, 200));
 	s->send_stop = 0;
@@ -234,12 +176,12 @@ TEST_F_TIMEOUT(vmdev, exits_3_when_l3_is_killed, 120)
 	mid = fork();
 	ASSERT_LE(0, mid);
 	if (mid == 0) {
-		struct l3l2q_queue *q = make_queue(16, 4096);
+		struct l3l2q_queue *q = dc_make_queue(DC_BACKEND, 16, 4096);
 		struct dc_stream s;
 
 		if (!q)
 			_exit(10);
-		dev = spawn_fd(q, 4, 2);
+		dev = dc_spawn_peer(q, 4, 2);
 		if (dev < 0 || write(pfd[1], &dev, sizeof(dev)) != sizeof(dev))
 			_exit(11);
 		if (dc_stream_init(&s, l3l2q_queue_l3(q), 10, 100))
