@@ -75,7 +75,10 @@ struct l3l2q_queue *l3l2q_queue_create(const struct l3l2q_create_args *args)
 	if ((args->flags & L3L2Q_CREATE_LOOPBACK_XOR) &&
 	    !(args->flags & L3L2Q_CREATE_LOOPBACK))
 		return ERR_PTR(-EINVAL);
-	if (args->resv0 || args->resv2 ||
+	/* The other kinds come with their own layouts (uapi). */
+	if (args->kind != L3L2Q_KIND_QUEUE)
+		return ERR_PTR(-EOPNOTSUPP);
+	if (args->resv2 ||
 	    memchr_inv(args->resv1, 0, sizeof(args->resv1)) ||
 	    memchr_inv(args->resv3, 0, sizeof(args->resv3)))
 		return ERR_PTR(-EINVAL);
@@ -228,6 +231,7 @@ static long l3l2q_queue_info(struct l3l2q_end *end,
 
 	memset(&info, 0, sizeof(info));
 	info.role = end->role;
+	info.kind = L3L2Q_KIND_QUEUE;
 	info.flags = q->flags;
 	info.depth = q->layout.depth;
 	info.input_arena_bytes = q->layout.input_arena_bytes;

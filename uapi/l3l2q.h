@@ -295,7 +295,8 @@ static inline __s32 l3l2q_low32(__u64 v)
  * sits alone in its own 64-byte line.
  */
 #define L3L2Q_CTRL_MAGIC		0x4C334C51u	/* "L3LQ" */
-#define L3L2Q_CTRL_VERSION		2u	/* 2: arming counts, seen words */
+#define L3L2Q_CTRL_VERSION		3u	/* 2: arming counts, seen words;
+						   3: feature words */
 #define L3L2Q_CTRL_BYTES		4096u
 
 struct l3l2q_ctrl_hdr {
@@ -328,6 +329,26 @@ L3L2Q__ASSERT(sizeof(struct l3l2q_ctrl_hdr) <= 64, "header fits line 0");
  */
 #define L3L2Q_CTRL_L3_PID		320u	/* __u32, written by L3 */
 #define L3L2Q_CTRL_L2_PID		384u	/* __u32, written by L2 */
+/* What each role does for its peer (L3L2Q_FEAT_*), written by that role. */
+#define L3L2Q_CTRL_L3_FEATURES		448u	/* __u32, written by L3 */
+#define L3L2Q_CTRL_L2_FEATURES		512u	/* __u32, written by L2 */
+
+/*
+ * Feature words.  A role that follows the need-wakeup protocol as a
+ * producer (P1-P4 below: after every publish and release it fences, reads
+ * the peer's wake word and kicks) stores L3L2Q_FEAT_KICKS in its feature
+ * word before it first publishes, and never clears it while it lives.
+ *
+ * A peer that never touches the control block - device code written for
+ * the upstream ABI alone, a device without interrupts - leaves its word 0:
+ * it never kicks.  Whoever sleeps waiting for such a peer is woken by
+ * polling on its behalf instead (the driver's poller, bounded sleeps in
+ * libl3l2q), never left to its deadline.  The word only steers waiting:
+ * a peer that claims to kick and does not only delays its own traffic,
+ * and each reader reads it once per decision and trusts nothing else.
+ */
+#define L3L2Q_FEAT_KICKS		(1u << 0)
+#define L3L2Q_FEAT_ALL			L3L2Q_FEAT_KICKS
 
 /* Role state words.  A role only moves forward: ABSENT -> LIVE -> DEAD. */
 #define L3L2Q_ROLE_ABSENT		0u	/* not attached yet */
@@ -432,15 +453,44 @@ static inline int l3l2q_region_layout(const struct l3l2q_layout *l,
  * resv field must be zero (-EINVAL otherwise), so it can be given a meaning
  * later.  Both new fds are close-on-exec.
  */
-#define L3L2Q_IOC_MAGIC			0xB7
+/*
+ * 0xBB: unregistered in Documentation/userspace-api/ioctl/ioctl-number.rst
+ * (between 0xBA, liveupdate, and 0xC0, iowarrior).  0xB7, used before, is
+ * nsfs's and remoteproc's.
+ */
+#define L3L2Q_IOC_MAGIC			0xBB
+
+/*
+ * Region kinds (l3l2q_create_args.kind).  Every kind is created, mapped,
+ * waited on and torn down the same way - the same fds, mapping rules, role
+ * death, limits and debugfs view - and only its layout and protocol differ
+ * (DESIGN.md §8).  A kind this driver does not know gives -EOPNOTSUPP.
+ */
+#define L3L2Q_KIND_QUEUE		0u	/* the L3Q2 queue */
+#define L3L2Q_KIND_CHANNEL		1u	/* the HDCH multi-lane channel */
+#define L3L2Q_KIND_SIGNALS		2u	/* HDMEM: data and 64-bit signals */
+
+/*
+ * The geometry of a region, by kind: the first 24 bytes of CREATE and INFO.
+ * Each kind adds its own member; geom[] is the raw view.
+ */
+#define L3L2Q_GEOMETRY					\
+	union {						\
+		struct {		/* L3L2Q_KIND_QUEUE */	\
+			__u64 depth;			\
+			__u64 input_arena_bytes;	\
+			__u64 output_arena_bytes;	\
+		};					\
+		__u64 geom[3];				\
+	}
 
 struct l3l2q_create_args {
 	/* in */
-	__u64 depth;			/* power of two, 2 .. 2^30 */
-	__u64 input_arena_bytes;	/* non-zero multiple of 64 */
-	__u64 output_arena_bytes;	/* non-zero multiple of 64 */
+	L3L2Q_GEOMETRY;			/* queue: depth power of two in
+					   2 .. 2^30, arenas non-zero
+					   multiples of 64 */
 	__u32 flags;			/* L3L2Q_CREATE_*, within _ALL */
-	__u32 resv0;
+	__u32 kind;			/* L3L2Q_KIND_* */
 	__u64 start_pos;		/* first position; 0 except in tests */
 	__u64 resv1[4];
 	/* out */
@@ -460,17 +510,19 @@ struct l3l2q_peer_args {
 struct l3l2q_info_args {
 	__u32 role;			/* out: 0 = L3, 1 = L2 */
 	__u32 flags;			/* out: L3L2Q_CREATE_* */
-	__u64 depth;
-	__u64 input_arena_bytes;
-	__u64 output_arena_bytes;
+	L3L2Q_GEOMETRY;
 	__u64 start_pos;
 	struct l3l2q_region_offsets off;
-	__u64 resv[4];
+	__u32 kind;			/* out: L3L2Q_KIND_* */
+	__u32 resv0;
+	__u64 resv[3];
 };
 
 L3L2Q__ASSERT(sizeof(struct l3l2q_region_offsets) == 56, "offsets: 7 u64");
 L3L2Q__ASSERT(sizeof(struct l3l2q_create_args) == 168, "create args ABI");
 L3L2Q__ASSERT(L3L2Q__OFF(l3l2q_create_args, fd) == 72, "create fd at 72");
+L3L2Q__ASSERT(L3L2Q__OFF(l3l2q_create_args, kind) == 28, "create kind at 28");
+L3L2Q__ASSERT(L3L2Q__OFF(l3l2q_info_args, kind) == 96, "info kind at 96");
 L3L2Q__ASSERT(sizeof(struct l3l2q_peer_args) == 32, "peer args ABI");
 L3L2Q__ASSERT(sizeof(struct l3l2q_info_args) == 128, "info args ABI");
 
@@ -571,6 +623,103 @@ L3L2Q__ASSERT(sizeof(struct l3l2q_eventfd_args) == 16, "eventfd args ABI");
 /* KICK: wake the other role's waiters, eventfd and io_uring waits. */
 #define L3L2Q_IOC_KICK		_IO(L3L2Q_IOC_MAGIC, 0x05)
 #define L3L2Q_IOC_SET_EVENTFD	_IOW(L3L2Q_IOC_MAGIC, 0x06, struct l3l2q_eventfd_args)
+
+/* ---------------------------------------------------------------------- */
+/* Device memory: the directory a device finds its regions by             */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * On a PCI device node (/dev/l3l2q<N>, one per device; /dev/l3l2q stays the
+ * host-memory device) CREATE lays the region out in the device's shared
+ * memory (for QEMU's ivshmem, BAR2), and the L2 role belongs to the device:
+ * PEER gives -EBUSY.  The device finds its regions through a directory in
+ * the first L3L2Q_DIR_BYTES of that memory.  All offsets are from the start
+ * of the device memory; all integers little-endian; one writer per line:
+ *
+ *   line 0       struct l3l2q_dir_host, written by the host driver
+ *   line 1       struct l3l2q_dir_dev, written by the device
+ *   lines 2..63  struct l3l2q_dir_slot[L3L2Q_DIR_SLOTS], host-written
+ *   L3L2Q_DIR_BYTES..   the regions, each L3L2Q_REGION_ALIGN aligned,
+ *                placed by the host's allocator
+ *
+ * The host formats the directory when its driver binds to the device
+ * (every slot FREE, a new epoch): regions of an earlier host instance are
+ * gone, and a device that sees the epoch change forgets them.  A slot
+ * goes FREE -> LIVE when CREATE lays a region out (generation bumped
+ * first, then the fields, then the state with release order) and LIVE ->
+ * CLOSED when the region's L3 role dies; the host reuses a slot only
+ * after the device has let it go (its L2 state word DEAD) or is gone.
+ * Inside each region the control block, counters and payload are exactly
+ * as on /dev/l3l2q: a device that runs libl3l2q's core uses the control
+ * block; device code written for the upstream ABI alone needs only the
+ * counter block and payload (l3l2q_queue_scalars() gives its 12 scalars).
+ *
+ * Doorbells and interrupts (ivshmem-doorbell with vectors=N, N >= 1):
+ * the host rings the device with doorbell (dev_peer_id << 16 | vector),
+ * and the device interrupts the host on MSI-X vector (vector).  Vector 0
+ * means "the directory or the device state changed"; slot s uses
+ * vector 1 + s % (N - 1) in both directions (vector 0 when N == 1).  A
+ * device without interrupts (ivshmem-plain) is polled.
+ *
+ * Death: the device increments heartbeat at least every heartbeat_ms (as
+ * published by the host).  A device whose heartbeat stops for
+ * L3L2Q_DIR_DEAD_BEATS periods, or that stores L3L2Q_DEV_DEAD, has its
+ * L2 roles marked dead; sleepers wake with -ECONNRESET.
+ */
+#define L3L2Q_DIR_MAGIC			0x4C334456u	/* "L3DV" */
+#define L3L2Q_DIR_DEV_MAGIC		0x4C334444u	/* "L3DD" */
+#define L3L2Q_DIR_VERSION		1u
+#define L3L2Q_DIR_BYTES			4096u
+#define L3L2Q_DIR_SLOTS			62u
+#define L3L2Q_DIR_DEAD_BEATS		10u
+
+struct l3l2q_dir_host {			/* line 0: host */
+	__u32 magic;			/* L3L2Q_DIR_MAGIC, stored last */
+	__u32 version;			/* L3L2Q_DIR_VERSION */
+	__u64 mem_bytes;		/* size of the device memory */
+	__u64 epoch;			/* new at every format */
+	__u32 nr_slots;			/* L3L2Q_DIR_SLOTS */
+	__u32 host_peer_id;		/* the host's ivshmem ID (IVPosition) */
+	__u32 nr_vectors;		/* MSI-X vectors; 0: no interrupts */
+	__u32 heartbeat_ms;		/* the device's heartbeat period */
+	__u64 resv[3];			/* zero */
+};
+
+/* l3l2q_dir_dev.state */
+#define L3L2Q_DEV_ABSENT		0u
+#define L3L2Q_DEV_LIVE			1u
+#define L3L2Q_DEV_DEAD			2u
+
+struct l3l2q_dir_dev {			/* line 1: device */
+	__u32 magic;			/* L3L2Q_DIR_DEV_MAGIC once set up */
+	__u32 state;			/* L3L2Q_DEV_* */
+	__u64 epoch;			/* the host epoch it serves */
+	__u64 heartbeat;		/* incremented every heartbeat_ms */
+	__u32 dev_peer_id;		/* its ivshmem ID, for the doorbell */
+	__u32 features;			/* L3L2Q_FEAT_* it offers every region */
+	__u64 resv[4];			/* zero */
+};
+
+/* l3l2q_dir_slot.state */
+#define L3L2Q_SLOT_FREE			0u
+#define L3L2Q_SLOT_LIVE			1u
+#define L3L2Q_SLOT_CLOSED		2u
+
+struct l3l2q_dir_slot {			/* host-written */
+	__u32 state;			/* L3L2Q_SLOT_* */
+	__u32 kind;			/* L3L2Q_KIND_* */
+	__u32 generation;		/* bumped at each reuse */
+	__u32 vector;			/* this slot's vector */
+	__u64 region_offset;		/* from the start of device memory */
+	__u64 region_bytes;		/* l3l2q_region_offsets.total_bytes */
+	L3L2Q_GEOMETRY;			/* as given to CREATE */
+	__u64 start_pos;
+};
+
+L3L2Q__ASSERT(sizeof(struct l3l2q_dir_host) == 64, "dir host line");
+L3L2Q__ASSERT(sizeof(struct l3l2q_dir_dev) == 64, "dir device line");
+L3L2Q__ASSERT(sizeof(struct l3l2q_dir_slot) == 64, "dir slot line");
+L3L2Q__ASSERT((2 + L3L2Q_DIR_SLOTS) * 64 == L3L2Q_DIR_BYTES, "dir page");
 
 /* ---------------------------------------------------------------------- */
 /* Errors                                                                 */

@@ -85,6 +85,16 @@ int l3l2q__ep_init(struct l3l2q_ep *ep, __u32 role, const struct l3l2q_mem *mem,
 				  L3L2Q_CTRL_L3_WAKE : L3L2Q_CTRL_L2_WAKE, 0));
 		ep->peer_seen = at(mem->ctrl, L3L2Q_CTRL_WAKE_SEEN(l3 ?
 				   L3L2Q_CTRL_L2_WAKE : L3L2Q_CTRL_L3_WAKE, 0));
+		/*
+		 * With a way to kick, this endpoint follows P1-P4 from its
+		 * first publish on: say so, for a peer deciding whether it
+		 * may sleep on our kicks (uapi, feature words).
+		 */
+		if (ep->env.kick)
+			l3l2q_store_release_u32((__u32 *)at(mem->ctrl, l3 ?
+						L3L2Q_CTRL_L3_FEATURES :
+						L3L2Q_CTRL_L2_FEATURES),
+						L3L2Q_FEAT_KICKS);
 	}
 	ep->state = L3L2Q_STATE_LIVE;
 	return 0;

@@ -142,7 +142,7 @@ FIXTURE_VARIANT(bad_create) {
 	__u64 in_arena;
 	__u64 out_arena;
 	__u32 flags;
-	int resv;		/* 1: resv0, 2: resv1[], 3: resv2, 4: resv3[] */
+	int resv;		/* 1: kind, 2: resv1[], 3: resv2, 4: resv3[] */
 };
 
 FIXTURE_VARIANT_ADD(bad_create, depth_0) { 0, 4096, 4096, 0, 0 };
@@ -166,7 +166,7 @@ FIXTURE_VARIANT_ADD(bad_create, flags_xor_alone) {
 	8, 4096, 4096, L3L2Q_CREATE_LOOPBACK_XOR, 0 };
 FIXTURE_VARIANT_ADD(bad_create, flags_top) { 8, 4096, 4096, 1u << 31, 0 };
 FIXTURE_VARIANT_ADD(bad_create, flags_all) { 8, 4096, 4096, ~0u, 0 };
-FIXTURE_VARIANT_ADD(bad_create, resv0) { 8, 4096, 4096, 0, 1 };
+FIXTURE_VARIANT_ADD(bad_create, kind_unknown) { 8, 4096, 4096, 0, 1 };
 FIXTURE_VARIANT_ADD(bad_create, resv1) { 8, 4096, 4096, 0, 2 };
 FIXTURE_VARIANT_ADD(bad_create, resv2) { 8, 4096, 4096, 0, 3 };
 FIXTURE_VARIANT_ADD(bad_create, resv3) { 8, 4096, 4096, 0, 4 };
@@ -198,7 +198,7 @@ TEST_F(bad_create, einval_and_nothing_created)
 	a.fd = -1;
 	switch (variant->resv) {
 	case 1:
-		a.resv0 = 1;
+		a.kind = ~0u;
 		break;
 	case 2:
 		a.resv1[3] = 1;
@@ -212,7 +212,8 @@ TEST_F(bad_create, einval_and_nothing_created)
 	}
 	errno = 0;
 	EXPECT_EQ(-1, ioctl(self->dev, L3L2Q_IOC_CREATE, &a));
-	EXPECT_EQ(EINVAL, errno);
+	/* An unknown kind is a missing feature, not a bad argument. */
+	EXPECT_EQ(variant->resv == 1 ? EOPNOTSUPP : EINVAL, errno);
 	EXPECT_EQ(fds, count_fds());
 	EXPECT_EQ(queues, count_dir(DBG_DIR));
 	/* The same struct with the fault removed is accepted. */
@@ -220,7 +221,7 @@ TEST_F(bad_create, einval_and_nothing_created)
 	a.input_arena_bytes = 4096;
 	a.output_arena_bytes = 4096;
 	a.flags = 0;
-	a.resv0 = 0;
+	a.kind = L3L2Q_KIND_QUEUE;
 	a.resv2 = 0;
 	memset(a.resv1, 0, sizeof(a.resv1));
 	memset(a.resv3, 0, sizeof(a.resv3));
