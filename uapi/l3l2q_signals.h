@@ -82,9 +82,7 @@ struct l3l2q_hdmem_hdr {
 	__u64 data_offset;		/* from the header */
 	__u64 data_bytes;
 	__u64 total_bytes;		/* of HDMEM alone */
-	__u64 fatal_status;		/* upstream never writes it; l3l2q
-					   neither (death is in the control
-					   block) */
+	__u64 fatal_status;		/* never written, by upstream or us */
 	__u64 reserved[3];		/* 48..71 */
 	__u64 pad[7];			/* 72..127: upstream's 64-byte alignment */
 };
@@ -254,7 +252,10 @@ static inline int l3l2q_sig_ready(__u64 value, __u32 cmp, __u64 target)
  * One entry per slot in each role's table.  Everything in role R's table
  * is written by R alone; one table's lines are never written by the other
  * role.  target, seen and arm describe R as a waiter of the slot; kicked[]
- * describes R as a notifier of it.
+ * describes R as a notifier of it.  Two entries share a line, and several
+ * threads of R may write one line: they are one agent, in one coherence
+ * domain; what one writer per line guards against is two agents whose
+ * whole-line write-backs clobber each other (reference §11).
  *
  * arm: (arming count << L3L2Q_SIG_ARM_SHIFT) | cmp.  The waiter bumps the
  * count at every arming (never to 0) and stores arm last, with release
@@ -458,7 +459,8 @@ l3l2q_sig_layout_strerror(enum l3l2q_sig_layout_status s)
  *
  * Death: a role whose last reference goes away is marked DEAD in its
  * state word (L3L2Q_CTRL_*_STATE) and, if it gave up on its own, raises its
- * abort word (L3L2Q_SIG_CTRL_*_ABORT).  Every wait then ends with
+ * abort word (L3L2Q_SIG_CTRL_*_ABORT); HDMEM's fatal_status, which one
+ * line would have to share between both roles, stays 0.  Every wait then ends with
  * -ECONNRESET, unless what it waits for is already ready: values published
  * before the death are still seen.
  */

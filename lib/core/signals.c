@@ -63,8 +63,10 @@ int l3l2q_sig_region_init(const struct l3l2q_sig_mem *mem,
 
 	if (!mem || !mem->hdmem || !layout || check_layout(layout, &l))
 		return -EINVAL;
-	/* Upstream's init: zero all of HDMEM, then the header.  The region
-	 * is not shared yet, so ordinary stores are enough. */
+	/*
+	 * Upstream's init: zero all of HDMEM, then the header.  The region
+	 * is not shared yet, so ordinary stores are enough.
+	 */
 	h = mem->hdmem;
 	l3l2q__memset(h, 0, (unsigned long)l.hdmem.total_bytes);
 	h->magic = L3L2Q_HDMEM_MAGIC;
