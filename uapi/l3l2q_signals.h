@@ -424,14 +424,15 @@ l3l2q_sig_layout_strerror(enum l3l2q_sig_layout_status s)
  *   K3 sleep until a kick for one of the slots, the deadline, a signal or
  *      the peer role's death; return 0 after a kick (never sleep again on
  *      the same arming: W5).
- * The kicked check in K2 is what makes a kick that came before K1 count
- * even when the value has since gone back to what the waiter saw (a state
- * word set and reset; for a value that only grows the value check is
- * enough): tests/signals.pml shows it, the fences and the re-check each
- * to be needed.  A peer without L3L2Q_FEAT_KICKS in its feature word never
- * kicks: a waiter then sleeps at most a poll period at a time (libl3l2q:
- * 1 ms by default) or the driver polls for it, and K2 and the poller
- * need only the value.
+ * The arming count is the sleeper's "age", as KFD's event age is for
+ * WAIT_EVENTS: the kicked check in K2 is what makes a kick that came
+ * before K1 count even when the value has since gone back to what the
+ * waiter saw (a state word set and reset; for a value that only grows the
+ * value check is enough): tests/signals.pml shows it, the fences and the
+ * re-check each to be needed.  A peer without L3L2Q_FEAT_KICKS in its
+ * feature word never kicks: a waiter then sleeps at most a poll period at
+ * a time (libl3l2q: 1 ms by default) or the driver polls for it, and K2
+ * and the poller need only the value.
  *
  * What a waiter can miss: a value that was ready and was overwritten by a
  * value that is not before the waiter looked (a state word that went
@@ -512,6 +513,12 @@ L3L2Q__ASSERT(sizeof(struct l3l2q_sig_waitv) == 32, "waitv entry ABI");
  *
  * SIG_KICK: wake the sleepers of role @role whose entries name slot @id
  * (and signal that role's eventfd), after N4.
+ *
+ * An eventfd per (id, cmp, target), as DRM_IOCTL_SYNCOBJ_EVENTFD does for
+ * a timeline point, fits the same rule: the driver evaluates
+ * l3l2q_sig_ready() on each SIG_KICK naming @id (and in its poller) and
+ * signals the eventfd once; it needs the same arming in the table so that
+ * the notifier kicks.
  */
 struct l3l2q_sig_wait_args {
 	__u64 waitv;			/* struct l3l2q_sig_waitv[nr] */
