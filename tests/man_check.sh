@@ -9,8 +9,9 @@
 #     build/lib/libl3l2q.so exports is one of them;
 #   - every page renders with groff -man -ww without a warning;
 #   - every cross-reference (.BR name (N)) names a page of man/;
-#   - each function's SYNOPSIS names its header and gives the header's
-#     prototype (whitespace normalised), following a ".so" alias.
+#   - each function's SYNOPSIS names its header as installed (<l3l2q/...>
+#     for uapi/) and gives the header's prototype (whitespace normalised),
+#     following a ".so" alias.
 #
 # Output is TAP; every check is a pass or a failure, never a skip.
 set -u
@@ -257,7 +258,11 @@ while IFS=$'\t' read -r name header proto; do
 	grep -v '^#include' "$out/syn" | tr '\n' ' ' | tr ';' '\n' |
 		sed 's/$/;/' | norm >"$out/stmts"
 	got=$(grep -E "(^|[ *])$name\(" "$out/stmts" | head -n 1)
-	inc="#include <$(basename "$header")>"
+	# The ABI headers are installed in l3l2q/ (mk/install.mk).
+	case "$header" in
+	uapi/*) inc="#include <l3l2q/$(basename "$header")>" ;;
+	*) inc="#include <$(basename "$header")>" ;;
+	esac
 	if [ "$got" = "$want" ] && grep -qxF "$inc" "$out/syn"; then
 		ok "$what"
 	else
