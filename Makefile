@@ -57,6 +57,15 @@ ASAN_CFLAGS	:= -std=c11 -O1 -g $(WARNFLAGS) -pthread $(SAN_FLAGS)
 
 LIB_OBJS	:= $(LIB_SRCS:%.c=$(B)/obj/%.o)
 LIB_A		:= $(B)/lib/libl3l2q.a
+# libl3l2q.so.1.0.0, its soname libl3l2q.so.1 and the link-time name
+# libl3l2q.so; the version is read from the header that states it.
+version_of	= $(shell awk '$$2 == "L3L2Q_VERSION_$(1)" { print $$3 }' \
+		    lib/include/l3l2q_version.h)
+VERSION_MAJOR	:= $(call version_of,MAJOR)
+VERSION		:= $(VERSION_MAJOR).$(call version_of,MINOR).$(call version_of,PATCH)
+LIB_MAP		:= lib/libl3l2q.map
+LIB_SONAME	:= libl3l2q.so.$(VERSION_MAJOR)
+LIB_SO_REAL	:= $(B)/lib/libl3l2q.so.$(VERSION)
 LIB_SO		:= $(B)/lib/libl3l2q.so
 TOOLS		:= $(TOOL_SRCS:tools/%.c=$(B)/tools/%)
 TOOLS		+= $(TOOL_DIRS:%=$(B)/tools/l3l2q-%)
@@ -98,9 +107,19 @@ $(LIB_A): $(LIB_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(LIB_SO): $(LIB_OBJS)
+# Only what the version script names is exported: the functions of the
+# installed headers (tests/install_check.sh), not the l3l2q__ internals.
+$(LIB_SO_REAL): $(LIB_OBJS) $(LIB_MAP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -shared -Wl,-soname,libl3l2q.so -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) -shared -Wl,-soname,$(LIB_SONAME) \
+		-Wl,--version-script=$(LIB_MAP) -Wl,--no-undefined \
+		-o $@ $(LIB_OBJS) $(LDLIBS)
+
+$(B)/lib/$(LIB_SONAME): $(LIB_SO_REAL)
+	ln -sf $(notdir $<) $@
+
+$(LIB_SO): $(B)/lib/$(LIB_SONAME)
+	ln -sf $(LIB_SONAME) $@
 
 # Tools may wait through io_uring (l3l2q-demo), like the tests.
 $(B)/tools/%: tools/%.c $(LIB_A)

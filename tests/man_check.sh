@@ -170,7 +170,9 @@ fi
 # The shared library exports nothing the headers do not declare.
 if [ -f "$SO" ] &&
    "$NM" -D --defined-only "$SO" >"$out/nm" 2>"$out/nm.log"; then
-	awk '$2 ~ /^[TtWw]$/ && $3 ~ /^l3l2q_/ && $3 !~ /^l3l2q__/ {
+	# Names without their version (l3l2q_create@@LIBL3L2Q_1.0).
+	awk '{ sub(/@.*/, "", $3) }
+	     $2 ~ /^[TtWw]$/ && $3 ~ /^l3l2q_/ && $3 !~ /^l3l2q__/ {
 		print $3 }' "$out/nm" | sort -u >"$out/exported"
 	comm -23 "$out/exported" "$out/names.u" >"$out/undocumented"
 	if [ -s "$out/exported" ] && [ ! -s "$out/undocumented" ]; then
