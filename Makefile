@@ -11,6 +11,10 @@
 #   make demo-host  run it here, over a memfd
 #   make vm-check   only the in-VM suites (tools/vm/run.sh)
 #   make clean
+#   make install    the library, headers, man pages, tools and l3l2q.pc
+#                   (PREFIX, DESTDIR, ...: mk/install.mk); make uninstall
+#   make module     l3l2q.ko for the running kernel, or KDIR=...; then
+#                   make modules_install (mk/module.mk)
 #
 # Source lists are wildcards, so a new lib/core/*.c, lib/user/*.c,
 # tools/*.c, tools/<name>/*.c or tests/*_test.c is picked up without
@@ -35,6 +39,10 @@ TEST_SRCS	:= $(sort $(wildcard tests/*_test.c))
 CPPFLAGS	:= -D_GNU_SOURCE -Iuapi -Ilib/include -iquote lib/core
 WARNFLAGS	:= -Wall -Wextra -Werror
 CFLAGS		:= -std=c11 -O2 -g $(WARNFLAGS) -pthread
+# A packager's flags (debian/rules: dpkg-buildflags' hardening) go on top
+# of the project's own, which a plain CFLAGS=... would replace.
+CPPFLAGS	+= $(DIST_CPPFLAGS)
+CFLAGS		+= $(DIST_CFLAGS)
 # All library objects are PIC: one set of objects serves both the .a and
 # the .so, and the cost on x86-64 is negligible.
 PICFLAGS	:= -fPIC
@@ -111,7 +119,7 @@ $(LIB_A): $(LIB_OBJS)
 # installed headers (tests/install_check.sh), not the l3l2q__ internals.
 $(LIB_SO_REAL): $(LIB_OBJS) $(LIB_MAP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -shared -Wl,-soname,$(LIB_SONAME) \
+	$(CC) $(CFLAGS) $(DIST_LDFLAGS) -shared -Wl,-soname,$(LIB_SONAME) \
 		-Wl,--version-script=$(LIB_MAP) -Wl,--no-undefined \
 		-o $@ $(LIB_OBJS) $(LDLIBS)
 
@@ -124,7 +132,8 @@ $(LIB_SO): $(B)/lib/$(LIB_SONAME)
 # Tools may wait through io_uring (l3l2q-demo), like the tests.
 $(B)/tools/%: tools/%.c $(LIB_A)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -o $@ $< $(LIB_A) $(TEST_LDLIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(DIST_LDFLAGS) $(DEPFLAGS) -o $@ $< \
+		$(LIB_A) $(TEST_LDLIBS)
 
 # A tool directory, tools/<name>/: each file compiled on its own, then
 # linked.  Extra flags for one directory: TOOL_CPPFLAGS_<name> and
@@ -141,8 +150,8 @@ $(foreach t,$(TOOL_DIRS),$(eval $(B)/tools/l3l2q-$(t): \
 
 $(TOOL_DIRS:%=$(B)/tools/l3l2q-%): $(B)/tools/l3l2q-%: $(LIB_A)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(LIB_A) $(TOOL_LDLIBS_$*) \
-		$(TEST_LDLIBS)
+	$(CC) $(CFLAGS) $(DIST_LDFLAGS) -o $@ $(filter %.o,$^) $(LIB_A) \
+		$(TOOL_LDLIBS_$*) $(TEST_LDLIBS)
 
 $(B)/tests/%: tests/%.c $(LIB_A) $(KSFT_HDR)
 	@mkdir -p $(@D)
@@ -232,6 +241,9 @@ bench: $(BENCH)
 -include $(wildcard $(B)/obj/lib/*/*.d $(B)/asan/obj/lib/*/*.d \
 		    $(B)/tools/*.d $(B)/obj/tools/*/*.d \
 		    $(B)/tests/*.d $(B)/asan/tests/*.d)
+
+# Installing, and the module on one's own machine.
+include mk/install.mk mk/module.mk
 
 # In-VM driver suites (tests/vm/*_test.c) on Debian's 6.1 and 6.12 cloud
 # kernels under QEMU/TCG; installs what it needs, not part of "check".
