@@ -15,6 +15,7 @@
 #                   (PREFIX, DESTDIR, ...: mk/install.mk); make uninstall
 #   make module     l3l2q.ko for the running kernel, or KDIR=...; then
 #                   make modules_install (mk/module.mk)
+#   make deb        the Debian packages, in build/deb/ (mk/deb.mk)
 #
 # Source lists are wildcards, so a new lib/core/*.c, lib/user/*.c,
 # tools/*.c, tools/<name>/*.c or tests/*_test.c is picked up without
@@ -90,6 +91,7 @@ SCRIPT_SUITES	:= tests/freestanding_check.sh tests/vm-suites.sh tests/spin_check
 SCRIPT_SUITES	+= tests/aarch64_check.sh
 SCRIPT_SUITES	+= tests/man_check.sh
 SCRIPT_SUITES	+= tests/bench_smoke.sh
+SCRIPT_SUITES	+= tests/deb_check.sh
 
 SUITE_ENV	:= ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
 		   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -242,8 +244,8 @@ bench: $(BENCH)
 		    $(B)/tools/*.d $(B)/obj/tools/*/*.d \
 		    $(B)/tests/*.d $(B)/asan/tests/*.d)
 
-# Installing, and the module on one's own machine.
-include mk/install.mk mk/module.mk
+# Installing, the module on one's own machine, Debian packages.
+include mk/install.mk mk/module.mk mk/deb.mk
 
 # In-VM driver suites (tests/vm/*_test.c) on Debian's 6.1 and 6.12 cloud
 # kernels under QEMU/TCG; installs what it needs, not part of "check".
