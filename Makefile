@@ -91,7 +91,7 @@ SCRIPT_SUITES	:= tests/freestanding_check.sh tests/vm-suites.sh tests/spin_check
 SCRIPT_SUITES	+= tests/aarch64_check.sh
 SCRIPT_SUITES	+= tests/man_check.sh
 SCRIPT_SUITES	+= tests/bench_smoke.sh
-SCRIPT_SUITES	+= tests/install_check.sh
+SCRIPT_SUITES	+= tests/install_check.sh tests/license_check.sh
 SCRIPT_SUITES	+= tests/deb_check.sh
 
 SUITE_ENV	:= ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
