@@ -111,7 +111,7 @@ if has_all "$lib_deb" "$out/want-lib" &&
 else
 	not_ok "libl3l2q$major: the library, its symbols and shlibs files, nothing for development"
 	diag "$out/missing"
-	cat "$out/lib-ctl/shlibs" 2>/dev/null | diag /dev/stdin
+	[ -f "$out/lib-ctl/shlibs" ] && diag "$out/lib-ctl/shlibs"
 fi
 
 {
@@ -184,6 +184,7 @@ fi
 # Only the scratch root's .pc, its paths under the root; /usr/include and
 # the multiarch libdir are system directories pkg-config would drop.
 cp tests/pkg/roundtrip.c "$out/prog.c"
+# shellcheck disable=SC2086 # $flags is a list of options
 if flags=$(PKG_CONFIG_SYSROOT_DIR=$sysroot \
 	   PKG_CONFIG_LIBDIR=$sysroot$libdir/pkgconfig \
 	   PKG_CONFIG_ALLOW_SYSTEM_CFLAGS=1 PKG_CONFIG_ALLOW_SYSTEM_LIBS=1 \
@@ -233,9 +234,9 @@ kdir=
 if [ -f "/lib/modules/$(uname -r)/build/Makefile" ]; then
 	kdir=/lib/modules/$(uname -r)/build
 else
-	kdir=$(ls -d /lib/modules/*/build 2>/dev/null | sort -V |
-	       while read -r d; do [ -f "$d/Makefile" ] && echo "$d"; done |
-	       tail -n 1)
+	kdir=$(for d in /lib/modules/*/build; do
+		       [ -f "$d/Makefile" ] && echo "$d"
+	       done | sort -V | tail -n 1)
 fi
 kroot=$out/dkms-root
 mkdir -p "$kroot"
@@ -257,7 +258,7 @@ else
 		# shellcheck disable=SC2034 # read by dkms.conf's MAKE and CLEAN
 		kernel_source_dir=$kdir
 		dkms_tree=$out/dkms-tree
-		# shellcheck disable=SC1091
+		# shellcheck disable=SC1090,SC1091 # the package's dkms.conf
 		. "$kroot$src/dkms.conf"
 		[ "$PACKAGE_NAME" = l3l2q ] && [ "$PACKAGE_VERSION" = "$version" ]
 		[ "$AUTOINSTALL" = yes ]

@@ -57,8 +57,8 @@ incdir=$prefix/inc
 mandir=$prefix/manpages
 bindir=$prefix/sbin
 udevdir=/etc/udev/rules.d
-vars=(PREFIX=$prefix LIBDIR=$libdir INCLUDEDIR=$incdir MANDIR=$mandir
-      BINDIR=$bindir UDEVRULESDIR=$udevdir)
+vars=("PREFIX=$prefix" "LIBDIR=$libdir" "INCLUDEDIR=$incdir"
+      "MANDIR=$mandir" "BINDIR=$bindir" "UDEVRULESDIR=$udevdir")
 if mk install DESTDIR="$dest" "${vars[@]}" >"$out/install.log" 2>&1; then
 	ok "make install DESTDIR=... PREFIX LIBDIR INCLUDEDIR MANDIR BINDIR"
 else
@@ -190,6 +190,7 @@ fi
 # ---- a program built with pkg-config against the installed tree ------------
 
 pc=$dest$libdir/pkgconfig/l3l2q.pc
+# shellcheck disable=SC2016 # ${prefix} is pkg-config's, not the shell's
 if grep -qx "Version: $version" "$pc" && grep -qx "prefix=$prefix" "$pc" &&
    grep -qx 'libdir=${prefix}/lib64' "$pc" &&
    grep -qx 'includedir=${prefix}/inc' "$pc"; then
@@ -201,6 +202,7 @@ fi
 
 # Only the scratch tree: its .pc alone, its paths under the sysroot.
 export PKG_CONFIG_SYSROOT_DIR=$dest PKG_CONFIG_LIBDIR=$dest$libdir/pkgconfig
+# shellcheck disable=SC2086 # $flags is a list of options
 if flags=$(pkg-config --cflags --libs l3l2q 2>"$out/pc.log") &&
    gcc -std=c11 -Wall -Wextra -Werror -o "$out/roundtrip" \
 	tests/pkg/roundtrip.c $flags -MD -MF "$out/roundtrip.d" \

@@ -93,7 +93,9 @@ expected_of() {
 : >"$out/tags"
 nfiles=0
 while IFS= read -r f; do
-	[ -f "$f" ] && [ ! -L "$f" ] || continue
+	if [ ! -f "$f" ] || [ -L "$f" ]; then
+		continue
+	fi
 	tag=$(tag_of "$f")
 	if [ -z "$tag" ]; then
 		exempt "$f" || echo "$f" >>"$out/untagged"
@@ -121,7 +123,7 @@ else
 fi
 
 # Every license and exception named: MIT, GPL-2.0, Linux-syscall-note, ...
-sort -u "$out/tags" | tr -s '() ' '\n\n\n' |
+sort -u "$out/tags" | tr -s '() ' '\n' |
 	grep -Evx 'OR|AND|WITH|' | sort -u >"$out/ids"
 : >"$out/notext"
 while IFS= read -r id; do
