@@ -10,6 +10,7 @@
 #define L3L2Q_COMPAT_H
 
 #include <linux/eventfd.h>
+#include <linux/hrtimer.h>
 #include <linux/mm.h>
 #include <linux/version.h>
 
@@ -29,6 +30,7 @@
 #else
 #include <linux/io_uring.h>
 #endif
+#include <linux/io_uring_types.h>
 
 /*
  * 6.3 made vma->vm_flags const and added vm_flags_set()/vm_flags_clear(),
@@ -118,5 +120,48 @@ static inline void l3l2q_uring_cmd_mark_cancelable(struct io_uring_cmd *ioucmd,
 {
 }
 #endif
+
+/*
+ * A command's pdu (32 bytes on both kernels) as the driver's own type.
+ * 6.12 has io_uring_cmd_to_pdu(), which checks the size at build time;
+ * elsewhere the same check is spelt out.
+ */
+#if defined(L3L2Q_HAVE_URING_CMD_TO_PDU)
+#define l3l2q_uring_cmd_to_pdu(cmd, type)	io_uring_cmd_to_pdu(cmd, type)
+#else
+#define l3l2q_uring_cmd_to_pdu(cmd, type) ({				\
+	BUILD_BUG_ON(sizeof(type) > sizeof_field(struct io_uring_cmd, pdu)); \
+	(type *)&(cmd)->pdu;						\
+})
+#endif
+
+/*
+ * Whether a queued command holds a reference on its file.  A command on a
+ * registered (fixed) file does not: the ring's file table holds one for
+ * all of them.  Both trees define cmd_to_io_kiocb() and REQ_F_FIXED_FILE
+ * in <linux/io_uring_types.h> (6.12's own cmd.h uses the former).
+ */
+static inline bool l3l2q_uring_cmd_holds_file(struct io_uring_cmd *ioucmd)
+{
+	return !(cmd_to_io_kiocb(ioucmd)->flags & REQ_F_FIXED_FILE);
+}
+
+/*
+ * hrtimer_setup() (6.13) sets the callback with the clock and mode and
+ * replaces hrtimer_init(), which later kernels remove.  Neither tree here
+ * has it yet; the probe picks it up on a kernel that does.
+ */
+static inline void
+l3l2q_hrtimer_setup(struct hrtimer *timer,
+		    enum hrtimer_restart (*function)(struct hrtimer *),
+		    clockid_t clock_id, enum hrtimer_mode mode)
+{
+#if defined(L3L2Q_HAVE_HRTIMER_SETUP)
+	hrtimer_setup(timer, function, clock_id, mode);
+#else
+	hrtimer_init(timer, clock_id, mode);
+	timer->function = function;
+#endif
+}
 
 #endif /* L3L2Q_COMPAT_H */
