@@ -58,6 +58,12 @@ static int l3l2q_debugfs_show(struct seq_file *m, void *unused)
 		   atomic64_read(&r->nr_uring_queued));
 	seq_printf(m, "uring_pending: %lld\n",
 		   atomic64_read(&r->nr_uring_pending));
+	seq_printf(m, "uring_scanned: %lld\n",
+		   atomic64_read(&r->nr_uring_scanned));
+	seq_printf(m, "uring_expired: %lld\n",
+		   atomic64_read(&r->nr_uring_expired));
+	seq_printf(m, "uring_refused: %lld\n",
+		   atomic64_read(&r->nr_uring_refused));
 	if (r->peer)
 		r->peer->show(m, r);
 	return 0;

@@ -204,7 +204,18 @@ static vm_fault_t l3l2q_vm_fault(struct vm_fault *vmf)
 	return 0;
 }
 
+/*
+ * A mapping goes (munmap, exit).  It held the role file; if the role's own
+ * pending io_uring WAITs are all that holds it now, they are cancelled
+ * (l3l2q_uring_user_gone()).
+ */
+static void l3l2q_vm_close(struct vm_area_struct *vma)
+{
+	l3l2q_uring_user_gone(vma->vm_file->private_data, vma->vm_file);
+}
+
 static const struct vm_operations_struct l3l2q_vm_ops = {
+	.close		= l3l2q_vm_close,
 	.may_split	= l3l2q_vm_may_split,
 	.mremap		= l3l2q_vm_mremap,
 	.fault		= l3l2q_vm_fault,

@@ -347,6 +347,17 @@ static void l3l2q_region_show_fdinfo(struct seq_file *m, struct file *file)
 		   end->role == L3L2Q_END_L3 ? "l3" : "l2");
 }
 
+/*
+ * An fd of the role file is being closed.  If only the role's own pending
+ * io_uring WAITs would hold it afterwards, they are cancelled, so that the
+ * role dies as the user meant (l3l2q_uring_user_gone()).
+ */
+static int l3l2q_region_flush(struct file *file, fl_owner_t id)
+{
+	l3l2q_uring_user_gone(file->private_data, file);
+	return 0;
+}
+
 /* The role's last reference is gone: close, exit, kill or last munmap. */
 static int l3l2q_region_release(struct inode *inode, struct file *file)
 {
@@ -373,6 +384,7 @@ static const struct file_operations l3l2q_region_fops = {
 	.mmap		= l3l2q_region_mmap,
 	.poll		= l3l2q_region_poll,
 	.uring_cmd	= l3l2q_uring_cmd,
+	.flush		= l3l2q_region_flush,
 	.release	= l3l2q_region_release,
 	.show_fdinfo	= l3l2q_region_show_fdinfo,
 };

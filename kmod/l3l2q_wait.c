@@ -89,7 +89,14 @@ void l3l2q_end_released(struct l3l2q_end *end)
 		eventfd_ctx_put(old);
 }
 
-static bool l3l2q_peer_dead(struct l3l2q_end *end)
+/**
+ * l3l2q_wait_peer_dead() - whether the role other than @end's is dead
+ * @end: the waiting role
+ *
+ * From the kernel's own copy of the role states, never the shared words.
+ * Any context.
+ */
+bool l3l2q_wait_peer_dead(struct l3l2q_end *end)
 {
 	struct l3l2q_end *peer = l3l2q_peer_end(end);
 
@@ -148,19 +155,39 @@ int l3l2q_wait_validate(struct l3l2q_end *end,
 	return 0;
 }
 
-/*
- * One check of a validated wait: 0 if the word @id names differs from
- * @seen, -ECONNRESET if not and the peer is dead, -EAGAIN to keep waiting.
- * The word is read once.  Callable from any context, the timer included.
+/**
+ * l3l2q_wait_word_now() - read the word a validated wait names, once
+ * @end: the waiting role
+ * @id: its l3l2q_wait_args.counter, already accepted by
+ *	l3l2q_wait_validate() for @end
+ *
+ * Return: the word's value.  It is user (or device) memory: the value is
+ * only compared, never used as an index.  Any context.
+ */
+s32 l3l2q_wait_word_now(struct l3l2q_end *end, unsigned int id)
+{
+	const u32 *word = end->r->kind->wait_word(end->r, end->role, id);
+
+	return (s32)READ_ONCE(*word);
+}
+
+/**
+ * l3l2q_wait_cond() - one check of a validated wait
+ * @end: the waiting role
+ * @id: the word, accepted by l3l2q_wait_validate() for @end
+ * @seen: the value the waiter saw
+ *
+ * The word is read once, before the peer's state, so that a change the
+ * peer published before it died is reported first.  Any context.
+ *
+ * Return: 0 if the word differs from @seen, -ECONNRESET if not and the
+ * peer is dead, -EAGAIN to keep waiting.
  */
 int l3l2q_wait_cond(struct l3l2q_end *end, unsigned int id, s32 seen)
 {
-	const u32 *word = end->r->kind->wait_word(end->r, end->role, id);
-	s32 now = (s32)READ_ONCE(*word);
-
-	if (now != seen)
+	if (l3l2q_wait_word_now(end, id) != seen)
 		return 0;
-	if (l3l2q_peer_dead(end))
+	if (l3l2q_wait_peer_dead(end))
 		return -ECONNRESET;
 	return -EAGAIN;
 }
@@ -298,7 +325,7 @@ __poll_t l3l2q_region_poll(struct file *file, struct poll_table_struct *pt)
 	smp_mb();
 
 	mask = end->r->kind->poll(end->r, end->role);
-	if (l3l2q_peer_dead(end))
+	if (l3l2q_wait_peer_dead(end))
 		mask |= EPOLLHUP | EPOLLERR;
 	return mask;
 }
