@@ -46,9 +46,11 @@ static struct l3l2q_dev *l3l2q_file_dev(struct file *file)
  * CREATE: a new region and its L3 fd, and with L3L2Q_CREATE_LOOPBACK its
  * in-kernel L2 peer.  Errors: -EINVAL (geometry, flags, reserved fields),
  * -EOPNOTSUPP (a kind this driver lacks), -E2BIG (max_queue_bytes),
- * -EDQUOT (max_user_bytes), -ENOSPC (device memory), -ENOMEM, -EMFILE,
- * -EFAULT, -EAGAIN (max_loopbacks peers exist) or -EINTR (a fatal signal
- * while the thread was being made).  Nothing is left behind on error.
+ * -ENOSPC (device memory), -ENOMEM (RLIMIT_MEMLOCK, the memory cgroup, no
+ * memory), -EMFILE, -EFAULT, -EPERM (a loopback without CAP_SYS_ADMIN),
+ * -EAGAIN (the uid's max_user_loopbacks peers exist) or -EINTR (a fatal
+ * signal while the thread was being made).  Nothing is left behind on
+ * error.
  */
 static long l3l2q_dev_create(struct l3l2q_dev *dev,
 			     struct l3l2q_create_args __user *uarg)

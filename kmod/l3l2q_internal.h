@@ -129,7 +129,7 @@ struct l3l2q_backend_ops {
 	/*
 	 * Memory for r->off.total_bytes, zeroed: set r->mem (the kernel's
 	 * mapping, a normal pointer) and charge it to the caller.  -E2BIG,
-	 * -EDQUOT, -ENOSPC or -ENOMEM.
+	 * -ENOSPC or -ENOMEM.
 	 */
 	int (*alloc)(struct l3l2q_region *r);
 	void (*free)(struct l3l2q_region *r);
@@ -281,7 +281,6 @@ struct l3l2q_region {
 
 /* Limits (module parameters, in l3l2q_main.c); read with READ_ONCE(). */
 extern unsigned long l3l2q_max_queue_bytes;
-extern unsigned long l3l2q_max_user_bytes;
 
 /* l3l2q_region.c: region lifetime, role files, role death */
 struct l3l2q_region *l3l2q_region_create(struct l3l2q_dev *dev,

@@ -99,7 +99,7 @@ void l3l2q_region_put(struct l3l2q_region *r)
  * @dev whose memory is formatted and whose L3 role is LIVE (and, on a
  * device, whose L2 role is the device's).  Nothing is visible to user space
  * yet.  Errors: -EOPNOTSUPP for an unknown kind; -EINVAL for bad geometry,
- * flags or reserved fields; the backend's -E2BIG, -EDQUOT, -ENOSPC or
+ * flags or reserved fields; the backend's -E2BIG, -ENOSPC or
  * -ENOMEM.
  */
 struct l3l2q_region *l3l2q_region_create(struct l3l2q_dev *dev,

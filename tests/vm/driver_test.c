@@ -7,7 +7,9 @@
  * Errnos the driver documents (kmod/):
  *   CREATE  EINVAL  bad geometry, unknown flags, non-zero reserved field
  *           E2BIG   region larger than max_queue_bytes
- *           EDQUOT  the uid's regions would exceed max_user_bytes
+ *           ENOMEM  the user's locked memory would pass RLIMIT_MEMLOCK
+ *                   (without CAP_IPC_LOCK), or the memory cgroup's limit
+ *                   (never the cgroup's OOM killer)
  *   PEER    EBUSY   an L2 fd was already made
  *           EPERM   on an L2 fd or on the device fd
  *           EINVAL  non-zero flags or reserved field
@@ -28,6 +30,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -886,17 +889,17 @@ TEST_F(queue, debugfs_reports_queue)
 
 /*
  * Queues come and go without leaking: the debugfs files, the fds and the
- * uid's charge all return (400 MiB in all, more than the default
- * max_user_bytes of 256 MiB).
+ * charges all return (400 MiB in all).
  */
 TEST(create_close_many_no_leak)
 {
-	unsigned long user_max;
 	struct l3l2q_create_args a;
 	int dev, fds, queues, i, l2;
 	unsigned char *m;
+	long pin;
 
-	ASSERT_EQ(0, read_param("max_user_bytes", &user_max));
+	pin = vm_pin_kb();
+	ASSERT_LE(0, pin);
 	dev = open(DEV_PATH, O_RDWR | O_CLOEXEC);
 	ASSERT_GE(dev, 0);
 	ASSERT_EQ(0, ensure_debugfs());
@@ -914,7 +917,7 @@ TEST(create_close_many_no_leak)
 		munmap(m, a.off.total_bytes);
 		close(l2);
 	}
-	EXPECT_GT(100ull * a.off.total_bytes, (unsigned long long)user_max);
+	EXPECT_EQ(pin, vm_pin_kb());
 	EXPECT_EQ(fds, count_fds());
 	EXPECT_EQ(queues, count_dir(DBG_DIR));
 	close(dev);
@@ -957,52 +960,220 @@ TEST(limit_max_queue_bytes)
 	close(dev);
 }
 
-TEST(limit_max_user_bytes)
+/*
+ * A region's pages cannot be swapped or reclaimed while it lives: they
+ * count as the creating process's pinned memory (VmPin) until it is freed.
+ */
+TEST(region_counts_as_pinned_memory)
 {
-	unsigned long saved;
 	struct l3l2q_create_args a;
-	int dev, fd[3], i;
-	__u64 total;
+	long before;
+	int dev;
 
-	ASSERT_EQ(0, read_param("max_user_bytes", &saved));
 	dev = open(DEV_PATH, O_RDWR | O_CLOEXEC);
-	ASSERT_GE(dev, 0);
-	/* Learn one queue's size, then allow two such queues per uid. */
-	ASSERT_EQ(0, create_queue(dev, &a, 8, 64 * 1024, 64 * 1024, 0));
-	total = a.off.total_bytes;
+	ASSERT_LE(0, dev);
+	before = vm_pin_kb();
+	ASSERT_LE(0, before);
+	ASSERT_EQ(0, create_queue(dev, &a, 64, 1 << 20, 1 << 20, 0));
+	EXPECT_EQ(before + (long)(a.off.total_bytes / 1024), vm_pin_kb());
 	close(a.fd);
-	if (write_param("max_user_bytes", 2 * total))
-		SKIP(return, "cannot write max_user_bytes (not root?)");
-
-	/* EXPECT only until the limit is restored: later tests need it. */
-	for (i = 0; i < 3; i++)
-		fd[i] = -1;
-	for (i = 0; i < 2; i++) {
-		EXPECT_EQ(0, create_queue(dev, &a, 8, 64 * 1024, 64 * 1024, 0));
-		fd[i] = a.fd;
-	}
-	errno = 0;
-	EXPECT_EQ(-1, create_queue(dev, &a, 8, 64 * 1024, 64 * 1024, 0));
-	EXPECT_EQ(EDQUOT, errno);
-	/* A smaller queue does not fit either: the uid is at its limit. */
-	errno = 0;
-	EXPECT_EQ(-1, create_queue(dev, &a, 2, 64, 64, 0));
-	EXPECT_EQ(EDQUOT, errno);
-	/* Closing a queue gives its bytes back. */
-	close(fd[1]);
-	EXPECT_EQ(0, create_queue(dev, &a, 8, 64 * 1024, 64 * 1024, 0));
-	fd[2] = a.fd;
-	ASSERT_EQ(0, write_param("max_user_bytes", saved));
-	close(fd[0]);
-	close(fd[2]);
+	EXPECT_EQ(before, vm_pin_kb());
 	close(dev);
 }
 
+/* In a forked child, 0 or the number of the first check that failed. */
+#define CHECK(step, cond)			\
+	do {					\
+		if (!(cond))			\
+			_exit(step);		\
+	} while (0)
+
+static int create_err(int dev, __u64 depth, __u64 in, __u64 out, int *fd)
+{
+	struct l3l2q_create_args a;
+
+	*fd = -1;
+	if (create_queue(dev, &a, depth, in, out, 0))
+		return errno;
+	*fd = a.fd;
+	return 0;
+}
+
+/* Run @fn(@dev, @arg) in a child; returns its exit status or -signal. */
+static int in_child(int (*fn)(int dev, unsigned long arg), int dev,
+		    unsigned long arg)
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0)
+		return -1000;
+	if (pid == 0)
+		_exit(fn(dev, arg));
+	if (waitpid(pid, &status, 0) != pid)
+		return -1001;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+}
+
+static __u64 queue_total(int dev, __u64 depth, __u64 in, __u64 out)
+{
+	struct l3l2q_create_args a;
+
+	if (create_queue(dev, &a, depth, in, out, 0))
+		return 0;
+	close(a.fd);
+	return a.off.total_bytes;
+}
+
+static int set_memlock(__u64 bytes)
+{
+	struct rlimit rl = { .rlim_cur = bytes, .rlim_max = bytes };
+
+	return setrlimit(RLIMIT_MEMLOCK, &rl);
+}
+
 /*
- * rmmod succeeds only when nothing is left; a lone mapping (its fd closed)
- * still pins the module through its file.  The runner's final rmmod checks
- * the other half.
+ * As uid 4244 without capabilities, RLIMIT_MEMLOCK 2 * @total: two queues
+ * of @total bytes fit, a third and even a tiny one do not (-ENOMEM);
+ * closing one gives its bytes back; and the budget is the user's, not the
+ * process's: a second process of the same uid finds it used up.
  */
+static int memlock_user(int dev, unsigned long total)
+{
+	int fd[3], tiny, status;
+	pid_t pid;
+
+	CHECK(2, set_memlock(2 * total) == 0);
+	CHECK(3, vm_become(4244, -1) == 0);
+	CHECK(4, create_err(dev, 8, 64 * 1024, 64 * 1024, &fd[0]) == 0);
+	CHECK(5, create_err(dev, 8, 64 * 1024, 64 * 1024, &fd[1]) == 0);
+	CHECK(6, create_err(dev, 8, 64 * 1024, 64 * 1024, &fd[2]) == ENOMEM);
+	CHECK(7, create_err(dev, 2, 64, 64, &tiny) == ENOMEM);
+	close(fd[1]);
+	CHECK(8, create_err(dev, 8, 64 * 1024, 64 * 1024, &fd[2]) == 0);
+	pid = fork();
+	CHECK(9, pid >= 0);
+	if (pid == 0)
+		_exit(create_err(dev, 2, 64, 64, &tiny) == ENOMEM ? 0 : 1);
+	CHECK(10, waitpid(pid, &status, 0) == pid);
+	CHECK(11, WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(fd[0]);
+	close(fd[2]);
+	/* All given back: the whole budget again. */
+	CHECK(12, create_err(dev, 8, 64 * 1024, 64 * 1024, &fd[0]) == 0);
+	CHECK(13, create_err(dev, 8, 64 * 1024, 64 * 1024, &fd[1]) == 0);
+	return 0;
+}
+
+/* Root without CAP_IPC_LOCK is limited too; with it, it is not. */
+static int memlock_root(int dev, unsigned long total)
+{
+	int fd;
+
+	CHECK(2, set_memlock(total - 4096) == 0);
+	CHECK(3, create_err(dev, 8, 64 * 1024, 64 * 1024, &fd) == 0);
+	close(fd);
+	CHECK(4, vm_drop_caps(-1) == 0);
+	CHECK(5, create_err(dev, 8, 64 * 1024, 64 * 1024, &fd) == ENOMEM);
+	return 0;
+}
+
+/*
+ * Regions are locked memory charged to their creator's user against
+ * RLIMIT_MEMLOCK, the way io_uring and AF_XDP charge theirs (before, they
+ * were not charged to it at all).
+ */
+TEST(rlimit_memlock_limits_a_users_regions)
+{
+	__u64 total;
+	int dev;
+
+	dev = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, dev);
+	total = queue_total(dev, 8, 64 * 1024, 64 * 1024);
+	ASSERT_NE(0ull, total);
+	EXPECT_EQ(0, in_child(memlock_user, dev, total));
+	EXPECT_EQ(0, in_child(memlock_root, dev, total));
+	close(dev);
+}
+
+#define CG_MEM		VM_CG_ROOT "/l3l2q-driver-memcg"
+
+static long long cg_num(const char *file)
+{
+	char path[256];
+	long long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), CG_MEM "/%s", file);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%lld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+/* "@key N" of the test cgroup's memory.events; -1 if absent. */
+static long long cg_event(const char *key)
+{
+	char line[128], k[64];
+	long long v, found = -1;
+	FILE *f;
+
+	f = fopen(CG_MEM "/memory.events", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %lld", k, &v) == 2 && !strcmp(k, key))
+			found = v;
+	fclose(f);
+	return found;
+}
+
+/*
+ * In a memory cgroup limited to 8 MiB: a 32 MiB region is -ENOMEM for the
+ * caller, which lives on; a 1 MiB region is charged to the cgroup.
+ */
+static int memcg_child(int dev, unsigned long unused)
+{
+	long long before;
+	int fd;
+
+	CHECK(2, vm_cgroup_enter(CG_MEM) == 0);
+	CHECK(3, create_err(dev, 2, 32ull << 20, 64, &fd) == ENOMEM);
+	before = cg_num("memory.current");
+	CHECK(4, before >= 0);
+	CHECK(5, create_err(dev, 2, 1ull << 20, 64, &fd) == 0);
+	CHECK(6, cg_num("memory.current") - before >= (1ll << 20));
+	close(fd);
+	return 0;
+}
+
+/*
+ * The region's pages are charged to the creator's memory cgroup, and a
+ * region over its limit fails with -ENOMEM rather than waking the
+ * cgroup's OOM killer (which killed the creator before).
+ */
+TEST(memcg_limit_gives_enomem_not_oom)
+{
+	int dev;
+
+	ASSERT_EQ(0, vm_cgroup2());
+	vm_write_str(VM_CG_ROOT "/cgroup.subtree_control", "+memory");
+	rmdir(CG_MEM);
+	ASSERT_EQ(0, mkdir(CG_MEM, 0755));
+	ASSERT_EQ(0, vm_write_str(CG_MEM "/memory.max", "8388608"));
+	dev = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, dev);
+	EXPECT_EQ(0, in_child(memcg_child, dev, 0));
+	EXPECT_EQ(0, cg_event("oom_kill"));
+	close(dev);
+	EXPECT_EQ(0, rmdir(CG_MEM));
+}
+
 TEST(module_pinned_by_mapping)
 {
 	struct l3l2q_create_args a;

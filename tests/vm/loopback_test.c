@@ -376,29 +376,6 @@ TEST_F(lb, bad_flags_einval_and_nothing_created)
 }
 
 /*
- * Become @uid (and its gid).  With @keep_admin, keep CAP_SYS_ADMIN (only
- * it) effective across the change of uid; without, keep no capability.
- */
-static int become(uid_t uid, int keep_admin)
-{
-	struct __user_cap_header_struct h = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct d[2];
-
-	if (keep_admin && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0))
-		return -errno;
-	if (setresgid(uid, uid, uid) || setresuid(uid, uid, uid))
-		return -errno;
-	if (!keep_admin)
-		return 0;
-	memset(d, 0, sizeof(d));
-	d[CAP_SYS_ADMIN / 32].permitted = 1u << (CAP_SYS_ADMIN % 32);
-	d[CAP_SYS_ADMIN / 32].effective = 1u << (CAP_SYS_ADMIN % 32);
-	return syscall(SYS_capset, &h, d) ? -errno : 0;
-}
-
-/*
  * In a child that became @uid (keeping CAP_SYS_ADMIN or not), create @n
  * loopback queues on @dev (opened before: the node is root's) and report
  * each result (an fd >= 0 or -errno) through a pipe; the queues stay
@@ -418,7 +395,7 @@ static int child_creates(int dev, uid_t uid, int keep_admin, int n,
 		struct l3l2q_create_args a;
 
 		close(p[0]);
-		ret = become(uid, keep_admin);
+		ret = vm_become(uid, keep_admin ? CAP_SYS_ADMIN : -1);
 		for (i = 0; i < n; i++) {
 			int r = ret ? ret : create_raw(dev,
 					L3L2Q_CREATE_LOOPBACK, 8, 4096, 4096,
@@ -558,19 +535,7 @@ static int proc_line(pid_t pid, const char *what, char *buf, size_t len)
 	return 0;
 }
 
-#define CG_ROOT		"/sys/fs/cgroup"
-#define CG_TEST		CG_ROOT "/l3l2q-loopback-test"
-
-static int write_str(const char *path, const char *s)
-{
-	FILE *f = fopen(path, "w");
-	int ok;
-
-	if (!f)
-		return -1;
-	ok = fputs(s, f) >= 0;
-	return (fclose(f) == 0 && ok) ? 0 : -1;
-}
+#define CG_TEST		VM_CG_ROOT "/l3l2q-loopback-test"
 
 /*
  * The thread runs in its creator's cgroups, where the creator's CPU
@@ -580,13 +545,12 @@ static int write_str(const char *path, const char *s)
 TEST_F(lb, thread_runs_in_the_creators_cgroup)
 {
 	struct l3l2q_create_args a;
-	char line[256], pidstr[32];
+	char line[256];
 	int sync[2], fd, ret = 0;
 	unsigned long long id;
 	pid_t pid, tid;
 
-	if (access(CG_ROOT "/cgroup.procs", F_OK))
-		ASSERT_EQ(0, mount("cgroup2", CG_ROOT, "cgroup2", 0, NULL));
+	ASSERT_EQ(0, vm_cgroup2());
 	rmdir(CG_TEST);
 	ASSERT_EQ(0, mkdir(CG_TEST, 0755));
 	ASSERT_EQ(0, pipe(sync));
@@ -594,8 +558,7 @@ TEST_F(lb, thread_runs_in_the_creators_cgroup)
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
 		/* Into the test cgroup, then create: report the queue id. */
-		snprintf(pidstr, sizeof(pidstr), "%d\n", (int)getpid());
-		if (write_str(CG_TEST "/cgroup.procs", pidstr))
+		if (vm_cgroup_enter(CG_TEST))
 			_exit(2);
 		fd = create_raw(self->dev, L3L2Q_CREATE_LOOPBACK, 8, 4096,
 				4096, &a);
