@@ -49,7 +49,8 @@ static struct l3l2q_dev *l3l2q_file_dev(struct file *file)
  * -ENOSPC (device memory), -ENOMEM (RLIMIT_MEMLOCK, the memory cgroup, no
  * memory), -EMFILE, -EFAULT, -EPERM (a loopback without CAP_SYS_ADMIN),
  * -EAGAIN (the uid's max_user_loopbacks peers exist) or -EINTR (a fatal
- * signal while the thread was being made).  Nothing is left behind on
+ * signal while the thread was being made); -EBADF on a node opened
+ * without write access (l3l2q_dev_ioctl()).  Nothing is left behind on
  * error.
  */
 static long l3l2q_dev_create(struct l3l2q_dev *dev,
@@ -114,6 +115,12 @@ static long l3l2q_dev_ioctl(struct file *file, unsigned int cmd,
 {
 	switch (cmd) {
 	case L3L2Q_IOC_CREATE:
+		/*
+		 * Creating is writing: an O_RDONLY open of the node may look,
+		 * not allocate (the errno of write(2) on such an fd).
+		 */
+		if (!(file->f_mode & FMODE_WRITE))
+			return -EBADF;
 		return l3l2q_dev_create(l3l2q_file_dev(file),
 					(void __user *)arg);
 	case L3L2Q_IOC_PEER:
@@ -164,14 +171,15 @@ static void l3l2q_host_dev_release(struct l3l2q_dev *dev)
 }
 
 /*
- * World-usable, like /dev/kvm on most systems: the device only lets a
- * process allocate memory charged to its own memcg and uid, within the
- * limits in l3l2q_main.c.
+ * Root-only as created (0600): who else may use it is the administrator's
+ * choice, made with the udev rule in tools/udev/60-l3l2q.rules (group
+ * l3l2q, 0660), the way /dev/kvm is opened to group kvm.  What a user can
+ * do with it is charged to that user's RLIMIT_MEMLOCK and memory cgroup.
  */
 static struct l3l2q_dev l3l2q_host_dev = {
 	.misc = {
 		.name	= "l3l2q",
-		.mode	= 0666,
+		.mode	= 0600,
 	},
 	.ops = &l3l2q_host_backend,
 	.release = l3l2q_host_dev_release,

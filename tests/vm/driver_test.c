@@ -887,6 +887,54 @@ TEST_F(queue, debugfs_reports_queue)
 /* Limits                                                                 */
 /* ---------------------------------------------------------------------- */
 
+/* ---------------------------------------------------------------------- */
+/* Permissions                                                            */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * The node is root's alone as the driver creates it (0600, root:root);
+ * tools/udev/60-l3l2q.rules opens it to group l3l2q.  (No udev runs in
+ * the test VM, so this is the mode a system without the rule gets.)
+ */
+TEST(node_is_root_only_without_the_udev_rule)
+{
+	struct stat st;
+
+	ASSERT_EQ(0, stat(DEV_PATH, &st));
+	EXPECT_TRUE(S_ISCHR(st.st_mode));
+	EXPECT_EQ(0600u, (unsigned int)(st.st_mode & 07777));
+	EXPECT_EQ(0u, (unsigned int)st.st_uid);
+	EXPECT_EQ(0u, (unsigned int)st.st_gid);
+}
+
+/*
+ * CREATE allocates: it needs the node open for writing.  An O_RDONLY fd
+ * gets EBADF (as write(2) would) and nothing is made; O_WRONLY is enough.
+ */
+TEST(create_needs_a_node_open_for_writing)
+{
+	struct l3l2q_create_args a;
+	int dev, fds, queues;
+
+	ASSERT_EQ(0, ensure_debugfs());
+	dev = open(DEV_PATH, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, dev);
+	fds = count_fds();
+	queues = count_dir(DBG_DIR);
+	errno = 0;
+	EXPECT_EQ(-1, create_queue(dev, &a, 8, 4096, 4096, 0));
+	EXPECT_EQ(EBADF, errno);
+	EXPECT_EQ(fds, count_fds());
+	EXPECT_EQ(queues, count_dir(DBG_DIR));
+	close(dev);
+
+	dev = open(DEV_PATH, O_WRONLY | O_CLOEXEC);
+	ASSERT_LE(0, dev);
+	ASSERT_EQ(0, create_queue(dev, &a, 8, 4096, 4096, 0));
+	close(a.fd);
+	close(dev);
+}
+
 /*
  * Queues come and go without leaking: the debugfs files, the fds and the
  * charges all return (400 MiB in all).
