@@ -28,7 +28,8 @@
  *
  * User space maps it through a role file.  The mapping is shared only,
  * never executable, and exactly the window ->mmap checked: it cannot grow,
- * move, split or be inherited by fork(), not even after MADV_DOFORK.
+ * move, split or be inherited by fork(), not even after MADV_DOFORK
+ * (VM_IO, l3l2q_host_mmap()).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -253,9 +254,20 @@ static int l3l2q_host_mmap(struct l3l2q_region *r, struct vm_area_struct *vma)
 	if (pgoff >= end || nr > end - pgoff)
 		return -EINVAL;
 
-	/* No mprotect(PROT_EXEC) later; no growth, fork copy or core dump. */
+	/*
+	 * No mprotect(PROT_EXEC) later; no growth, fork copy or core dump.
+	 * VM_DONTCOPY alone is undone by madvise(MADV_DOFORK), after which a
+	 * child shares the mapping and holds the role file past its
+	 * parent's death; madvise() refuses MADV_DOFORK on VM_IO mappings,
+	 * which makes it stick.  VM_IO also makes get_user_pages() refuse
+	 * the region: O_DIRECT to or from it, io_uring fixed buffers over it,
+	 * process_vm_readv() and ptrace peeks into it fail, and futexes on
+	 * its words are not supported (docs/driver.rst).  Nothing the queue
+	 * protocol does needs any of them.
+	 */
 	l3l2q_vm_flags_clear(vma, VM_MAYEXEC);
-	l3l2q_vm_flags_set(vma, VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP);
+	l3l2q_vm_flags_set(vma, VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP |
+			   VM_IO);
 	vma->vm_ops = &l3l2q_vm_ops;
 	vma->vm_private_data = r;
 

@@ -516,6 +516,66 @@ TEST_F(queue, fork_does_not_inherit_mapping)
 	EXPECT_EQ(L3L2Q_CTRL_MAGIC, load_u32(self->map, 0));
 }
 
+/*
+ * MADV_DOFORK cannot undo VM_DONTCOPY: VM_IO makes madvise() refuse it.
+ * So no child holds a role through an inherited mapping, and a role dies
+ * with the process that held it.  (Before, madvise() succeeded, the child
+ * shared the L2 mapping and kept the L2 role alive after its parent
+ * died.)
+ */
+TEST_F_TIMEOUT(queue, madv_dofork_refused_so_a_child_cannot_hold_the_role,
+	       120)
+{
+	int p[2], i, alive = 1, info[2];
+	pid_t mid, child;
+
+	ASSERT_EQ(0, pipe(p));
+	mid = fork();
+	ASSERT_LE(0, mid);
+	if (mid == 0) {
+		unsigned char *m2;
+		int l2;
+
+		close(p[0]);
+		l2 = make_peer(self->l3);
+		m2 = l2 < 0 ? MAP_FAILED : map_queue(l2, self->len);
+		if (m2 == MAP_FAILED)
+			_exit(2);
+		info[0] = madvise(m2, self->len, MADV_DOFORK) ? errno : 0;
+		info[1] = fork();
+		if (info[1] == 0) {
+			/*
+			 * Holds whatever mapping it inherited until killed;
+			 * the fds it inherited go (they are not the question).
+			 */
+			close(l2);
+			close(self->l3);
+			close(self->dev);
+			for (;;)
+				pause();
+		}
+		if (write(p[1], info, sizeof(info)) != sizeof(info))
+			_exit(3);
+		/* Dies with its L2 fd and mapping. */
+		_exit(0);
+	}
+	close(p[1]);
+	ASSERT_EQ((ssize_t)sizeof(info), read(p[0], info, sizeof(info)));
+	close(p[0]);
+	child = info[1];
+	ASSERT_LT(0, child);
+	ASSERT_EQ(mid, waitpid(mid, NULL, 0));
+	EXPECT_EQ(EINVAL, info[0]);
+	/* The L2 role dies with its holder although the child lives on. */
+	for (i = 0; i < 10 && alive; i++)
+		alive = !wait_u32(self->map, L3L2Q_CTRL_L2_STATE,
+				  L3L2Q_ROLE_DEAD);
+	EXPECT_FALSE(alive);
+	EXPECT_EQ(0, kill(child, 0));
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+}
+
 /* MADV_DONTNEED drops the PTEs; the next touch finds the same pages. */
 TEST_F(queue, madv_dontneed_keeps_data)
 {
