@@ -32,7 +32,9 @@ static int l3l2q_debugfs_show(struct seq_file *m, void *unused)
 	struct l3l2q_region *r = m->private;
 	u32 state[L3L2Q_NR_ENDS], l3_word, l2_word;
 
-	mutex_lock(&r->lock);
+	/* A reader waiting here can always be killed. */
+	if (mutex_lock_killable(&r->lock))
+		return -EINTR;
 	memcpy(state, r->state, sizeof(state));
 	mutex_unlock(&r->lock);
 

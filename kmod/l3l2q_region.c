@@ -210,7 +210,13 @@ void l3l2q_role_died(struct l3l2q_region *r, enum l3l2q_end_role role,
  * PEER on the L3 file: make the region's one L2 file.  Errors: -EPERM on an
  * L2 file (it does not carry the right), -EINVAL for non-zero flags or
  * reserved fields, -EBUSY if an L2 file was ever made or the L2 role is
- * taken otherwise (a software peer, a device).
+ * taken otherwise (a software peer, a device), -EMFILE, -EFAULT.
+ *
+ * User memory is touched only outside r->lock: a fault on @uarg can take
+ * for ever (a userfaultfd or FUSE page), and role deaths and debugfs take
+ * that lock.  So the fd is reserved and reported first, and the role taken
+ * under the lock afterwards; a caller that loses a race for it gets -EBUSY
+ * with a reported fd number that was never installed.
  */
 static long l3l2q_region_peer(struct l3l2q_end *end,
 			      struct l3l2q_peer_args __user *uarg)
@@ -226,27 +232,28 @@ static long l3l2q_region_peer(struct l3l2q_end *end,
 		return -EFAULT;
 	if (args.flags || memchr_inv(args.resv, 0, sizeof(args.resv)))
 		return -EINVAL;
+	/* Taken already: no fd, no write.  Checked again under the lock. */
+	if (READ_ONCE(r->state[L3L2Q_END_L2]) != L3L2Q_ROLE_ABSENT)
+		return -EBUSY;
+
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0)
+		return fd;
+	args.fd = fd;
+	if (copy_to_user(uarg, &args, sizeof(args))) {
+		ret = -EFAULT;
+		goto out_put_fd;
+	}
 
 	mutex_lock(&r->lock);
 	if (r->state[L3L2Q_END_L2] != L3L2Q_ROLE_ABSENT) {
 		ret = -EBUSY;
 		goto out_unlock;
 	}
-
 	/*
 	 * Everything that can fail happens before the file exists: once it
 	 * does, its ->release is the L2 role's death.
 	 */
-	fd = get_unused_fd_flags(O_CLOEXEC);
-	if (fd < 0) {
-		ret = fd;
-		goto out_unlock;
-	}
-	args.fd = fd;
-	if (copy_to_user(uarg, &args, sizeof(args))) {
-		ret = -EFAULT;
-		goto out_put_fd;
-	}
 	l3l2q_region_get(r);
 	file = l3l2q_region_getfile(r, L3L2Q_END_L2);
 	if (IS_ERR(file)) {
@@ -264,10 +271,10 @@ static long l3l2q_region_peer(struct l3l2q_end *end,
 
 out_put_region:
 	l3l2q_region_put(r);	/* never the last: the L3 file holds one */
-out_put_fd:
-	put_unused_fd(fd);
 out_unlock:
 	mutex_unlock(&r->lock);
+out_put_fd:
+	put_unused_fd(fd);
 	return ret;
 }
 

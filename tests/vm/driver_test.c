@@ -23,6 +23,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -677,6 +680,123 @@ TEST_F(queue, peer_race_one_winner)
 	EXPECT_EQ(3, busy);
 	/* The winner has exited: its L2 role is dead. */
 	EXPECT_EQ(L3L2Q_ROLE_DEAD, load_u32(self->map, L3L2Q_CTRL_L2_STATE));
+}
+
+struct peer_call {
+	int l3;
+	struct l3l2q_peer_args *args;	/* in the write-protected page */
+	int ret;
+};
+
+static void *peer_thread(void *arg)
+{
+	struct peer_call *c = arg;
+
+	c->ret = ioctl(c->l3, L3L2Q_IOC_PEER, c->args) ? -errno : 0;
+	return NULL;
+}
+
+/* Read queue @id's debugfs file to the end in a child; its pid. */
+static pid_t read_dbg_in_child(unsigned long long id)
+{
+	char buf[4096];
+	pid_t pid;
+
+	pid = fork();
+	if (pid == 0)
+		_exit(read_queue_dbg(id, buf, sizeof(buf)) > 0 ? 0 : 1);
+	return pid;
+}
+
+/* Wait up to @ms for @pid to exit: its status, or -1 if it did not. */
+static int wait_exit(pid_t pid, unsigned int ms)
+{
+	unsigned int i;
+	int status;
+
+	for (i = 0;; i += 10) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+		if (i >= ms)
+			return -1;
+		sleep_ms(10);
+	}
+}
+
+/*
+ * PEER writes its result to user memory outside the region's lock.  Here
+ * that write hangs on a userfaultfd write-protected page (as it could on a
+ * FUSE page) until the test lets it go; meanwhile the region's lock is
+ * free: debugfs, which takes it, reads the queue at once.  Before, PEER
+ * held the lock across copy_to_user() and the reader hung, unkillable,
+ * until the fault was resolved.
+ */
+TEST_F_TIMEOUT(queue, peer_faulting_on_its_argument_holds_no_lock, 300)
+{
+	struct uffdio_writeprotect wp;
+	struct uffdio_register reg;
+	struct uffdio_api api;
+	struct peer_call c;
+	struct uffd_msg msg;
+	struct pollfd pfd;
+	pthread_t th;
+	long page = sysconf(_SC_PAGESIZE);
+	void *mem;
+	pid_t rd;
+	int uffd;
+
+	uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	ASSERT_LE(0, uffd);
+	memset(&api, 0, sizeof(api));
+	api.api = UFFD_API;
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_API, &api));
+	mem = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	memset(mem, 0, (size_t)page);
+	memset(&reg, 0, sizeof(reg));
+	reg.range.start = (unsigned long)mem;
+	reg.range.len = (unsigned long)page;
+	reg.mode = UFFDIO_REGISTER_MODE_WP;
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_REGISTER, &reg));
+	memset(&wp, 0, sizeof(wp));
+	wp.range = reg.range;
+	wp.mode = UFFDIO_WRITEPROTECT_MODE_WP;
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_WRITEPROTECT, &wp));
+
+	/* Zeroed arguments; only writing them faults now. */
+	c.l3 = self->l3;
+	c.args = mem;
+	c.ret = 1;
+	ASSERT_EQ(0, pthread_create(&th, NULL, peer_thread, &c));
+	/* PEER's write of the result faults; it waits for us now. */
+	pfd.fd = uffd;
+	pfd.events = POLLIN;
+	ASSERT_EQ(1, poll(&pfd, 1, 60000));
+	ASSERT_EQ((ssize_t)sizeof(msg), read(uffd, &msg, sizeof(msg)));
+	EXPECT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
+	EXPECT_EQ(1, c.ret);
+
+	/* The lock is free: a debugfs reader finishes (60 s: only a hang). */
+	rd = read_dbg_in_child(self->id);
+	ASSERT_LT(0, rd);
+	EXPECT_EQ(0, wait_exit(rd, 60000));
+
+	/* Let PEER go: it completes, with a working L2 fd. */
+	wp.mode = 0;
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_WRITEPROTECT, &wp));
+	pthread_join(th, NULL);
+	EXPECT_EQ(0, c.ret);
+	EXPECT_LE(0, c.args->fd);
+	if (c.args->fd >= 0)
+		close(c.args->fd);
+	/* The reader, if it hung, is free now. */
+	if (wait_exit(rd, 0) == -1) {
+		kill(rd, SIGKILL);
+		waitpid(rd, NULL, 0);
+	}
+	munmap(mem, (size_t)page);
+	close(uffd);
 }
 
 TEST_F(queue, peer_refused_on_l2_and_device)
