@@ -72,9 +72,12 @@ static int l3l2q_debugfs_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(l3l2q_debugfs);
 
-/*
- * debugfs errors are not the region's business: a failed creation leaves an
- * ERR_PTR that debugfs_remove() accepts.
+/**
+ * l3l2q_debugfs_add() - the region's file, /sys/kernel/debug/l3l2q/<id>
+ * @r: a region about to reach user space
+ *
+ * debugfs errors are not the region's business: a failed creation leaves
+ * an ERR_PTR that debugfs_remove() accepts.
  */
 void l3l2q_debugfs_add(struct l3l2q_region *r)
 {
@@ -85,17 +88,28 @@ void l3l2q_debugfs_add(struct l3l2q_region *r)
 				     &l3l2q_debugfs_fops);
 }
 
-/* Returns once no reader is inside l3l2q_debugfs_show() for @r. */
+/**
+ * l3l2q_debugfs_remove() - remove the region's file
+ * @r: a region being freed
+ *
+ * Returns once no reader is inside l3l2q_debugfs_show() for @r.
+ */
 void l3l2q_debugfs_remove(struct l3l2q_region *r)
 {
 	debugfs_remove(r->dbg);
 }
 
+/**
+ * l3l2q_debugfs_init() - make /sys/kernel/debug/l3l2q at module load
+ */
 void l3l2q_debugfs_init(void)
 {
 	l3l2q_debugfs_root = debugfs_create_dir("l3l2q", NULL);
 }
 
+/**
+ * l3l2q_debugfs_exit() - remove /sys/kernel/debug/l3l2q at module unload
+ */
 void l3l2q_debugfs_exit(void)
 {
 	debugfs_remove(l3l2q_debugfs_root);

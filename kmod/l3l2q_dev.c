@@ -17,6 +17,10 @@
 
 #include "l3l2q_internal.h"
 
+/**
+ * l3l2q_dev_get() - take a reference on a device node's state
+ * @dev: a registered device, or one a live region holds
+ */
 void l3l2q_dev_get(struct l3l2q_dev *dev)
 {
 	kref_get(&dev->ref);
@@ -29,6 +33,10 @@ static void l3l2q_dev_free(struct kref *ref)
 	dev->release(dev);
 }
 
+/**
+ * l3l2q_dev_put() - drop a reference; the last calls @dev->release
+ * @dev: the device
+ */
 void l3l2q_dev_put(struct l3l2q_dev *dev)
 {
 	kref_put(&dev->ref, l3l2q_dev_free);
@@ -141,10 +149,15 @@ static const struct file_operations l3l2q_dev_fops = {
 	.compat_ioctl	= compat_ptr_ioctl,
 };
 
-/*
- * Make @dev's node appear.  The caller set misc.name (and mode/parent),
- * ops, priv and release; the node's reference is taken here and dropped by
+/**
+ * l3l2q_dev_register() - make a device's node appear
+ * @dev: the device; the caller set misc.name (and mode, 0600 unless there
+ *	is a reason, and parent), ops, priv and release
+ *
+ * The node's reference is taken here and dropped by
  * l3l2q_dev_unregister().
+ *
+ * Return: 0 or misc_register()'s error.
  */
 int l3l2q_dev_register(struct l3l2q_dev *dev)
 {
@@ -154,7 +167,12 @@ int l3l2q_dev_register(struct l3l2q_dev *dev)
 	return misc_register(&dev->misc);
 }
 
-/* The node goes; regions already made keep the device state alive. */
+/**
+ * l3l2q_dev_unregister() - remove a device's node
+ * @dev: a registered device
+ *
+ * Regions already made keep the device state alive.
+ */
 void l3l2q_dev_unregister(struct l3l2q_dev *dev)
 {
 	misc_deregister(&dev->misc);
@@ -185,14 +203,21 @@ static struct l3l2q_dev l3l2q_host_dev = {
 	.release = l3l2q_host_dev_release,
 };
 
+/**
+ * l3l2q_host_dev_init() - register /dev/l3l2q at module load
+ *
+ * Return: 0 or l3l2q_dev_register()'s error.
+ */
 int l3l2q_host_dev_init(void)
 {
 	return l3l2q_dev_register(&l3l2q_host_dev);
 }
 
-/*
- * Module exit: no file of this module is open (each holds the module), so
- * no region holds the node any more.
+/**
+ * l3l2q_host_dev_exit() - remove /dev/l3l2q at module unload
+ *
+ * No file of this module is open (each holds the module), so no region
+ * holds the node any more.
  */
 void l3l2q_host_dev_exit(void)
 {

@@ -208,7 +208,7 @@ int l3l2q_loopback_start(struct l3l2q_region *r);
  *               of the same word are together and a wake-up looks at each
  *               such group once; whoever unlinks a command completes it
  *   udeadlines  the same commands that have a deadline, by deadline
- *   timer       fires at the earliest deadline; it only queues uwork
+ *   timer       fires at the earliest deadline and only queues the work:
  *   uwork       expires commands, and finishes what a wake-up left over,
  *               in bounded batches in process context
  *
@@ -224,13 +224,13 @@ struct l3l2q_end {
 	enum l3l2q_end_role role;
 
 	wait_queue_head_t wq;
-	spinlock_t lock;
+	spinlock_t lock;		/* see above; interrupts off */
 	struct eventfd_ctx *evfd;	/* protected by lock */
 	struct rb_root_cached uwaits;	/* protected by lock */
 	struct timerqueue_head udeadlines; /* protected by lock */
 	unsigned int nr_upending;	/* protected by lock */
-	unsigned int nr_ufile;		/* protected by lock: of those, the
-					 * ones holding a file reference */
+	/* Protected by lock: of those, the ones holding a file reference. */
+	unsigned int nr_ufile;
 	bool ucancel;			/* protected by lock: cancel them all */
 	u64 useq;			/* protected by lock: issue order */
 	struct hrtimer timer;
@@ -294,6 +294,12 @@ void l3l2q_role_died(struct l3l2q_region *r, enum l3l2q_end_role role,
 void *l3l2q_region_at(struct l3l2q_region *r, u64 offset);
 u32 *l3l2q_ctrl_word(struct l3l2q_region *r, unsigned int offset);
 
+/**
+ * l3l2q_peer_end() - the other role of @end's region
+ * @end: a role
+ *
+ * Return: the region's other struct l3l2q_end.
+ */
 static inline struct l3l2q_end *l3l2q_peer_end(struct l3l2q_end *end)
 {
 	return &end->r->ends[L3L2Q_NR_ENDS - 1 - end->role];

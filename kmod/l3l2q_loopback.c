@@ -213,6 +213,7 @@ static int l3l2q_loopback_sleep(void *ctx, __u32 counter, __s32 seen,
 	struct l3l2q_end *end = &lb->r->ends[L3L2Q_END_L2];
 	int cond = -EAGAIN;
 	long ret = 0;
+	ktime_t left;
 	u64 now;
 	s32 own;
 
@@ -231,11 +232,16 @@ static int l3l2q_loopback_sleep(void *ctx, __u32 counter, __s32 seen,
 	} else if (deadline_ns - now > (u64)KTIME_MAX) {
 		/* The thread itself never sets a deadline: none. */
 		ret = wait_event_interruptible(end->wq,
-				l3l2q_loopback_woken(end, counter, own, &cond));
+					       l3l2q_loopback_woken(end, counter,
+								    own, &cond));
 	} else {
+		left = ns_to_ktime(deadline_ns - now);
 		ret = wait_event_interruptible_hrtimeout(end->wq,
-				l3l2q_loopback_woken(end, counter, own, &cond),
-				ns_to_ktime(deadline_ns - now));
+							 l3l2q_loopback_woken(end,
+									      counter,
+									      own,
+									      &cond),
+							 left);
 	}
 
 	if (kthread_should_stop() || cond == -ECONNRESET)

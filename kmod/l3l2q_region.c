@@ -41,13 +41,25 @@ static const struct l3l2q_kind_ops *const l3l2q_kinds[] = {
 /* The region's memory                                                    */
 /* ---------------------------------------------------------------------- */
 
-/* A kernel pointer @offset bytes into the region (offset < total_bytes). */
+/**
+ * l3l2q_region_at() - a kernel pointer into the region
+ * @r: the region
+ * @offset: bytes from its start, below r->off.total_bytes
+ *
+ * Return: the kernel's address of that byte.
+ */
 void *l3l2q_region_at(struct l3l2q_region *r, u64 offset)
 {
 	return r->mem + offset;
 }
 
-/* A word of the control block, common to every kind (uapi). */
+/**
+ * l3l2q_ctrl_word() - a word of the control block, common to every kind
+ * @r: the region
+ * @offset: an L3L2Q_CTRL_* offset (uapi)
+ *
+ * Return: the kernel's address of the word; it is shared and untrusted.
+ */
 u32 *l3l2q_ctrl_word(struct l3l2q_region *r, unsigned int offset)
 {
 	return l3l2q_region_at(r, r->off.ctrl_offset + offset);
@@ -84,23 +96,39 @@ static void l3l2q_region_free(struct kref *ref)
 	kfree(r);
 }
 
+/**
+ * l3l2q_region_get() - take a reference on a region
+ * @r: a region the caller holds a reference on already
+ */
 void l3l2q_region_get(struct l3l2q_region *r)
 {
 	kref_get(&r->ref);
 }
 
+/**
+ * l3l2q_region_put() - drop a reference; the last frees the region
+ * @r: the region
+ *
+ * Process context: freeing waits for debugfs readers, the deadline timer
+ * and the io_uring work.
+ */
 void l3l2q_region_put(struct l3l2q_region *r)
 {
 	kref_put(&r->ref, l3l2q_region_free);
 }
 
-/*
- * Validate @args (already copied from user space) and build a region on
- * @dev whose memory is formatted and whose L3 role is LIVE (and, on a
- * device, whose L2 role is the device's).  Nothing is visible to user space
- * yet.  Errors: -EOPNOTSUPP for an unknown kind; -EINVAL for bad geometry,
- * flags or reserved fields; the backend's -E2BIG, -ENOSPC or
- * -ENOMEM.
+/**
+ * l3l2q_region_create() - validate CREATE's arguments and build a region
+ * @dev: the node CREATE came through
+ * @args: CREATE's arguments, already copied from user space
+ *
+ * Builds a region on @dev whose memory is formatted and whose L3 role is
+ * LIVE (and, on a device, whose L2 role is the device's).  Nothing is
+ * visible to user space yet.
+ *
+ * Return: the region, holding one reference for the caller; or
+ * ERR_PTR(-EOPNOTSUPP) for an unknown kind, -EINVAL for bad geometry,
+ * flags or reserved fields, or the backend's -E2BIG, -ENOSPC or -ENOMEM.
  */
 struct l3l2q_region *l3l2q_region_create(struct l3l2q_dev *dev,
 					 const struct l3l2q_create_args *args)
@@ -172,7 +200,12 @@ out_free_region:
 /* Role death                                                             */
 /* ---------------------------------------------------------------------- */
 
-/*
+/**
+ * l3l2q_role_died() - a role is gone: tell the survivor
+ * @r: the region
+ * @role: the role that died
+ * @abort: raise its abort flag (false only for a clean end)
+ *
  * The last reference of @role went away, or its software peer or device
  * ended.  Tell the survivor through the shared words, in the order it
  * reads them: the DEAD state first, then the kind's own marks (the queue's
@@ -396,9 +429,15 @@ static const struct file_operations l3l2q_region_fops = {
 	.show_fdinfo	= l3l2q_region_show_fdinfo,
 };
 
-/*
- * A new role file for @r, owning one region reference the caller already
- * holds.  anon_inode_getfile() pins this module through .owner.
+/**
+ * l3l2q_region_getfile() - a new role file
+ * @r: the region
+ * @role: its role
+ *
+ * The file owns one region reference the caller already holds.
+ * anon_inode_getfile() pins this module through .owner.
+ *
+ * Return: the file, or an ERR_PTR.
  */
 struct file *l3l2q_region_getfile(struct l3l2q_region *r,
 				  enum l3l2q_end_role role)
