@@ -93,6 +93,8 @@ SCRIPT_SUITES	+= tests/man_check.sh
 SCRIPT_SUITES	+= tests/bench_smoke.sh
 SCRIPT_SUITES	+= tests/install_check.sh tests/license_check.sh
 SCRIPT_SUITES	+= tests/deb_check.sh
+# After the VM suites, which install both kernels' headers.
+SCRIPT_SUITES	+= tests/kmod_lint.sh
 
 SUITE_ENV	:= ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
 		   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

@@ -32,7 +32,9 @@ static int l3l2q_debugfs_show(struct seq_file *m, void *unused)
 	struct l3l2q_region *r = m->private;
 	u32 state[L3L2Q_NR_ENDS], l3_word, l2_word;
 
-	mutex_lock(&r->lock);
+	/* A reader waiting here can always be killed. */
+	if (mutex_lock_killable(&r->lock))
+		return -EINTR;
 	memcpy(state, r->state, sizeof(state));
 	mutex_unlock(&r->lock);
 
@@ -58,15 +60,24 @@ static int l3l2q_debugfs_show(struct seq_file *m, void *unused)
 		   atomic64_read(&r->nr_uring_queued));
 	seq_printf(m, "uring_pending: %lld\n",
 		   atomic64_read(&r->nr_uring_pending));
+	seq_printf(m, "uring_scanned: %lld\n",
+		   atomic64_read(&r->nr_uring_scanned));
+	seq_printf(m, "uring_expired: %lld\n",
+		   atomic64_read(&r->nr_uring_expired));
+	seq_printf(m, "uring_refused: %lld\n",
+		   atomic64_read(&r->nr_uring_refused));
 	if (r->peer)
 		r->peer->show(m, r);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(l3l2q_debugfs);
 
-/*
- * debugfs errors are not the region's business: a failed creation leaves an
- * ERR_PTR that debugfs_remove() accepts.
+/**
+ * l3l2q_debugfs_add() - the region's file, /sys/kernel/debug/l3l2q/<id>
+ * @r: a region about to reach user space
+ *
+ * debugfs errors are not the region's business: a failed creation leaves
+ * an ERR_PTR that debugfs_remove() accepts.
  */
 void l3l2q_debugfs_add(struct l3l2q_region *r)
 {
@@ -77,17 +88,28 @@ void l3l2q_debugfs_add(struct l3l2q_region *r)
 				     &l3l2q_debugfs_fops);
 }
 
-/* Returns once no reader is inside l3l2q_debugfs_show() for @r. */
+/**
+ * l3l2q_debugfs_remove() - remove the region's file
+ * @r: a region being freed
+ *
+ * Returns once no reader is inside l3l2q_debugfs_show() for @r.
+ */
 void l3l2q_debugfs_remove(struct l3l2q_region *r)
 {
 	debugfs_remove(r->dbg);
 }
 
+/**
+ * l3l2q_debugfs_init() - make /sys/kernel/debug/l3l2q at module load
+ */
 void l3l2q_debugfs_init(void)
 {
 	l3l2q_debugfs_root = debugfs_create_dir("l3l2q", NULL);
 }
 
+/**
+ * l3l2q_debugfs_exit() - remove /sys/kernel/debug/l3l2q at module unload
+ */
 void l3l2q_debugfs_exit(void)
 {
 	debugfs_remove(l3l2q_debugfs_root);

@@ -6,7 +6,7 @@
 # no package index is downloaded.  Runs unattended as root on Debian 12.
 set -eu
 
-pkgs="gcc make libc6-dev binutils xz-utils g++ dpkg-dev liburing-dev spin gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static groff-base pkg-config"
+pkgs="gcc make libc6-dev binutils xz-utils g++ dpkg-dev liburing-dev spin gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static groff-base pkg-config sparse perl"
 root=$(cd "$(dirname "$0")/.." && pwd)
 
 # --bench: only what "make bench" compares with and plots with (DPDK's
