@@ -22,7 +22,7 @@ SO=${SO:-build/lib/libl3l2q.so}
 out=build/man_check
 headers="lib/include/l3l2q_core.h lib/include/libl3l2q.h
 lib/include/libl3l2q_uring.h lib/include/l3l2q_mailbox.h uapi/l3l2q.h
-uapi/l3l2q_channel.h"
+lib/include/l3l2q_chan.h uapi/l3l2q_channel.h"
 
 rm -rf "$out"
 mkdir -p "$out"

@@ -4,6 +4,7 @@
  * from fixed texts and numbers, because the core has no printf.
  */
 #include "internal.h"
+#include "l3l2q_channel.h"
 
 static const char *const op_names[] = {
 	[L3L2Q_EOP_INIT] = "init",
@@ -20,6 +21,18 @@ static const char *const op_names[] = {
 	[L3L2Q_EOP_OUTPUT_READ] = "output.read",
 	[L3L2Q_EOP_OUTPUT_RELEASE] = "output.release",
 	[L3L2Q_EOP_ATTACH] = "attach",
+	/* the channel (uapi/l3l2q_channel.h) */
+	[L3L2Q_EOP_CHAN_INIT] = "channel.init",
+	[L3L2Q_EOP_CHAN_LEASE] = "channel.lease",
+	[L3L2Q_EOP_CHAN_SEND] = "channel.send",
+	[L3L2Q_EOP_CHAN_RESERVE] = "channel.reserve",
+	[L3L2Q_EOP_CHAN_COMMIT] = "channel.commit",
+	[L3L2Q_EOP_CHAN_FLUSH] = "channel.flush",
+	[L3L2Q_EOP_CHAN_RECV] = "channel.recv",
+	[L3L2Q_EOP_CHAN_PEEK] = "channel.peek",
+	[L3L2Q_EOP_CHAN_RELEASE] = "channel.release",
+	[L3L2Q_EOP_CHAN_CALL] = "channel.call",
+	[L3L2Q_EOP_CHAN_CLOSE] = "channel.close",
 };
 
 static const char *const kind_names[] = {
