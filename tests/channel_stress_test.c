@@ -693,10 +693,18 @@ TEST_F_TIMEOUT(proc, hostile_peer_never_crashes_or_hangs_the_other_side, 900)
 				last_bad = ret;
 			}
 		}
-		bad_msg += bm;
-		poisoned += l3l2q_chan_state(&e->ch) != L3L2Q_STATE_LIVE;
 		ASSERT_EQ(pid, waitpid(pid, &status, 0));
 		EXPECT_EQ(0, WEXITSTATUS(status));
+		/* And once all of the garbage is there, whatever the timing. */
+		for (i = 0; i < 50; i++) {
+			ret = poke(e, xs(&x), &bm);
+			if (!allowed(ret)) {
+				bad_ret++;
+				last_bad = ret;
+			}
+		}
+		bad_msg += bm;
+		poisoned += l3l2q_chan_state(&e->ch) != L3L2Q_STATE_LIVE;
 		tc_region_free(&self->r);
 		free(e);
 	}

@@ -271,10 +271,19 @@ int l3l2q__chan_rx_attempt(struct l3l2q_chan_ctx *ctx,
 			break;
 		/* Nothing here: has the peer closed, and is it all taken? */
 		ret = l3l2q__chan_try_drained(ctx, rx->op, local);
+		if (ret == -EAGAIN)
+			break;
 		if (ret != 1)
 			return ret;
 		/* A lane still had messages: it is pending now. */
 	}
+	/*
+	 * Read after the attention words (take_attention() above): pending
+	 * lanes or threads at work mean this side may yet find messages
+	 * that no publish will announce, so a wait must nap, not sleep.
+	 */
+	if (l3l2q__load64(&ch->rxs))
+		*local = 1;
 	return -EAGAIN;
 }
 
