@@ -460,22 +460,27 @@ L3L2Q__ASSERT(L3L2Q_CHAN__OFF(l3l2q_chan_rx_line, bell) == 8, "RX bell at 8");
  * forth, and neither side needs an atomic on the other's memory:
  *
  *   producer of lane i                    consumer side
- *   A1 store-release tail                 C1 load-acquire ready; the bits
- *   A2 full fence        (pairs with C2)     of ready ^ taken need looking at
- *   A3 load taken; if bit i of ready      C2 flip those bits of taken to
- *      equals bit i of taken, flip           match ready (CAS), then a full
- *      ready's bit i (the consumer has       fence        (pairs with A2)
- *      seen every earlier attention)      C3 (any thread of the side, with
- *                                            a full fence after claiming
- *                                            the lane) load-acquire each
- *                                            such lane's tail and drain it
+ *   A1 store-release tail                 C1 load taken, then load-acquire
+ *   A2 full fence        (pairs with C3)     ready; the bits of ready ^
+ *   A3 load taken; if bit i of ready         taken need looking at
+ *      equals bit i of taken, flip        C2 flip those bits of taken, one
+ *      ready's bit i (the consumer has       thread of the side at a time
+ *      seen every earlier attention)      C3 (any thread of the side) claim
+ *                                            such a lane, full fence (pairs
+ *                                            with A2), load-acquire its tail
+ *                                            and drain it
  *
  * Either C3 sees the new tail, or A3 sees the flip of C2 and raises the
- * bit again: a message is never left without attention.  In streaming the
- * bit stays raised while the consumer keeps up, so most sends skip the
- * flip (one load after the fence).  A spurious attention bit only costs a
- * look at the lane.  A producer that never flips (an upstream peer, whose
- * proto word is 0) is served by scanning every lane instead.
+ * bit again: a message is never left without attention.  ready's bit
+ * flips only while it equals taken's, so a consumer that reads taken
+ * before ready and is taken's only writer until C2 flips exactly the bits
+ * that still need it; several consumers flipping at once could, through a
+ * bit going 0 -> 1 -> 0 under them, give attention back with no producer
+ * to announce it.  In streaming the bit stays raised while the consumer
+ * keeps up, so most sends skip the flip (one load after the fence).  A
+ * spurious attention bit only costs a look at the lane.  A producer that
+ * never flips (an upstream peer, whose proto word is 0) is served by
+ * scanning every lane instead.
  *
  * Waking instead of spinning, for the channel (the queue's W/P protocol of
  * uapi/l3l2q.h, with bells as the counters slept on):

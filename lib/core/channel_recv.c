@@ -46,28 +46,44 @@ static void rxs_update(struct l3l2q_chan *ch, __u64 set, __u64 clear,
 		;
 }
 
-/* C1, C2: take the attention the peer raised and mark those lanes. */
-static void take_attention(struct l3l2q_chan *ch)
+/*
+ * C1, C2: take the attention the peer raised and mark those lanes.
+ * Returns 1 when another thread of this side is taking it right now.
+ *
+ * One thread at a time takes attention (ch->taking, a try-lock: nobody
+ * waits for it).  A compare-and-swap on taken is not enough with several
+ * takers: a lane's bit can go 0 -> 1 -> 0 between a thread's read of
+ * taken and its CAS, which then succeeds with a stale ready and gives the
+ * attention back, where no producer announces it (tests/channel_wakeup.pml,
+ * BUG_CAS_TAKE and BUG_STALE_READY).  The sole taker reads taken, then
+ * ready: ready's bit flips only while it equals taken's, so what differs
+ * at the read still differs at the flip.  It counts itself at work before
+ * it takes the lock and until the lanes are marked, so a thread that finds
+ * the lock taken, or no attention left, knows someone is at work.
+ */
+static int take_attention(struct l3l2q_chan *ch)
 {
-	__u32 mask = l3l2q__lane_mask(ch->nrx), r, t, nt, attn;
+	__u32 mask = l3l2q__lane_mask(ch->nrx), r, t, attn;
 
-	/* C1: acquire, pairs with the producer's flip. */
-	r = l3l2q_load_acquire_u32(&ch->peer_tx->ready);
+	/* A look without the lock: most calls find nothing. */
 	t = l3l2q__load32(&ch->own_rx->taken);
-	attn = (r ^ t) & mask;
-	if (!attn)
-		return;
-	/* At work from before the flip until the lanes are marked. */
+	r = l3l2q_load_acquire_u32(&ch->peer_tx->ready);	/* C1 */
+	if (!((r ^ t) & mask))
+		return 0;
 	rxs_update(ch, 0, 0, RXS_WORKER);
-	/* C2: make those bits of taken equal ready's (another thread may
-	 * have done it already; a stale @r only leaves attention raised). */
-	for (;;) {
-		nt = (t & ~attn) | (r & attn);
-		if (nt == t || l3l2q__cas32(&ch->own_rx->taken, t, nt))
-			break;
-		t = l3l2q__load32(&ch->own_rx->taken);
+	if (!l3l2q__cas32(&ch->taking, 0, 1)) {
+		rxs_update(ch, 0, 0, -RXS_WORKER);
+		return 1;	/* the taker is at work: it counts */
 	}
+	t = l3l2q__load32(&ch->own_rx->taken);
+	r = l3l2q_load_acquire_u32(&ch->peer_tx->ready);	/* C1 */
+	attn = (r ^ t) & mask;
+	if (attn)	/* C2: taken's bits become ready's */
+		l3l2q__fetch_xor32(&ch->own_rx->taken, attn);
+	/* Marked pending in the same step as no longer at work. */
 	rxs_update(ch, attn, 0, -RXS_WORKER);
+	l3l2q_store_release_u32(&ch->taking, 0);
+	return 0;
 }
 
 int l3l2q__chan_claim(struct l3l2q_chan *ch, __u32 i)
@@ -246,8 +262,8 @@ int l3l2q__chan_rx_attempt(struct l3l2q_chan_ctx *ctx,
 					  "the peer closed the channel and everything it sent was taken",
 					  0, NULL, 0, NULL);
 	v1 = l3l2q__chan_peer_v1(ch);
-	if (v1)
-		take_attention(ch);
+	if (v1 && take_attention(ch))
+		*local = 1;
 	for (pass = 0; pass < 2; pass++) {
 		/* An upstream peer raises no attention: look at every lane. */
 		cand = v1 ? (__u32)l3l2q__load64(&ch->rxs) & mask : mask;

@@ -209,6 +209,7 @@ struct l3l2q_chan {
 	/* Words of this side's threads (atomics, never shared memory). */
 	__u64 rxs;			/* lanes to look at (bits 0..31) and
 					   threads at work on lanes (32..63) */
+	__u32 taking;			/* a thread takes attention */
 	__u32 leases;			/* leased lanes */
 	__u32 closing;			/* 0, CLOSING or CLOSED */
 	__u32 rr;			/* where the next receive starts */
@@ -217,6 +218,7 @@ struct l3l2q_chan {
 	__u32 kicked_rx;		/* the peer's arming kicked last */
 	__u32 kicked_tx;
 	__u32 call_next;		/* where the next call slot search starts */
+	__u32 resv;
 	struct l3l2q_error err;		/* first terminal error */
 	struct l3l2q_chan_txlane tx[L3L2Q_CHAN_LANES_MAX];
 	struct l3l2q_chan_rxlane rx[L3L2Q_CHAN_LANES_MAX];
