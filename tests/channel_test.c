@@ -11,7 +11,8 @@
  *    and consumes the message; l3l2q copies nothing, keeps the message,
  *    poisons the receiver and reports the size.
  *  - One test per pitfall of reference §13 that applies to the channel
- *    (p2, p4, p5, p6, p7, p11, p15, p16).
+ *    (p2, p4, p5, p6, p7, p11, p15, p16, p21; P1 and P12 are in
+ *    channel_abi_test).
  *  - The rest of the API: zero copy, batching, leases, attention, the
  *    close handshake, the fatal status, calls, waking, and an upstream
  *    peer written from the upstream rules alone (channel_helpers.h) in
@@ -371,6 +372,46 @@ TEST(p7_upstream_sender_seq_is_checked_too)
 	tc_desc(&r, 0, 0, start + 4)->seq = (__u32)start;
 	EXPECT_EQ(-EPROTO, l3l2q_chan_try_recv(&l3.ctx, out, 64, &m));
 	tc_region_free(&r);
+}
+
+/*
+ * P21: positions are u64, the lane words their low 32 bits.  Both ends
+ * start just below 2^32 and go past it: the u32 head and tail wrap, seq
+ * keeps counting (position + 1, above 2^32), nothing is refused.
+ */
+TEST(p21_lane_positions_cross_the_u32_wrap)
+{
+	__u64 start = (1ull << 32) - 5;
+	struct tc_region r;
+	struct tc_end *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	unsigned char out[64];
+	struct l3l2q_chan_msg m;
+	__u32 k;
+
+	ASSERT_NE(NULL, a);
+	ASSERT_NE(NULL, b);
+	ASSERT_EQ(0, tc_region_alloc(&r, 1, 1, 4, 64, start, 0, 1));
+	ASSERT_EQ(0, tc_end_open(a, &r, L3L2Q_ROLE_L3, start, 1));
+	ASSERT_EQ(0, tc_end_open(b, &r, L3L2Q_ROLE_L2, start, 1));
+	ASSERT_EQ(0, l3l2q_chan_try_lease(&a->ctx, 0));
+	EXPECT_EQ(U32(start), tc_lane(&r, 1, 0)->tail);
+	for (k = 0; k < 20; k++) {
+		ASSERT_EQ(0, l3l2q_chan_try_send(&a->ctx, 1, k, &k, 4));
+		ASSERT_EQ(0, l3l2q_chan_try_recv(&b->ctx, out, 64, &m));
+		EXPECT_EQ(start + k, m.pos);
+		EXPECT_EQ(start + k + 1, m.seq);
+		EXPECT_EQ(U64(k), m.correlation_id);
+	}
+	EXPECT_EQ(U32(start + 20), tc_lane(&r, 1, 0)->tail);
+	EXPECT_EQ(U32(15), tc_lane(&r, 1, 0)->head);
+	/* A lane filled across the wrap is full, not empty. */
+	for (k = 0; k < 4; k++)
+		ASSERT_EQ(0, l3l2q_chan_try_send(&a->ctx, 1, k, &k, 4));
+	EXPECT_EQ(-EAGAIN, l3l2q_chan_try_send(&a->ctx, 1, 9, &k, 4));
+	EXPECT_EQ((int)L3L2Q_STATE_LIVE, (int)l3l2q_chan_state(&b->ch));
+	tc_region_free(&r);
+	free(a);
+	free(b);
 }
 
 /* A clock that counts reads and relaxes; never sleeps. */

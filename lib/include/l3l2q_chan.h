@@ -35,13 +35,15 @@
  *     for it.
  *   - Receiving: any number of threads may receive.  A receiving thread
  *     finds lanes that need looking at through the attention words
- *     (uapi/l3l2q_channel.h), claims one lane at a time with a local
- *     compare-and-swap (a claimed lane is skipped, never waited for),
- *     takes messages from it in order and lets it go.  So each lane's
- *     messages are taken in order; which thread takes which message is not
- *     fixed.  A copy receive holds its claim only inside the call; a
- *     zero-copy message (l3l2q_chan_try_peek()) holds its lane until
- *     l3l2q_chan_release().
+ *     (uapi/l3l2q_channel.h; one thread at a time takes new attention,
+ *     behind a try-lock that nobody waits for), claims one lane at a time
+ *     with a local compare-and-swap (a claimed lane is skipped, never
+ *     waited for), takes messages from it in order and lets it go.  So
+ *     each lane's messages are taken in order; which thread takes which
+ *     message is not fixed.  A copy receive holds its claim only inside
+ *     the call; a zero-copy message (l3l2q_chan_try_peek()) holds its
+ *     lane until l3l2q_chan_release().  tests/channel_wakeup.pml models
+ *     this with spin.
  *   - Calls: l3l2q_chan_call() sends a request with a fresh correlation id
  *     from this side's call table (L3L2Q_CHAN_CALLS_MAX slots) and waits for
  *     the reply, a message on L3L2Q_CHAN_ROUTE_REPLY with that id.  Whoever
