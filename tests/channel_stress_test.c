@@ -4,9 +4,10 @@
  * mapping (the parent is L3, a forked child L2), with the futex env of
  * channel_helpers.h:
  *
- *  - 8 sending and 8 receiving threads on each side, 10^5 messages each
- *    way across 16 routes, every send form (copy, zero copy, deferred
- *    batches) and both receive forms: every message is delivered exactly
+ *  - 8 sending and 8 receiving threads on each side, 10^5 messages per
+ *    sending thread (8 x 10^5 each way) across 16 routes, every send
+ *    form (copy, zero copy, deferred batches) and both receive forms:
+ *    every message is delivered exactly
  *    once, with its bytes, route and id, and each lane's messages in
  *    order (message k of a lane is at lane position k); both sides close
  *    and the peer's ACK proves everything was taken;
@@ -41,12 +42,12 @@
 #define LONG	(300 * SEC)	/* ends a hang only */
 
 /* ================================================================== */
-/* 8 x 8 threads, 10^5 messages each way                              */
+/* 8 x 8 threads, 10^5 messages per sending thread                    */
 /* ================================================================== */
 
 #define THREADS		8
-#define TOTAL		100000u		/* messages in each direction */
-#define QUOTA		(TOTAL / THREADS)
+#define QUOTA		100000u		/* messages per sending thread */
+#define TOTAL		(QUOTA * THREADS)	/* in each direction */
 #define MAX_MSG		64u
 
 /* A message's header; the rest of its bytes are a pattern. */
@@ -279,7 +280,7 @@ FIXTURE_TEARDOWN(proc)
 	tc_region_free(&self->r);
 }
 
-TEST_F_TIMEOUT(proc, eight_by_eight_threads_1e5_messages_each_way, 900)
+TEST_F_TIMEOUT(proc, eight_by_eight_threads_1e5_messages_per_thread, 900)
 {
 	struct side *s;
 	pid_t pid;
