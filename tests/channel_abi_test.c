@@ -19,7 +19,7 @@
 #include "kselftest_harness.h"
 
 #include "l3l2q_core.h"
-#include "l3l2q_channel.h"
+#include "l3l2q/l3l2q_channel.h"
 
 #define U32(x)	((__u32)(x))
 #define U64(x)	((__u64)(x))

@@ -4,7 +4,7 @@
 # The protocol core must build for the kernel and for a bare device CPU, so
 # it may need nothing from the environment beyond memcpy and memset (which
 # every freestanding toolchain provides and gcc may emit on its own).  The
-# ABI header must be usable from C++ and from C without Linux headers.
+# ABI headers must be usable from C++ and from C without Linux headers.
 #
 # Output is TAP; every check is a pass or a failure, never a skip.
 set -u
@@ -38,11 +38,8 @@ diag() {
 	sed 's/^/# /' "$1"
 }
 
-# Every ABI header under uapi/ is checked as C++ and as bare-metal C.
-uapi_hdrs=$(cd uapi && ls ./*.h | sed 's#^\./##' | sort)
-
 echo "TAP version 13"
-echo "1..$((2 + 2 * $(echo "$uapi_hdrs" | wc -w)))"
+echo "1..4"
 
 # 1: every core source compiles freestanding, and all of them link into one
 # relocatable object (a duplicate symbol between two files fails here too).
@@ -96,31 +93,43 @@ else
 	echo "# not checked: the core did not build (test 1)"
 fi
 
-# 3..: each ABI header is valid C++ (device code and C++ callers include
-# it), and without __linux__ falls back to <stdint.h> alone, as a
-# bare-metal device toolchain sees it.
-n=2
-for h in $uapi_hdrs; do
-	b=$(basename "$h" .h)
-	echo "#include \"$h\"" >"$out/${b}_cxx.cc"
-	n=$((n + 1))
-	if "$CXX" -std=c++17 -Wall -Wextra -Werror -fsyntax-only -x c++ -Iuapi \
-		"$out/${b}_cxx.cc" >"$out/${b}_cxx.log" 2>&1; then
-		ok $n "uapi/$h compiles as C++17"
-	else
-		not_ok $n "uapi/$h compiles as C++17"
-		diag "$out/${b}_cxx.log"
-	fi
-	echo "#include \"$h\"" >"$out/${b}_bare.c"
-	n=$((n + 1))
-	if "$CC" -std=c11 -ffreestanding -U__linux__ -Wall -Wextra -Werror \
-		-fsyntax-only -x c -Iuapi \
-		"$out/${b}_bare.c" >"$out/${b}_bare.log" 2>&1; then
-		ok $n "uapi/$h compiles freestanding without Linux headers"
-	else
-		not_ok $n "uapi/$h compiles freestanding without Linux headers"
-		diag "$out/${b}_bare.log"
+# 3: the ABI headers are valid C++ (device code and C++ callers include
+# them), each on its own.
+: >"$out/uapi_cxx.log"
+cxx_ok=1
+for h in uapi/*.h; do
+	echo "#include \"$(basename "$h")\"" >"$out/uapi_cxx.cc"
+	if ! "$CXX" -std=c++17 -Wall -Wextra -Werror -fsyntax-only -x c++ \
+		-Iuapi "$out/uapi_cxx.cc" >>"$out/uapi_cxx.log" 2>&1; then
+		echo "$h does not compile as C++17" >>"$out/uapi_cxx.log"
+		cxx_ok=0
 	fi
 done
+if [ "$cxx_ok" = 1 ]; then
+	ok 3 "uapi/*.h compile as C++17"
+else
+	not_ok 3 "uapi/*.h compile as C++17"
+	diag "$out/uapi_cxx.log"
+fi
+
+# 4: without __linux__ the headers must fall back to <stdint.h> alone, as
+# a bare-metal device toolchain sees them.
+: >"$out/uapi_bare.log"
+bare_ok=1
+for h in uapi/*.h; do
+	echo "#include \"$(basename "$h")\"" >"$out/uapi_bare.c"
+	if ! "$CC" -std=c11 -ffreestanding -U__linux__ -Wall -Wextra -Werror \
+		-fsyntax-only -x c -Iuapi \
+		"$out/uapi_bare.c" >>"$out/uapi_bare.log" 2>&1; then
+		echo "$h does not compile freestanding" >>"$out/uapi_bare.log"
+		bare_ok=0
+	fi
+done
+if [ "$bare_ok" = 1 ]; then
+	ok 4 "uapi/*.h compile freestanding without Linux headers"
+else
+	not_ok 4 "uapi/*.h compile freestanding without Linux headers"
+	diag "$out/uapi_bare.log"
+fi
 
 exit "$failed"

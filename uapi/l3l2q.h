@@ -489,6 +489,13 @@ static inline int l3l2q_region_layout(const struct l3l2q_layout *l,
 			__u32 channel_flags;	/* 0 */	\
 			__u32 channel_resv;	/* 0 */	\
 		};					\
+		struct {		/* L3L2Q_KIND_SIGNALS */\
+			__u64 data_bytes;		\
+			__u32 signal_count;		\
+			__u32 hdmem_flags;		\
+			__u32 sig_flags;		\
+			__u32 sig_resv;			\
+		};		/* l3l2q_signals.h */	\
 		__u64 geom[3];				\
 	}
 

@@ -4,6 +4,7 @@
  * from fixed texts and numbers, because the core has no printf.
  */
 #include "internal.h"
+#include "l3l2q_signals.h"
 #include "l3l2q_channel.h"
 
 static const char *const op_names[] = {
@@ -33,6 +34,12 @@ static const char *const op_names[] = {
 	[L3L2Q_EOP_CHAN_RELEASE] = "channel.release",
 	[L3L2Q_EOP_CHAN_CALL] = "channel.call",
 	[L3L2Q_EOP_CHAN_CLOSE] = "channel.close",
+	[L3L2Q_EOP_SIG_INIT] = "signals.init",
+	[L3L2Q_EOP_SIG_READ] = "signals.read",
+	[L3L2Q_EOP_SIG_WRITE] = "signals.write",
+	[L3L2Q_EOP_SIG_NOTIFY] = "signals.notify",
+	[L3L2Q_EOP_SIG_WAIT] = "signals.wait",
+	[L3L2Q_EOP_SIG_ARM] = "signals.arm",
 };
 
 static const char *const kind_names[] = {

@@ -102,8 +102,8 @@
 #ifndef L3L2Q_CHAN_H
 #define L3L2Q_CHAN_H
 
+#include "l3l2q/l3l2q_channel.h"
 #include "l3l2q_core.h"
-#include "l3l2q_channel.h"
 
 #ifdef __cplusplus
 extern "C" {
