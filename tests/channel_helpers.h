@@ -27,7 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "l3l2q_chan.h"
+#include "l3l2q_channel_core.h"
 
 struct tc_region {
 	void *base;			/* ctrl | HDCH bytes */

@@ -7,7 +7,7 @@
 #define L3L2Q_CORE_CHANNEL_INTERNAL_H
 
 #include "internal.h"
-#include "l3l2q_chan.h"
+#include "l3l2q_channel_core.h"
 
 /*
  * Read-modify-write atomics on a __u32, fully ordered.  Two kinds of words

@@ -1,10 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * l3l2q_chan.h - the HDCH channel (uapi/l3l2q_channel.h) in the
+ * l3l2q_channel_core.h - the HDCH channel (uapi/l3l2q_channel.h) in the
  * freestanding core, for both roles.
- *
- * (Not "l3l2q_channel.h": that name is the uapi header's, and two headers
- * of one name on the same include path shadow each other.)
  *
  * A channel carries small messages (at most max_message_bytes <= 256,
  * inline in the descriptor), each with a route (which consumer) and a
@@ -99,8 +96,8 @@
  * l3l2q_chan_last_error(); the first terminal error is kept in
  * l3l2q_chan_error().
  */
-#ifndef L3L2Q_CHAN_H
-#define L3L2Q_CHAN_H
+#ifndef L3L2Q_CHANNEL_CORE_H
+#define L3L2Q_CHANNEL_CORE_H
 
 #include "l3l2q/l3l2q_channel.h"
 #include "l3l2q_core.h"
@@ -399,4 +396,4 @@ void l3l2q_chan_clear_wakeup(struct l3l2q_chan_ctx *ctx);
 }
 #endif
 
-#endif /* L3L2Q_CHAN_H */
+#endif /* L3L2Q_CHANNEL_CORE_H */
