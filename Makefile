@@ -88,6 +88,7 @@ ASAN_TESTS	:= $(TEST_SRCS:tests/%.c=$(B)/asan/tests/%)
 # The VM suites boot two kernels and may first install packages: they get a
 # longer per-suite limit than the host suites (whose harness has its own).
 SCRIPT_SUITES	:= tests/freestanding_check.sh tests/vm-suites.sh tests/spin_check.sh
+SCRIPT_SUITES	+= tests/channel_spin_check.sh
 SCRIPT_SUITES	+= tests/aarch64_check.sh
 SCRIPT_SUITES	+= tests/man_check.sh
 SCRIPT_SUITES	+= tests/bench_smoke.sh

@@ -92,9 +92,10 @@ for t in $all_tests; do
 done
 ntests=$(echo "$tests" | wc -w)
 
-# The fixed checks below: library, freestanding core, 13 disassembly checks.
+# The fixed checks below: library, freestanding core, 13 disassembly checks
+# of the queue and the signals, 7 of the channel.
 echo "TAP version 13"
-echo "1..$((1 + 2 * ntests + 1 + 13))"
+echo "1..$((1 + 2 * ntests + 1 + 13 + 7))"
 if [ -n "$left_out" ]; then
 	echo "# not cross-built:${left_out// /, } (needs liburing for arm64)" |
 		sed 's/:, /: /'
@@ -340,5 +341,26 @@ disasm_check "$sw" "scan try_wait wait_loop l3l2q_sig_try_wait l3l2q_sig_try_wai
 	"$acq64" "disasm: a signals check loads the slot with ldar/ldapr x (acquire)"
 disasm_check "$sw" "arm l3l2q_sig_arm wait_loop" "$dmb" \
 	"disasm: arming a signals wait has a full fence (dmb ish, W2)"
+
+# The channel (uapi/l3l2q_channel.h): A1 tail release, A2 fence before the
+# attention check, C3 fence after a claim, the acquire of a tail, the
+# release of a head, P2 before reading the receivers' wake word, W2.
+csend=$out/obj/lib/core/channel_send.o
+crecv=$out/obj/lib/core/channel_recv.o
+cwake=$out/obj/lib/core/channel_wake.o
+disasm_check "$csend" "l3l2q__chan_publish" "$rel32" \
+	"disasm: l3l2q__chan_publish stores the lane tail with stlr w (release, A1)"
+disasm_check "$csend" "l3l2q__chan_publish raise_attention" "$dmb" \
+	"disasm: raise_attention fences before reading taken (dmb ish, A2)"
+disasm_check "$crecv" "l3l2q__chan_claim" "$dmb" \
+	"disasm: l3l2q__chan_claim fences before the tail is read (dmb ish, C3)"
+disasm_check "$crecv" "l3l2q__chan_refresh_tail" "$acq32" \
+	"disasm: l3l2q__chan_refresh_tail loads the lane tail with ldar/ldapr (acquire)"
+disasm_check "$crecv" "advance take_from_lane l3l2q_chan_release" "$rel32" \
+	"disasm: advance stores the lane head with stlr w (release)"
+disasm_check "$cwake" "l3l2q__chan_wake_receivers" "$dmb" \
+	"disasm: l3l2q__chan_wake_receivers has a full fence (dmb ish, P2)"
+disasm_check "$cwake" "arm l3l2q_chan_want_wakeup" "$dmb" \
+	"disasm: arming a channel wait has a full fence (dmb ish, W2)"
 
 exit "$failed"

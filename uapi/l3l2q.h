@@ -483,6 +483,14 @@ static inline int l3l2q_region_layout(const struct l3l2q_layout *l,
 			__u64 input_arena_bytes;	\
 			__u64 output_arena_bytes;	\
 		};					\
+		struct {		/* L3L2Q_KIND_CHANNEL */ \
+			__u32 lanes_to_l2;		\
+			__u32 lanes_to_l3;		\
+			__u32 lane_depth;		\
+			__u32 max_message_bytes;	\
+			__u32 channel_flags;	/* 0 */	\
+			__u32 channel_resv;	/* 0 */	\
+		};					\
 		struct {		/* L3L2Q_KIND_SIGNALS */\
 			__u64 data_bytes;		\
 			__u32 signal_count;		\

@@ -5,6 +5,7 @@
  */
 #include "internal.h"
 #include "l3l2q_signals.h"
+#include "l3l2q_channel.h"
 
 static const char *const op_names[] = {
 	[L3L2Q_EOP_INIT] = "init",
@@ -21,6 +22,18 @@ static const char *const op_names[] = {
 	[L3L2Q_EOP_OUTPUT_READ] = "output.read",
 	[L3L2Q_EOP_OUTPUT_RELEASE] = "output.release",
 	[L3L2Q_EOP_ATTACH] = "attach",
+	/* the channel (uapi/l3l2q_channel.h) */
+	[L3L2Q_EOP_CHAN_INIT] = "channel.init",
+	[L3L2Q_EOP_CHAN_LEASE] = "channel.lease",
+	[L3L2Q_EOP_CHAN_SEND] = "channel.send",
+	[L3L2Q_EOP_CHAN_RESERVE] = "channel.reserve",
+	[L3L2Q_EOP_CHAN_COMMIT] = "channel.commit",
+	[L3L2Q_EOP_CHAN_FLUSH] = "channel.flush",
+	[L3L2Q_EOP_CHAN_RECV] = "channel.recv",
+	[L3L2Q_EOP_CHAN_PEEK] = "channel.peek",
+	[L3L2Q_EOP_CHAN_RELEASE] = "channel.release",
+	[L3L2Q_EOP_CHAN_CALL] = "channel.call",
+	[L3L2Q_EOP_CHAN_CLOSE] = "channel.close",
 	[L3L2Q_EOP_SIG_INIT] = "signals.init",
 	[L3L2Q_EOP_SIG_READ] = "signals.read",
 	[L3L2Q_EOP_SIG_WRITE] = "signals.write",
