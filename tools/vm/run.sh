@@ -278,8 +278,10 @@ build_module() {
 	if ! env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES \
 		make -j"$(nproc)" -C "$kdir" M="$dir/src" W=1 modules \
 		>"$dir/module-build.log" 2>&1; then
+		# sed, not head: a reader that stops early is SIGPIPE under
+		# pipefail, and the run would end without its totals line.
 		grep -E 'error|warning' "$dir/module-build.log" |
-			sed "s|$dir/src/||" | head -n 40 >&2
+			sed -n "s|$dir/src/||; 1,40p" >&2
 		log "$rel: FAIL: module build, see $dir/module-build.log"
 		return 1
 	fi
@@ -473,8 +475,8 @@ parse_console() {
 			awk -v b="VMSUITE begin $name" -v e="VMRESULT suite=$name " '
 			$0 == b { on = 1; next }
 			index($0, e) == 1 { on = 0 }
-			on && (/^not ok / || /^# [^ ]*:[0-9]+:/) { print "    " $0 }' \
-				"$cons" | head -n 40 >&2
+			on && (/^not ok / || /^# [^ ]*:[0-9]+:/) && n++ < 40 {
+				print "    " $0 }' "$cons" >&2
 		else
 			log "$rel: $line"
 		fi
@@ -519,7 +521,7 @@ parse_console() {
 	fi
 	if ! grep -q '^VMRESULT dmesg=clean' "$cons"; then
 		log "$rel: FAIL: dmesg: $(grep '^VMRESULT dmesg=' "$cons" || echo 'no result')"
-		grep '^VMDMESG ' "$cons" | head -n 20 >&2 || true
+		grep '^VMDMESG ' "$cons" | sed -n '1,20p' >&2 || true
 		FAILED=$((FAILED + 1))
 	fi
 	if ! grep -q '^VMRESULT done' "$cons"; then
