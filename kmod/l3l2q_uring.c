@@ -9,6 +9,7 @@
  *   -ETIMEDOUT   the deadline passed with the counter unchanged (see the
  *                cap below)
  *   -ECONNRESET  the peer role is dead and the counter unchanged
+ *   -ENODEV      the region's device was removed
  *   -ECANCELED   io_uring cancelled the command (its task exited or its
  *                ring went away; 6.7+ only)
  *   -EINVAL      bad counter for this role, flags != 0
@@ -280,6 +281,8 @@ int l3l2q_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
 
 	spin_lock_irqsave(&end->lock, flags);
 	list_add_tail(&u->node, &end->ucmds);
+	/* Queued, before the last check: see l3l2q_poller_want(). */
+	l3l2q_poller_want(end);
 	atomic64_inc(&end->r->nr_uring_queued);
 	atomic64_inc(&end->r->nr_uring_pending);
 	l3l2q_uring_arm_locked(end, u->deadline);

@@ -26,9 +26,12 @@
  *                         (deadline 0: check only, never sleeps)
  *                EINTR   a signal arrived (not restarted: the caller
  *                        re-checks its own state, e.g. a stop flag)
- *                ECONNRESET  the peer role is dead and the counter
- *                        unchanged (a change wins: published data is
- *                        consumed before the death is reported)
+ *                ECONNRESET  the peer role is dead, or raised its abort
+ *                        flag, and the counter unchanged (a change wins:
+ *                        published data is consumed before the death is
+ *                        reported)
+ *                ENODEV  the region's device was removed: its memory is
+ *                        gone (and so is every user mapping of it)
  *                EFAULT
  *   KICK         never fails; a dead or absent peer is not an error
  *   SET_EVENTFD  EINVAL  flags or resv != 0, or the fd is no eventfd
@@ -150,17 +153,27 @@ int l3l2q_wait_validate(struct l3l2q_end *end,
 
 /*
  * One check of a validated wait: 0 if the word @id names differs from
- * @seen, -ECONNRESET if not and the peer is dead, -EAGAIN to keep waiting.
+ * @seen, -ECONNRESET if not and the peer is dead or raised its abort flag,
+ * -ENODEV if the region's memory is gone (its device was removed),
+ * -EAGAIN to keep waiting.
  * The word is read once.  Callable from any context, the timer included.
  */
 int l3l2q_wait_cond(struct l3l2q_end *end, unsigned int id, s32 seen)
 {
-	const u32 *word = end->r->kind->wait_word(end->r, end->role, id);
-	s32 now = (s32)READ_ONCE(*word);
+	struct l3l2q_region *r = end->r;
+	const u32 *word = r->kind->wait_word(r, end->role, id);
+	bool aborted;
+	s32 now;
 
+	/* The device that held the region's memory was removed. */
+	if (!l3l2q_mem_enter(r))
+		return -ENODEV;
+	now = (s32)READ_ONCE(*word);
+	aborted = r->kind->peer_aborted(r, end->role);
+	l3l2q_mem_exit(r);
 	if (now != seen)
 		return 0;
-	if (l3l2q_peer_dead(end))
+	if (aborted || l3l2q_peer_dead(end))
 		return -ECONNRESET;
 	return -EAGAIN;
 }
@@ -183,7 +196,7 @@ long l3l2q_wait_ioctl(struct l3l2q_end *end,
 	struct l3l2q_wait_args args;
 	ktime_t deadline = 0;
 	DEFINE_WAIT(wait);
-	bool timed;
+	bool timed, polled = false;
 	int ret;
 
 	if (copy_from_user(&args, uarg, sizeof(args)))
@@ -196,6 +209,11 @@ long l3l2q_wait_ioctl(struct l3l2q_end *end,
 	for (;;) {
 		/* Registered, and a full fence, before the counter is read. */
 		prepare_to_wait(&end->wq, &wait, TASK_INTERRUPTIBLE);
+		/* Registered, before the check: see l3l2q_poller_want(). */
+		if (!polled) {
+			l3l2q_poller_want(end);
+			polled = true;
+		}
 		ret = l3l2q_wait_cond(end, args.counter, args.seen);
 		if (ret != -EAGAIN)
 			break;
@@ -276,6 +294,9 @@ long l3l2q_set_eventfd_ioctl(struct l3l2q_end *end,
 	spin_unlock_irqrestore(&end->lock, flags);
 	if (old)
 		eventfd_ctx_put(old);
+	/* A registered eventfd waits for as long as it stays registered. */
+	if (new)
+		l3l2q_poller_want(end);
 	return 0;
 }
 
@@ -285,8 +306,8 @@ long l3l2q_set_eventfd_ioctl(struct l3l2q_end *end,
 
 /*
  * What the kind reports from the shared words (EPOLLIN, EPOLLOUT), and
- * EPOLLHUP|EPOLLERR when the peer role is dead (the other bits still say
- * what is left to consume).
+ * EPOLLHUP|EPOLLERR when the peer role is dead or raised its abort flag
+ * (the other bits still say what is left to consume).
  */
 __poll_t l3l2q_region_poll(struct file *file, struct poll_table_struct *pt)
 {
@@ -294,10 +315,19 @@ __poll_t l3l2q_region_poll(struct file *file, struct poll_table_struct *pt)
 	__poll_t mask;
 
 	poll_wait(file, &end->wq, pt);
+	/* A new registration, before the check: l3l2q_poller_want(). */
+	if (!poll_does_not_wait(pt))
+		l3l2q_poller_want(end);
 	/* Pairs with wq_has_sleeper() in l3l2q_wake_end(). */
 	smp_mb();
 
+	/* The device that held the region's memory was removed. */
+	if (!l3l2q_mem_enter(end->r))
+		return EPOLLHUP | EPOLLERR;
 	mask = end->r->kind->poll(end->r, end->role);
+	if (end->r->kind->peer_aborted(end->r, end->role))
+		mask |= EPOLLHUP | EPOLLERR;
+	l3l2q_mem_exit(end->r);
 	if (l3l2q_peer_dead(end))
 		mask |= EPOLLHUP | EPOLLERR;
 	return mask;
