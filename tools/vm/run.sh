@@ -82,7 +82,8 @@ Env: L3_VM_INSMOD_ARGS (module parameters), L3_VM_KREL_61 and
 L3_VM_KREL_612 (pin a kernel release, e.g. 6.12.115+deb12-cloud-amd64),
 L3_VM_MODULE_SRC (tree with the Kbuild, default the repository) and
 L3_VM_TEST_SRC (directory of *_test.c, default tests/vm), L3_VM_BUILD
-(output directory, default build/vm).
+(output directory, default build/vm), L3_VM_QEMU_ARGS (more QEMU
+arguments, e.g. devices).
 EOF
 }
 
@@ -402,6 +403,11 @@ boot_vm() {
 		-nographic -no-reboot -nic none
 		-kernel "$dir/vmlinuz" -initrd "$dir/initramfs.cpio.gz"
 		-append "$cmdline")
+	# Extra devices for a development run, e.g. an ivshmem-plain:
+	# L3_VM_QEMU_ARGS='-object memory-backend-memfd,id=m,size=16M,share=on
+	# -device ivshmem-plain,memdev=m' (split on white space).
+	# shellcheck disable=SC2206 # split on purpose
+	qemu+=(${L3_VM_QEMU_ARGS:-})
 	log "$rel: booting (TCG, timeout ${VM_TIMEOUT}s)"
 	local t0=$SECONDS tailpid=
 	# QEMU runs in the background so that a signal to this script is
