@@ -21,23 +21,6 @@
 
 #define MAX_WORKERS		64u
 
-static void print_stats(const struct l3l2q_task_stats *s)
-{
-	devsim_msg("tasks %llu, errors %llu, bytes in %llu, out %llu",
-		   (unsigned long long)s->tasks, (unsigned long long)s->errors,
-		   (unsigned long long)s->bytes_in,
-		   (unsigned long long)s->bytes_out);
-	devsim_msg("kicks %llu, suppressed %llu, sleeps %llu, idle waits %llu, "
-		   "doorbells %llu, out of order %llu, mailbox full %llu",
-		   (unsigned long long)s->kicks,
-		   (unsigned long long)s->kicks_suppressed,
-		   (unsigned long long)s->sleeps,
-		   (unsigned long long)s->idle_waits,
-		   (unsigned long long)s->doorbells,
-		   (unsigned long long)s->out_of_order,
-		   (unsigned long long)s->mailbox_full);
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -146,7 +129,7 @@ int main(int argc, char **argv)
 		return ret;
 	}
 	ret = devsim_run(&d);
-	print_stats(&d.st);
+	devsim_print_stats(&d);
 	devsim_teardown(&d);
 	if (!ret)
 		devsim_msg("STOP drained, exiting");
