@@ -1,23 +1,40 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * l3l2q_internal.h - the driver's private objects.
+ * l3l2q_internal.h - the driver's private objects and the interfaces
+ * between its parts.
  *
  * File descriptors are the capabilities (DESIGN §3):
  *
- *   /dev/l3l2q fd --CREATE--> queue <--- L3 file  (ends[L3L2Q_END_L3])
- *                                   <--- L2 file  (ends[L3L2Q_END_L2]),
- *                                        made once, by PEER on the L3 file
+ *   device node fd --CREATE--> region <--- L3 file  (ends[L3L2Q_END_L3])
+ *   (/dev/l3l2q, or a                 <--- L2 file  (ends[L3L2Q_END_L2]),
+ *    device's own node)                    made once, by PEER on the L3 file
+ *
+ * One object model (DESIGN §8): every region has
+ *
+ *   a kind     its layout and protocol (struct l3l2q_kind_ops): the L3Q2
+ *              queue today (l3l2q_queue.c); channels and signals later;
+ *   a backend  where its memory comes from and how its L2 role is told
+ *              (struct l3l2q_backend_ops): host pages, where the L2 role is
+ *              a process (l3l2q_host.c), or a device's own memory,
+ *              doorbell and interrupts;
+ *   a peer     optionally, a software L2 living in the kernel
+ *              (struct l3l2q_peer_ops): the loopback (l3l2q_loopback.c).
+ *
+ * The core - lifetime and role files (l3l2q_region.c), waiting
+ * (l3l2q_wait.c, l3l2q_uring.c), debugfs - knows none of them beyond these
+ * interfaces.
  *
  * There is exactly one struct file per role; dup(), fork() and SCM_RIGHTS
  * share it.  A role file's ->release therefore runs when the role's last
  * reference goes away - close, exit or kill -9, and the last munmap, since a
  * VMA holds its file - and that is the role's death.  Each role file holds
- * one reference on the queue, so the region outlives a dead peer until the
+ * one reference on the region, so the region outlives a dead peer until the
  * survivor is gone too: nothing already published is lost.
  *
- * The region is shared with user space and never trusted: the kernel keeps
- * its own copy of the geometry and of the role states, writes the shared
- * words, and reads them only to report them (debugfs).
+ * The region is shared with user space (and devices) and never trusted: the
+ * kernel keeps its own copy of the geometry and of the role states, writes
+ * the shared words, and reads the others once per decision, only to
+ * compare them or report them.
  */
 #ifndef L3L2Q_INTERNAL_H
 #define L3L2Q_INTERNAL_H
@@ -26,6 +43,7 @@
 #include <linux/hrtimer.h>
 #include <linux/kref.h>
 #include <linux/list.h>
+#include <linux/miscdevice.h>
 #include <linux/mutex.h>
 #include <linux/poll.h>
 #include <linux/spinlock.h>
@@ -37,10 +55,10 @@
 
 struct dentry;
 struct eventfd_ctx;
-struct l3l2q_loopback;
-struct seq_file;
 struct file;
 struct io_uring_cmd;
+struct l3l2q_region;
+struct seq_file;
 struct vm_area_struct;
 
 /* The two roles; the values are l3l2q_info_args.role. */
@@ -50,13 +68,130 @@ enum l3l2q_end_role {
 	L3L2Q_NR_ENDS = 2,
 };
 
-/* Region bytes one uid holds; see l3l2q_user_charge(). */
-struct l3l2q_user {
-	struct list_head node;		/* on l3l2q_users, under its lock */
-	kuid_t uid;
-	u64 bytes;			/* protected by l3l2q_users_lock */
-	unsigned int nr_queues;		/* protected by l3l2q_users_lock */
+/* ---------------------------------------------------------------------- */
+/* Kinds                                                                  */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * A region kind: its layout, its starting state, and which of its words
+ * each role may sleep on.  All callbacks but geometry() get a region whose
+ * kind geometry (r->layout) and offsets (r->off) are set.
+ */
+struct l3l2q_kind_ops {
+	u32 kind;			/* L3L2Q_KIND_* */
+	const char *name;
+	/*
+	 * Validate CREATE's geometry and flags (already copied from user
+	 * space) and compute the kind's private geometry and the region's
+	 * offsets.  -EINVAL for bad values; pr_debug() names the field.
+	 */
+	int (*geometry)(struct l3l2q_region *r,
+			const struct l3l2q_create_args *args);
+	/* Give a fresh region (zeroed memory, no user yet) its identity. */
+	void (*format)(struct l3l2q_region *r);
+	/*
+	 * @role died (its state word says so already): mark it the kind's
+	 * way too, e.g. the queue's abort flag when @abort.
+	 */
+	void (*died)(struct l3l2q_region *r, enum l3l2q_end_role role,
+		     bool abort);
+	/* INFO and the directory: the geometry as CREATE took it. */
+	void (*get_geometry)(const struct l3l2q_region *r, __u64 geom[3]);
+	/*
+	 * The 32-bit word that a WAIT of @role names with @id (the
+	 * l3l2q_wait_args.counter field), or NULL if @role may not wait on
+	 * it.  Sleepers wait for it to differ from the value they saw.
+	 */
+	u32 *(*wait_word)(struct l3l2q_region *r, enum l3l2q_end_role role,
+			  unsigned int id);
+	/* EPOLLIN/EPOLLOUT for @role, from the shared words (untrusted). */
+	__poll_t (*poll)(struct l3l2q_region *r, enum l3l2q_end_role role);
+	/* debugfs: the kind's geometry and a snapshot of its shared words. */
+	void (*show)(struct seq_file *m, struct l3l2q_region *r);
 };
+
+extern const struct l3l2q_kind_ops l3l2q_queue_kind;
+
+/* ---------------------------------------------------------------------- */
+/* Backends and device nodes                                              */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * Where a region's memory comes from and how its L2 role is reached
+ * (DESIGN §8).  Someone with a real accelerator writes one of these; the
+ * core, the kinds and the wake-up paths stay as they are.
+ */
+struct l3l2q_backend_ops {
+	const char *name;
+	/*
+	 * Memory for r->off.total_bytes, zeroed: set r->mem (the kernel's
+	 * mapping, a normal pointer) and charge it to the caller.  -E2BIG,
+	 * -EDQUOT, -ENOSPC or -ENOMEM.
+	 */
+	int (*alloc)(struct l3l2q_region *r);
+	void (*free)(struct l3l2q_region *r);
+	/* Map the checked window [vm_pgoff, + vma_pages) of the region. */
+	int (*mmap)(struct l3l2q_region *r, struct vm_area_struct *vma);
+	/*
+	 * The L2 role is a device, not a file: PEER is refused, the role is
+	 * LIVE from creation and dies with the device.
+	 */
+	bool l2_is_device;
+	/*
+	 * The L3 role kicked (KICK): tell the device (ring its doorbell).
+	 * Only with l2_is_device; a process L2 is woken by the core.
+	 */
+	void (*kick_l2)(struct l3l2q_region *r);
+	/* The region is complete and about to reach user space. */
+	void (*publish)(struct l3l2q_region *r);
+	/* The region's last role file is gone; called before free(). */
+	void (*retire)(struct l3l2q_region *r);
+};
+
+/*
+ * A device node: /dev/l3l2q (host memory) or one per device.  Its fd's
+ * only request is CREATE; each region made through it holds a reference.
+ */
+struct l3l2q_dev {
+	struct miscdevice misc;
+	struct kref ref;
+	const struct l3l2q_backend_ops *ops;
+	void *priv;			/* the backend's */
+	void (*release)(struct l3l2q_dev *dev);	/* last reference gone */
+};
+
+extern const struct l3l2q_backend_ops l3l2q_host_backend;
+
+/* l3l2q_dev.c: device nodes and CREATE */
+int l3l2q_dev_register(struct l3l2q_dev *dev);
+void l3l2q_dev_unregister(struct l3l2q_dev *dev);
+void l3l2q_dev_get(struct l3l2q_dev *dev);
+void l3l2q_dev_put(struct l3l2q_dev *dev);
+int l3l2q_host_dev_init(void);
+void l3l2q_host_dev_exit(void);
+
+/* ---------------------------------------------------------------------- */
+/* Software peers                                                         */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * An L2 role played inside the kernel (the loopback).  It is started by
+ * CREATE and holds a region reference until stop() has reaped it.
+ */
+struct l3l2q_peer_ops {
+	/* The L3 role died: end the peer and wait for it.  Idempotent. */
+	void (*stop)(struct l3l2q_region *r);
+	/* The region is being freed. */
+	void (*free)(struct l3l2q_region *r);
+	void (*show)(struct seq_file *m, struct l3l2q_region *r);
+};
+
+/* l3l2q_loopback.c */
+int l3l2q_loopback_start(struct l3l2q_region *r);
+
+/* ---------------------------------------------------------------------- */
+/* Regions and their roles                                                */
+/* ---------------------------------------------------------------------- */
 
 /*
  * What a role file's private_data points at, and everything that wakes
@@ -75,7 +210,7 @@ struct l3l2q_user {
  * replacing the eventfd and unlinking a command safe against them.
  */
 struct l3l2q_end {
-	struct l3l2q_queue *q;
+	struct l3l2q_region *r;
 	enum l3l2q_end_role role;
 
 	wait_queue_head_t wq;
@@ -85,18 +220,21 @@ struct l3l2q_end {
 	struct hrtimer timer;
 };
 
-struct l3l2q_queue {
-	struct kref ref;		/* one per role file */
+struct l3l2q_region {
+	struct kref ref;		/* one per role file, one per peer */
 	u64 id;				/* debugfs name, never reused */
+	const struct l3l2q_kind_ops *kind;
+	struct l3l2q_dev *dev;		/* the node it was made on (a reference) */
 
 	/* Immutable after creation: the kernel's private copy. */
-	struct l3l2q_layout layout;
+	union {
+		struct l3l2q_layout queue;	/* L3L2Q_KIND_QUEUE */
+	} layout;
 	struct l3l2q_region_offsets off;
 	u64 start_pos;
 	u32 flags;
-	void *region;			/* kernel alias, off.total_bytes */
-	unsigned long nr_pages;
-	struct l3l2q_user *user;	/* charged for off.total_bytes */
+	void *mem;			/* kernel mapping, off.total_bytes */
+	void *backend_priv;		/* the backend's, per region */
 	struct l3l2q_end ends[L3L2Q_NR_ENDS];
 
 	struct mutex lock;		/* serialises PEER and role deaths */
@@ -114,8 +252,9 @@ struct l3l2q_queue {
 	atomic64_t nr_uring_queued;	/* io_uring WAITs that went pending */
 	atomic64_t nr_uring_pending;	/* io_uring WAITs pending now */
 
-	/* L3L2Q_CREATE_LOOPBACK: the in-kernel L2 peer, else NULL. */
-	struct l3l2q_loopback *loopback;
+	/* A software L2 (L3L2Q_CREATE_LOOPBACK), else NULL. */
+	const struct l3l2q_peer_ops *peer;
+	void *peer_priv;
 
 	struct dentry *dbg;
 };
@@ -124,34 +263,41 @@ struct l3l2q_queue {
 extern unsigned long l3l2q_max_queue_bytes;
 extern unsigned long l3l2q_max_user_bytes;
 
-/* l3l2q_queue.c: queue lifetime, role files, role death */
-struct l3l2q_queue *l3l2q_queue_create(const struct l3l2q_create_args *args);
-void l3l2q_queue_put(struct l3l2q_queue *q);
-struct file *l3l2q_queue_getfile(struct l3l2q_queue *q,
-				 enum l3l2q_end_role role);
-void l3l2q_role_died(struct l3l2q_queue *q, enum l3l2q_end_role role,
+/* l3l2q_region.c: region lifetime, role files, role death */
+struct l3l2q_region *l3l2q_region_create(struct l3l2q_dev *dev,
+					 const struct l3l2q_create_args *args);
+void l3l2q_region_get(struct l3l2q_region *r);
+void l3l2q_region_put(struct l3l2q_region *r);
+struct file *l3l2q_region_getfile(struct l3l2q_region *r,
+				  enum l3l2q_end_role role);
+void l3l2q_role_died(struct l3l2q_region *r, enum l3l2q_end_role role,
 		     bool abort);
+void *l3l2q_region_at(struct l3l2q_region *r, u64 offset);
+u32 *l3l2q_ctrl_word(struct l3l2q_region *r, unsigned int offset);
 
 static inline struct l3l2q_end *l3l2q_peer_end(struct l3l2q_end *end)
 {
-	return &end->q->ends[L3L2Q_NR_ENDS - 1 - end->role];
+	return &end->r->ends[L3L2Q_NR_ENDS - 1 - end->role];
 }
+
+/* l3l2q_queue.c: the queue kind's words the core and the loopback use */
+s32 *l3l2q_counter_word(struct l3l2q_region *r, unsigned int offset);
 
 /* l3l2q_wait.c: WAIT, KICK, SET_EVENTFD, poll, wake-ups on death */
 void l3l2q_end_init(struct l3l2q_end *end);
 void l3l2q_end_destroy(struct l3l2q_end *end);
 void l3l2q_end_released(struct l3l2q_end *end);
-void l3l2q_wake_on_death(struct l3l2q_queue *q, enum l3l2q_end_role dead);
+void l3l2q_wake_on_death(struct l3l2q_region *r, enum l3l2q_end_role dead);
+void l3l2q_wake_role(struct l3l2q_region *r, enum l3l2q_end_role role);
 int l3l2q_wait_validate(struct l3l2q_end *end,
 			const struct l3l2q_wait_args *args);
-int l3l2q_wait_cond(struct l3l2q_end *end, unsigned int counter, s32 seen);
+int l3l2q_wait_cond(struct l3l2q_end *end, unsigned int id, s32 seen);
 long l3l2q_wait_ioctl(struct l3l2q_end *end,
 		      const struct l3l2q_wait_args __user *uarg);
 void l3l2q_kick(struct l3l2q_end *end);
-long l3l2q_kick_ioctl(struct l3l2q_end *end);
 long l3l2q_set_eventfd_ioctl(struct l3l2q_end *end,
 			     const struct l3l2q_eventfd_args __user *uarg);
-__poll_t l3l2q_queue_poll(struct file *file, struct poll_table_struct *pt);
+__poll_t l3l2q_region_poll(struct file *file, struct poll_table_struct *pt);
 
 /* l3l2q_uring.c: the io_uring WAIT command; lists under end->lock */
 void l3l2q_uring_init(struct l3l2q_end *end);
@@ -159,27 +305,10 @@ void l3l2q_uring_destroy(struct l3l2q_end *end);
 void l3l2q_uring_wake_locked(struct l3l2q_end *end, bool force);
 int l3l2q_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags);
 
-/* l3l2q_region.c: region memory, limits, mmap */
-int l3l2q_region_alloc(struct l3l2q_queue *q);
-void l3l2q_region_free(struct l3l2q_queue *q);
-void l3l2q_region_format(struct l3l2q_queue *q);
-u32 *l3l2q_state_word(struct l3l2q_queue *q, enum l3l2q_end_role role);
-s32 *l3l2q_abort_word(struct l3l2q_queue *q, enum l3l2q_end_role role);
-s32 *l3l2q_counter_word(struct l3l2q_queue *q, unsigned int offset);
-u32 *l3l2q_ctrl_word(struct l3l2q_queue *q, unsigned int offset);
-int l3l2q_region_mmap(struct l3l2q_queue *q, enum l3l2q_end_role role,
-		      struct vm_area_struct *vma);
-
-/* l3l2q_loopback.c: the in-kernel L2 peer of a loopback queue */
-int l3l2q_loopback_start(struct l3l2q_queue *q);
-void l3l2q_loopback_stop(struct l3l2q_queue *q);
-void l3l2q_loopback_free(struct l3l2q_queue *q);
-void l3l2q_loopback_show(struct seq_file *m, struct l3l2q_queue *q);
-
 /* l3l2q_debugfs.c */
 void l3l2q_debugfs_init(void);
 void l3l2q_debugfs_exit(void);
-void l3l2q_debugfs_add(struct l3l2q_queue *q);
-void l3l2q_debugfs_remove(struct l3l2q_queue *q);
+void l3l2q_debugfs_add(struct l3l2q_region *r);
+void l3l2q_debugfs_remove(struct l3l2q_region *r);
 
 #endif /* L3L2Q_INTERNAL_H */

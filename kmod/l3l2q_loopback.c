@@ -69,11 +69,13 @@ module_param_named(max_loopbacks, l3l2q_max_loopbacks, uint, 0644);
 MODULE_PARM_DESC(max_loopbacks,
 		 "Loopback peers (kernel threads) alive at once (beyond: EAGAIN)");
 
+static const struct l3l2q_peer_ops l3l2q_loopback_peer;
+
 /* Threads made and not yet reaped. */
 static atomic_t l3l2q_nr_loopbacks = ATOMIC_INIT(0);
 
 struct l3l2q_loopback {
-	struct l3l2q_queue *q;		/* the thread's reference */
+	struct l3l2q_region *r;		/* the thread's reference */
 	struct task_struct *task;	/* pinned until reaped, then NULL */
 	bool xor;			/* L3L2Q_CREATE_LOOPBACK_XOR */
 	bool finished;			/* l3l2q_loopback_finish() ran */
@@ -129,7 +131,7 @@ static int l3l2q_loopback_sleep(void *ctx, __u32 counter, __s32 seen,
 				__u64 deadline_ns)
 {
 	struct l3l2q_loopback *lb = ctx;
-	struct l3l2q_end *end = &lb->q->ends[L3L2Q_END_L2];
+	struct l3l2q_end *end = &lb->r->ends[L3L2Q_END_L2];
 	struct l3l2q_wait_args args = { .counter = counter };
 	int cond = -EAGAIN;
 	long ret;
@@ -163,7 +165,7 @@ static void l3l2q_loopback_kick(void *ctx)
 {
 	struct l3l2q_loopback *lb = ctx;
 
-	l3l2q_kick(&lb->q->ends[L3L2Q_END_L2]);
+	l3l2q_kick(&lb->r->ends[L3L2Q_END_L2]);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -245,12 +247,12 @@ static void l3l2q_loopback_finish(struct l3l2q_loopback *lb, int result)
 
 	if (result == -EPROTO)
 		pr_info_ratelimited("queue %llu: loopback peer gave up: %s\n",
-				    lb->q->id, err->message);
+				    lb->r->id, err->message);
 	l3l2q_l2_close(&lb->l2);
 	lb->result = result;
 	/* Pairs with the load-acquire in l3l2q_loopback_show(). */
 	smp_store_release(&lb->finished, true);
-	l3l2q_role_died(lb->q, L3L2Q_END_L2, result != 0);
+	l3l2q_role_died(lb->r, L3L2Q_END_L2, result != 0);
 }
 
 static int l3l2q_loopback_fn(void *data)
@@ -305,7 +307,7 @@ static int l3l2q_loopback_fn(void *data)
  * l3l2q_loopback_stop() must be called before the queue's last reference
  * can go (the thread holds one).
  */
-int l3l2q_loopback_start(struct l3l2q_queue *q)
+int l3l2q_loopback_start(struct l3l2q_region *r)
 {
 	struct l3l2q_env env = {
 		.now_ns = l3l2q_loopback_now,
@@ -319,6 +321,9 @@ int l3l2q_loopback_start(struct l3l2q_queue *q)
 	struct l3l2q_mem mem;
 	int ret;
 
+	/* The peer speaks the queue's protocol only. */
+	if (r->kind != &l3l2q_queue_kind)
+		return -EINVAL;
 	if (atomic_inc_return(&l3l2q_nr_loopbacks) >
 	    READ_ONCE(l3l2q_max_loopbacks)) {
 		ret = -EAGAIN;
@@ -330,21 +335,22 @@ int l3l2q_loopback_start(struct l3l2q_queue *q)
 		ret = -ENOMEM;
 		goto out_uncount;
 	}
-	lb->q = q;
-	lb->xor = q->flags & L3L2Q_CREATE_LOOPBACK_XOR;
+	lb->r = r;
+	lb->xor = r->flags & L3L2Q_CREATE_LOOPBACK_XOR;
 	atomic64_set(&lb->nr_msgs, 0);
 
-	mem.payload = q->region + q->off.payload_offset;
-	mem.counters = q->region + q->off.counter_offset;
-	mem.ctrl = q->region + q->off.ctrl_offset;
-	mem.region_id = q->id;
+	mem.payload = l3l2q_region_at(r, r->off.payload_offset);
+	mem.counters = l3l2q_region_at(r, r->off.counter_offset);
+	mem.ctrl = l3l2q_region_at(r, r->off.ctrl_offset);
+	mem.region_id = r->id;
 	env.ctx = lb;
 	/* A window of one: inputs are answered strictly in order. */
-	ret = l3l2q_l2_init(&lb->l2, &mem, &q->layout, q->start_pos, 1, &env);
+	ret = l3l2q_l2_init(&lb->l2, &mem, &r->layout.queue, r->start_pos, 1,
+			    &env);
 	if (ret)
 		goto out_free;
 
-	task = kthread_create(l3l2q_loopback_fn, lb, "l3l2q-lb/%llu", q->id);
+	task = kthread_create(l3l2q_loopback_fn, lb, "l3l2q-lb/%llu", r->id);
 	if (IS_ERR(task)) {
 		ret = PTR_ERR(task);
 		goto out_free;
@@ -352,18 +358,20 @@ int l3l2q_loopback_start(struct l3l2q_queue *q)
 	/* The thread may return on its own; kthread_stop() needs the task. */
 	get_task_struct(task);
 	lb->task = task;
-	kref_get(&q->ref);
-	q->loopback = lb;
+	l3l2q_region_get(r);
+	r->peer_priv = lb;
+	r->peer = &l3l2q_loopback_peer;
 
 	/*
 	 * Nothing refers to the queue yet (the fd comes later), so PEER
 	 * cannot race with this; it will find the role taken.
 	 */
-	mutex_lock(&q->lock);
-	WRITE_ONCE(q->state[L3L2Q_END_L2], L3L2Q_ROLE_LIVE);
-	mutex_unlock(&q->lock);
+	mutex_lock(&r->lock);
+	WRITE_ONCE(r->state[L3L2Q_END_L2], L3L2Q_ROLE_LIVE);
+	mutex_unlock(&r->lock);
 	/* Pairs with L3's load-acquire of the state word. */
-	smp_store_release(l3l2q_state_word(q, L3L2Q_END_L2), L3L2Q_ROLE_LIVE);
+	smp_store_release(l3l2q_ctrl_word(r, L3L2Q_CTRL_L2_STATE),
+			  L3L2Q_ROLE_LIVE);
 
 	wake_up_process(task);
 	return 0;
@@ -380,9 +388,9 @@ out_uncount:
  * already ended on its own.  The thread's queue reference is dropped
  * here, never the last one: the caller holds another.  Idempotent.
  */
-void l3l2q_loopback_stop(struct l3l2q_queue *q)
+static void l3l2q_loopback_stop(struct l3l2q_region *r)
 {
-	struct l3l2q_loopback *lb = q->loopback;
+	struct l3l2q_loopback *lb = r->peer_priv;
 
 	if (!lb || !lb->task)
 		return;
@@ -393,20 +401,20 @@ void l3l2q_loopback_stop(struct l3l2q_queue *q)
 	if (!lb->finished)
 		l3l2q_loopback_finish(lb, -ESHUTDOWN);
 	atomic_dec(&l3l2q_nr_loopbacks);
-	l3l2q_queue_put(q);
+	l3l2q_region_put(r);
 }
 
 /* The queue is being freed: the thread was reaped long ago. */
-void l3l2q_loopback_free(struct l3l2q_queue *q)
+static void l3l2q_loopback_free(struct l3l2q_region *r)
 {
-	kfree(q->loopback);
-	q->loopback = NULL;
+	kfree(r->peer_priv);
+	r->peer_priv = NULL;
 }
 
 /* For debugfs: the thread's state, how it ended and what it did. */
-void l3l2q_loopback_show(struct seq_file *m, struct l3l2q_queue *q)
+static void l3l2q_loopback_show(struct seq_file *m, struct l3l2q_region *r)
 {
-	struct l3l2q_loopback *lb = q->loopback;
+	struct l3l2q_loopback *lb = r->peer_priv;
 	bool finished;
 
 	if (!lb)
@@ -419,3 +427,9 @@ void l3l2q_loopback_show(struct seq_file *m, struct l3l2q_queue *q)
 	if (finished)
 		seq_printf(m, "loopback_result: %d\n", lb->result);
 }
+
+static const struct l3l2q_peer_ops l3l2q_loopback_peer = {
+	.stop	= l3l2q_loopback_stop,
+	.free	= l3l2q_loopback_free,
+	.show	= l3l2q_loopback_show,
+};

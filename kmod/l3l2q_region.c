@@ -1,308 +1,389 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * l3l2q_region.c - the shared region: memory, limits, layout, mmap.
+ * l3l2q_region.c - a region of any kind, its two role files and what
+ * happens when a role dies.
  *
- * The region is one vmalloc area of off.total_bytes, zeroed and charged to
- * the creator's memory cgroup (GFP_KERNEL_ACCOUNT), and to the creator's uid
- * against max_user_bytes.  Its sections (uapi l3l2q_region_layout()):
- *
- *   [control block, 4 KiB][counter block, own page][payload area]
- *
- * User space maps it through a role file.  The mapping is shared only,
- * never executable, and exactly the window ->mmap checked: it cannot grow,
- * move, split or be inherited by fork().
+ * Lifetime: l3l2q_region_create() returns a region holding one reference,
+ * which the caller hands to the L3 file.  PEER takes a second one for the
+ * L2 file, a software peer one for itself.  Each role file's ->release is
+ * that role's death and drops its reference; the last drop frees the
+ * memory through the backend.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/cred.h>
-#include <linux/gfp.h>
-#include <linux/mm.h>
-#include <linux/printk.h>
+#include <linux/anon_inodes.h>
+#include <linux/atomic.h>
+#include <linux/err.h>
+#include <linux/fcntl.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/module.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
-#include <linux/vmalloc.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
 
-#include "l3l2q_compat.h"
 #include "l3l2q_internal.h"
 
+static atomic64_t l3l2q_next_id = ATOMIC64_INIT(0);
+
+static const char *const l3l2q_end_names[L3L2Q_NR_ENDS] = {
+	[L3L2Q_END_L3] = "[l3l2q-l3]",
+	[L3L2Q_END_L2] = "[l3l2q-l2]",
+};
+
+/* The kinds this driver knows, by L3L2Q_KIND_*. */
+static const struct l3l2q_kind_ops *const l3l2q_kinds[] = {
+	[L3L2Q_KIND_QUEUE] = &l3l2q_queue_kind,
+};
+
 /* ---------------------------------------------------------------------- */
-/* Limits                                                                 */
+/* The region's memory                                                    */
 /* ---------------------------------------------------------------------- */
 
-/*
- * Per-uid totals.  The uid is the creator's real uid, the one rlimits are
- * counted against.  There are few distinct creators, so a list will do.
- */
-static DEFINE_MUTEX(l3l2q_users_lock);
-static LIST_HEAD(l3l2q_users);
-
-static struct l3l2q_user *l3l2q_user_find(kuid_t uid)
+/* A kernel pointer @offset bytes into the region (offset < total_bytes). */
+void *l3l2q_region_at(struct l3l2q_region *r, u64 offset)
 {
-	struct l3l2q_user *u;
+	return r->mem + offset;
+}
 
-	list_for_each_entry(u, &l3l2q_users, node)
-		if (uid_eq(u->uid, uid))
-			return u;
-	return NULL;
+/* A word of the control block, common to every kind (uapi). */
+u32 *l3l2q_ctrl_word(struct l3l2q_region *r, unsigned int offset)
+{
+	return l3l2q_region_at(r, r->off.ctrl_offset + offset);
+}
+
+static u32 *l3l2q_state_word(struct l3l2q_region *r, enum l3l2q_end_role role)
+{
+	return l3l2q_ctrl_word(r, role == L3L2Q_END_L3 ? L3L2Q_CTRL_L3_STATE :
+							L3L2Q_CTRL_L2_STATE);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Creation and freeing                                                   */
+/* ---------------------------------------------------------------------- */
+
+static void l3l2q_region_free(struct kref *ref)
+{
+	struct l3l2q_region *r = container_of(ref, struct l3l2q_region, ref);
+	const struct l3l2q_backend_ops *ops = r->dev->ops;
+	int i;
+
+	/* Waits for debugfs readers still looking at the region. */
+	l3l2q_debugfs_remove(r);
+	/* Waits for a deadline timer still looking at its words. */
+	for (i = 0; i < L3L2Q_NR_ENDS; i++)
+		l3l2q_end_destroy(&r->ends[i]);
+	if (ops->retire)
+		ops->retire(r);
+	ops->free(r);
+	if (r->peer)
+		r->peer->free(r);
+	mutex_destroy(&r->lock);
+	l3l2q_dev_put(r->dev);
+	kfree(r);
+}
+
+void l3l2q_region_get(struct l3l2q_region *r)
+{
+	kref_get(&r->ref);
+}
+
+void l3l2q_region_put(struct l3l2q_region *r)
+{
+	kref_put(&r->ref, l3l2q_region_free);
 }
 
 /*
- * Charge @bytes to the current uid.  Errors:
- *   -E2BIG   the queue alone is larger than max_queue_bytes
- *   -EDQUOT  the uid's queues would exceed max_user_bytes
+ * Validate @args (already copied from user space) and build a region on
+ * @dev whose memory is formatted and whose L3 role is LIVE (and, on a
+ * device, whose L2 role is the device's).  Nothing is visible to user space
+ * yet.  Errors: -EOPNOTSUPP for an unknown kind; -EINVAL for bad geometry,
+ * flags or reserved fields; the backend's -E2BIG, -EDQUOT, -ENOSPC or
+ * -ENOMEM.
  */
-static struct l3l2q_user *l3l2q_user_charge(u64 bytes)
+struct l3l2q_region *l3l2q_region_create(struct l3l2q_dev *dev,
+					 const struct l3l2q_create_args *args)
 {
-	unsigned long max_queue = READ_ONCE(l3l2q_max_queue_bytes);
-	unsigned long max_user = READ_ONCE(l3l2q_max_user_bytes);
-	kuid_t uid = current_uid();
-	struct l3l2q_user *u;
+	const struct l3l2q_kind_ops *kind;
+	struct l3l2q_region *r;
+	int ret, i;
 
-	if (bytes > max_queue) {
-		pr_info_ratelimited("a %llu-byte region exceeds max_queue_bytes=%lu\n",
-				    bytes, max_queue);
-		return ERR_PTR(-E2BIG);
-	}
+	if (args->kind >= ARRAY_SIZE(l3l2q_kinds) || !l3l2q_kinds[args->kind])
+		return ERR_PTR(-EOPNOTSUPP);
+	kind = l3l2q_kinds[args->kind];
+	if (args->flags & ~L3L2Q_CREATE_ALL)
+		return ERR_PTR(-EINVAL);
+	/* The transform is the loopback peer's; alone it means nothing. */
+	if ((args->flags & L3L2Q_CREATE_LOOPBACK_XOR) &&
+	    !(args->flags & L3L2Q_CREATE_LOOPBACK))
+		return ERR_PTR(-EINVAL);
+	/* A device's L2 role is the device: it has room for no other peer. */
+	if ((args->flags & L3L2Q_CREATE_LOOPBACK) && dev->ops->l2_is_device)
+		return ERR_PTR(-EINVAL);
+	if (args->resv2 ||
+	    memchr_inv(args->resv1, 0, sizeof(args->resv1)) ||
+	    memchr_inv(args->resv3, 0, sizeof(args->resv3)))
+		return ERR_PTR(-EINVAL);
 
-	mutex_lock(&l3l2q_users_lock);
-	u = l3l2q_user_find(uid);
-	if (!u) {
-		u = kzalloc(sizeof(*u), GFP_KERNEL_ACCOUNT);
-		if (!u) {
-			u = ERR_PTR(-ENOMEM);
-			goto out_unlock;
-		}
-		u->uid = uid;
-		list_add(&u->node, &l3l2q_users);
+	r = kzalloc(sizeof(*r), GFP_KERNEL_ACCOUNT);
+	if (!r)
+		return ERR_PTR(-ENOMEM);
+	r->kind = kind;
+	r->start_pos = args->start_pos;
+	r->flags = args->flags;
+	ret = kind->geometry(r, args);
+	if (ret)
+		goto out_free_region;
+
+	kref_init(&r->ref);
+	mutex_init(&r->lock);
+	for (i = 0; i < L3L2Q_NR_ENDS; i++) {
+		r->ends[i].r = r;
+		r->ends[i].role = i;
+		l3l2q_end_init(&r->ends[i]);
 	}
-	if (bytes > max_user || u->bytes > max_user - bytes) {
-		pr_info_ratelimited("uid %u holds %llu region bytes, %llu more exceed max_user_bytes=%lu\n",
-				    from_kuid(&init_user_ns, uid), u->bytes,
-				    bytes, max_user);
-		if (!u->nr_queues) {
-			list_del(&u->node);
-			kfree(u);
-		}
-		u = ERR_PTR(-EDQUOT);
+	l3l2q_dev_get(dev);
+	r->dev = dev;
+
+	ret = dev->ops->alloc(r);
+	if (ret)
+		goto out_put_dev;
+
+	r->id = atomic64_inc_return(&l3l2q_next_id);
+	r->state[L3L2Q_END_L3] = L3L2Q_ROLE_LIVE;
+	r->state[L3L2Q_END_L2] = dev->ops->l2_is_device ? L3L2Q_ROLE_LIVE :
+							  L3L2Q_ROLE_ABSENT;
+	/* No user yet: plain stores, published by the fd that comes later. */
+	kind->format(r);
+	*l3l2q_state_word(r, L3L2Q_END_L3) = r->state[L3L2Q_END_L3];
+	*l3l2q_state_word(r, L3L2Q_END_L2) = r->state[L3L2Q_END_L2];
+	return r;
+
+out_put_dev:
+	l3l2q_dev_put(dev);
+	mutex_destroy(&r->lock);
+out_free_region:
+	kfree(r);
+	return ERR_PTR(ret);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Role death                                                             */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * The last reference of @role went away, or its software peer or device
+ * ended.  Tell the survivor through the shared words, in the order it
+ * reads them: the DEAD state first, then the kind's own marks (the queue's
+ * abort flag), so a survivor that sees those (acquire) also sees the state.
+ * @abort is false only for a clean end (a peer that drained a STOP): its
+ * abort flag stays down.  The memory itself
+ * is untouched, so what was published stays readable.  Then every wait of
+ * the survivor ends (l3l2q_wake_on_death()): blocked WAITs and io_uring
+ * WAITs with -ECONNRESET, its eventfd is signalled, poll reports
+ * EPOLLHUP|EPOLLERR.  A role dies once; later calls change nothing.
+ */
+void l3l2q_role_died(struct l3l2q_region *r, enum l3l2q_end_role role,
+		     bool abort)
+{
+	mutex_lock(&r->lock);
+	if (r->state[role] == L3L2Q_ROLE_DEAD) {
+		mutex_unlock(&r->lock);
+		return;
+	}
+	WRITE_ONCE(r->state[role], L3L2Q_ROLE_DEAD);
+	mutex_unlock(&r->lock);
+
+	/* Pairs with the survivor's load-acquire of the state word. */
+	smp_store_release(l3l2q_state_word(r, role), L3L2Q_ROLE_DEAD);
+	r->kind->died(r, role, abort);
+	atomic64_inc(&r->nr_deaths);
+	l3l2q_wake_on_death(r, role);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Role file operations                                                   */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * PEER on the L3 file: make the region's one L2 file.  Errors: -EPERM on an
+ * L2 file (it does not carry the right), -EINVAL for non-zero flags or
+ * reserved fields, -EBUSY if an L2 file was ever made or the L2 role is
+ * taken otherwise (a software peer, a device).
+ */
+static long l3l2q_region_peer(struct l3l2q_end *end,
+			      struct l3l2q_peer_args __user *uarg)
+{
+	struct l3l2q_region *r = end->r;
+	struct l3l2q_peer_args args;
+	struct file *file;
+	int fd, ret;
+
+	if (end->role != L3L2Q_END_L3)
+		return -EPERM;
+	if (copy_from_user(&args, uarg, sizeof(args)))
+		return -EFAULT;
+	if (args.flags || memchr_inv(args.resv, 0, sizeof(args.resv)))
+		return -EINVAL;
+
+	mutex_lock(&r->lock);
+	if (r->state[L3L2Q_END_L2] != L3L2Q_ROLE_ABSENT) {
+		ret = -EBUSY;
 		goto out_unlock;
 	}
-	u->bytes += bytes;
-	u->nr_queues++;
-out_unlock:
-	mutex_unlock(&l3l2q_users_lock);
-	return u;
-}
-
-static void l3l2q_user_uncharge(struct l3l2q_user *u, u64 bytes)
-{
-	mutex_lock(&l3l2q_users_lock);
-	u->bytes -= bytes;
-	if (!--u->nr_queues) {
-		list_del(&u->node);
-		kfree(u);
-	}
-	mutex_unlock(&l3l2q_users_lock);
-}
-
-/* ---------------------------------------------------------------------- */
-/* Memory                                                                 */
-/* ---------------------------------------------------------------------- */
-
-/*
- * q->off must be set.  On success the region is zeroed, charged and
- * q->region/q->nr_pages/q->user are set.
- */
-int l3l2q_region_alloc(struct l3l2q_queue *q)
-{
-	u64 bytes = q->off.total_bytes;
-	struct l3l2q_user *u;
-
-	/* The uapi sections are 4 KiB aligned; pages must tile them. */
-	BUILD_BUG_ON(L3L2Q_REGION_ALIGN % PAGE_SIZE);
-	BUILD_BUG_ON(sizeof(struct l3l2q_ctrl_hdr) > L3L2Q_LINE_BYTES);
-
-	u = l3l2q_user_charge(bytes);
-	if (IS_ERR(u))
-		return PTR_ERR(u);
 
 	/*
-	 * __vmalloc() rather than vmalloc_user(): only the former takes gfp
-	 * flags, and __GFP_ACCOUNT charges the pages to the creator's memcg.
-	 * The size is user controlled: no allocation-failure splat.
+	 * Everything that can fail happens before the file exists: once it
+	 * does, its ->release is the L2 role's death.
 	 */
-	q->region = __vmalloc(bytes, GFP_KERNEL_ACCOUNT | __GFP_ZERO |
-			      __GFP_NOWARN);
-	if (!q->region)
-		goto out_uncharge;
-	q->nr_pages = bytes >> PAGE_SHIFT;
-	q->user = u;
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		ret = fd;
+		goto out_unlock;
+	}
+	args.fd = fd;
+	if (copy_to_user(uarg, &args, sizeof(args))) {
+		ret = -EFAULT;
+		goto out_put_fd;
+	}
+	l3l2q_region_get(r);
+	file = l3l2q_region_getfile(r, L3L2Q_END_L2);
+	if (IS_ERR(file)) {
+		ret = PTR_ERR(file);
+		goto out_put_region;
+	}
+
+	WRITE_ONCE(r->state[L3L2Q_END_L2], L3L2Q_ROLE_LIVE);
+	/* Pairs with L3's load-acquire: it may now look for its peer. */
+	smp_store_release(l3l2q_state_word(r, L3L2Q_END_L2), L3L2Q_ROLE_LIVE);
+	atomic64_inc(&r->nr_peers);
+	mutex_unlock(&r->lock);
+	fd_install(fd, file);
 	return 0;
 
-out_uncharge:
-	l3l2q_user_uncharge(u, bytes);
-	return -ENOMEM;
+out_put_region:
+	l3l2q_region_put(r);	/* never the last: the L3 file holds one */
+out_put_fd:
+	put_unused_fd(fd);
+out_unlock:
+	mutex_unlock(&r->lock);
+	return ret;
 }
 
-void l3l2q_region_free(struct l3l2q_queue *q)
+/* INFO on either role file: the kernel's copy, never the shared page's. */
+static long l3l2q_region_info(struct l3l2q_end *end,
+			      struct l3l2q_info_args __user *uarg)
 {
-	vfree(q->region);
-	l3l2q_user_uncharge(q->user, q->off.total_bytes);
-}
+	struct l3l2q_region *r = end->r;
+	struct l3l2q_info_args info;
 
-/* ---------------------------------------------------------------------- */
-/* Words the kernel writes                                                */
-/* ---------------------------------------------------------------------- */
-
-u32 *l3l2q_ctrl_word(struct l3l2q_queue *q, unsigned int offset)
-{
-	return q->region + q->off.ctrl_offset + offset;
-}
-
-s32 *l3l2q_counter_word(struct l3l2q_queue *q, unsigned int offset)
-{
-	return q->region + q->off.counter_offset + offset;
-}
-
-u32 *l3l2q_state_word(struct l3l2q_queue *q, enum l3l2q_end_role role)
-{
-	return l3l2q_ctrl_word(q, role == L3L2Q_END_L3 ? L3L2Q_CTRL_L3_STATE :
-						       L3L2Q_CTRL_L2_STATE);
-}
-
-s32 *l3l2q_abort_word(struct l3l2q_queue *q, enum l3l2q_end_role role)
-{
-	return l3l2q_counter_word(q, role == L3L2Q_END_L3 ? L3L2Q_CTR_L3_ABORT :
-							  L3L2Q_CTR_L2_ABORT);
-}
-
-/*
- * Give a fresh region its identity and starting state (the kernel's
- * counterpart of lib/core's l3l2q_region_init(), plus the role states).
- * No file refers to the queue yet, so plain stores are enough: the fd
- * that will make the pages reachable is published after this.
- */
-void l3l2q_region_format(struct l3l2q_queue *q)
-{
-	struct l3l2q_ctrl_hdr *h = q->region + q->off.ctrl_offset;
-	s32 start = l3l2q_low32(q->start_pos);
-
-	h->magic = L3L2Q_CTRL_MAGIC;
-	h->version = L3L2Q_CTRL_VERSION;
-	h->queue_magic_version = L3L2Q_QUEUE_MAGIC_VERSION;
-	h->depth = q->layout.depth;
-	h->input_arena_bytes = q->layout.input_arena_bytes;
-	h->output_arena_bytes = q->layout.output_arena_bytes;
-	h->start_pos = q->start_pos;
-	h->flags = q->flags;
-	h->resv0 = 0;
-	h->resv1 = 0;
-
-	*l3l2q_state_word(q, L3L2Q_END_L3) = L3L2Q_ROLE_LIVE;
-	*l3l2q_state_word(q, L3L2Q_END_L2) = L3L2Q_ROLE_ABSENT;
-
-	/* Both directions start empty at start_pos (upstream reference §3). */
-	*l3l2q_counter_word(q, L3L2Q_CTR_INPUT_TAIL) = start;
-	*l3l2q_counter_word(q, L3L2Q_CTR_INPUT_HEAD) = start;
-	*l3l2q_counter_word(q, L3L2Q_CTR_OUTPUT_TAIL) = start;
-	*l3l2q_counter_word(q, L3L2Q_CTR_OUTPUT_HEAD) = start;
-	*l3l2q_abort_word(q, L3L2Q_END_L3) = 0;
-	*l3l2q_abort_word(q, L3L2Q_END_L2) = 0;
-}
-
-/* ---------------------------------------------------------------------- */
-/* mmap                                                                   */
-/* ---------------------------------------------------------------------- */
-
-/*
- * The pages a role may map, as [*first, *end) page indices.  Both roles may
- * map the whole region today; a narrower view for L2 would go here.
- */
-static void l3l2q_role_view(struct l3l2q_queue *q, enum l3l2q_end_role role,
-			    unsigned long *first, unsigned long *end)
-{
-	*first = 0;
-	*end = q->nr_pages;
-}
-
-static struct page *l3l2q_region_page(struct l3l2q_queue *q,
-				      unsigned long pgoff)
-{
-	return vmalloc_to_page(q->region + (pgoff << PAGE_SHIFT));
-}
-
-/*
- * Each mapping is exactly the window l3l2q_region_mmap() checked.  A split,
- * a move or a shrink would leave VMAs the driver never looked at, and none
- * of them is needed to use a queue, so all are refused.  Growth is already
- * refused by VM_DONTEXPAND.
- */
-static int l3l2q_vm_may_split(struct vm_area_struct *vma, unsigned long addr)
-{
-	return -EINVAL;
-}
-
-static int l3l2q_vm_mremap(struct vm_area_struct *vma)
-{
-	return -EINVAL;
-}
-
-/*
- * The pages are inserted at mmap time; this runs only after user space
- * zapped some (MADV_DONTNEED) and touches them again.  Without it that
- * touch would be SIGBUS instead of finding the queue's data.
- */
-static vm_fault_t l3l2q_vm_fault(struct vm_fault *vmf)
-{
-	struct l3l2q_queue *q = vmf->vma->vm_private_data;
-	struct page *page;
-
-	if (vmf->pgoff >= q->nr_pages)
-		return VM_FAULT_SIGBUS;
-	page = l3l2q_region_page(q, vmf->pgoff);
-	get_page(page);
-	vmf->page = page;
+	memset(&info, 0, sizeof(info));
+	info.role = end->role;
+	info.kind = r->kind->kind;
+	info.flags = r->flags;
+	r->kind->get_geometry(r, info.geom);
+	info.start_pos = r->start_pos;
+	info.off = r->off;
+	if (copy_to_user(uarg, &info, sizeof(info)))
+		return -EFAULT;
 	return 0;
 }
 
-static const struct vm_operations_struct l3l2q_vm_ops = {
-	.may_split	= l3l2q_vm_may_split,
-	.mremap		= l3l2q_vm_mremap,
-	.fault		= l3l2q_vm_fault,
+/* KICK: wake the other role; a device is rung through its doorbell. */
+static long l3l2q_region_kick(struct l3l2q_end *end)
+{
+	struct l3l2q_region *r = end->r;
+
+	if (end->role == L3L2Q_END_L3 && r->dev->ops->kick_l2) {
+		atomic64_inc(&r->nr_kicks);
+		r->dev->ops->kick_l2(r);
+		return 0;
+	}
+	l3l2q_kick(end);
+	return 0;
+}
+
+static long l3l2q_region_ioctl(struct file *file, unsigned int cmd,
+			       unsigned long arg)
+{
+	struct l3l2q_end *end = file->private_data;
+	void __user *argp = (void __user *)arg;
+
+	switch (cmd) {
+	case L3L2Q_IOC_PEER:
+		return l3l2q_region_peer(end, argp);
+	case L3L2Q_IOC_INFO:
+		return l3l2q_region_info(end, argp);
+	case L3L2Q_IOC_WAIT:
+		return l3l2q_wait_ioctl(end, argp);
+	case L3L2Q_IOC_KICK:
+		return l3l2q_region_kick(end);
+	case L3L2Q_IOC_SET_EVENTFD:
+		return l3l2q_set_eventfd_ioctl(end, argp);
+	case L3L2Q_IOC_CREATE:
+		/* Only a device node creates regions. */
+		return -EPERM;
+	default:
+		return -ENOTTY;
+	}
+}
+
+static int l3l2q_region_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct l3l2q_end *end = file->private_data;
+
+	return end->r->dev->ops->mmap(end->r, vma);
+}
+
+/* /proc/<pid>/fdinfo/<fd>: which region (its debugfs name) and role. */
+static void l3l2q_region_show_fdinfo(struct seq_file *m, struct file *file)
+{
+	struct l3l2q_end *end = file->private_data;
+
+	seq_printf(m, "l3l2q-queue:\t%llu\n", end->r->id);
+	seq_printf(m, "l3l2q-kind:\t%s\n", end->r->kind->name);
+	seq_printf(m, "l3l2q-role:\t%s\n",
+		   end->role == L3L2Q_END_L3 ? "l3" : "l2");
+}
+
+/* The role's last reference is gone: close, exit, kill or last munmap. */
+static int l3l2q_region_release(struct inode *inode, struct file *file)
+{
+	struct l3l2q_end *end = file->private_data;
+	struct l3l2q_region *r = end->r;
+
+	l3l2q_role_died(r, end->role, true);
+	/*
+	 * A software peer plays the L2 role of a region that has only an L3
+	 * file.  It sees the death or is stopped; wait for it to exit,
+	 * wherever it was blocked, before the region can go.
+	 */
+	if (end->role == L3L2Q_END_L3 && r->peer)
+		r->peer->stop(r);
+	l3l2q_end_released(end);
+	l3l2q_region_put(r);
+	return 0;
+}
+
+static const struct file_operations l3l2q_region_fops = {
+	.owner		= THIS_MODULE,
+	.unlocked_ioctl	= l3l2q_region_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.mmap		= l3l2q_region_mmap,
+	.poll		= l3l2q_region_poll,
+	.uring_cmd	= l3l2q_uring_cmd,
+	.release	= l3l2q_region_release,
+	.show_fdinfo	= l3l2q_region_show_fdinfo,
 };
 
 /*
- * Errors: -EINVAL for a private mapping or a window outside the role's
- * view, -EPERM for an executable one.  The VMA holds a reference on the
- * role file, so the queue (vm_private_data) outlives the mapping.
+ * A new role file for @r, owning one region reference the caller already
+ * holds.  anon_inode_getfile() pins this module through .owner.
  */
-int l3l2q_region_mmap(struct l3l2q_queue *q, enum l3l2q_end_role role,
-		      struct vm_area_struct *vma)
+struct file *l3l2q_region_getfile(struct l3l2q_region *r,
+				  enum l3l2q_end_role role)
 {
-	unsigned long first, end, pgoff = vma->vm_pgoff;
-	unsigned long nr = vma_pages(vma), i;
-	int ret;
-
-	/* A private mapping would get copy-on-write pages we never see. */
-	if (!(vma->vm_flags & VM_SHARED))
-		return -EINVAL;
-	if (vma->vm_flags & VM_EXEC)
-		return -EPERM;
-
-	l3l2q_role_view(q, role, &first, &end);
-	if (pgoff < first || pgoff >= end || nr > end - pgoff)
-		return -EINVAL;
-
-	/* No mprotect(PROT_EXEC) later; no growth, fork copy or core dump. */
-	l3l2q_vm_flags_clear(vma, VM_MAYEXEC);
-	l3l2q_vm_flags_set(vma, VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP);
-	vma->vm_ops = &l3l2q_vm_ops;
-	vma->vm_private_data = q;
-
-	/* On error the caller (mmap_region) unmaps what was inserted. */
-	for (i = 0; i < nr; i++) {
-		ret = vm_insert_page(vma, vma->vm_start + (i << PAGE_SHIFT),
-				     l3l2q_region_page(q, pgoff + i));
-		if (ret)
-			return ret;
-	}
-	return 0;
+	return anon_inode_getfile(l3l2q_end_names[role], &l3l2q_region_fops,
+				  &r->ends[role], O_RDWR);
 }

@@ -105,7 +105,7 @@ static void l3l2q_uring_complete_locked(struct l3l2q_end *end,
 	lockdep_assert_held(&end->lock);
 	list_del_init(&u->node);
 	u->res = res;
-	atomic64_dec(&end->q->nr_uring_pending);
+	atomic64_dec(&end->r->nr_uring_pending);
 	io_uring_cmd_complete_in_task(l3l2q_ucmd_to_cmd(u), l3l2q_uring_done);
 }
 
@@ -184,7 +184,7 @@ void l3l2q_uring_init(struct l3l2q_end *end)
 }
 
 /*
- * The queue is being freed: no command can be queued (each holds its role
+ * The region is being freed: no command can be queued (each holds its role
  * file), but the timer may still be armed for one completed early.
  */
 void l3l2q_uring_destroy(struct l3l2q_end *end)
@@ -209,7 +209,7 @@ static int l3l2q_uring_cancel(struct l3l2q_end *end,
 	spin_lock_irqsave(&end->lock, flags);
 	if (!list_empty(&u->node)) {
 		list_del_init(&u->node);
-		atomic64_dec(&end->q->nr_uring_pending);
+		atomic64_dec(&end->r->nr_uring_pending);
 		mine = true;
 	}
 	spin_unlock_irqrestore(&end->lock, flags);
@@ -280,8 +280,8 @@ int l3l2q_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
 
 	spin_lock_irqsave(&end->lock, flags);
 	list_add_tail(&u->node, &end->ucmds);
-	atomic64_inc(&end->q->nr_uring_queued);
-	atomic64_inc(&end->q->nr_uring_pending);
+	atomic64_inc(&end->r->nr_uring_queued);
+	atomic64_inc(&end->r->nr_uring_pending);
 	l3l2q_uring_arm_locked(end, u->deadline);
 	/*
 	 * A KICK or a death between the check above and the list_add found

@@ -35,7 +35,7 @@
  *                EBADF   fd is neither -1 nor an open file
  *                EFAULT
  *
- * The counters are user memory: each is read once per check with
+ * The words are user (or device) memory: each is read once per check with
  * READ_ONCE() and only compared, never used as an index.
  */
 #include <linux/eventfd.h>
@@ -64,7 +64,7 @@ void l3l2q_end_init(struct l3l2q_end *end)
 	l3l2q_uring_init(end);
 }
 
-/* The queue is being freed: both role files are gone. */
+/* The region is being freed: both role files are gone. */
 void l3l2q_end_destroy(struct l3l2q_end *end)
 {
 	l3l2q_uring_destroy(end);
@@ -93,7 +93,7 @@ static bool l3l2q_peer_dead(struct l3l2q_end *end)
 {
 	struct l3l2q_end *peer = l3l2q_peer_end(end);
 
-	return READ_ONCE(end->q->state[peer->role]) == L3L2Q_ROLE_DEAD;
+	return READ_ONCE(end->r->state[peer->role]) == L3L2Q_ROLE_DEAD;
 }
 
 /*
@@ -118,17 +118,17 @@ static void l3l2q_wake_end(struct l3l2q_end *end)
 }
 
 /*
- * Role @dead died (its state is already DEAD in q->state and in the shared
+ * Role @dead died (its state is already DEAD in r->state and in the shared
  * words).  The survivor's waits all end now: sleepers return -ECONNRESET
  * (or 0 if their counter moved), io_uring WAITs complete the same way, its
  * eventfd is signalled and poll reports EPOLLHUP|EPOLLERR.  Both wait
  * queues are woken.
  */
-void l3l2q_wake_on_death(struct l3l2q_queue *q, enum l3l2q_end_role dead)
+void l3l2q_wake_on_death(struct l3l2q_region *r, enum l3l2q_end_role dead)
 {
-	struct l3l2q_end *end = &q->ends[dead];
+	struct l3l2q_end *end = &r->ends[dead];
 
-	atomic64_inc(&q->nr_wakes);
+	atomic64_inc(&r->nr_wakes);
 	l3l2q_wake_end(l3l2q_peer_end(end));
 	wake_up_all(&end->wq);
 }
@@ -137,34 +137,26 @@ void l3l2q_wake_on_death(struct l3l2q_queue *q, enum l3l2q_end_role dead)
 /* WAIT                                                                   */
 /* ---------------------------------------------------------------------- */
 
-/*
- * The counters a role may wait on: the ones the other role writes and this
- * role needs to see move (uapi: the need-wakeup table).
- */
+/* The words a role may wait on are its kind's (uapi: the wait table). */
 int l3l2q_wait_validate(struct l3l2q_end *end,
 			const struct l3l2q_wait_args *args)
 {
 	if (args->flags)
 		return -EINVAL;
-	switch (args->counter) {
-	case L3L2Q_CTR_OUTPUT_TAIL:	/* output to read */
-	case L3L2Q_CTR_INPUT_HEAD:	/* input space */
-		return end->role == L3L2Q_END_L3 ? 0 : -EINVAL;
-	case L3L2Q_CTR_INPUT_TAIL:	/* input to read */
-	case L3L2Q_CTR_OUTPUT_HEAD:	/* output space */
-		return end->role == L3L2Q_END_L2 ? 0 : -EINVAL;
-	}
-	return -EINVAL;
+	if (!end->r->kind->wait_word(end->r, end->role, args->counter))
+		return -EINVAL;
+	return 0;
 }
 
 /*
- * One check of a validated wait: 0 if the counter differs from @seen,
- * -ECONNRESET if not and the peer is dead, -EAGAIN to keep waiting.  The
- * counter is read once.  Callable from any context, the timer included.
+ * One check of a validated wait: 0 if the word @id names differs from
+ * @seen, -ECONNRESET if not and the peer is dead, -EAGAIN to keep waiting.
+ * The word is read once.  Callable from any context, the timer included.
  */
-int l3l2q_wait_cond(struct l3l2q_end *end, unsigned int counter, s32 seen)
+int l3l2q_wait_cond(struct l3l2q_end *end, unsigned int id, s32 seen)
 {
-	s32 now = READ_ONCE(*l3l2q_counter_word(end->q, counter));
+	const u32 *word = end->r->kind->wait_word(end->r, end->role, id);
+	s32 now = (s32)READ_ONCE(*word);
 
 	if (now != seen)
 		return 0;
@@ -237,14 +229,18 @@ long l3l2q_wait_ioctl(struct l3l2q_end *end,
  */
 void l3l2q_kick(struct l3l2q_end *end)
 {
-	atomic64_inc(&end->q->nr_kicks);
+	atomic64_inc(&end->r->nr_kicks);
 	l3l2q_wake_end(l3l2q_peer_end(end));
 }
 
-long l3l2q_kick_ioctl(struct l3l2q_end *end)
+/*
+ * Wake @role of @r as its peer's kick would: a device's interrupt, or a
+ * poller that saw a word move on behalf of a peer that never kicks.  Any
+ * context but NMI.
+ */
+void l3l2q_wake_role(struct l3l2q_region *r, enum l3l2q_end_role role)
 {
-	l3l2q_kick(end);
-	return 0;
+	l3l2q_wake_end(&r->ends[role]);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -288,43 +284,20 @@ long l3l2q_set_eventfd_ioctl(struct l3l2q_end *end,
 /* ---------------------------------------------------------------------- */
 
 /*
- * EPOLLIN   something for this role to consume: L3 output, L2 input
- *           (tail != head);
- * EPOLLOUT  a free descriptor slot in the ring this role produces into:
- *           (u32)(tail - head) < depth.  Arena space is not visible to the
- *           kernel, so a free slot is all EPOLLOUT promises;
- * EPOLLHUP|EPOLLERR  the peer role is dead (the other bits still say what
- *           is left to consume).
- *
- * Each counter is read once.  Garbage counters give some answer, never a
- * problem for the kernel.
+ * What the kind reports from the shared words (EPOLLIN, EPOLLOUT), and
+ * EPOLLHUP|EPOLLERR when the peer role is dead (the other bits still say
+ * what is left to consume).
  */
-__poll_t l3l2q_queue_poll(struct file *file, struct poll_table_struct *pt)
+__poll_t l3l2q_region_poll(struct file *file, struct poll_table_struct *pt)
 {
 	struct l3l2q_end *end = file->private_data;
-	bool l3 = end->role == L3L2Q_END_L3;
-	struct l3l2q_queue *q = end->q;
-	u32 in_tail, in_head, out_tail, out_head;
-	__poll_t mask = 0;
+	__poll_t mask;
 
 	poll_wait(file, &end->wq, pt);
 	/* Pairs with wq_has_sleeper() in l3l2q_wake_end(). */
 	smp_mb();
 
-	/* L3 consumes output and produces input; L2 the other way round. */
-	in_tail = READ_ONCE(*l3l2q_counter_word(q, l3 ? L3L2Q_CTR_OUTPUT_TAIL :
-							  L3L2Q_CTR_INPUT_TAIL));
-	in_head = READ_ONCE(*l3l2q_counter_word(q, l3 ? L3L2Q_CTR_OUTPUT_HEAD :
-							  L3L2Q_CTR_INPUT_HEAD));
-	out_tail = READ_ONCE(*l3l2q_counter_word(q, l3 ? L3L2Q_CTR_INPUT_TAIL :
-							   L3L2Q_CTR_OUTPUT_TAIL));
-	out_head = READ_ONCE(*l3l2q_counter_word(q, l3 ? L3L2Q_CTR_INPUT_HEAD :
-							   L3L2Q_CTR_OUTPUT_HEAD));
-
-	if (in_tail != in_head)
-		mask |= EPOLLIN | EPOLLRDNORM;
-	if ((u64)(out_tail - out_head) < q->layout.depth)
-		mask |= EPOLLOUT | EPOLLWRNORM;
+	mask = end->r->kind->poll(end->r, end->role);
 	if (l3l2q_peer_dead(end))
 		mask |= EPOLLHUP | EPOLLERR;
 	return mask;

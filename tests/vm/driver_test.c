@@ -691,7 +691,9 @@ TEST_F(queue, info_on_both_roles)
 	EXPECT_EQ(OUT_ARENA, info.output_arena_bytes);
 	EXPECT_EQ(0ull, info.start_pos);
 	EXPECT_EQ(0, memcmp(&info.off, &self->args.off, sizeof(info.off)));
-	EXPECT_EQ(0ull, info.resv[0] | info.resv[1] | info.resv[2] | info.resv[3]);
+	EXPECT_EQ(L3L2Q_KIND_QUEUE, info.kind);
+	EXPECT_EQ(0u, info.resv0);
+	EXPECT_EQ(0ull, info.resv[0] | info.resv[1] | info.resv[2]);
 
 	l2 = make_peer(self->l3);
 	ASSERT_GE(l2, 0);
