@@ -665,6 +665,20 @@ L3L2Q__ASSERT(sizeof(struct l3l2q_eventfd_args) == 16, "eventfd args ABI");
  * published by the host).  A device whose heartbeat stops for
  * L3L2Q_DIR_DEAD_BEATS periods, or that stores L3L2Q_DEV_DEAD, has its
  * L2 roles marked dead; sleepers wake with -ECONNRESET.
+ *
+ * The region's L2 state word (its control block) is the device's: a
+ * device that serves with the control block claims it ABSENT -> LIVE
+ * (compare-and-swap) before its first access and stores DEAD when it stops
+ * serving; a device that serves as upstream code does (no control block)
+ * leaves it ABSENT while it serves and stores DEAD only to let the slot
+ * go.  A host that formats the directory again stores magic 0 first and
+ * the magic last, so a device never adopts a half-written epoch.
+ *
+ * Restart: a device may come back after its death (a new ivshmem client,
+ * so a new dev_peer_id, and state LIVE for the same epoch again); the host
+ * reads dev_peer_id anew on each vector-0 interrupt.  The regions LIVE
+ * when it came back lost their L2 with the old device: it lets them go
+ * (L2 state DEAD) and serves only regions created after.
  */
 #define L3L2Q_DIR_MAGIC			0x4C334456u	/* "L3DV" */
 #define L3L2Q_DIR_DEV_MAGIC		0x4C334444u	/* "L3DD" */
