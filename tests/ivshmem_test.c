@@ -656,6 +656,39 @@ TEST_F_TIMEOUT(ivshmem, plain_file_is_polled, 300)
 	munmap(mem, SHM_BYTES);
 }
 
+/* ---- the host formats again ---- */
+
+/*
+ * A new epoch: the device forgets the regions of the old one without
+ * writing to them (the memory is the host's again), writes its line for
+ * the new epoch and serves the new regions.
+ */
+TEST_F_TIMEOUT(ivshmem, new_epoch_forgets_old_regions, 180)
+{
+	struct dh_queue old;
+	const char *why;
+
+	self->dev = start_server_device(self, NULL);
+	ASSERT_LT(0, self->dev);
+	why = host_up(self);
+	ASSERT_EQ(NULL, why) TH_LOG("%s", why);
+	ASSERT_EQ(0, make_queue(self, self->m.mem, self->m.shm_bytes, 4, 1));
+	ASSERT_EQ(0, dh_wait_ctrl(&self->q, L3L2Q_CTRL_L2_STATE, L3L2Q_ROLE_LIVE,
+				  SETUP_MS));
+	old = self->q;
+	dh_format(self->m.mem, self->m.shm_bytes, EPOCH + 1, (__u32)self->m.id,
+		  VECTORS, HB_MS);
+	mq_doorbell(&self->m, self->env.dev_id, 0);
+	ASSERT_EQ(0, dh_wait_device(self->m.mem, EPOCH + 1, SETUP_MS));
+	/* Forgotten, not let go: its words are as the device left them. */
+	usleep(5 * HB_MS * 1000);
+	EXPECT_EQ(L3L2Q_ROLE_LIVE, dh_ctrl(&old, L3L2Q_CTRL_L2_STATE));
+	/* The same slot number again, a new region: served. */
+	memset(self->l3, 0, sizeof(*self->l3));
+	ASSERT_EQ(0, make_queue(self, self->m.mem, self->m.shm_bytes, 4, 1));
+	STREAM_OK(self, 2000, 120);
+}
+
 /* ---- a hostile directory ---- */
 
 TEST_F_TIMEOUT(ivshmem, bad_slots_are_refused_good_ones_served, 180)

@@ -195,7 +195,9 @@ static void scribble(struct device *dev)
 		x ^= x << 13;
 		x ^= x >> 7;
 		x ^= x << 17;
-		p[i] = x;
+		/* Relaxed atomics: the other threads read these words too. */
+		atomic_store_explicit((_Atomic __u64 *)&p[i], x,
+				      memory_order_relaxed);
 	}
 	devsim_err_msg("SIGUSR1: wrote %llu random bytes over the shared memory",
 		       (unsigned long long)dev->mem_bytes);

@@ -12,6 +12,16 @@
 
 int devsim_quiet;
 
+/* One line, whole: a device's region threads print at the same time. */
+static void print_line(const char *fmt, va_list ap)
+{
+	flockfile(stderr);
+	fputs(PROG ": ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	funlockfile(stderr);
+}
+
 void devsim_msg(const char *fmt, ...)
 {
 	va_list ap;
@@ -19,9 +29,7 @@ void devsim_msg(const char *fmt, ...)
 	if (devsim_quiet)
 		return;
 	va_start(ap, fmt);
-	fprintf(stderr, PROG ": ");
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	print_line(fmt, ap);
 	va_end(ap);
 }
 
@@ -31,9 +39,7 @@ void devsim_err_msg(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	fprintf(stderr, PROG ": ");
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	print_line(fmt, ap);
 	va_end(ap);
 }
 

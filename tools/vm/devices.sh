@@ -165,7 +165,8 @@ dev_vmctl() {
 
 dev_supervise() {
 	local line qpid="" i
-	set +e
+	# Errors are handled one by one; guest words are never globbed.
+	set +e -f
 	trap 'DEV_QUIT=1' TERM
 	DEV_QUIT=0
 	DEV_PID=()
