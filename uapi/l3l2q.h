@@ -481,6 +481,13 @@ static inline int l3l2q_region_layout(const struct l3l2q_layout *l,
 			__u64 input_arena_bytes;	\
 			__u64 output_arena_bytes;	\
 		};					\
+		struct {		/* L3L2Q_KIND_SIGNALS */\
+			__u64 data_bytes;		\
+			__u32 signal_count;		\
+			__u32 hdmem_flags;		\
+			__u32 sig_flags;		\
+			__u32 sig_resv;			\
+		};		/* l3l2q_signals.h */	\
 		__u64 geom[3];				\
 	}
 
