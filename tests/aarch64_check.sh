@@ -76,7 +76,7 @@ esac
 # host-built binary (e.g. build/tools/l3l2q-devsim) and reap it as a child
 # subreaper, which qemu-user does not emulate.  They run natively and in
 # the VM suites.
-tool_suites=" devsim_test "
+tool_suites=" devsim_test ivshmem_test "
 
 tests=
 left_out=
@@ -92,9 +92,9 @@ for t in $all_tests; do
 done
 ntests=$(echo "$tests" | wc -w)
 
-# The fixed checks below: library, freestanding core, 8 disassembly checks.
+# The fixed checks below: library, freestanding core, 13 disassembly checks.
 echo "TAP version 13"
-echo "1..$((1 + 2 * ntests + 1 + 8))"
+echo "1..$((1 + 2 * ntests + 1 + 13))"
 if [ -n "$left_out" ]; then
 	echo "# not cross-built:${left_out// /, } (needs liburing for arm64)" |
 		sed 's/:, /: /'
@@ -321,5 +321,24 @@ disasm_check "$ep" "l3l2q__notify" "$dmb" \
 	"disasm: l3l2q__notify has a full fence (dmb ish)"
 disasm_check "$ep" "l3l2q_ep_want_wakeup" "$dmb" \
 	"disasm: l3l2q_ep_want_wakeup has a full fence (dmb ish)"
+
+# The signals core: a notify is a release store of the u64 slot (or, for
+# add, an exclusive pair with a release store: the freestanding build has
+# no outline atomics), a check an acquire load of it, and N2/W2 are full
+# fences.
+sn=$out/obj/lib/core/signals_notify.o
+sw=$out/obj/lib/core/signals_wait.o
+acq64='^(ldar|ldapr) x[0-9]+, \['
+disasm_check "$sn" "l3l2q_sig_notify l3l2q_sig_notify_monotonic set" "$rel64" \
+	"disasm: l3l2q_sig_notify stores the slot with stlr x (release)"
+disasm_check "$fs/signals_notify.o" "l3l2q_sig_notify_add" \
+	'^(stlxr w[0-9]+, x[0-9]+, \[|ldaddl x)' \
+	"disasm: l3l2q_sig_notify_add adds with a release (stlxr or ldaddl, freestanding)"
+disasm_check "$sn" "l3l2q__sig_wake" "$dmb" \
+	"disasm: l3l2q__sig_wake has a full fence (dmb ish, N2)"
+disasm_check "$sw" "scan try_wait wait_loop l3l2q_sig_try_wait l3l2q_sig_try_wait_any" \
+	"$acq64" "disasm: a signals check loads the slot with ldar/ldapr x (acquire)"
+disasm_check "$sw" "arm l3l2q_sig_arm wait_loop" "$dmb" \
+	"disasm: arming a signals wait has a full fence (dmb ish, W2)"
 
 exit "$failed"

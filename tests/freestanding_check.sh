@@ -4,7 +4,7 @@
 # The protocol core must build for the kernel and for a bare device CPU, so
 # it may need nothing from the environment beyond memcpy and memset (which
 # every freestanding toolchain provides and gcc may emit on its own).  The
-# ABI header must be usable from C++ and from C without Linux headers.
+# ABI headers must be usable from C++ and from C without Linux headers.
 #
 # Output is TAP; every check is a pass or a failure, never a skip.
 set -u
@@ -93,25 +93,42 @@ else
 	echo "# not checked: the core did not build (test 1)"
 fi
 
-# 3: the ABI header is valid C++ (device code and C++ callers include it).
-echo '#include "l3l2q.h"' >"$out/uapi_cxx.cc"
-if "$CXX" -std=c++17 -Wall -Wextra -Werror -fsyntax-only -x c++ -Iuapi \
-	"$out/uapi_cxx.cc" >"$out/uapi_cxx.log" 2>&1; then
-	ok 3 "uapi/l3l2q.h compiles as C++17"
+# 3: the ABI headers are valid C++ (device code and C++ callers include
+# them), each on its own.
+: >"$out/uapi_cxx.log"
+cxx_ok=1
+for h in uapi/*.h; do
+	echo "#include \"$(basename "$h")\"" >"$out/uapi_cxx.cc"
+	if ! "$CXX" -std=c++17 -Wall -Wextra -Werror -fsyntax-only -x c++ \
+		-Iuapi "$out/uapi_cxx.cc" >>"$out/uapi_cxx.log" 2>&1; then
+		echo "$h does not compile as C++17" >>"$out/uapi_cxx.log"
+		cxx_ok=0
+	fi
+done
+if [ "$cxx_ok" = 1 ]; then
+	ok 3 "uapi/*.h compile as C++17"
 else
-	not_ok 3 "uapi/l3l2q.h compiles as C++17"
+	not_ok 3 "uapi/*.h compile as C++17"
 	diag "$out/uapi_cxx.log"
 fi
 
-# 4: without __linux__ the header must fall back to <stdint.h> alone, as a
-# bare-metal device toolchain sees it.
-echo '#include "l3l2q.h"' >"$out/uapi_bare.c"
-if "$CC" -std=c11 -ffreestanding -U__linux__ -Wall -Wextra -Werror \
-	-fsyntax-only -x c -Iuapi \
-	"$out/uapi_bare.c" >"$out/uapi_bare.log" 2>&1; then
-	ok 4 "uapi/l3l2q.h compiles freestanding without Linux headers"
+# 4: without __linux__ the headers must fall back to <stdint.h> alone, as
+# a bare-metal device toolchain sees them.
+: >"$out/uapi_bare.log"
+bare_ok=1
+for h in uapi/*.h; do
+	echo "#include \"$(basename "$h")\"" >"$out/uapi_bare.c"
+	if ! "$CC" -std=c11 -ffreestanding -U__linux__ -Wall -Wextra -Werror \
+		-fsyntax-only -x c -Iuapi \
+		"$out/uapi_bare.c" >>"$out/uapi_bare.log" 2>&1; then
+		echo "$h does not compile freestanding" >>"$out/uapi_bare.log"
+		bare_ok=0
+	fi
+done
+if [ "$bare_ok" = 1 ]; then
+	ok 4 "uapi/*.h compile freestanding without Linux headers"
 else
-	not_ok 4 "uapi/l3l2q.h compiles freestanding without Linux headers"
+	not_ok 4 "uapi/*.h compile freestanding without Linux headers"
 	diag "$out/uapi_bare.log"
 fi
 

@@ -3,7 +3,8 @@
 #
 # The manual pages (man/) against the code:
 #   - every public function has man/man3/<name>.3: the prototypes of the
-#     four library headers and the static inline helpers of uapi/l3l2q.h
+#     library headers (lib/include/) and the static inline helpers of the
+#     ABI headers (uapi/)
 #     (names l3l2q_*, not l3l2q__*), and every l3l2q_* symbol that
 #     build/lib/libl3l2q.so exports is one of them;
 #   - every page renders with groff -man -ww without a warning;
@@ -20,8 +21,8 @@ GROFF=${GROFF:-groff}
 NM=${NM:-nm}
 SO=${SO:-build/lib/libl3l2q.so}
 out=build/man_check
-headers="lib/include/l3l2q_core.h lib/include/libl3l2q.h
-lib/include/libl3l2q_uring.h lib/include/l3l2q_mailbox.h uapi/l3l2q.h"
+# Every public header: the library's and the ABI's.
+headers=$(ls lib/include/*.h uapi/*.h)
 
 rm -rf "$out"
 mkdir -p "$out"

@@ -1,12 +1,13 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 #
-# Model-check the need-wakeup protocol (tests/wakeup.pml) with spin: the
-# protocol as specified must have no lost wakeup and no deadlock, and each
-# broken variant (a full fence left out, a kernel WAIT that does not re-check
-# after registering) must be caught, by the lost-wakeup assertion (pan -E)
-# and, separately, as a deadlock (pan -A).  The searches are exhaustive:
-# full state storage, no partial-order reduction.
+# Model-check the need-wakeup protocol (tests/wakeup.pml) and the signals'
+# target-crossing rule (tests/signals.pml) with spin: each protocol as
+# specified must have no lost wakeup and no deadlock, and each broken
+# variant (a full fence left out, a kernel wait that does not re-check
+# after registering, ...) must be caught, by the lost-wakeup assertion
+# (pan -E) and, separately, as a deadlock (pan -A).  The searches are
+# exhaustive: full state storage, no partial-order reduction.
 #
 # Output is TAP; every check is a pass or a failure, never a skip.
 set -u
@@ -23,13 +24,14 @@ mkdir -p "$out"
 # shellcheck source=tests/tap.sh
 . tests/tap.sh
 
-# build DIR SPINFLAGS...: generate and compile the verifier in $out/DIR.
+# build DIR SPINFLAGS...: generate and compile the verifier of $model in
+# $out/DIR.
 build() {
 	dir=$out/$1
 	shift
 	mkdir -p "$dir"
-	cp "$model" "$dir/wakeup.pml"
-	(cd "$dir" && "$SPIN" -a "$@" wakeup.pml &&
+	cp "$model" "$dir/"
+	(cd "$dir" && "$SPIN" -a "$@" "$(basename "$model")" &&
 	 "$CC" -O2 -DSAFETY -DNOREDUCE -o pan pan.c) >"$dir/build.log" 2>&1
 }
 
@@ -53,9 +55,9 @@ stats() {
 trail() {
 	dir=$out/$1
 	shift
-	[ -f "$dir/wakeup.pml.trail" ] || return 0
-	(cd "$dir" && "$SPIN" -t -g "$@" wakeup.pml) 2>&1 | tail -n 40 |
-		sed 's/^/# /'
+	[ -f "$dir/$(basename "$model").trail" ] || return 0
+	(cd "$dir" && "$SPIN" -t -g "$@" "$(basename "$model")") 2>&1 |
+		tail -n 40 | sed 's/^/# /'
 }
 
 # Exhaustive and clean: no error of any kind, search depth not truncated.
@@ -138,6 +140,70 @@ efd-no-w2-space|-DEVENTFD=1 -DKERNEL_MB=1 -DBUG_NO_W2=2|0|the model catches a mi
 no-seen|-DDEPTH=1 -DMSGS=4 -DBUG_NO_SEEN=1|0|the model catches one kick per arming without the armed-counter check (a stale kick spends the arming)
 no-rearm-space|-DSPACE_NEED=2 -DBUG_NO_REARM=2|0|the model catches a waiter that sleeps again on an arming already kicked, on the newest counter, space wait needing two releases
 new-seen-space|-DSPACE_NEED=2 -DBUG_NEW_SEEN=2|0|the model catches a WAIT on a newer counter value than the one armed with, space wait needing two releases
+EOF
+
+# The signals' target-crossing rule (tests/signals.pml): growing values
+# and a state word set and reset, with the kernel's wait and with eventfd
+# sleeps.  Fields: directory, spin flags, description.
+model=tests/signals.pml
+while IFS='|' read -r name flags what; do
+	# shellcheck disable=SC2086 # $flags is a list of -D options
+	if ! build "$name" $flags; then
+		not_ok "$what (build)"
+		diag "$out/$name/build.log"
+		continue
+	fi
+	verify "$name" pan.log
+	if clean "$out/$name/pan.log"; then
+		ok "$what"
+		echo "# $(stats "$out/$name/pan.log")"
+	else
+		not_ok "$what"
+		diag "$out/$name/pan.log"
+		# shellcheck disable=SC2086 # $flags is a list of -D options
+		trail "$name" $flags
+	fi
+done <<EOF
+sig-ok-grow-v5|-DNV=5|signals model, growing values (5 notifies, targets 2 then 5): no lost wakeup, no deadlock, data seen with its value
+sig-ok-state-v7|-DNONMONO=1 -DNV=7|signals model, a state word set and reset (7 notifies): no lost wakeup, no deadlock
+sig-ok-efd-grow-v4|-DEVENTFD=1 -DNV=4|signals model, eventfd sleeps, growing values (4 notifies): no lost wakeup, no deadlock, data seen with its value
+sig-ok-efd-state-v7|-DEVENTFD=1 -DNONMONO=1 -DNV=7|signals model, eventfd sleeps, a state word set and reset (7 notifies): no lost wakeup, no deadlock
+EOF
+
+# Each broken variant of the signals model must be caught by the
+# lost-wakeup assertion (pan -E) and as a deadlock (pan -A).  Fields:
+# directory, spin flags, description.
+while IFS='|' read -r name flags what; do
+	what="$what: lost wakeup and deadlock"
+	# shellcheck disable=SC2086 # $flags is a list of -D options
+	if ! build "$name" $flags; then
+		not_ok "$what (build)"
+		diag "$out/$name/build.log"
+		continue
+	fi
+	verify "$name" lost.log -E
+	verify "$name" dead.log -A
+	lost=$out/$name/lost.log
+	dead=$out/$name/dead.log
+	if grep -q 'assertion violated.*asleep' "$lost" &&
+	   grep -q 'errors: 1$' "$lost" &&
+	   grep -q 'invalid end state' "$dead" &&
+	   grep -q 'errors: 1$' "$dead"; then
+		ok "$what"
+		echo "# assertion: $(stats "$lost"); end state: $(stats "$dead")"
+	else
+		not_ok "$what"
+		diag "$lost"
+		diag "$dead"
+	fi
+done <<EOF
+sig-no-w2|-DBUG_NO_W2=1|the signals model catches a missing waiter fence (W2)
+sig-no-n2|-DBUG_NO_N2=1|the signals model catches a missing notifier fence (N2)
+sig-efd-no-w2|-DEVENTFD=1 -DBUG_NO_W2=1|the signals model catches a missing W2 with eventfd sleeps
+sig-efd-no-n2|-DEVENTFD=1 -DBUG_NO_N2=1|the signals model catches a missing N2 with eventfd sleeps
+sig-no-recheck|-DBUG_NO_RECHECK=1|the signals model catches a kernel wait that does not re-check after registering
+sig-no-recheck-state|-DBUG_NO_RECHECK=1 -DNONMONO=1|the signals model catches a kernel wait that does not re-check after registering, state word
+sig-no-kicked|-DBUG_NO_KICKED=1 -DNONMONO=1|the signals model catches a kernel wait that ignores the kicked word (a kick before the sleep, the state reset since)
 EOF
 
 echo "1..$n"

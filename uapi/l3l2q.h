@@ -493,6 +493,13 @@ static inline int l3l2q_region_layout(const struct l3l2q_layout *l,
 			__u64 input_arena_bytes;	\
 			__u64 output_arena_bytes;	\
 		};					\
+		struct {		/* L3L2Q_KIND_SIGNALS */\
+			__u64 data_bytes;		\
+			__u32 signal_count;		\
+			__u32 hdmem_flags;		\
+			__u32 sig_flags;		\
+			__u32 sig_resv;			\
+		};		/* l3l2q_signals.h */	\
 		__u64 geom[3];				\
 	}
 
@@ -681,6 +688,20 @@ L3L2Q__ASSERT(sizeof(struct l3l2q_eventfd_args) == 16, "eventfd args ABI");
  * L3L2Q_DIR_DEAD_BEATS periods, or that stores L3L2Q_DEV_DEAD, has its
  * L2 roles marked dead; sleepers wake with -ECONNRESET.
  *
+ * The region's L2 state word (its control block) is the device's: a
+ * device that serves with the control block claims it ABSENT -> LIVE
+ * (compare-and-swap) before its first access and stores DEAD when it stops
+ * serving; a device that serves as upstream code does (no control block)
+ * leaves it ABSENT while it serves and stores DEAD only to let the slot
+ * go.  A host that formats the directory again stores magic 0 first and
+ * the magic last, so a device never adopts a half-written epoch.
+ *
+ * Restart: a device may come back after its death (a new ivshmem client,
+ * so a new dev_peer_id, and state LIVE for the same epoch again); the host
+ * reads dev_peer_id anew on each vector-0 interrupt.  The regions LIVE
+ * when it came back lost their L2 with the old device: it lets them go
+ * (L2 state DEAD) and serves only regions created after.
+ *
  * The rules in detail (the host's side is kmod/l3l2q_dev*.c):
  *
  * Nodes.  /dev/l3l2q<N>, mode 0600, one per bound device, N the lowest
@@ -706,23 +727,19 @@ L3L2Q__ASSERT(sizeof(struct l3l2q_eventfd_args) == 16, "eventfd args ABI");
  * LIVE, and a dev_peer_id below 65536 other than host_peer_id.
  *
  * Slots: a device reads state with acquire order; LIVE means generation
- * and the fields are set.  The region's L2 state word (in its control
- * block, ABSENT at creation; to the kernel the role is the device's from
- * creation on) is the device's claim: it takes the region with a
- * compare-and-swap ABSENT -> LIVE, then checks that the slot is still
- * LIVE at the same place (else it gives the claim back, storing ABSENT).
- * It serves a region only while it holds that claim.  It lets a region
- * go - when the slot turns CLOSED (the L3 role died), after a STOP drain,
- * or when it gives up - by storing the word DEAD with release order (and,
- * with interrupts, ringing vector 0); the host then marks the L2 role dead
- * (its abort flag untouched) and, once the slot is CLOSED, reuses slot
- * and memory.  When a slot closes, the host takes the claim of a region
- * the device never claimed (compare-and-swap ABSENT -> DEAD).  The host
- * reuses a CLOSED slot only when the region's L2 state word says DEAD, the
- * device died, or the device's line does not say it serves this epoch.
- * The host itself stores the L2 state word DEAD (and the L2 abort flag 1)
- * when it declares the device dead: a device must never touch such a
- * region again, even if it comes back.
+ * and the fields are set.  The region's L2 state word is ABSENT at
+ * creation (to the kernel the L2 role is the device's from creation on:
+ * no PEER, it dies with the device) and is the device's, as above.  A
+ * device lets a region go - when the slot turns CLOSED (the L3 role
+ * died; also a slot it never served), after a STOP drain, or when it gives
+ * up - by storing that word DEAD with release order (and, with
+ * interrupts, ringing vector 0); the host then marks the L2 role dead (its
+ * abort flag untouched) and, once the slot is CLOSED, reuses slot and
+ * memory.  The host reuses a CLOSED slot only when the region's L2 state
+ * word says DEAD, the device died, or the device's line does not say it
+ * serves this epoch.  The host itself stores the L2 state word DEAD (and
+ * the L2 abort flag 1) when it declares the device dead: a device must
+ * never touch such a region again, even if it comes back.
  *
  * Liveness: the host checks every heartbeat_ms (module parameter, 1000 by
  * default, published when the driver binds) and at once on vector 0.  A

@@ -9,6 +9,8 @@
  *   l3l2q_load_once()      a single untorn read, no ordering (a snapshot)
  *   l3l2q_store_once()     a single untorn write, no ordering
  *   l3l2q_full_fence()     store->load ordering (the need-wakeup handshake)
+ *   l3l2q_fetch_add_release_u64()  an atomic add that publishes like a
+ *                          release store (a signal's add-notify)
  *
  * User space and device code use C11 <stdatomic.h> (a freestanding header);
  * the kernel uses smp_load_acquire()/smp_store_release()/READ_ONCE().
@@ -20,6 +22,7 @@
 
 #ifdef __KERNEL__
 #include <asm/barrier.h>
+#include <linux/atomic.h>
 #include <linux/compiler.h>
 
 #define l3l2q_load_acquire_s32(p)	smp_load_acquire(p)
@@ -27,6 +30,9 @@
 #define l3l2q_load_acquire_u32(p)	smp_load_acquire(p)
 #define l3l2q_store_release_u32(p, v)	smp_store_release(p, v)
 #define l3l2q_store_release_u64(p, v)	smp_store_release(p, v)
+#define l3l2q_load_acquire_u64(p)	smp_load_acquire(p)
+#define l3l2q_fetch_add_release_u64(p, v)				\
+	((__u64)atomic64_fetch_add_release((s64)(v), (atomic64_t *)(p)))
 #define l3l2q_load_once_u64(p)		READ_ONCE(*(p))
 #define l3l2q_store_once_u64(p, v)	WRITE_ONCE(*(p), v)
 #define l3l2q_load_once_s32(p)		READ_ONCE(*(p))
@@ -69,6 +75,18 @@ static inline void l3l2q_store_release_u32(__u32 *p, __u32 v)
 static inline void l3l2q_store_release_u64(__u64 *p, __u64 v)
 {
 	atomic_store_explicit((_Atomic __u64 *)p, v, memory_order_release);
+}
+
+static inline __u64 l3l2q_load_acquire_u64(const __u64 *p)
+{
+	return atomic_load_explicit((const _Atomic __u64 *)p, memory_order_acquire);
+}
+
+/* Returns the value before the add.  x86-64: lock xadd; arm64: ldaddl. */
+static inline __u64 l3l2q_fetch_add_release_u64(__u64 *p, __u64 v)
+{
+	return atomic_fetch_add_explicit((_Atomic __u64 *)p, v,
+					 memory_order_release);
 }
 
 static inline __u64 l3l2q_load_once_u64(const __u64 *p)

@@ -4,6 +4,7 @@
  * from fixed texts and numbers, because the core has no printf.
  */
 #include "internal.h"
+#include "l3l2q_signals.h"
 
 static const char *const op_names[] = {
 	[L3L2Q_EOP_INIT] = "init",
@@ -20,6 +21,12 @@ static const char *const op_names[] = {
 	[L3L2Q_EOP_OUTPUT_READ] = "output.read",
 	[L3L2Q_EOP_OUTPUT_RELEASE] = "output.release",
 	[L3L2Q_EOP_ATTACH] = "attach",
+	[L3L2Q_EOP_SIG_INIT] = "signals.init",
+	[L3L2Q_EOP_SIG_READ] = "signals.read",
+	[L3L2Q_EOP_SIG_WRITE] = "signals.write",
+	[L3L2Q_EOP_SIG_NOTIFY] = "signals.notify",
+	[L3L2Q_EOP_SIG_WAIT] = "signals.wait",
+	[L3L2Q_EOP_SIG_ARM] = "signals.arm",
 };
 
 static const char *const kind_names[] = {
