@@ -131,18 +131,14 @@ void l3l2q_devmem_read_devline(struct l3l2q_pci_dev *pd,
 		      dl->epoch == pd->epoch && dl->state == L3L2Q_DEV_LIVE;
 }
 
-static u32 *l3l2q_devmem_l2_word(struct l3l2q_pci_dev *pd,
-				 const struct l3l2q_pci_slot *slot)
-{
-	return pd->mem + slot->offset + slot->ctrl_offset +
-	       L3L2Q_CTRL_L2_STATE;
-}
-
 /* The L2 state word of @slot's region, read once (pd->lock, !gone). */
 u32 l3l2q_devmem_l2_state(struct l3l2q_pci_dev *pd,
 			  const struct l3l2q_pci_slot *slot)
 {
-	return READ_ONCE(*l3l2q_devmem_l2_word(pd, slot));
+	u32 *word = pd->mem + slot->offset + slot->ctrl_offset +
+		    L3L2Q_CTRL_L2_STATE;
+
+	return READ_ONCE(*word);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -402,8 +398,9 @@ static void l3l2q_ivshmem_publish(struct l3l2q_region *r)
 
 /*
  * The L3 role is dead and the region's last file gone: the slot is
- * CLOSED for the device, which lets go by storing its L2 state DEAD; if
- * it never claimed the region, the host stores that for it.  No interrupt
+ * CLOSED for the device, which lets go by storing its L2 state DEAD - also
+ * for a region it never served: a device serving as upstream code does
+ * never claims one, so ABSENT does not say "never touched".  No interrupt
  * reaches the region from here on.
  */
 static void l3l2q_ivshmem_retire(struct l3l2q_region *r)
@@ -420,14 +417,6 @@ static void l3l2q_ivshmem_retire(struct l3l2q_region *r)
 			/* Pairs with the device's load-acquire of the state. */
 			smp_store_release(&l3l2q_dir_slot(pd, slot)->state,
 					  L3L2Q_SLOT_CLOSED);
-			/*
-			 * A region the device never claimed it never will:
-			 * its claim (ABSENT -> LIVE) fails on DEAD (uapi).
-			 */
-			if (cmpxchg(l3l2q_devmem_l2_word(pd, slot),
-				    L3L2Q_ROLE_ABSENT, L3L2Q_ROLE_DEAD) ==
-			    L3L2Q_ROLE_ABSENT)
-				slot->l2_dead = true;
 			/*
 			 * CLOSED before the device line is read (reclaim):
 			 * pairs with the device's fence between storing

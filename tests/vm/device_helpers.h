@@ -488,6 +488,7 @@ static inline void standin_sig(int sig)
 struct standin_region {
 	struct l3l2q_l2 *l2;		/* NULL: not attached */
 	__u32 generation;
+	__u32 closed_gen;		/* + 1: the CLOSED slot let go */
 	__u32 *l2_state;
 	__u32 *l3_state;
 	unsigned int stopped;
@@ -506,6 +507,7 @@ static inline void standin_letgo(struct standin_region *s)
 	free(s->l2);
 	s->l2 = NULL;
 	st32(s->l2_state, L3L2Q_ROLE_DEAD);
+	s->closed_gen = s->generation + 1;	/* done for this region */
 }
 
 /* Attach to slot @i if it is LIVE and its L2 role still LIVE. */
@@ -552,6 +554,28 @@ static inline void standin_attach(void *m, unsigned int i,
 	}
 	s->generation = ds->generation;
 	s->stopped = 0;
+}
+
+/*
+ * A CLOSED slot it did not serve is let go too (uapi): its L2 state word
+ * DEAD, once per generation, if the region lies inside the memory.
+ */
+static inline void standin_letgo_closed(void *m, unsigned int i,
+					struct standin_region *s,
+					__u64 mem_bytes)
+{
+	struct l3l2q_dir_slot *ds = dir_slot(m, i);
+	__u64 off = ds->region_offset;
+	__u32 gen = ds->generation;
+
+	if (ld32(&ds->state) != L3L2Q_SLOT_CLOSED || s->closed_gen == gen + 1)
+		return;
+	s->closed_gen = gen + 1;
+	if (off < L3L2Q_DIR_BYTES || off % 4096 || off > mem_bytes - 4096)
+		return;
+	/* Still CLOSED: the host keeps the memory until the word says DEAD. */
+	st32((__u32 *)((char *)m + off + L3L2Q_CTRL_L2_STATE),
+	     L3L2Q_ROLE_DEAD);
 }
 
 /* One message of @s, answered; 1 if there was one. */
@@ -651,6 +675,7 @@ static inline void standin_run(const struct ivs *d, const struct standin_opts *o
 			int closed;
 
 			if (!s->l2) {
+				standin_letgo_closed(m, i, s, d->mem_bytes);
 				standin_attach(m, i, s);
 				continue;
 			}
