@@ -21,8 +21,12 @@
 #include <fcntl.h>
 #include <liburing.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sched.h>
+#include <setjmp.h>
 #include <signal.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -40,6 +44,8 @@
 #include "l3l2q_core.h"
 #include "libl3l2q.h"
 #include "vm_helpers.h"
+#include "vmctl.h"
+#include "../../tools/l3l2q_task.h"
 
 #define MS		1000000ull	/* ns */
 #define SEC		1000000000ull	/* ns */
@@ -102,6 +108,24 @@ static inline long long ivs_num(const struct ivs *d, const char *key)
 	if (ivs_str(d, key, v, sizeof(v)))
 		return -1;
 	return (long long)strtoull(v, NULL, 0);
+}
+
+/* Interrupts the device raised, all vectors together (state irqs_v*). */
+static inline long long ivs_irqs(const struct ivs *d)
+{
+	char path[160], line[256];
+	long long sum = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/state", d->dbg);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "irqs_v", 6) && strchr(line, ':'))
+			sum += strtoll(strchr(line, ':') + 1, NULL, 10);
+	fclose(f);
+	return sum;
 }
 
 /* Fill @d for node l3l2q<N> named @name; 0 or -1. */
@@ -460,6 +484,68 @@ static inline unsigned char msg_byte(__u64 i, __u64 k)
 #define STANDIN_XOR	0x5Au
 
 /* ---------------------------------------------------------------------- */
+/* Tasks for l3l2q-devsim, the device on the host (l3l2q_task.h)          */
+/* ---------------------------------------------------------------------- */
+
+#define TASK_KEY	0xA5u
+#define TASK_MAX	448ull		/* payload bytes after the header */
+
+/* Enqueue task @id (XOR with TASK_KEY, msg_len(@id) bytes) with try_. */
+static inline int task_try_put(struct dq *q, __u64 id)
+{
+	unsigned char buf[L3L2Q_TASK_HDR_BYTES + TASK_MAX];
+	struct l3l2q_task_hdr h = {
+		.magic = L3L2Q_TASK_MAGIC, .version = L3L2Q_TASK_VERSION,
+		.kind = L3L2Q_TASK_KIND_TASK, .op = L3L2Q_TASK_OP_XOR,
+		.arg = TASK_KEY, .id = id,
+		.payload_bytes = msg_len(id, TASK_MAX),
+		.submit_ns = l3l2q_now_ns(),
+	};
+	__u64 k;
+
+	l3l2q_task_store(buf, &h);
+	for (k = 0; k < h.payload_bytes; k++)
+		buf[L3L2Q_TASK_HDR_BYTES + k] = msg_byte(id, k);
+	return l3l2q_l3_try_enqueue(&q->l3, L3L2Q_OP_DATA, buf,
+				    L3L2Q_TASK_HDR_BYTES + h.payload_bytes);
+}
+
+/*
+ * Check a result of task_try_put()'s tasks, every byte: its task id, or
+ * -1 with *why saying what is wrong.
+ */
+static inline long long task_check(const unsigned char *data, __u64 nbytes,
+				   __u64 opcode, const char **why)
+{
+	struct l3l2q_task_hdr h;
+	__u64 k;
+
+	*why = NULL;
+	if (opcode != L3L2Q_OP_DATA || nbytes < L3L2Q_TASK_HDR_BYTES) {
+		*why = opcode == L3L2Q_OP_ERROR ? "an ERROR" : "not a result";
+		return -1;
+	}
+	l3l2q_task_load(&h, data);
+	if (h.magic != L3L2Q_TASK_MAGIC || h.kind != L3L2Q_TASK_KIND_RESULT ||
+	    h.op != L3L2Q_TASK_OP_XOR || h.arg != TASK_KEY) {
+		*why = "header";
+		return -1;
+	}
+	if (h.payload_bytes != nbytes - L3L2Q_TASK_HDR_BYTES ||
+	    h.payload_bytes != msg_len(h.id, TASK_MAX)) {
+		*why = "length";
+		return -1;
+	}
+	for (k = 0; k < h.payload_bytes; k++)
+		if (data[L3L2Q_TASK_HDR_BYTES + k] !=
+		    (unsigned char)(msg_byte(h.id, k) ^ TASK_KEY)) {
+			*why = "payload bytes";
+			return -1;
+		}
+	return (long long)h.id;
+}
+
+/* ---------------------------------------------------------------------- */
 /* The stand-in device                                                    */
 /* ---------------------------------------------------------------------- */
 
@@ -735,5 +821,119 @@ static inline pid_t standin_start_live(const struct ivs *d,
 	waitpid(pid, &status, 0);
 	return -1;
 }
+
+/* ---------------------------------------------------------------------- */
+/* Sleepers in each mechanism                                             */
+/* ---------------------------------------------------------------------- */
+
+/* Is thread @tid blocked in system call @nr? */
+static inline int in_syscall(pid_t tid, long nr)
+{
+	char path[64], buf[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/syscall", tid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	n = strtol(buf, NULL, 10);
+	if (nr == SYS_epoll_wait && n == SYS_epoll_pwait)
+		return 1;
+	if (nr == SYS_read && n == SYS_pread64)
+		return 1;
+	return n == nr;
+}
+
+static inline int wait_blocked(pid_t tid, long nr)
+{
+	int i;
+
+	for (i = 0; i < 20000; i++) {
+		if (in_syscall(tid, nr)) {
+			sleep_ms(20);
+			return 1;
+		}
+		sleep_ms(1);
+	}
+	return 0;
+}
+
+enum { VIA_WAIT, VIA_EPOLL, VIA_EVENTFD, VIA_URING, VIA_COUNT };
+
+static inline const char *via_str(int via)
+{
+	static const char *const names[] = {
+		"WAIT", "epoll", "eventfd", "io_uring",
+	};
+
+	return via >= 0 && via < VIA_COUNT ? names[via] : "?";
+}
+
+struct sleeper {
+	int fd;
+	int via;
+	int efd, ep;
+	__s32 seen;
+	pid_t tid;
+	int res;			/* WAIT's, epoll's events, eventfd count */
+};
+
+static inline void *sleeper_fn(void *arg)
+{
+	struct sleeper *s = arg;
+	struct epoll_event out;
+	__u64 v;
+
+	s->tid = (pid_t)syscall(SYS_gettid);
+	switch (s->via) {
+	case VIA_WAIT:
+		s->res = do_wait(s->fd, L3L2Q_CTR_OUTPUT_TAIL, s->seen,
+				 l3l2q_now_ns() + 120 * SEC);
+		break;
+	case VIA_EPOLL:
+		s->res = epoll_wait(s->ep, &out, 1, 120000) == 1 ?
+			 (int)out.events : -1;
+		break;
+	case VIA_EVENTFD:
+		s->res = read(s->efd, &v, sizeof(v)) == sizeof(v) ? (int)v : -1;
+		break;
+	}
+	return NULL;
+}
+
+static sigjmp_buf touch_env;
+
+static inline void touch_handler(int sig)
+{
+	siglongjmp(touch_env, sig);
+}
+
+/*
+ * Touch @p here (a fork would not inherit the mapping: VM_DONTCOPY); the
+ * signal the touch raised, or 0.
+ */
+static inline int touch_sig(volatile char *p)
+{
+	struct sigaction sa, old_bus, old_segv;
+	int sig;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = touch_handler;
+	sigaction(SIGBUS, &sa, &old_bus);
+	sigaction(SIGSEGV, &sa, &old_segv);
+	sig = sigsetjmp(touch_env, 1);
+	if (!sig)
+		(void)p[0];
+	sigaction(SIGBUS, &old_bus, NULL);
+	sigaction(SIGSEGV, &old_segv, NULL);
+	return sig;
+}
+
 
 #endif /* L3L2Q_DEVICE_HELPERS_H */

@@ -109,6 +109,11 @@ static void plain_stop_standin(FIXTURE_DATA(plain) *self)
 	self->standin = -1;
 }
 
+/*
+ * The stand-in plays the plain device (VM device 1) here: the host's
+ * l3l2q-devsim steps aside for each test (VMCTL kill-device 1) and comes
+ * back after it, and each test starts on a freshly formatted directory.
+ */
 FIXTURE_SETUP(plain)
 {
 	self->raw = MAP_FAILED;
@@ -121,8 +126,8 @@ FIXTURE_SETUP(plain)
 	}
 	ASSERT_EQ(0, ivs_find(&self->d, 0, NULL))
 		TH_LOG("no ivshmem-plain device bound to l3l2q: does the VM have one (tools/vm/run.sh)?");
-	self->raw = ivs_map(&self->d);
-	ASSERT_NE(MAP_FAILED, self->raw);
+	vmctl(NULL, 0, "kill-device 1");
+	ASSERT_EQ(0, plain_rebind(self));
 }
 
 FIXTURE_TEARDOWN(plain)
@@ -136,12 +141,13 @@ FIXTURE_TEARDOWN(plain)
 		pci_rescan();
 		ivs_wait_bound(&self->d, 0, bdf, 10000);
 	}
-	if (self->restore) {
+	if (self->restore)
 		write_param("heartbeat_ms", self->saved_hb);
-		ivs_unbind(&self->d);
-		ivs_bind(&self->d);
-		ivs_wait_bound(&self->d, 0, bdf, 10000);
-	}
+	/* A clean directory, then the host's device again. */
+	ivs_unbind(&self->d);
+	ivs_bind(&self->d);
+	ivs_wait_bound(&self->d, 0, bdf, 10000);
+	vmctl(NULL, 0, "start-device 1");
 }
 
 /* Start a stand-in that beats and serves; waits until the host sees it. */
@@ -441,46 +447,6 @@ TEST_F(plain, closed_slot_waits_for_device)
 /* Traffic through the poller                                             */
 /* ---------------------------------------------------------------------- */
 
-/* Is thread @tid blocked in system call @nr? */
-static int in_syscall(pid_t tid, long nr)
-{
-	char path[64], buf[64];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/syscall", tid);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	n = strtol(buf, NULL, 10);
-	if (nr == SYS_epoll_wait && n == SYS_epoll_pwait)
-		return 1;
-	if (nr == SYS_read && n == SYS_pread64)
-		return 1;
-	return n == nr;
-}
-
-static int wait_blocked(pid_t tid, long nr)
-{
-	int i;
-
-	for (i = 0; i < 20000; i++) {
-		if (in_syscall(tid, nr)) {
-			sleep_ms(20);
-			return 1;
-		}
-		sleep_ms(1);
-	}
-	return 0;
-}
-
-enum { VIA_WAIT, VIA_EPOLL, VIA_EVENTFD, VIA_URING, VIA_COUNT };
-static const char *const via_name[] = { "WAIT", "epoll", "eventfd", "io_uring" };
 
 /*
  * Each kind of sleeper, registered before its input goes out, is woken
@@ -547,9 +513,9 @@ TEST_F_TIMEOUT(plain, poller_wakes_each_sleeper, 300)
 			break;
 		}
 		EXPECT_NE(seen, dq_ctr(&q, L3L2Q_CTR_OUTPUT_TAIL))
-			TH_LOG("%s woke without an answer", via_name[via]);
+			TH_LOG("%s woke without an answer", via_str(via));
 		EXPECT_LT(wakes, dbg_num(q.id, "poller_wakes"))
-			TH_LOG("%s was not woken by the poller", via_name[via]);
+			TH_LOG("%s was not woken by the poller", via_str(via));
 		ASSERT_EQ(0, l3l2q_l3_dequeue(&q.l3, buf, sizeof(buf),
 					      l3l2q_deadline_in(60 * SEC),
 					      NULL));
@@ -846,66 +812,6 @@ TEST_F_TIMEOUT(plain, device_scribbles_everything, 300)
 /* Hot-unplug                                                             */
 /* ---------------------------------------------------------------------- */
 
-struct sleeper {
-	int fd;
-	int via;
-	int efd, ep;
-	__s32 seen;
-	pid_t tid;
-	int res;			/* WAIT's, epoll's events, eventfd count */
-};
-
-static void *sleeper_fn(void *arg)
-{
-	struct sleeper *s = arg;
-	struct epoll_event out;
-	__u64 v;
-
-	s->tid = (pid_t)syscall(SYS_gettid);
-	switch (s->via) {
-	case VIA_WAIT:
-		s->res = do_wait(s->fd, L3L2Q_CTR_OUTPUT_TAIL, s->seen,
-				 l3l2q_now_ns() + 120 * SEC);
-		break;
-	case VIA_EPOLL:
-		s->res = epoll_wait(s->ep, &out, 1, 120000) == 1 ?
-			 (int)out.events : -1;
-		break;
-	case VIA_EVENTFD:
-		s->res = read(s->efd, &v, sizeof(v)) == sizeof(v) ? (int)v : -1;
-		break;
-	}
-	return NULL;
-}
-
-static sigjmp_buf touch_env;
-
-static void touch_handler(int sig)
-{
-	siglongjmp(touch_env, sig);
-}
-
-/*
- * Touch @p here (a fork would not inherit the mapping: VM_DONTCOPY); the
- * signal the touch raised, or 0.
- */
-static int touch_sig(volatile char *p)
-{
-	struct sigaction sa, old_bus, old_segv;
-	int sig;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = touch_handler;
-	sigaction(SIGBUS, &sa, &old_bus);
-	sigaction(SIGSEGV, &sa, &old_segv);
-	sig = sigsetjmp(touch_env, 1);
-	if (!sig)
-		(void)p[0];
-	sigaction(SIGBUS, &old_bus, NULL);
-	sigaction(SIGSEGV, &old_segv, NULL);
-	return sig;
-}
-
 /*
  * The device goes (the PCI remove file: what a hot-unplug does to the
  * guest) while a sleeper waits in each mechanism: every one wakes, later
@@ -1009,6 +915,299 @@ TEST_F_TIMEOUT(plain, hot_unplug_wakes_every_sleeper, 300)
 	io_uring_queue_exit(&ring);
 	dq_destroy(&q);
 	/* The teardown rescans. */
+}
+
+/* ---------------------------------------------------------------------- */
+/* ivshmem-doorbell, with l3l2q-devsim as the device on the host          */
+/* ---------------------------------------------------------------------- */
+
+FIXTURE(bell) {
+	struct ivs d;
+	int restart;			/* start-device 0 in teardown */
+};
+
+static int bell_wait_live(const struct ivs *d)
+{
+	unsigned int i;
+
+	for (i = 0; i < 120000; i += 10) {
+		if (ivs_num(d, "live") == 1)
+			return 0;
+		sleep_ms(10);
+	}
+	return -1;
+}
+
+FIXTURE_SETUP(bell)
+{
+	self->restart = 0;
+	ASSERT_EQ(0, ivs_find(&self->d, 1, NULL))
+		TH_LOG("no ivshmem-doorbell device bound to l3l2q: does the VM have one (tools/vm/run.sh)?");
+	ASSERT_EQ(0, bell_wait_live(&self->d)) TH_LOG("the device never beat");
+}
+
+FIXTURE_TEARDOWN(bell)
+{
+	char bdf[32];
+
+	if (!self->restart)
+		return;
+	scpy(bdf, sizeof(bdf), self->d.bdf);
+	vmctl(NULL, 0, "start-device 0");
+	ivs_wait_bound(&self->d, 1, bdf, 10000);
+	bell_wait_live(&self->d);
+}
+
+/* One task through the device and back, its result checked. */
+static int task_roundtrip(struct dq *q, __u64 id)
+{
+	unsigned char out[L3L2Q_TASK_HDR_BYTES + TASK_MAX];
+	struct l3l2q_msg msg;
+	const char *why;
+	__u64 t;
+	int ret;
+
+	for (t = 0; (ret = task_try_put(q, id)) == -EAGAIN && t < 60000; t++)
+		sleep_ms(1);
+	if (ret)
+		return ret;
+	ret = l3l2q_l3_dequeue(&q->l3, out, sizeof(out),
+			       l3l2q_deadline_in(60 * SEC), &msg);
+	if (ret)
+		return ret;
+	return task_check(out, msg.nbytes, msg.opcode, &why) == (long long)id ?
+	       0 : -EBADMSG;
+}
+
+/*
+ * The directory of a doorbell device: the host's peer id (IVPosition), its
+ * MSI-X vectors, and the device's line naming another peer id, announcing
+ * kicks and serving this epoch.
+ */
+TEST_F(bell, directory_and_device_line)
+{
+	struct l3l2q_dir_host *h;
+	void *raw = ivs_map(&self->d);
+
+	ASSERT_NE(MAP_FAILED, raw);
+	h = dir_host(raw);
+	EXPECT_EQ(L3L2Q_DIR_MAGIC, ld32(&h->magic));
+	EXPECT_EQ((__u32)ivs_num(&self->d, "host_peer_id"), h->host_peer_id);
+	EXPECT_EQ(self->d.nr_vectors, h->nr_vectors);
+	EXPECT_LE(2u, h->nr_vectors);
+	EXPECT_EQ(1, ivs_num(&self->d, "dev_serving"));
+	EXPECT_NE(ivs_num(&self->d, "host_peer_id"),
+		  ivs_num(&self->d, "dev_peer_id"));
+	EXPECT_EQ(L3L2Q_FEAT_KICKS,
+		  ivs_num(&self->d, "dev_features") & L3L2Q_FEAT_KICKS);
+	munmap(raw, self->d.mem_bytes);
+}
+
+/*
+ * Doorbell: with the device asleep (its wake word armed for input), the
+ * L3's publish kicks and KICK rings the doorbell.  MSI-X: the device's
+ * answer interrupts the host and wakes each kind of sleeper - never the
+ * poller, which does not run for a device that kicks.
+ */
+TEST_F_TIMEOUT(bell, doorbell_and_msix_wake_each_sleeper, 300)
+{
+	unsigned char out[L3L2Q_TASK_HDR_BYTES + TASK_MAX];
+	struct epoll_event ev = { .events = EPOLLIN }, eo;
+	struct l3l2q_msg msg;
+	struct io_uring ring;
+	struct pollfd pfd;
+	long long bells, irqs, ticks;
+	const char *why;
+	int via, res, efd = -1, ep = -1;
+	unsigned int t;
+	struct dq q;
+	__s32 seen;
+	__u64 v;
+
+	ASSERT_EQ(0, dq_create(&q, self->d.node, DEPTH, ARENA, ARENA));
+	/* The device attached (its feature word says it kicks) ... */
+	ASSERT_EQ(0, task_roundtrip(&q, 1));
+	/* ... so a poller started before that stops and stays idle. */
+	for (t = 0; t < 60000; t += 10) {
+		char st[16];
+
+		if (!dbg_str(q.id, "poller", st, sizeof(st)) &&
+		    !strcmp(st, "idle"))
+			break;
+		sleep_ms(10);
+	}
+	ticks = dbg_num(q.id, "poller_ticks");
+	ASSERT_EQ(0, io_uring_queue_init(4, &ring, 0));
+	for (via = 0; via < VIA_COUNT; via++) {
+		/* The device sleeps, armed for input. */
+		for (t = 0; t < 60000; t++) {
+			if (dq_ctrl(&q, L3L2Q_CTRL_L2_WAKE) &
+			    L3L2Q_WAKE_INPUT_AVAIL)
+				break;
+			sleep_ms(1);
+		}
+		ASSERT_LT(t, 60000u) TH_LOG("the device never slept");
+		seen = dq_ctr(&q, L3L2Q_CTR_OUTPUT_TAIL);
+		if (via == VIA_EPOLL) {
+			ep = epoll_create1(EPOLL_CLOEXEC);
+			ASSERT_GE(ep, 0);
+			ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, q.fd, &ev));
+		} else if (via == VIA_EVENTFD) {
+			efd = eventfd(0, EFD_CLOEXEC);
+			ASSERT_GE(efd, 0);
+			ASSERT_EQ(0, set_eventfd(q.fd, efd));
+		} else if (via == VIA_URING) {
+			ASSERT_EQ(1, submit_uwait(&ring, q.fd,
+						  L3L2Q_CTR_OUTPUT_TAIL, seen,
+						  l3l2q_now_ns() + 60 * SEC, 1));
+		}
+		/* Ask the device for a kick (W1, W2), then publish. */
+		ASSERT_EQ(0, l3l2q_ep_want_wakeup(&q.l3.ep,
+						  L3L2Q_WAKE_OUTPUT_AVAIL));
+		bells = ivs_num(&self->d, "doorbells");
+		irqs = ivs_irqs(&self->d);
+		ASSERT_EQ(0, task_try_put(&q, 10 + via));
+		/* Whether the publish kicked or not, KICK rings. */
+		ASSERT_EQ(0, ioctl(q.fd, L3L2Q_IOC_KICK));
+		EXPECT_LT(bells, ivs_num(&self->d, "doorbells"))
+			TH_LOG("%s: KICK rang no doorbell", via_str(via));
+		switch (via) {
+		case VIA_WAIT:
+			EXPECT_EQ(0, do_wait(q.fd, L3L2Q_CTR_OUTPUT_TAIL, seen,
+					     l3l2q_now_ns() + 60 * SEC));
+			break;
+		case VIA_EPOLL:
+			ASSERT_EQ(1, epoll_wait(ep, &eo, 1, 60000));
+			EXPECT_NE(0u, eo.events & EPOLLIN);
+			close(ep);
+			break;
+		case VIA_EVENTFD:
+			pfd.fd = efd;
+			pfd.events = POLLIN;
+			ASSERT_EQ(1, poll(&pfd, 1, 60000));
+			EXPECT_EQ(sizeof(v), (size_t)read(efd, &v, sizeof(v)));
+			EXPECT_EQ(0, set_eventfd(q.fd, -1));
+			close(efd);
+			break;
+		case VIA_URING:
+			ASSERT_EQ(0, get_cqe(&ring, 60000, &res));
+			EXPECT_EQ(0, res);
+			break;
+		}
+		l3l2q_ep_clear_wakeup(&q.l3.ep, L3L2Q_WAKE_OUTPUT_AVAIL);
+		EXPECT_LT(irqs, ivs_irqs(&self->d))
+			TH_LOG("%s: woken without an interrupt", via_str(via));
+		ASSERT_EQ(0, l3l2q_l3_dequeue(&q.l3, out, sizeof(out),
+					      l3l2q_deadline_in(60 * SEC),
+					      &msg));
+		EXPECT_EQ(10 + via, task_check(out, msg.nbytes, msg.opcode,
+					       &why)) TH_LOG("%s", why);
+	}
+	EXPECT_EQ(ticks, dbg_num(q.id, "poller_ticks"));
+	io_uring_queue_exit(&ring);
+	dq_destroy(&q);
+}
+
+/*
+ * The device process killed (VMCTL kill-device 0): its heartbeat stops and
+ * a sleeper learns it (-ECONNRESET) after DEAD_BEATS silent checks.  The
+ * device started again is a new peer and serves new regions.
+ */
+TEST_F_TIMEOUT(bell, killed_device_is_told, 300)
+{
+	char why[128];
+	long long deaths, peer;
+	__u64 t0;
+	struct dq q;
+
+	ASSERT_EQ(0, dq_create(&q, self->d.node, DEPTH, ARENA, ARENA));
+	ASSERT_EQ(0, task_roundtrip(&q, 1));
+	deaths = ivs_num(&self->d, "deaths");
+	peer = ivs_num(&self->d, "dev_peer_id");
+	self->restart = 1;
+	ASSERT_EQ(0, vmctl(why, sizeof(why), "kill-device 0")) TH_LOG("%s", why);
+	t0 = l3l2q_now_ns();
+	EXPECT_EQ(-ECONNRESET, do_wait(q.fd, L3L2Q_CTR_OUTPUT_TAIL,
+				       dq_ctr(&q, L3L2Q_CTR_OUTPUT_TAIL),
+				       l3l2q_now_ns() + 120 * SEC));
+	TH_LOG("told %llu ms after the kill (bound: %lld ms after the last beat, plus the check's delay)",
+	       (l3l2q_now_ns() - t0) / MS,
+	       ivs_num(&self->d, "heartbeat_ms") * (L3L2Q_DIR_DEAD_BEATS + 1));
+	EXPECT_EQ(deaths + 1, ivs_num(&self->d, "deaths"));
+	EXPECT_EQ(L3L2Q_DIR_DEAD_BEATS, ivs_num(&self->d, "dead_after"));
+	ivs_line(&self->d, "death", why, sizeof(why));
+	EXPECT_STREQ("its heartbeat stopped", why);
+	EXPECT_EQ(L3L2Q_ROLE_DEAD, dq_ctrl(&q, L3L2Q_CTRL_L2_STATE));
+	dq_destroy(&q);
+
+	ASSERT_EQ(0, vmctl(why, sizeof(why), "start-device 0")) TH_LOG("%s", why);
+	self->restart = 0;
+	ASSERT_EQ(0, bell_wait_live(&self->d));
+	EXPECT_NE(peer, ivs_num(&self->d, "dev_peer_id"));
+	ASSERT_EQ(0, dq_create(&q, self->d.node, DEPTH, ARENA, ARENA));
+	EXPECT_EQ(0, task_roundtrip(&q, 2));
+	dq_destroy(&q);
+}
+
+/*
+ * The device scribbles random bytes over its whole memory (VMCTL
+ * scribble-device 0) while the host calls everything: every call gives a
+ * documented result, nothing hangs, the kernel stays quiet (the runner
+ * scans dmesg).  A fresh bind brings the device back into service.
+ */
+TEST_F_TIMEOUT(bell, scribbling_device_fails_cleanly, 300)
+{
+	struct l3l2q_info_args info;
+	unsigned char buf[256];
+	char why[128], bdf[32];
+	struct pollfd pfd;
+	struct dq q[2];
+	unsigned int i, round;
+
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, dq_create(&q[i], self->d.node, DEPTH, ARENA, ARENA));
+		ASSERT_EQ(0, task_roundtrip(&q[i], i));
+	}
+	ASSERT_EQ(0, vmctl(why, sizeof(why), "scribble-device 0")) TH_LOG("%s", why);
+	for (round = 0; round < 300; round++) {
+		for (i = 0; i < 2; i++) {
+			memset(buf, (int)round, sizeof(buf));
+			EXPECT_ONE_OF(l3l2q_l3_try_enqueue(&q[i].l3, L3L2Q_OP_DATA,
+							   buf, round % 256),
+				      0, -EAGAIN, -EPROTO, -ECONNRESET);
+			EXPECT_ONE_OF(l3l2q_l3_try_dequeue(&q[i].l3, buf,
+							   sizeof(buf), NULL),
+				      0, -EAGAIN, -EPROTO, -ECONNRESET,
+				      -EMSGSIZE);
+			EXPECT_ONE_OF(do_wait(q[i].fd, L3L2Q_CTR_OUTPUT_TAIL,
+					      (__s32)round,
+					      l3l2q_now_ns() + 10 * MS),
+				      0, -ETIMEDOUT, -ECONNRESET, -EINTR);
+			EXPECT_EQ(0, ioctl(q[i].fd, L3L2Q_IOC_KICK));
+			memset(&info, 0, sizeof(info));
+			EXPECT_EQ(0, ioctl(q[i].fd, L3L2Q_IOC_INFO, &info));
+			EXPECT_EQ(DEPTH, info.depth);
+			pfd.fd = q[i].fd;
+			pfd.events = POLLIN | POLLOUT;
+			EXPECT_LE(0, poll(&pfd, 1, 0));
+		}
+	}
+	TH_LOG("300 rounds of calls after the scribble: endpoints %s and %s, the device %s",
+	       l3l2q_ep_state(&q[0].l3.ep) == L3L2Q_STATE_LIVE ? "live" : "ended",
+	       l3l2q_ep_state(&q[1].l3.ep) == L3L2Q_STATE_LIVE ? "live" : "ended",
+	       ivs_num(&self->d, "live") == 1 ? "live" : "not live");
+	for (i = 0; i < 2; i++)
+		dq_destroy(&q[i]);
+
+	/* A new directory: the device follows the new epoch. */
+	scpy(bdf, sizeof(bdf), self->d.bdf);
+	ASSERT_EQ(0, ivs_unbind(&self->d));
+	ASSERT_EQ(0, ivs_bind(&self->d));
+	ASSERT_EQ(0, ivs_wait_bound(&self->d, 1, bdf, 10000));
+	ASSERT_EQ(0, bell_wait_live(&self->d));
+	ASSERT_EQ(0, dq_create(&q[0], self->d.node, DEPTH, ARENA, ARENA));
+	EXPECT_EQ(0, task_roundtrip(&q[0], 3));
+	dq_destroy(&q[0]);
 }
 
 TEST_HARNESS_MAIN

@@ -5,7 +5,7 @@
  * and the driver's poller that wakes its L3 peer's sleepers instead
  * (kmod/l3l2q_poller.c, the decision rule in uapi/l3l2q.h):
  *
- *   - 10^4 messages each way with the blocking calls, pipelined, every
+ *   - 5000 messages each way with the blocking calls, pipelined, every
  *     byte checked;
  *   - a blocked WAIT, epoll, a registered eventfd and an io_uring WAIT
  *     each woken for an answer nobody kicked for, and the poller going
@@ -227,11 +227,11 @@ static int nk_roundtrip(struct dq *q, __u64 i, __u64 max)
 	return 0;
 }
 
-#define NK_MSGS		10000ull
+#define NK_MSGS		5000ull
 #define NK_MAX		1024ull
 
 /*
- * 10^4 messages each way with the blocking calls, pipelined (send while
+ * 5000 messages each way with the blocking calls, pipelined (send while
  * there is room, sleep for an answer when not): no hang, every byte right.
  */
 TEST_F_TIMEOUT(nk, stream_blocking, 600)
@@ -276,8 +276,6 @@ TEST_F_TIMEOUT(nk, stream_blocking, 600)
 	EXPECT_LT(0, dbg_num(self->q.id, "poller_wakes"));
 }
 
-enum { VIA_WAIT, VIA_EPOLL, VIA_EVENTFD, VIA_URING, VIA_COUNT };
-static const char *const via_name[] = { "WAIT", "epoll", "eventfd", "io_uring" };
 
 /*
  * Each kind of sleeper, registered before its input goes out, is woken
@@ -347,10 +345,10 @@ TEST_F_TIMEOUT(nk, each_sleeper_woken, 300)
 			break;
 		}
 		TH_LOG("%s woken %llu us after the input (poll_max_us %lu)",
-		       via_name[via], (l3l2q_now_ns() - t0) / 1000, max_us);
+		       via_str(via), (l3l2q_now_ns() - t0) / 1000, max_us);
 		EXPECT_NE(seen, dq_ctr(&self->q, L3L2Q_CTR_OUTPUT_TAIL));
 		EXPECT_LT(wakes, dbg_num(self->q.id, "poller_wakes"))
-			TH_LOG("%s was not woken by the poller", via_name[via]);
+			TH_LOG("%s was not woken by the poller", via_str(via));
 		ASSERT_EQ(0, l3l2q_l3_dequeue(&self->q.l3, buf, sizeof(buf),
 					      l3l2q_deadline_in(60 * SEC),
 					      NULL));
