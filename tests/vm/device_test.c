@@ -460,6 +460,8 @@ TEST_F_TIMEOUT(plain, poller_wakes_each_sleeper, 300)
 	struct pollfd pfd;
 	struct io_uring ring;
 	long long wakes;
+	struct sleeper sl;
+	pthread_t th;
 	struct dq q;
 	int via, res, efd, ep;
 	__s32 seen;
@@ -473,7 +475,17 @@ TEST_F_TIMEOUT(plain, poller_wakes_each_sleeper, 300)
 		wakes = dbg_num(q.id, "poller_wakes");
 		seen = dq_ctr(&q, L3L2Q_CTR_OUTPUT_TAIL);
 		efd = ep = -1;
-		if (via == VIA_EPOLL) {
+		if (via == VIA_WAIT) {
+			/* Blocked before the input goes out. */
+			memset(&sl, 0, sizeof(sl));
+			sl.fd = q.fd;
+			sl.via = VIA_WAIT;
+			sl.seen = seen;
+			ASSERT_EQ(0, pthread_create(&th, NULL, sleeper_fn, &sl));
+			while (!__atomic_load_n(&sl.tid, __ATOMIC_ACQUIRE))
+				sleep_ms(1);
+			ASSERT_TRUE(wait_blocked(sl.tid, SYS_ioctl));
+		} else if (via == VIA_EPOLL) {
 			ep = epoll_create1(EPOLL_CLOEXEC);
 			ASSERT_GE(ep, 0);
 			ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, q.fd, &ev));
@@ -491,8 +503,8 @@ TEST_F_TIMEOUT(plain, poller_wakes_each_sleeper, 300)
 						  sizeof(buf)));
 		switch (via) {
 		case VIA_WAIT:
-			EXPECT_EQ(0, do_wait(q.fd, L3L2Q_CTR_OUTPUT_TAIL, seen,
-					     l3l2q_now_ns() + 60 * SEC));
+			pthread_join(th, NULL);
+			EXPECT_EQ(0, sl.res);
 			break;
 		case VIA_EPOLL:
 			ASSERT_EQ(1, epoll_wait(ep, &out, 1, 60000));

@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <liburing.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -288,6 +289,8 @@ TEST_F_TIMEOUT(nk, each_sleeper_woken, 300)
 	struct io_uring ring;
 	struct pollfd pfd;
 	unsigned long max_us;
+	struct sleeper sl;
+	pthread_t th;
 	long long wakes;
 	int via, res, efd = -1, ep = -1;
 	__u64 t0, v;
@@ -301,7 +304,17 @@ TEST_F_TIMEOUT(nk, each_sleeper_woken, 300)
 	for (via = 0; via < VIA_COUNT; via++) {
 		wakes = dbg_num(self->q.id, "poller_wakes");
 		seen = dq_ctr(&self->q, L3L2Q_CTR_OUTPUT_TAIL);
-		if (via == VIA_EPOLL) {
+		if (via == VIA_WAIT) {
+			/* Blocked before the input goes out. */
+			memset(&sl, 0, sizeof(sl));
+			sl.fd = self->q.fd;
+			sl.via = VIA_WAIT;
+			sl.seen = seen;
+			ASSERT_EQ(0, pthread_create(&th, NULL, sleeper_fn, &sl));
+			while (!__atomic_load_n(&sl.tid, __ATOMIC_ACQUIRE))
+				sleep_ms(1);
+			ASSERT_TRUE(wait_blocked(sl.tid, SYS_ioctl));
+		} else if (via == VIA_EPOLL) {
 			ep = epoll_create1(EPOLL_CLOEXEC);
 			ASSERT_GE(ep, 0);
 			ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, self->q.fd,
@@ -323,8 +336,8 @@ TEST_F_TIMEOUT(nk, each_sleeper_woken, 300)
 					      l3l2q_deadline_in(60 * SEC)));
 		switch (via) {
 		case VIA_WAIT:
-			EXPECT_EQ(0, do_wait(self->q.fd, L3L2Q_CTR_OUTPUT_TAIL,
-					     seen, l3l2q_now_ns() + 60 * SEC));
+			pthread_join(th, NULL);
+			EXPECT_EQ(0, sl.res);
 			break;
 		case VIA_EPOLL:
 			ASSERT_EQ(1, epoll_wait(ep, &out, 1, 60000));
