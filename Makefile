@@ -14,6 +14,11 @@
 #   make demo-host  run it here, over a memfd
 #   make vm-check   only the in-VM suites (tools/vm/run.sh)
 #   make clean
+#   make install    the library, headers, man pages, tools and l3l2q.pc
+#                   (PREFIX, DESTDIR, ...: mk/install.mk); make uninstall
+#   make module     l3l2q.ko for the running kernel, or KDIR=...; then
+#                   make modules_install (mk/module.mk)
+#   make deb        the Debian packages, in build/deb/ (mk/deb.mk)
 #
 # Source lists are wildcards, so a new lib/core/*.c, lib/user/*.c,
 # tools/*.c, tools/<name>/*.c or tests/*_test.c is picked up without
@@ -38,6 +43,10 @@ TEST_SRCS	:= $(sort $(wildcard tests/*_test.c))
 CPPFLAGS	:= -D_GNU_SOURCE -Iuapi -Ilib/include -iquote lib/core
 WARNFLAGS	:= -Wall -Wextra -Werror
 CFLAGS		:= -std=c11 -O2 -g $(WARNFLAGS) -pthread
+# A packager's flags (debian/rules: dpkg-buildflags' hardening) go on top
+# of the project's own, which a plain CFLAGS=... would replace.
+CPPFLAGS	+= $(DIST_CPPFLAGS)
+CFLAGS		+= $(DIST_CFLAGS)
 # All library objects are PIC: one set of objects serves both the .a and
 # the .so, and the cost on x86-64 is negligible.
 PICFLAGS	:= -fPIC
@@ -60,6 +69,15 @@ ASAN_CFLAGS	:= -std=c11 -O1 -g $(WARNFLAGS) -pthread $(SAN_FLAGS)
 
 LIB_OBJS	:= $(LIB_SRCS:%.c=$(B)/obj/%.o)
 LIB_A		:= $(B)/lib/libl3l2q.a
+# libl3l2q.so.1.0.0, its soname libl3l2q.so.1 and the link-time name
+# libl3l2q.so; the version is read from the header that states it.
+version_of	= $(shell awk '$$2 == "L3L2Q_VERSION_$(1)" { print $$3 }' \
+		    lib/include/l3l2q_version.h)
+VERSION_MAJOR	:= $(call version_of,MAJOR)
+VERSION		:= $(VERSION_MAJOR).$(call version_of,MINOR).$(call version_of,PATCH)
+LIB_MAP		:= lib/libl3l2q.map
+LIB_SONAME	:= libl3l2q.so.$(VERSION_MAJOR)
+LIB_SO_REAL	:= $(B)/lib/libl3l2q.so.$(VERSION)
 LIB_SO		:= $(B)/lib/libl3l2q.so
 TOOLS		:= $(TOOL_SRCS:tools/%.c=$(B)/tools/%)
 TOOLS		+= $(TOOL_DIRS:%=$(B)/tools/l3l2q-%)
@@ -76,6 +94,10 @@ SCRIPT_SUITES	:= tests/freestanding_check.sh tests/vm-suites.sh tests/spin_check
 SCRIPT_SUITES	+= tests/aarch64_check.sh
 SCRIPT_SUITES	+= tests/man_check.sh
 SCRIPT_SUITES	+= tests/bench_smoke.sh
+SCRIPT_SUITES	+= tests/install_check.sh tests/license_check.sh
+SCRIPT_SUITES	+= tests/deb_check.sh
+# After the VM suites, which install both kernels' headers.
+SCRIPT_SUITES	+= tests/kmod_lint.sh
 
 SUITE_ENV	:= ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
 		   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -102,14 +124,25 @@ $(LIB_A): $(LIB_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(LIB_SO): $(LIB_OBJS)
+# Only what the version script names is exported: the functions of the
+# installed headers (tests/install_check.sh), not the l3l2q__ internals.
+$(LIB_SO_REAL): $(LIB_OBJS) $(LIB_MAP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -shared -Wl,-soname,libl3l2q.so -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(DIST_LDFLAGS) -shared -Wl,-soname,$(LIB_SONAME) \
+		-Wl,--version-script=$(LIB_MAP) -Wl,--no-undefined \
+		-o $@ $(LIB_OBJS) $(LDLIBS)
+
+$(B)/lib/$(LIB_SONAME): $(LIB_SO_REAL)
+	ln -sf $(notdir $<) $@
+
+$(LIB_SO): $(B)/lib/$(LIB_SONAME)
+	ln -sf $(LIB_SONAME) $@
 
 # Tools may wait through io_uring (l3l2q-demo), like the tests.
 $(B)/tools/%: tools/%.c $(LIB_A)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -o $@ $< $(LIB_A) $(TEST_LDLIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(DIST_LDFLAGS) $(DEPFLAGS) -o $@ $< \
+		$(LIB_A) $(TEST_LDLIBS)
 
 # A tool directory, tools/<name>/: each file compiled on its own, then
 # linked.  Extra flags for one directory: TOOL_CPPFLAGS_<name> and
@@ -126,8 +159,8 @@ $(foreach t,$(TOOL_DIRS),$(eval $(B)/tools/l3l2q-$(t): \
 
 $(TOOL_DIRS:%=$(B)/tools/l3l2q-%): $(B)/tools/l3l2q-%: $(LIB_A)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(LIB_A) $(TOOL_LDLIBS_$*) \
-		$(TEST_LDLIBS)
+	$(CC) $(CFLAGS) $(DIST_LDFLAGS) -o $@ $(filter %.o,$^) $(LIB_A) \
+		$(TOOL_LDLIBS_$*) $(TEST_LDLIBS)
 
 $(B)/tests/%: tests/%.c $(LIB_A) $(KSFT_HDR)
 	@mkdir -p $(@D)
@@ -232,6 +265,9 @@ bench: $(BENCH)
 -include $(wildcard $(B)/obj/lib/*/*.d $(B)/asan/obj/lib/*/*.d \
 		    $(B)/tools/*.d $(B)/obj/tools/*/*.d \
 		    $(B)/tests/*.d $(B)/asan/tests/*.d)
+
+# Installing, the module on one's own machine, Debian packages.
+include mk/install.mk mk/module.mk mk/deb.mk
 
 # In-VM driver suites (tests/vm/*_test.c) on Debian's 6.1 and 6.12 cloud
 # kernels under QEMU/TCG; installs what it needs, not part of "check".

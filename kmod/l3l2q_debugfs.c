@@ -32,7 +32,9 @@ static int l3l2q_debugfs_show(struct seq_file *m, void *unused)
 	struct l3l2q_region *r = m->private;
 	u32 state[L3L2Q_NR_ENDS], l3_word, l2_word;
 
-	mutex_lock(&r->lock);
+	/* A reader waiting here can always be killed. */
+	if (mutex_lock_killable(&r->lock))
+		return -EINTR;
 	memcpy(state, r->state, sizeof(state));
 	mutex_unlock(&r->lock);
 
@@ -50,6 +52,7 @@ static int l3l2q_debugfs_show(struct seq_file *m, void *unused)
 		seq_printf(m, "shared_l3_state: %u\n", l3_word);
 		seq_printf(m, "shared_l2_state: %u\n", l2_word);
 	} else {
+		l3l2q_mem_exit(r);
 		seq_puts(m, "memory: gone\n");
 	}
 
@@ -64,6 +67,12 @@ static int l3l2q_debugfs_show(struct seq_file *m, void *unused)
 		   atomic64_read(&r->nr_uring_queued));
 	seq_printf(m, "uring_pending: %lld\n",
 		   atomic64_read(&r->nr_uring_pending));
+	seq_printf(m, "uring_scanned: %lld\n",
+		   atomic64_read(&r->nr_uring_scanned));
+	seq_printf(m, "uring_expired: %lld\n",
+		   atomic64_read(&r->nr_uring_expired));
+	seq_printf(m, "uring_refused: %lld\n",
+		   atomic64_read(&r->nr_uring_refused));
 	l3l2q_poller_show(m, r);
 	if (r->peer)
 		r->peer->show(m, r);
@@ -71,9 +80,12 @@ static int l3l2q_debugfs_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(l3l2q_debugfs);
 
-/*
- * debugfs errors are not the region's business: a failed creation leaves an
- * ERR_PTR that debugfs_remove() accepts.
+/**
+ * l3l2q_debugfs_add() - the region's file, /sys/kernel/debug/l3l2q/<id>
+ * @r: a region about to reach user space
+ *
+ * debugfs errors are not the region's business: a failed creation leaves
+ * an ERR_PTR that debugfs_remove() accepts.
  */
 void l3l2q_debugfs_add(struct l3l2q_region *r)
 {
@@ -84,23 +96,38 @@ void l3l2q_debugfs_add(struct l3l2q_region *r)
 				     &l3l2q_debugfs_fops);
 }
 
-/* Returns once no reader is inside l3l2q_debugfs_show() for @r. */
+/**
+ * l3l2q_debugfs_remove() - remove the region's file
+ * @r: a region being freed
+ *
+ * Returns once no reader is inside l3l2q_debugfs_show() for @r.
+ */
 void l3l2q_debugfs_remove(struct l3l2q_region *r)
 {
 	debugfs_remove(r->dbg);
 }
 
-/* The module's directory, for the files of other objects (devices). */
+/**
+ * l3l2q_debugfs_dir() - the module's directory, for the devices' files too
+ *
+ * Return: /sys/kernel/debug/l3l2q (an ERR_PTR if debugfs failed).
+ */
 struct dentry *l3l2q_debugfs_dir(void)
 {
 	return l3l2q_debugfs_root;
 }
 
+/**
+ * l3l2q_debugfs_init() - make /sys/kernel/debug/l3l2q at module load
+ */
 void l3l2q_debugfs_init(void)
 {
 	l3l2q_debugfs_root = debugfs_create_dir("l3l2q", NULL);
 }
 
+/**
+ * l3l2q_debugfs_exit() - remove /sys/kernel/debug/l3l2q at module unload
+ */
 void l3l2q_debugfs_exit(void)
 {
 	debugfs_remove(l3l2q_debugfs_root);

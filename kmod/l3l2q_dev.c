@@ -18,6 +18,10 @@
 
 #include "l3l2q_internal.h"
 
+/**
+ * l3l2q_dev_get() - take a reference on a device node's state
+ * @dev: a registered device, or one a live region holds
+ */
 void l3l2q_dev_get(struct l3l2q_dev *dev)
 {
 	kref_get(&dev->ref);
@@ -30,6 +34,10 @@ static void l3l2q_dev_free(struct kref *ref)
 	dev->release(dev);
 }
 
+/**
+ * l3l2q_dev_put() - drop a reference; the last calls @dev->release
+ * @dev: the device
+ */
 void l3l2q_dev_put(struct l3l2q_dev *dev)
 {
 	kref_put(&dev->ref, l3l2q_dev_free);
@@ -47,9 +55,12 @@ static struct l3l2q_dev *l3l2q_file_dev(struct file *file)
  * CREATE: a new region and its L3 fd, and with L3L2Q_CREATE_LOOPBACK its
  * in-kernel L2 peer.  Errors: -EINVAL (geometry, flags, reserved fields),
  * -EOPNOTSUPP (a kind this driver lacks), -E2BIG (max_queue_bytes),
- * -EDQUOT (max_user_bytes), -ENOSPC (device memory), -ENOMEM, -EMFILE,
- * -EFAULT, -EAGAIN (max_loopbacks peers exist) or -EINTR (a fatal signal
- * while the thread was being made).  Nothing is left behind on error.
+ * -ENOSPC (device memory), -ENOMEM (RLIMIT_MEMLOCK, the memory cgroup, no
+ * memory), -EMFILE, -EFAULT, -EPERM (a loopback without CAP_SYS_ADMIN),
+ * -EAGAIN (the uid's max_user_loopbacks peers exist) or -EINTR (a fatal
+ * signal while the thread was being made); -EBADF on a node opened
+ * without write access (l3l2q_dev_ioctl()).  Nothing is left behind on
+ * error.
  */
 static long l3l2q_dev_create(struct l3l2q_dev *dev,
 			     struct l3l2q_create_args __user *uarg)
@@ -113,6 +124,12 @@ static long l3l2q_dev_ioctl(struct file *file, unsigned int cmd,
 {
 	switch (cmd) {
 	case L3L2Q_IOC_CREATE:
+		/*
+		 * Creating is writing: an O_RDONLY open of the node may look,
+		 * not allocate (the errno of write(2) on such an fd).
+		 */
+		if (!(file->f_mode & FMODE_WRITE))
+			return -EBADF;
 		return l3l2q_dev_create(l3l2q_file_dev(file),
 					(void __user *)arg);
 	case L3L2Q_IOC_PEER:
@@ -153,10 +170,15 @@ static const struct file_operations l3l2q_dev_fops = {
 	.compat_ioctl	= compat_ptr_ioctl,
 };
 
-/*
- * Make @dev's node appear.  The caller set misc.name (and mode/parent),
- * ops, priv and release; the node's reference is taken here and dropped by
+/**
+ * l3l2q_dev_register() - make a device's node appear
+ * @dev: the device; the caller set misc.name (and mode, 0600 unless there
+ *	is a reason, and parent), ops, priv and release
+ *
+ * The node's reference is taken here and dropped by
  * l3l2q_dev_unregister().
+ *
+ * Return: 0 or misc_register()'s error.
  */
 int l3l2q_dev_register(struct l3l2q_dev *dev)
 {
@@ -166,7 +188,12 @@ int l3l2q_dev_register(struct l3l2q_dev *dev)
 	return misc_register(&dev->misc);
 }
 
-/* The node goes; regions already made keep the device state alive. */
+/**
+ * l3l2q_dev_unregister() - remove a device's node
+ * @dev: a registered device
+ *
+ * Regions already made keep the device state alive.
+ */
 void l3l2q_dev_unregister(struct l3l2q_dev *dev)
 {
 	misc_deregister(&dev->misc);
@@ -183,27 +210,35 @@ static void l3l2q_host_dev_release(struct l3l2q_dev *dev)
 }
 
 /*
- * World-usable, like /dev/kvm on most systems: the device only lets a
- * process allocate memory charged to its own memcg and uid, within the
- * limits in l3l2q_main.c.
+ * Root-only as created (0600): who else may use it is the administrator's
+ * choice, made with the udev rule in tools/udev/60-l3l2q.rules (group
+ * l3l2q, 0660), the way /dev/kvm is opened to group kvm.  What a user can
+ * do with it is charged to that user's RLIMIT_MEMLOCK and memory cgroup.
  */
 static struct l3l2q_dev l3l2q_host_dev = {
 	.misc = {
 		.name	= "l3l2q",
-		.mode	= 0666,
+		.mode	= 0600,
 	},
 	.ops = &l3l2q_host_backend,
 	.release = l3l2q_host_dev_release,
 };
 
+/**
+ * l3l2q_host_dev_init() - register /dev/l3l2q at module load
+ *
+ * Return: 0 or l3l2q_dev_register()'s error.
+ */
 int l3l2q_host_dev_init(void)
 {
 	return l3l2q_dev_register(&l3l2q_host_dev);
 }
 
-/*
- * Module exit: no file of this module is open (each holds the module), so
- * no region holds the node any more.
+/**
+ * l3l2q_host_dev_exit() - remove /dev/l3l2q at module unload
+ *
+ * No file of this module is open (each holds the module), so no region
+ * holds the node any more.
  */
 void l3l2q_host_dev_exit(void)
 {

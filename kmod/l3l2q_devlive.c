@@ -44,6 +44,7 @@
 #include <linux/kref.h>
 #include <linux/minmax.h>
 #include <linux/moduleparam.h>
+#include <linux/pci.h>
 #include <linux/printk.h>
 #include <linux/workqueue.h>
 
@@ -102,7 +103,8 @@ static unsigned int l3l2q_devlive_died_locked(struct l3l2q_pci_dev *pd,
 		l3l2q_devlive_doom(pd, slot, deaths, &n, true);
 	}
 	if (news) {
-		pr_info("%s: device dead: %s\n", pd->name, why);
+		dev_info(&pd->pdev->dev, "%s: device dead: %s\n", pd->name,
+			 why);
 		pd->death = why;
 		pd->dead_after = pd->missed;
 		atomic64_inc(&pd->nr_deaths);
@@ -156,8 +158,9 @@ static bool l3l2q_devlive_run(struct l3l2q_pci_dev *pd, bool beat)
 		   (!pd->beat_seen || dl.heartbeat != pd->last_beat)) {
 		/* Live from its second reading on: the beat moved. */
 		if (pd->beat_seen && !pd->live)
-			pr_info("%s: device live (peer id %u, features %#x)\n",
-				pd->name, dl.peer_id, dl.features);
+			dev_info(&pd->pdev->dev,
+				 "%s: device live (peer id %u, features %#x)\n",
+				 pd->name, dl.peer_id, dl.features);
 		pd->live = pd->beat_seen;
 		pd->beat_seen = true;
 		pd->last_beat = dl.heartbeat;

@@ -291,8 +291,8 @@ static int l3l2q_ivshmem_alloc(struct l3l2q_region *r)
 	int ret;
 
 	if (bytes > max) {
-		pr_info_ratelimited("%s: a %llu-byte region exceeds max_queue_bytes=%lu\n",
-				    pd->name, bytes, max);
+		pr_debug("%s: create: a %llu-byte region exceeds max_queue_bytes=%lu\n",
+			 pd->name, bytes, max);
 		return -E2BIG;
 	}
 
@@ -306,16 +306,16 @@ static int l3l2q_ivshmem_alloc(struct l3l2q_region *r)
 		if (pd->slots[i].state == L3L2Q_PCI_SLOT_FREE)
 			break;
 	if (i == L3L2Q_DIR_SLOTS) {
-		pr_info_ratelimited("%s: all %u directory slots are in use\n",
-				    pd->name, L3L2Q_DIR_SLOTS);
+		pr_debug("%s: create: all %u directory slots are in use\n",
+			 pd->name, L3L2Q_DIR_SLOTS);
 		ret = -ENOSPC;
 		goto out_unlock;
 	}
 	slot = &pd->slots[i];
 	off = gen_pool_alloc(pd->pool, bytes);
 	if (!off) {
-		pr_info_ratelimited("%s: no room for a %llu-byte region (%zu bytes free)\n",
-				    pd->name, bytes, gen_pool_avail(pd->pool));
+		pr_debug("%s: create: no room for a %llu-byte region (%zu bytes free)\n",
+			 pd->name, bytes, gen_pool_avail(pd->pool));
 		ret = -ENOSPC;
 		goto out_unlock;
 	}

@@ -1,24 +1,46 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * l3l2q_host.c - the host-memory backend of /dev/l3l2q: region memory in
- * host pages, its limits and its mapping.  The L2 role is a process with
- * its own role file, woken by the core; this backend rings no doorbell.
+ * host pages, its accounting and its mapping.  The L2 role is a process
+ * with its own role file, woken by the core; this backend rings no
+ * doorbell.
  *
- * The region is one vmalloc area of off.total_bytes, zeroed and charged to
- * the creator's memory cgroup (GFP_KERNEL_ACCOUNT), and to the creator's uid
- * against max_user_bytes.  Its sections are the kind's (for a queue, uapi
- * l3l2q_region_layout(): control block, counter block, payload area).
+ * The region is one vmalloc area of off.total_bytes, zeroed, and charged
+ * to its creator the way io_uring and AF_XDP charge their rings:
+ *
+ *   - the pages to the creator's memory cgroup (__GFP_ACCOUNT);
+ *   - as locked memory to the creator's user (user->locked_vm) against
+ *     RLIMIT_MEMLOCK, unless the creator has CAP_IPC_LOCK: the pages
+ *     cannot be swapped or reclaimed while the region lives, so they are
+ *     the locked memory that limit is for;
+ *   - to the creating process's mm->pinned_vm (VmPin in /proc/<pid>/status)
+ *     for accounting only, as io_uring does.
+ *
+ * Why user->locked_vm and not ucounts: the ucounts RLIMIT_MEMLOCK helpers
+ * (inc_rlimit_ucounts(), user_shm_lock()) are not exported to modules on
+ * either kernel (checked in both Module.symvers), and locked_vm is what
+ * io_uring, AF_XDP, perf, BPF and VFIO charge.  Like theirs, the charge is
+ * per uid, so a user with subordinate uids (a user namespace) has a
+ * budget per uid it can become; the memory cgroup is the limit that
+ * subordinate uids cannot multiply: it holds every page whoever creates
+ * it.  The home-grown per-uid table (max_user_bytes) is gone: it was a
+ * second, weaker version of the same two limits.
  *
  * User space maps it through a role file.  The mapping is shared only,
  * never executable, and exactly the window ->mmap checked: it cannot grow,
- * move, split or be inherited by fork().
+ * move, split or be inherited by fork(), not even after MADV_DOFORK
+ * (VM_IO, l3l2q_host_mmap()).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/capability.h>
 #include <linux/cred.h>
 #include <linux/gfp.h>
 #include <linux/mm.h>
 #include <linux/printk.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/user.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 
@@ -26,90 +48,62 @@
 #include "l3l2q_internal.h"
 
 /* ---------------------------------------------------------------------- */
-/* Limits                                                                 */
+/* Accounting                                                             */
 /* ---------------------------------------------------------------------- */
 
-/* Region bytes one uid holds; see l3l2q_user_charge(). */
-struct l3l2q_user {
-	struct list_head node;		/* on l3l2q_users, under its lock */
-	kuid_t uid;
-	u64 bytes;			/* protected by l3l2q_users_lock */
-	unsigned int nr_queues;		/* protected by l3l2q_users_lock */
+/* What a region is charged to (r->backend_priv). */
+struct l3l2q_host_charge {
+	unsigned long nr_pages;
+	struct user_struct *user;	/* locked_vm; NULL with CAP_IPC_LOCK */
+	struct mm_struct *mm;		/* pinned_vm (mmgrab()); or NULL */
 };
 
 /*
- * Per-uid totals.  The uid is the creator's real uid, the one rlimits are
- * counted against.  There are few distinct creators, so a list will do.
+ * Charge @nr_pages of locked memory to the current user (RLIMIT_MEMLOCK)
+ * and process (pinned_vm).  -ENOMEM if the user's locked memory would pass
+ * the limit.
  */
-static DEFINE_MUTEX(l3l2q_users_lock);
-static LIST_HEAD(l3l2q_users);
-
-static struct l3l2q_user *l3l2q_user_find(kuid_t uid)
+static int l3l2q_host_charge(struct l3l2q_host_charge *c,
+			     unsigned long nr_pages)
 {
-	struct l3l2q_user *u;
+	unsigned long limit, cur, new;
+	struct user_struct *user;
 
-	list_for_each_entry(u, &l3l2q_users, node)
-		if (uid_eq(u->uid, uid))
-			return u;
-	return NULL;
+	c->nr_pages = nr_pages;
+	if (!capable(CAP_IPC_LOCK)) {
+		user = current_user();
+		limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+		cur = atomic_long_read(&user->locked_vm);
+		do {
+			if (nr_pages > limit || cur > limit - nr_pages) {
+				pr_debug("create: %lu more locked pages pass RLIMIT_MEMLOCK (%lu pages, %lu in use)\n",
+					 nr_pages, limit, cur);
+				return -ENOMEM;
+			}
+			new = cur + nr_pages;
+		} while (!atomic_long_try_cmpxchg(&user->locked_vm, &cur, new));
+		c->user = get_uid(user);
+	}
+	if (current->mm) {
+		mmgrab(current->mm);
+		c->mm = current->mm;
+		atomic64_add(nr_pages, &c->mm->pinned_vm);
+	}
+	return 0;
 }
 
-/*
- * Charge @bytes to the current uid.  Errors:
- *   -E2BIG   the queue alone is larger than max_queue_bytes
- *   -EDQUOT  the uid's queues would exceed max_user_bytes
- */
-static struct l3l2q_user *l3l2q_user_charge(u64 bytes)
+static void l3l2q_host_uncharge(struct l3l2q_host_charge *c)
 {
-	unsigned long max_queue = READ_ONCE(l3l2q_max_queue_bytes);
-	unsigned long max_user = READ_ONCE(l3l2q_max_user_bytes);
-	kuid_t uid = current_uid();
-	struct l3l2q_user *u;
-
-	if (bytes > max_queue) {
-		pr_info_ratelimited("a %llu-byte region exceeds max_queue_bytes=%lu\n",
-				    bytes, max_queue);
-		return ERR_PTR(-E2BIG);
+	if (c->user) {
+		atomic_long_sub(c->nr_pages, &c->user->locked_vm);
+		free_uid(c->user);
+		c->user = NULL;
 	}
-
-	mutex_lock(&l3l2q_users_lock);
-	u = l3l2q_user_find(uid);
-	if (!u) {
-		u = kzalloc(sizeof(*u), GFP_KERNEL_ACCOUNT);
-		if (!u) {
-			u = ERR_PTR(-ENOMEM);
-			goto out_unlock;
-		}
-		u->uid = uid;
-		list_add(&u->node, &l3l2q_users);
+	if (c->mm) {
+		atomic64_sub(c->nr_pages, &c->mm->pinned_vm);
+		mmdrop(c->mm);
+		c->mm = NULL;
 	}
-	if (bytes > max_user || u->bytes > max_user - bytes) {
-		pr_info_ratelimited("uid %u holds %llu region bytes, %llu more exceed max_user_bytes=%lu\n",
-				    from_kuid(&init_user_ns, uid), u->bytes,
-				    bytes, max_user);
-		if (!u->nr_queues) {
-			list_del(&u->node);
-			kfree(u);
-		}
-		u = ERR_PTR(-EDQUOT);
-		goto out_unlock;
-	}
-	u->bytes += bytes;
-	u->nr_queues++;
-out_unlock:
-	mutex_unlock(&l3l2q_users_lock);
-	return u;
-}
-
-static void l3l2q_user_uncharge(struct l3l2q_user *u, u64 bytes)
-{
-	mutex_lock(&l3l2q_users_lock);
-	u->bytes -= bytes;
-	if (!--u->nr_queues) {
-		list_del(&u->node);
-		kfree(u);
-	}
-	mutex_unlock(&l3l2q_users_lock);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -118,41 +112,60 @@ static void l3l2q_user_uncharge(struct l3l2q_user *u, u64 bytes)
 
 /*
  * r->off must be set.  On success the memory is zeroed and charged, and
- * r->mem and r->backend_priv (the uid's account) are set.
+ * r->mem and r->backend_priv (the charge) are set.  Errors: -E2BIG (larger
+ * than max_queue_bytes), -ENOMEM (RLIMIT_MEMLOCK, the memory cgroup's
+ * limit, or no memory).
  */
 static int l3l2q_host_alloc(struct l3l2q_region *r)
 {
+	unsigned long max = READ_ONCE(l3l2q_max_queue_bytes);
 	u64 bytes = r->off.total_bytes;
-	struct l3l2q_user *u;
+	struct l3l2q_host_charge *c;
+	int ret;
 
 	/* Regions are laid out in 4 KiB sections; pages must tile them. */
 	BUILD_BUG_ON(L3L2Q_REGION_ALIGN % PAGE_SIZE);
 
-	u = l3l2q_user_charge(bytes);
-	if (IS_ERR(u))
-		return PTR_ERR(u);
+	if (bytes > max) {
+		pr_debug("create: a %llu-byte region exceeds max_queue_bytes=%lu\n",
+			 bytes, max);
+		return -E2BIG;
+	}
+	c = kzalloc(sizeof(*c), GFP_KERNEL_ACCOUNT);
+	if (!c)
+		return -ENOMEM;
+	ret = l3l2q_host_charge(c, bytes >> PAGE_SHIFT);
+	if (ret)
+		goto out_free;
 
 	/*
 	 * __vmalloc() rather than vmalloc_user(): only the former takes gfp
 	 * flags, and __GFP_ACCOUNT charges the pages to the creator's memcg.
-	 * The size is user controlled: no allocation-failure splat.
+	 * The size is user controlled: no allocation-failure splat, and
+	 * __GFP_RETRY_MAYFAIL so that a region over the memory cgroup's limit
+	 * is -ENOMEM for the caller, not the cgroup's OOM killer.
 	 */
 	r->mem = __vmalloc(bytes, GFP_KERNEL_ACCOUNT | __GFP_ZERO |
-			   __GFP_NOWARN);
-	if (!r->mem)
+			   __GFP_NOWARN | __GFP_RETRY_MAYFAIL);
+	if (!r->mem) {
+		ret = -ENOMEM;
 		goto out_uncharge;
-	r->backend_priv = u;
+	}
+	r->backend_priv = c;
 	return 0;
 
 out_uncharge:
-	l3l2q_user_uncharge(u, bytes);
-	return -ENOMEM;
+	l3l2q_host_uncharge(c);
+out_free:
+	kfree(c);
+	return ret;
 }
 
 static void l3l2q_host_free(struct l3l2q_region *r)
 {
 	vfree(r->mem);
-	l3l2q_user_uncharge(r->backend_priv, r->off.total_bytes);
+	l3l2q_host_uncharge(r->backend_priv);
+	kfree(r->backend_priv);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -204,7 +217,18 @@ static vm_fault_t l3l2q_vm_fault(struct vm_fault *vmf)
 	return 0;
 }
 
+/*
+ * A mapping goes (munmap, exit).  It held the role file; if the role's own
+ * pending io_uring WAITs are all that holds it now, they are cancelled
+ * (l3l2q_uring_user_gone()).
+ */
+static void l3l2q_vm_close(struct vm_area_struct *vma)
+{
+	l3l2q_uring_user_gone(vma->vm_file->private_data, vma->vm_file);
+}
+
 static const struct vm_operations_struct l3l2q_vm_ops = {
+	.close		= l3l2q_vm_close,
 	.may_split	= l3l2q_vm_may_split,
 	.mremap		= l3l2q_vm_mremap,
 	.fault		= l3l2q_vm_fault,
@@ -230,9 +254,20 @@ static int l3l2q_host_mmap(struct l3l2q_region *r, struct vm_area_struct *vma)
 	if (pgoff >= end || nr > end - pgoff)
 		return -EINVAL;
 
-	/* No mprotect(PROT_EXEC) later; no growth, fork copy or core dump. */
+	/*
+	 * No mprotect(PROT_EXEC) later; no growth, fork copy or core dump.
+	 * VM_DONTCOPY alone is undone by madvise(MADV_DOFORK), after which a
+	 * child shares the mapping and holds the role file past its
+	 * parent's death; madvise() refuses MADV_DOFORK on VM_IO mappings,
+	 * which makes it stick.  VM_IO also makes get_user_pages() refuse
+	 * the region: O_DIRECT to or from it, io_uring fixed buffers over it,
+	 * process_vm_readv() and ptrace peeks into it fail, and futexes on
+	 * its words are not supported (docs/driver.rst).  Nothing the queue
+	 * protocol does needs any of them.
+	 */
 	l3l2q_vm_flags_clear(vma, VM_MAYEXEC);
-	l3l2q_vm_flags_set(vma, VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP);
+	l3l2q_vm_flags_set(vma, VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP |
+			   VM_IO);
 	vma->vm_ops = &l3l2q_vm_ops;
 	vma->vm_private_data = r;
 

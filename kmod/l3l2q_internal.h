@@ -46,11 +46,14 @@
 #include <linux/miscdevice.h>
 #include <linux/mutex.h>
 #include <linux/poll.h>
+#include <linux/rbtree.h>
 #include <linux/rcupdate.h>
 #include <linux/spinlock.h>
+#include <linux/timerqueue.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 
 #include "l3l2q.h"
 
@@ -142,7 +145,7 @@ struct l3l2q_backend_ops {
 	/*
 	 * Memory for r->off.total_bytes, zeroed: set r->mem (the kernel's
 	 * mapping, a normal pointer) and charge it to the caller.  -E2BIG,
-	 * -EDQUOT, -ENOSPC or -ENOMEM.
+	 * -ENOSPC or -ENOMEM.
 	 */
 	int (*alloc)(struct l3l2q_region *r);
 	void (*free)(struct l3l2q_region *r);
@@ -266,26 +269,40 @@ void l3l2q_poller_show(struct seq_file *m, struct l3l2q_region *r);
  * that role (l3l2q_wait.c, l3l2q_uring.c).  A KICK on the other role's
  * file, or the other role's death, wakes all of it:
  *
- *   wq       blocked WAIT callers and poll/epoll/POLL_ADD waiters
- *   evfd     the eventfd registered with SET_EVENTFD, or NULL
- *   ucmds    queued io_uring WAIT commands (struct l3l2q_ucmd in the
- *            command's pdu); whoever unlinks one completes it
- *   timer    fires at the earliest deadline among ucmds
+ *   wq          blocked WAIT callers and poll/epoll/POLL_ADD waiters
+ *   evfd        the eventfd registered with SET_EVENTFD, or NULL
+ *   uwaits      pending io_uring WAIT commands (struct l3l2q_ucmd), sorted
+ *               by (counter, seen), so the commands that saw the same value
+ *               of the same word are together and a wake-up looks at each
+ *               such group once; whoever unlinks a command completes it
+ *   udeadlines  the same commands that have a deadline, by deadline
+ *   timer       fires at the earliest deadline and only queues the work:
+ *   uwork       expires commands, and finishes what a wake-up left over,
+ *               in bounded batches in process context
  *
- * lock protects evfd, ucmds and the arming of timer.  It is taken from the
- * timer (hard interrupt), hence always with interrupts disabled; eventfd
- * signals and io_uring completions are issued under it, which is what makes
- * replacing the eventfd and unlinking a command safe against them.
+ * lock protects evfd, uwaits, udeadlines, the counts, ucancel, useq and
+ * the arming of timer.  A device's interrupt may wake a role
+ * (l3l2q_wake_role()), so it is always taken with interrupts disabled and
+ * held for a bounded number of steps; eventfd signals and io_uring
+ * completions are issued under it, which is what makes replacing the
+ * eventfd and unlinking a command safe against them.
  */
 struct l3l2q_end {
 	struct l3l2q_region *r;
 	enum l3l2q_end_role role;
 
 	wait_queue_head_t wq;
-	spinlock_t lock;
+	spinlock_t lock;		/* see above; interrupts off */
 	struct eventfd_ctx *evfd;	/* protected by lock */
-	struct list_head ucmds;		/* protected by lock */
+	struct rb_root_cached uwaits;	/* protected by lock */
+	struct timerqueue_head udeadlines; /* protected by lock */
+	unsigned int nr_upending;	/* protected by lock */
+	/* Protected by lock: of those, the ones holding a file reference. */
+	unsigned int nr_ufile;
+	bool ucancel;			/* protected by lock: cancel them all */
+	u64 useq;			/* protected by lock: issue order */
 	struct hrtimer timer;
+	struct work_struct uwork;
 };
 
 struct l3l2q_region {
@@ -319,6 +336,9 @@ struct l3l2q_region {
 	atomic64_t nr_kicks;		/* KICK ioctls, either role */
 	atomic64_t nr_uring_queued;	/* io_uring WAITs that went pending */
 	atomic64_t nr_uring_pending;	/* io_uring WAITs pending now */
+	atomic64_t nr_uring_scanned;	/* pending WAITs a wake-up looked at */
+	atomic64_t nr_uring_expired;	/* io_uring WAITs their deadline ended */
+	atomic64_t nr_uring_refused;	/* over uring_max_pending: -EBUSY */
 
 	/* A software L2 (L3L2Q_CREATE_LOOPBACK), else NULL. */
 	const struct l3l2q_peer_ops *peer;
@@ -328,23 +348,30 @@ struct l3l2q_region {
 	struct dentry *dbg;
 };
 
-/*
+/**
+ * l3l2q_mem_enter() - begin touching region memory that can vanish
+ * @r: the region
+ *
  * Region memory that can vanish - a device's, on hot-unplug - is touched
  * by the kernel only between l3l2q_mem_enter() returning true and
- * l3l2q_mem_exit(): an RCU read-side section, so any context but NMI, and
- * nothing in it may sleep.  The backend sets dev->gone, then waits for
- * every such section (synchronize_rcu()) before the memory is unmapped.
- * Host memory never goes: for it this is one predictable branch.
+ * l3l2q_mem_exit(), which must follow every l3l2q_mem_enter(), true or
+ * not: an RCU read-side section, so any context but NMI, and nothing in
+ * it may sleep.  The backend sets dev->gone, then waits for every such
+ * section (synchronize_rcu()) before the memory is unmapped.  Host memory
+ * never goes: for it this is one predictable branch.
+ *
+ * Return: true if the memory may be touched until l3l2q_mem_exit().
  */
 static inline bool l3l2q_mem_enter(struct l3l2q_region *r)
 {
 	rcu_read_lock();
-	if (likely(!READ_ONCE(r->dev->gone)))
-		return true;
-	rcu_read_unlock();
-	return false;
+	return likely(!READ_ONCE(r->dev->gone));
 }
 
+/**
+ * l3l2q_mem_exit() - end what l3l2q_mem_enter() began, whatever it said
+ * @r: the region
+ */
 static inline void l3l2q_mem_exit(struct l3l2q_region *r)
 {
 	rcu_read_unlock();
@@ -352,7 +379,6 @@ static inline void l3l2q_mem_exit(struct l3l2q_region *r)
 
 /* Limits (module parameters, in l3l2q_main.c); read with READ_ONCE(). */
 extern unsigned long l3l2q_max_queue_bytes;
-extern unsigned long l3l2q_max_user_bytes;
 
 /* l3l2q_region.c: region lifetime, role files, role death */
 struct l3l2q_region *l3l2q_region_create(struct l3l2q_dev *dev,
@@ -366,6 +392,12 @@ void l3l2q_role_died(struct l3l2q_region *r, enum l3l2q_end_role role,
 void *l3l2q_region_at(struct l3l2q_region *r, u64 offset);
 u32 *l3l2q_ctrl_word(struct l3l2q_region *r, unsigned int offset);
 
+/**
+ * l3l2q_peer_end() - the other role of @end's region
+ * @end: a role
+ *
+ * Return: the region's other struct l3l2q_end.
+ */
 static inline struct l3l2q_end *l3l2q_peer_end(struct l3l2q_end *end)
 {
 	return &end->r->ends[L3L2Q_NR_ENDS - 1 - end->role];
@@ -383,6 +415,9 @@ void l3l2q_wake_role(struct l3l2q_region *r, enum l3l2q_end_role role);
 int l3l2q_wait_validate(struct l3l2q_end *end,
 			const struct l3l2q_wait_args *args);
 int l3l2q_wait_cond(struct l3l2q_end *end, unsigned int id, s32 seen);
+int l3l2q_wait_word_get(struct l3l2q_end *end, unsigned int id, s32 *now);
+bool l3l2q_wait_peer_dead(struct l3l2q_end *end);
+bool l3l2q_wait_peer_gone(struct l3l2q_end *end);
 long l3l2q_wait_ioctl(struct l3l2q_end *end,
 		      const struct l3l2q_wait_args __user *uarg);
 void l3l2q_kick(struct l3l2q_end *end);
@@ -390,10 +425,11 @@ long l3l2q_set_eventfd_ioctl(struct l3l2q_end *end,
 			     const struct l3l2q_eventfd_args __user *uarg);
 __poll_t l3l2q_region_poll(struct file *file, struct poll_table_struct *pt);
 
-/* l3l2q_uring.c: the io_uring WAIT command; lists under end->lock */
+/* l3l2q_uring.c: the io_uring WAIT command; its trees under end->lock */
 void l3l2q_uring_init(struct l3l2q_end *end);
 void l3l2q_uring_destroy(struct l3l2q_end *end);
 void l3l2q_uring_wake_locked(struct l3l2q_end *end, bool force);
+void l3l2q_uring_user_gone(struct l3l2q_end *end, struct file *file);
 int l3l2q_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags);
 
 /* l3l2q_pci.c: the ivshmem PCI driver, a backend per device */

@@ -29,10 +29,30 @@
  * A loopback queue never has an L2 file (PEER gives -EBUSY), so the L3
  * file's release is the only way in, and the module cannot be unloaded
  * while that file exists: no thread outlives the queue or the module.
+ *
+ * A kernel thread works on behalf of whoever made it, so it must not be a
+ * way around that user's limits (issue 11):
+ *
+ *   - Only CAP_SYS_ADMIN may create one (-EPERM otherwise): it is a test
+ *     and demonstration peer, and a thread is more than a file.
+ *   - At most max_user_loopbacks (module parameter) live at once per
+ *     creator uid (-EAGAIN beyond), not a global count one user could
+ *     take from everyone.
+ *   - The thread is moved into the creator's cgroups before it first runs
+ *     (cgroup_attach_task_all()), so its CPU time is charged to, and
+ *     throttled with, the creator's cpu controller, like vhost's workers.
+ *   - Every loop it runs has a scheduling point, lib/core's replay loop
+ *     included (l3l2q__resched_point()).
+ *   - It never spins on words the L3 side can write: its sleep takes the
+ *     counter value to wait on from the endpoint's own copy, not from the
+ *     shared seen word (l3l2q_loopback_sleep()).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/atomic.h>
+#include <linux/capability.h>
+#include <linux/cgroup.h>
+#include <linux/cred.h>
 #include <linux/err.h>
 #include <linux/kthread.h>
 #include <linux/ktime.h>
@@ -44,7 +64,9 @@
 #include <linux/seq_file.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
+#include <linux/uidgid.h>
 #include <linux/wait.h>
+#include <linux/xarray.h>
 
 #include "l3l2q_internal.h"
 #include "l3l2q_core.h"
@@ -60,27 +82,40 @@
 #define L3L2Q_LOOPBACK_CHUNK	SZ_64K
 
 /*
- * A kernel thread's stack and task are not charged to the creator's memcg
- * the way its region is, and the device is world-usable: cap how many
- * loopback threads exist at once, whoever made them.
+ * How long a sleep whose seen value the endpoint cannot vouch for blocks
+ * at most (l3l2q_loopback_sleep()).  Short enough that the rare honest
+ * case costs little latency, long enough that a hostile L3 rewriting the
+ * shared seen words gets at most a thousand wake-ups a second out of it.
  */
-static unsigned int l3l2q_max_loopbacks = 256;
-module_param_named(max_loopbacks, l3l2q_max_loopbacks, uint, 0644);
-MODULE_PARM_DESC(max_loopbacks,
-		 "Loopback peers (kernel threads) alive at once (beyond: EAGAIN)");
+#define L3L2Q_LOOPBACK_DOUBT_NS	(1 * NSEC_PER_MSEC)
+
+/*
+ * A kernel thread's stack and task are not charged to the creator's memcg
+ * the way its region is: cap how many loopback threads one uid has alive.
+ */
+static unsigned int l3l2q_max_user_loopbacks = 16;
+module_param_named(max_user_loopbacks, l3l2q_max_user_loopbacks, uint, 0644);
+MODULE_PARM_DESC(max_user_loopbacks,
+		 "Loopback peers (kernel threads) one uid may have alive at once (beyond: EAGAIN)");
 
 static const struct l3l2q_peer_ops l3l2q_loopback_peer;
 
-/* Threads made and not yet reaped. */
-static atomic_t l3l2q_nr_loopbacks = ATOMIC_INIT(0);
+/*
+ * Live loopbacks per creator uid (the real uid, which rlimits count
+ * against): an xarray from the uid in the initial namespace to a count.
+ */
+static DEFINE_MUTEX(l3l2q_lb_users_lock);
+static DEFINE_XARRAY(l3l2q_lb_users);
 
 struct l3l2q_loopback {
 	struct l3l2q_region *r;		/* the thread's reference */
+	kuid_t uid;			/* counted in l3l2q_lb_users */
 	struct task_struct *task;	/* pinned until reaped, then NULL */
 	bool xor;			/* L3L2Q_CREATE_LOOPBACK_XOR */
 	bool finished;			/* l3l2q_loopback_finish() ran */
 	int result;			/* 0 after a STOP drain, else -errno */
 	atomic64_t nr_msgs;		/* inputs answered, STOP excluded */
+	atomic64_t nr_doubts;		/* sleeps on a seen value not its own */
 	/* Only the thread touches the endpoint once it runs. */
 	struct l3l2q_l2 l2;
 };
@@ -101,6 +136,17 @@ static void l3l2q_loopback_relax(void *ctx)
 	cond_resched();
 }
 
+/*
+ * The value of @counter this endpoint last matched: its own copy, which
+ * the L3 side cannot write.  The L2 role waits on the input tail (input to
+ * read) and the output head (output space).
+ */
+static s32 l3l2q_loopback_own(struct l3l2q_loopback *lb, u32 counter)
+{
+	return counter == L3L2Q_CTR_INPUT_TAIL ? l3l2q_low32(lb->l2.in.tail) :
+						 l3l2q_low32(lb->l2.out.head);
+}
+
 /* The sleep's condition; *cond is l3l2q_wait_cond()'s last answer. */
 static bool l3l2q_loopback_woken(struct l3l2q_end *end, u32 counter,
 				 s32 seen, int *cond)
@@ -109,6 +155,26 @@ static bool l3l2q_loopback_woken(struct l3l2q_end *end, u32 counter,
 		return true;
 	*cond = l3l2q_wait_cond(end, counter, seen);
 	return *cond != -EAGAIN;
+}
+
+/*
+ * A sleep on a seen value the endpoint cannot vouch for: block until the
+ * next wake-up of the L2 role (a KICK, the L3 role's death), until the
+ * counter differs from the endpoint's own copy @own, or for at most
+ * L3L2Q_LOOPBACK_DOUBT_NS, never returning at once on the strength of the
+ * doubtful value alone.
+ */
+static void l3l2q_loopback_doubt(struct l3l2q_end *end, u32 counter, s32 own,
+				 int *cond)
+{
+	ktime_t timeout = ns_to_ktime(L3L2Q_LOOPBACK_DOUBT_NS);
+	DEFINE_WAIT(wait);
+
+	prepare_to_wait(&end->wq, &wait, TASK_INTERRUPTIBLE);
+	if (!l3l2q_loopback_woken(end, counter, own, cond))
+		schedule_hrtimeout_range(&timeout, current->timer_slack_ns,
+					 HRTIMER_MODE_REL);
+	finish_wait(&end->wq, &wait);
 }
 
 /*
@@ -122,6 +188,19 @@ static bool l3l2q_loopback_woken(struct l3l2q_end *end, u32 counter,
  * kicking side, so a kick between the core's re-check and the sleep is not
  * lost.
  *
+ * @seen is what the core armed with (W1).  A core that reads it back from
+ * the shared seen word hands over whatever the L3 side wrote there, and a
+ * hostile L3 rewriting that word in a loop would make this sleep return at
+ * once, every time: the thread would spin.  So @seen is trusted only if it
+ * is the endpoint's own copy of the counter (l3l2q_loopback_own()), which
+ * it is whenever the core armed and checked without the counter moving.
+ * Otherwise - the L3 side rewrote the word, or, legitimately, the core's
+ * last check (W3) saw the counter move but not far enough - the thread
+ * blocks until the next wake-up, a change from its own copy, or a short
+ * timeout (l3l2q_loopback_doubt()): a kick the honest case may have
+ * spent before the sleep costs at most that timeout, and the hostile case
+ * a bounded number of wake-ups.
+ *
  * Returns 0 or -ETIMEDOUT (the core re-checks), or -ESHUTDOWN to end the
  * core's wait at once: on kthread_stop(), and when the kernel's own copy
  * of the L3 state says dead.  The latter must not be left to the core,
@@ -132,25 +211,38 @@ static int l3l2q_loopback_sleep(void *ctx, __u32 counter, __s32 seen,
 {
 	struct l3l2q_loopback *lb = ctx;
 	struct l3l2q_end *end = &lb->r->ends[L3L2Q_END_L2];
-	struct l3l2q_wait_args args = { .counter = counter };
 	int cond = -EAGAIN;
-	long ret;
+	long ret = 0;
+	ktime_t left;
 	u64 now;
+	s32 own;
 
-	if (counter > U16_MAX || l3l2q_wait_validate(end, &args))
+	/* The core's blocking loop comes back here: a scheduling point. */
+	cond_resched();
+	if (counter != L3L2Q_CTR_INPUT_TAIL && counter != L3L2Q_CTR_OUTPUT_HEAD)
 		return -EINVAL;
+	own = l3l2q_loopback_own(lb, counter);
 
 	now = ktime_get_ns();
 	if (deadline_ns <= now)
 		return -ETIMEDOUT;
-	/* The thread itself never sets a deadline; beyond KTIME_MAX is none. */
-	if (deadline_ns - now > (u64)KTIME_MAX)
+	if (seen != own) {
+		atomic64_inc(&lb->nr_doubts);
+		l3l2q_loopback_doubt(end, counter, own, &cond);
+	} else if (deadline_ns - now > (u64)KTIME_MAX) {
+		/* The thread itself never sets a deadline: none. */
 		ret = wait_event_interruptible(end->wq,
-				l3l2q_loopback_woken(end, counter, seen, &cond));
-	else
+					       l3l2q_loopback_woken(end, counter,
+								    own, &cond));
+	} else {
+		left = ns_to_ktime(deadline_ns - now);
 		ret = wait_event_interruptible_hrtimeout(end->wq,
-				l3l2q_loopback_woken(end, counter, seen, &cond),
-				ns_to_ktime(deadline_ns - now));
+							 l3l2q_loopback_woken(end,
+									      counter,
+									      own,
+									      &cond),
+							 left);
+	}
 
 	if (kthread_should_stop() || cond == -ECONNRESET)
 		return -ESHUTDOWN;
@@ -246,8 +338,8 @@ static void l3l2q_loopback_finish(struct l3l2q_loopback *lb, int result)
 	const struct l3l2q_error *err = l3l2q_ep_error(&lb->l2.ep);
 
 	if (result == -EPROTO)
-		pr_info_ratelimited("queue %llu: loopback peer gave up: %s\n",
-				    lb->r->id, err->message);
+		pr_debug("queue %llu: loopback peer gave up: %s\n", lb->r->id,
+			 err->message);
 	l3l2q_l2_close(&lb->l2);
 	lb->result = result;
 	/* Pairs with the load-acquire in l3l2q_loopback_show(). */
@@ -298,14 +390,55 @@ static int l3l2q_loopback_fn(void *data)
 /* Start and stop                                                         */
 /* ---------------------------------------------------------------------- */
 
-/*
- * Give @q (a loopback queue not yet visible to user space) its L2 peer:
- * bind the endpoint, mark the L2 role LIVE and start the thread.  Errors:
- * -EAGAIN when max_loopbacks threads exist, -ENOMEM, -EINVAL if the core
- * refuses the geometry (it never should: the kernel computed it), or
- * kthread_create()'s error.  Once this succeeds,
- * l3l2q_loopback_stop() must be called before the queue's last reference
- * can go (the thread holds one).
+/* Count a loopback for @uid: -EAGAIN at max_user_loopbacks. */
+static int l3l2q_lb_user_get(kuid_t uid)
+{
+	unsigned long key = from_kuid(&init_user_ns, uid);
+	unsigned long n;
+	int ret = 0;
+
+	mutex_lock(&l3l2q_lb_users_lock);
+	n = xa_to_value(xa_load(&l3l2q_lb_users, key) ?: xa_mk_value(0));
+	if (n >= READ_ONCE(l3l2q_max_user_loopbacks)) {
+		pr_debug("uid %lu has max_user_loopbacks=%u loopback peers\n",
+			 key, READ_ONCE(l3l2q_max_user_loopbacks));
+		ret = -EAGAIN;
+	} else {
+		ret = xa_err(xa_store(&l3l2q_lb_users, key, xa_mk_value(n + 1),
+				      GFP_KERNEL_ACCOUNT));
+	}
+	mutex_unlock(&l3l2q_lb_users_lock);
+	return ret;
+}
+
+static void l3l2q_lb_user_put(kuid_t uid)
+{
+	unsigned long key = from_kuid(&init_user_ns, uid);
+	unsigned long n;
+
+	mutex_lock(&l3l2q_lb_users_lock);
+	n = xa_to_value(xa_load(&l3l2q_lb_users, key));
+	if (n > 1)
+		xa_store(&l3l2q_lb_users, key, xa_mk_value(n - 1), GFP_KERNEL);
+	else
+		xa_erase(&l3l2q_lb_users, key);
+	mutex_unlock(&l3l2q_lb_users_lock);
+}
+
+/**
+ * l3l2q_loopback_start() - give a loopback region its in-kernel L2 peer
+ * @r: a queue made with L3L2Q_CREATE_LOOPBACK, not yet visible to user
+ *     space
+ *
+ * Binds the endpoint, marks the L2 role LIVE and starts the thread in the
+ * caller's cgroups.  Once this succeeds, @r->peer->stop() must be called
+ * before the region's last reference can go (the thread holds one).
+ * Process context, the creator's.
+ *
+ * Return: 0; -EPERM without CAP_SYS_ADMIN; -EAGAIN when the caller's uid
+ * has max_user_loopbacks peers; -ENOMEM; -EINVAL if @r is no queue or the
+ * core refuses the geometry (it never should: the kernel computed it);
+ * kthread_create()'s or cgroup_attach_task_all()'s error.
  */
 int l3l2q_loopback_start(struct l3l2q_region *r)
 {
@@ -319,25 +452,30 @@ int l3l2q_loopback_start(struct l3l2q_region *r)
 	struct l3l2q_loopback *lb;
 	struct task_struct *task;
 	struct l3l2q_mem mem;
+	kuid_t uid = current_uid();
 	int ret;
 
 	/* The peer speaks the queue's protocol only. */
 	if (r->kind != &l3l2q_queue_kind)
 		return -EINVAL;
-	if (atomic_inc_return(&l3l2q_nr_loopbacks) >
-	    READ_ONCE(l3l2q_max_loopbacks)) {
-		ret = -EAGAIN;
-		goto out_uncount;
+	if (!capable(CAP_SYS_ADMIN)) {
+		pr_debug("create: a loopback peer needs CAP_SYS_ADMIN\n");
+		return -EPERM;
 	}
+	ret = l3l2q_lb_user_get(uid);
+	if (ret)
+		return ret;
 	/* Some 12 KiB, for the core's input window: not for the stack. */
-	lb = kzalloc(sizeof(*lb), GFP_KERNEL_ACCOUNT);
+	lb = kvzalloc(sizeof(*lb), GFP_KERNEL_ACCOUNT);
 	if (!lb) {
 		ret = -ENOMEM;
 		goto out_uncount;
 	}
 	lb->r = r;
+	lb->uid = uid;
 	lb->xor = r->flags & L3L2Q_CREATE_LOOPBACK_XOR;
 	atomic64_set(&lb->nr_msgs, 0);
+	atomic64_set(&lb->nr_doubts, 0);
 
 	mem.payload = l3l2q_region_at(r, r->off.payload_offset);
 	mem.counters = l3l2q_region_at(r, r->off.counter_offset);
@@ -353,6 +491,18 @@ int l3l2q_loopback_start(struct l3l2q_region *r)
 	task = kthread_create(l3l2q_loopback_fn, lb, "l3l2q-lb/%llu", r->id);
 	if (IS_ERR(task)) {
 		ret = PTR_ERR(task);
+		goto out_free;
+	}
+	/*
+	 * Before it first runs: the thread's CPU time is the creator's, in
+	 * the creator's cpu (and every other) controller.
+	 */
+	ret = cgroup_attach_task_all(current, task);
+	if (ret) {
+		pr_debug("create: cannot move the loopback thread into the creator's cgroups: %d\n",
+			 ret);
+		/* Never woken: kthread_stop() reaps it without running it. */
+		kthread_stop(task);
 		goto out_free;
 	}
 	/* The thread may return on its own; kthread_stop() needs the task. */
@@ -377,9 +527,9 @@ int l3l2q_loopback_start(struct l3l2q_region *r)
 	return 0;
 
 out_free:
-	kfree(lb);
+	kvfree(lb);
 out_uncount:
-	atomic_dec(&l3l2q_nr_loopbacks);
+	l3l2q_lb_user_put(uid);
 	return ret;
 }
 
@@ -400,14 +550,14 @@ static void l3l2q_loopback_stop(struct l3l2q_region *r)
 	/* kthread_stop() before the thread ran skips l3l2q_loopback_fn(). */
 	if (!lb->finished)
 		l3l2q_loopback_finish(lb, -ESHUTDOWN);
-	atomic_dec(&l3l2q_nr_loopbacks);
+	l3l2q_lb_user_put(lb->uid);
 	l3l2q_region_put(r);
 }
 
 /* The queue is being freed: the thread was reaped long ago. */
 static void l3l2q_loopback_free(struct l3l2q_region *r)
 {
-	kfree(r->peer_priv);
+	kvfree(r->peer_priv);
 	r->peer_priv = NULL;
 }
 
@@ -424,6 +574,8 @@ static void l3l2q_loopback_show(struct seq_file *m, struct l3l2q_region *r)
 	seq_printf(m, "loopback: %s\n", finished ? "exited" : "running");
 	seq_printf(m, "loopback_xor: %d\n", lb->xor);
 	seq_printf(m, "loopback_msgs: %lld\n", atomic64_read(&lb->nr_msgs));
+	seq_printf(m, "loopback_doubts: %lld\n",
+		   atomic64_read(&lb->nr_doubts));
 	if (finished)
 		seq_printf(m, "loopback_result: %d\n", lb->result);
 }

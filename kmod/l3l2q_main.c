@@ -21,10 +21,10 @@ module_param_named(max_queue_bytes, l3l2q_max_queue_bytes, ulong, 0644);
 MODULE_PARM_DESC(max_queue_bytes,
 		 "Largest region of one queue, in bytes (larger: E2BIG)");
 
-unsigned long l3l2q_max_user_bytes = SZ_256M;
-module_param_named(max_user_bytes, l3l2q_max_user_bytes, ulong, 0644);
-MODULE_PARM_DESC(max_user_bytes,
-		 "Region bytes all queues of one uid may hold (beyond: EDQUOT)");
+/*
+ * What all regions of one user may hold is RLIMIT_MEMLOCK, and of one
+ * container its memory cgroup's limit (l3l2q_host.c).
+ */
 
 /* ---------------------------------------------------------------------- */
 /* Module                                                                 */

@@ -372,12 +372,22 @@ static struct pci_driver l3l2q_pci_driver = {
 	.remove		= l3l2q_pci_remove,
 };
 
+/**
+ * l3l2q_pci_init() - register the ivshmem PCI driver at module load
+ *
+ * Return: 0 or pci_register_driver()'s error.
+ */
 int l3l2q_pci_init(void)
 {
 	return pci_register_driver(&l3l2q_pci_driver);
 }
 
-/* Module exit: no file of the module is open, so no region is left. */
+/**
+ * l3l2q_pci_exit() - unregister the ivshmem PCI driver at module unload
+ *
+ * No file of the module is open, so no region is left: every device's
+ * state goes with its remove().
+ */
 void l3l2q_pci_exit(void)
 {
 	pci_unregister_driver(&l3l2q_pci_driver);

@@ -94,8 +94,10 @@ static bool l3l2q_poll_needed(struct l3l2q_region *r, enum l3l2q_end_role role)
 		return false;
 	if (READ_ONCE(r->state[peer]) == L3L2Q_ROLE_DEAD)
 		return false;
-	if (!l3l2q_mem_enter(r))
+	if (!l3l2q_mem_enter(r)) {
+		l3l2q_mem_exit(r);
 		return false;
+	}
 	feat = READ_ONCE(*l3l2q_ctrl_word(r, peer == L3L2Q_END_L3 ?
 					  L3L2Q_CTRL_L3_FEATURES :
 					  L3L2Q_CTRL_L2_FEATURES));
@@ -113,8 +115,10 @@ static bool l3l2q_poll_sample(struct l3l2q_region *r, enum l3l2q_end_role role,
 	u32 *word;
 
 	memset(now, 0, L3L2Q_POLL_WORDS * sizeof(*now));
-	if (!l3l2q_mem_enter(r))
+	if (!l3l2q_mem_enter(r)) {
+		l3l2q_mem_exit(r);
 		return false;
+	}
 	for (i = 0; i < L3L2Q_POLL_WORDS; i++) {
 		word = r->kind->watch_word(r, role, i);
 		if (!word)
@@ -139,7 +143,7 @@ static bool l3l2q_end_waited(struct l3l2q_end *end)
 	if (waitqueue_active(&end->wq))
 		return true;
 	spin_lock_irqsave(&end->lock, flags);
-	ret = end->evfd || !list_empty(&end->ucmds);
+	ret = end->evfd || end->nr_upending;
 	spin_unlock_irqrestore(&end->lock, flags);
 	return ret;
 }
@@ -213,6 +217,10 @@ static enum hrtimer_restart l3l2q_poller_tick(struct hrtimer *timer)
 	return HRTIMER_NORESTART;
 }
 
+/**
+ * l3l2q_poller_init() - set up @r's poller, idle
+ * @r: a region being created
+ */
 void l3l2q_poller_init(struct l3l2q_region *r)
 {
 	struct l3l2q_poller *p = &r->poller;
@@ -224,7 +232,12 @@ void l3l2q_poller_init(struct l3l2q_region *r)
 	atomic64_set(&p->nr_wakes, 0);
 }
 
-/* The region is being freed: no role file, so no waiter, is left. */
+/**
+ * l3l2q_poller_destroy() - stop @r's poller for good
+ * @r: a region being freed: no role file, so no waiter, is left
+ *
+ * Returns once the timer is neither queued nor running.
+ */
 void l3l2q_poller_destroy(struct l3l2q_region *r)
 {
 	struct l3l2q_poller *p = &r->poller;
@@ -236,12 +249,14 @@ void l3l2q_poller_destroy(struct l3l2q_region *r)
 	hrtimer_cancel(&p->timer);
 }
 
-/*
- * @end has a new waiter: a blocked WAIT, a poll/epoll registration, an
- * eventfd, an io_uring WAIT.  Call it after the waiter is registered and
- * before its last check of the counter it waits on.  Cheap when the peer
- * kicks: one read of its feature word.  Any context but NMI; callers may
- * hold end->lock.
+/**
+ * l3l2q_poller_want() - @end has a new waiter: poll for it if need be
+ * @end: the role waited on
+ *
+ * For a blocked WAIT, a poll/epoll registration, an eventfd, an io_uring
+ * WAIT.  Call it after the waiter is registered and before its last check
+ * of the counter it waits on.  Cheap when the peer kicks: one read of its
+ * feature word.  Any context but NMI; callers may hold end->lock.
  */
 void l3l2q_poller_want(struct l3l2q_end *end)
 {
@@ -275,7 +290,11 @@ out_unlock:
 	spin_unlock_irqrestore(&p->lock, flags);
 }
 
-/* For debugfs. */
+/**
+ * l3l2q_poller_show() - the poller's state and counts, for debugfs
+ * @m: the region's debugfs file
+ * @r: the region
+ */
 void l3l2q_poller_show(struct seq_file *m, struct l3l2q_region *r)
 {
 	struct l3l2q_poller *p = &r->poller;

@@ -18,6 +18,13 @@
 
 #include "l3l2q_internal.h"
 
+/**
+ * l3l2q_counter_word() - a counter of a queue region
+ * @r: a queue region
+ * @offset: an L3L2Q_CTR_* offset (uapi)
+ *
+ * Return: the kernel's address of the counter; it is shared and untrusted.
+ */
 s32 *l3l2q_counter_word(struct l3l2q_region *r, unsigned int offset)
 {
 	return l3l2q_region_at(r, r->off.counter_offset + offset);
@@ -88,8 +95,8 @@ static void l3l2q_queue_format(struct l3l2q_region *r)
 static void l3l2q_queue_died(struct l3l2q_region *r, enum l3l2q_end_role role,
 			     bool abort)
 {
-	/* Pairs with the survivor's load-acquire of the abort flag. */
 	if (abort)
+		/* Pairs with the survivor's load-acquire of the abort flag. */
 		smp_store_release(l3l2q_counter_word(r, role == L3L2Q_END_L3 ?
 						     L3L2Q_CTR_L3_ABORT :
 						     L3L2Q_CTR_L2_ABORT), 1);
@@ -212,10 +219,13 @@ static void l3l2q_queue_show(struct seq_file *m, struct l3l2q_region *r)
 	seq_printf(m, "counter_offset: %llu\n", r->off.counter_offset);
 	seq_printf(m, "payload_offset: %llu\n", r->off.payload_offset);
 	seq_printf(m, "payload_bytes: %llu\n", r->off.payload_bytes);
-	for (i = 0; i < ARRAY_SIZE(l3l2q_queue_counters); i++)
+	for (i = 0; i < ARRAY_SIZE(l3l2q_queue_counters); i++) {
+		s32 *word = l3l2q_counter_word(r,
+					       l3l2q_queue_counters[i].offset);
+
 		seq_printf(m, "%s: %d\n", l3l2q_queue_counters[i].name,
-			   READ_ONCE(*l3l2q_counter_word(r,
-					l3l2q_queue_counters[i].offset)));
+			   READ_ONCE(*word));
+	}
 }
 
 const struct l3l2q_kind_ops l3l2q_queue_kind = {

@@ -41,13 +41,25 @@ static const struct l3l2q_kind_ops *const l3l2q_kinds[] = {
 /* The region's memory                                                    */
 /* ---------------------------------------------------------------------- */
 
-/* A kernel pointer @offset bytes into the region (offset < total_bytes). */
+/**
+ * l3l2q_region_at() - a kernel pointer into the region
+ * @r: the region
+ * @offset: bytes from its start, below r->off.total_bytes
+ *
+ * Return: the kernel's address of that byte.
+ */
 void *l3l2q_region_at(struct l3l2q_region *r, u64 offset)
 {
 	return r->mem + offset;
 }
 
-/* A word of the control block, common to every kind (uapi). */
+/**
+ * l3l2q_ctrl_word() - a word of the control block, common to every kind
+ * @r: the region
+ * @offset: an L3L2Q_CTRL_* offset (uapi)
+ *
+ * Return: the kernel's address of the word; it is shared and untrusted.
+ */
 u32 *l3l2q_ctrl_word(struct l3l2q_region *r, unsigned int offset)
 {
 	return l3l2q_region_at(r, r->off.ctrl_offset + offset);
@@ -86,23 +98,39 @@ static void l3l2q_region_free(struct kref *ref)
 	kfree(r);
 }
 
+/**
+ * l3l2q_region_get() - take a reference on a region
+ * @r: a region the caller holds a reference on already
+ */
 void l3l2q_region_get(struct l3l2q_region *r)
 {
 	kref_get(&r->ref);
 }
 
+/**
+ * l3l2q_region_put() - drop a reference; the last frees the region
+ * @r: the region
+ *
+ * Process context: freeing waits for debugfs readers, the deadline timer
+ * and the io_uring work.
+ */
 void l3l2q_region_put(struct l3l2q_region *r)
 {
 	kref_put(&r->ref, l3l2q_region_free);
 }
 
-/*
- * Validate @args (already copied from user space) and build a region on
- * @dev whose memory is formatted and whose L3 role is LIVE (and, on a
- * device, whose L2 role is the device's).  Nothing is visible to user space
- * yet.  Errors: -EOPNOTSUPP for an unknown kind; -EINVAL for bad geometry,
- * flags or reserved fields; the backend's -E2BIG, -EDQUOT, -ENOSPC or
- * -ENOMEM.
+/**
+ * l3l2q_region_create() - validate CREATE's arguments and build a region
+ * @dev: the node CREATE came through
+ * @args: CREATE's arguments, already copied from user space
+ *
+ * Builds a region on @dev whose memory is formatted and whose L3 role is
+ * LIVE (and, on a device, whose L2 role is the device's).  Nothing is
+ * visible to user space yet.
+ *
+ * Return: the region, holding one reference for the caller; or
+ * ERR_PTR(-EOPNOTSUPP) for an unknown kind, -EINVAL for bad geometry,
+ * flags or reserved fields, or the backend's -E2BIG, -ENOSPC or -ENOMEM.
  */
 struct l3l2q_region *l3l2q_region_create(struct l3l2q_dev *dev,
 					 const struct l3l2q_create_args *args)
@@ -173,8 +201,8 @@ struct l3l2q_region *l3l2q_region_create(struct l3l2q_dev *dev,
 		*l3l2q_state_word(r, L3L2Q_END_L2) = dev->ops->l2_is_device ?
 						      L3L2Q_ROLE_ABSENT :
 						      r->state[L3L2Q_END_L2];
-		l3l2q_mem_exit(r);
 	}
+	l3l2q_mem_exit(r);
 	return r;
 
 out_put_dev:
@@ -189,7 +217,12 @@ out_free_region:
 /* Role death                                                             */
 /* ---------------------------------------------------------------------- */
 
-/*
+/**
+ * l3l2q_role_died() - a role is gone: tell the survivor
+ * @r: the region
+ * @role: the role that died
+ * @abort: raise its abort flag (false only for a clean end)
+ *
  * The last reference of @role went away, or its software peer or device
  * ended.  Tell the survivor through the shared words, in the order it
  * reads them: the DEAD state first, then the kind's own marks (the queue's
@@ -217,8 +250,8 @@ void l3l2q_role_died(struct l3l2q_region *r, enum l3l2q_end_role role,
 		/* Pairs with the survivor's load-acquire of the state word. */
 		smp_store_release(l3l2q_state_word(r, role), L3L2Q_ROLE_DEAD);
 		r->kind->died(r, role, abort);
-		l3l2q_mem_exit(r);
 	}
+	l3l2q_mem_exit(r);
 	atomic64_inc(&r->nr_deaths);
 	l3l2q_wake_on_death(r, role);
 }
@@ -231,7 +264,13 @@ void l3l2q_role_died(struct l3l2q_region *r, enum l3l2q_end_role role,
  * PEER on the L3 file: make the region's one L2 file.  Errors: -EPERM on an
  * L2 file (it does not carry the right), -EINVAL for non-zero flags or
  * reserved fields, -EBUSY if an L2 file was ever made or the L2 role is
- * taken otherwise (a software peer, a device).
+ * taken otherwise (a software peer, a device), -EMFILE, -EFAULT.
+ *
+ * User memory is touched only outside r->lock: a fault on @uarg can take
+ * for ever (a userfaultfd or FUSE page), and role deaths and debugfs take
+ * that lock.  So the fd is reserved and reported first, and the role taken
+ * under the lock afterwards; a caller that loses a race for it gets -EBUSY
+ * with a reported fd number that was never installed.
  */
 static long l3l2q_region_peer(struct l3l2q_end *end,
 			      struct l3l2q_peer_args __user *uarg)
@@ -247,27 +286,28 @@ static long l3l2q_region_peer(struct l3l2q_end *end,
 		return -EFAULT;
 	if (args.flags || memchr_inv(args.resv, 0, sizeof(args.resv)))
 		return -EINVAL;
+	/* Taken already: no fd, no write.  Checked again under the lock. */
+	if (READ_ONCE(r->state[L3L2Q_END_L2]) != L3L2Q_ROLE_ABSENT)
+		return -EBUSY;
+
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0)
+		return fd;
+	args.fd = fd;
+	if (copy_to_user(uarg, &args, sizeof(args))) {
+		ret = -EFAULT;
+		goto out_put_fd;
+	}
 
 	mutex_lock(&r->lock);
 	if (r->state[L3L2Q_END_L2] != L3L2Q_ROLE_ABSENT) {
 		ret = -EBUSY;
 		goto out_unlock;
 	}
-
 	/*
 	 * Everything that can fail happens before the file exists: once it
 	 * does, its ->release is the L2 role's death.
 	 */
-	fd = get_unused_fd_flags(O_CLOEXEC);
-	if (fd < 0) {
-		ret = fd;
-		goto out_unlock;
-	}
-	args.fd = fd;
-	if (copy_to_user(uarg, &args, sizeof(args))) {
-		ret = -EFAULT;
-		goto out_put_fd;
-	}
 	l3l2q_region_get(r);
 	file = l3l2q_region_getfile(r, L3L2Q_END_L2);
 	if (IS_ERR(file)) {
@@ -285,10 +325,10 @@ static long l3l2q_region_peer(struct l3l2q_end *end,
 
 out_put_region:
 	l3l2q_region_put(r);	/* never the last: the L3 file holds one */
-out_put_fd:
-	put_unused_fd(fd);
 out_unlock:
 	mutex_unlock(&r->lock);
+out_put_fd:
+	put_unused_fd(fd);
 	return ret;
 }
 
@@ -368,6 +408,17 @@ static void l3l2q_region_show_fdinfo(struct seq_file *m, struct file *file)
 		   end->role == L3L2Q_END_L3 ? "l3" : "l2");
 }
 
+/*
+ * An fd of the role file is being closed.  If only the role's own pending
+ * io_uring WAITs would hold it afterwards, they are cancelled, so that the
+ * role dies as the user meant (l3l2q_uring_user_gone()).
+ */
+static int l3l2q_region_flush(struct file *file, fl_owner_t id)
+{
+	l3l2q_uring_user_gone(file->private_data, file);
+	return 0;
+}
+
 /* The role's last reference is gone: close, exit, kill or last munmap. */
 static int l3l2q_region_release(struct inode *inode, struct file *file)
 {
@@ -394,13 +445,20 @@ static const struct file_operations l3l2q_region_fops = {
 	.mmap		= l3l2q_region_mmap,
 	.poll		= l3l2q_region_poll,
 	.uring_cmd	= l3l2q_uring_cmd,
+	.flush		= l3l2q_region_flush,
 	.release	= l3l2q_region_release,
 	.show_fdinfo	= l3l2q_region_show_fdinfo,
 };
 
-/*
- * A new role file for @r, owning one region reference the caller already
- * holds.  anon_inode_getfile() pins this module through .owner.
+/**
+ * l3l2q_region_getfile() - a new role file
+ * @r: the region
+ * @role: its role
+ *
+ * The file owns one region reference the caller already holds.
+ * anon_inode_getfile() pins this module through .owner.
+ *
+ * Return: the file, or an ERR_PTR.
  */
 struct file *l3l2q_region_getfile(struct l3l2q_region *r,
 				  enum l3l2q_end_role role)

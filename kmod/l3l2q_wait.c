@@ -59,6 +59,10 @@
 /* Per-role state                                                         */
 /* ---------------------------------------------------------------------- */
 
+/**
+ * l3l2q_end_init() - set up a role's wake-up state
+ * @end: the role, whose ->r and ->role are set
+ */
 void l3l2q_end_init(struct l3l2q_end *end)
 {
 	init_waitqueue_head(&end->wq);
@@ -67,16 +71,22 @@ void l3l2q_end_init(struct l3l2q_end *end)
 	l3l2q_uring_init(end);
 }
 
-/* The region is being freed: both role files are gone. */
+/**
+ * l3l2q_end_destroy() - tear down a role's wake-up state
+ * @end: a role of a region being freed (both role files are gone)
+ */
 void l3l2q_end_destroy(struct l3l2q_end *end)
 {
 	l3l2q_uring_destroy(end);
 }
 
-/*
- * @end's file was released.  Its io_uring commands hold the file, so none
- * can be left; completing any anyway costs nothing.  The eventfd goes now:
- * nothing signals a dead role.
+/**
+ * l3l2q_end_released() - a role's file was released
+ * @end: the role, which is dead now
+ *
+ * Its io_uring commands hold the file, so none can be left; completing any
+ * anyway costs nothing.  The eventfd goes now: nothing signals a dead
+ * role.  Process context.
  */
 void l3l2q_end_released(struct l3l2q_end *end)
 {
@@ -92,7 +102,16 @@ void l3l2q_end_released(struct l3l2q_end *end)
 		eventfd_ctx_put(old);
 }
 
-static bool l3l2q_peer_dead(struct l3l2q_end *end)
+/**
+ * l3l2q_wait_peer_dead() - whether the role other than @end's is dead
+ * @end: the waiting role
+ *
+ * From the kernel's own copy of the role states, never the shared words.
+ * Any context.
+ *
+ * Return: true if the peer role is dead.
+ */
+bool l3l2q_wait_peer_dead(struct l3l2q_end *end)
 {
 	struct l3l2q_end *peer = l3l2q_peer_end(end);
 
@@ -120,12 +139,16 @@ static void l3l2q_wake_end(struct l3l2q_end *end)
 	spin_unlock_irqrestore(&end->lock, flags);
 }
 
-/*
- * Role @dead died (its state is already DEAD in r->state and in the shared
- * words).  The survivor's waits all end now: sleepers return -ECONNRESET
- * (or 0 if their counter moved), io_uring WAITs complete the same way, its
- * eventfd is signalled and poll reports EPOLLHUP|EPOLLERR.  Both wait
- * queues are woken.
+/**
+ * l3l2q_wake_on_death() - end every wait a role's death ends
+ * @r: the region
+ * @dead: the role that died (its state is already DEAD in r->state and in
+ *	the shared words)
+ *
+ * The survivor's waits all end now: sleepers return -ECONNRESET (or 0 if
+ * their counter moved), io_uring WAITs complete the same way, its eventfd
+ * is signalled and poll reports EPOLLHUP|EPOLLERR.  Both wait queues are
+ * woken.  Any context but NMI.
  */
 void l3l2q_wake_on_death(struct l3l2q_region *r, enum l3l2q_end_role dead)
 {
@@ -140,7 +163,16 @@ void l3l2q_wake_on_death(struct l3l2q_region *r, enum l3l2q_end_role dead)
 /* WAIT                                                                   */
 /* ---------------------------------------------------------------------- */
 
-/* The words a role may wait on are its kind's (uapi: the wait table). */
+/**
+ * l3l2q_wait_validate() - check a WAIT's arguments against its role
+ * @end: the waiting role
+ * @args: the arguments, copied from user space (or made by the kernel)
+ *
+ * The words a role may wait on are its kind's (uapi: the wait table).
+ *
+ * Return: 0, or -EINVAL for non-zero flags or a word the role may not
+ * wait on.
+ */
 int l3l2q_wait_validate(struct l3l2q_end *end,
 			const struct l3l2q_wait_args *args)
 {
@@ -151,29 +183,81 @@ int l3l2q_wait_validate(struct l3l2q_end *end,
 	return 0;
 }
 
-/*
- * One check of a validated wait: 0 if the word @id names differs from
- * @seen, -ECONNRESET if not and the peer is dead or raised its abort flag,
- * -ENODEV if the region's memory is gone (its device was removed),
- * -EAGAIN to keep waiting.
- * The word is read once.  Callable from any context, the timer included.
+/**
+ * l3l2q_wait_word_get() - read the word a validated wait names, once
+ * @end: the waiting role
+ * @id: its l3l2q_wait_args.counter, already accepted by
+ *	l3l2q_wait_validate() for @end
+ * @now: where the value goes
+ *
+ * The word is user (or device) memory: the value is only compared, never
+ * used as an index.  Any context.
+ *
+ * Return: 0, or -ENODEV if the region's memory is gone (its device was
+ * removed).
  */
-int l3l2q_wait_cond(struct l3l2q_end *end, unsigned int id, s32 seen)
+int l3l2q_wait_word_get(struct l3l2q_end *end, unsigned int id, s32 *now)
 {
 	struct l3l2q_region *r = end->r;
 	const u32 *word = r->kind->wait_word(r, end->role, id);
-	bool aborted;
-	s32 now;
+	int ret = 0;
 
-	/* The device that held the region's memory was removed. */
-	if (!l3l2q_mem_enter(r))
-		return -ENODEV;
-	now = (s32)READ_ONCE(*word);
-	aborted = r->kind->peer_aborted(r, end->role);
+	if (l3l2q_mem_enter(r))
+		*now = (s32)READ_ONCE(*word);
+	else
+		ret = -ENODEV;
 	l3l2q_mem_exit(r);
+	return ret;
+}
+
+/**
+ * l3l2q_wait_peer_gone() - whether the peer of @end is dead or aborted
+ * @end: the waiting role
+ *
+ * Dead from the kernel's own copy of the role states; aborted from the
+ * peer's abort flag (the kind's peer_aborted()), which a peer that
+ * poisoned its endpoint raised while it lives on.  The flag is shared
+ * memory, read once and only compared.  Any context.
+ *
+ * Return: true if waits for the peer should end (-ECONNRESET).
+ */
+bool l3l2q_wait_peer_gone(struct l3l2q_end *end)
+{
+	struct l3l2q_region *r = end->r;
+	bool aborted = false;
+
+	if (l3l2q_wait_peer_dead(end))
+		return true;
+	if (l3l2q_mem_enter(r))
+		aborted = r->kind->peer_aborted(r, end->role);
+	l3l2q_mem_exit(r);
+	return aborted;
+}
+
+/**
+ * l3l2q_wait_cond() - one check of a validated wait
+ * @end: the waiting role
+ * @id: the word, accepted by l3l2q_wait_validate() for @end
+ * @seen: the value the waiter saw
+ *
+ * The word is read once, before the peer's state, so that a change the
+ * peer published before it died is reported first.  Any context.
+ *
+ * Return: 0 if the word differs from @seen, -ECONNRESET if not and the
+ * peer is dead or raised its abort flag, -ENODEV if the region's memory
+ * is gone (its device was removed), -EAGAIN to keep waiting.
+ */
+int l3l2q_wait_cond(struct l3l2q_end *end, unsigned int id, s32 seen)
+{
+	s32 now;
+	int ret;
+
+	ret = l3l2q_wait_word_get(end, id, &now);
+	if (ret)
+		return ret;
 	if (now != seen)
 		return 0;
-	if (aborted || l3l2q_peer_dead(end))
+	if (l3l2q_wait_peer_gone(end))
 		return -ECONNRESET;
 	return -EAGAIN;
 }
@@ -190,6 +274,14 @@ static bool l3l2q_deadline(u64 deadline_ns, ktime_t *deadline)
 	return true;
 }
 
+/**
+ * l3l2q_wait_ioctl() - the WAIT ioctl of a role file
+ * @end: the role
+ * @uarg: its struct l3l2q_wait_args
+ *
+ * Return: 0 when the word differs from the value seen, -ETIMEDOUT,
+ * -EINTR, -ECONNRESET, -EINVAL or -EFAULT (the top of this file).
+ */
 long l3l2q_wait_ioctl(struct l3l2q_end *end,
 		      const struct l3l2q_wait_args __user *uarg)
 {
@@ -240,10 +332,12 @@ long l3l2q_wait_ioctl(struct l3l2q_end *end,
 /* KICK                                                                   */
 /* ---------------------------------------------------------------------- */
 
-/*
- * Wake the role other than @end's: its sleepers, pollers, eventfd and
- * io_uring WAITs.  A KICK ioctl, or the loopback peer's kick; process
- * context.
+/**
+ * l3l2q_kick() - wake the role other than @end's
+ * @end: the kicking role
+ *
+ * Wakes the peer's sleepers, pollers, eventfd and io_uring WAITs: a KICK
+ * ioctl, or the loopback peer's kick.  Process context.
  */
 void l3l2q_kick(struct l3l2q_end *end)
 {
@@ -251,10 +345,14 @@ void l3l2q_kick(struct l3l2q_end *end)
 	l3l2q_wake_end(l3l2q_peer_end(end));
 }
 
-/*
- * Wake @role of @r as its peer's kick would: a device's interrupt, or a
- * poller that saw a word move on behalf of a peer that never kicks.  Any
- * context but NMI.
+/**
+ * l3l2q_wake_role() - wake a role as its peer's kick would
+ * @r: the region
+ * @role: the role to wake
+ *
+ * For a device's interrupt, or a poller that saw a word move on behalf of
+ * a peer that never kicks.  Bounded work (io_uring completions beyond a
+ * small batch go to a work item).  Any context but NMI.
  */
 void l3l2q_wake_role(struct l3l2q_region *r, enum l3l2q_end_role role)
 {
@@ -265,11 +363,17 @@ void l3l2q_wake_role(struct l3l2q_region *r, enum l3l2q_end_role role)
 /* SET_EVENTFD                                                            */
 /* ---------------------------------------------------------------------- */
 
-/*
+/**
+ * l3l2q_set_eventfd_ioctl() - the SET_EVENTFD ioctl of a role file
+ * @end: the role
+ * @uarg: its struct l3l2q_eventfd_args
+ *
  * Register (fd >= 0) or unregister (fd -1) this role's eventfd; a new one
  * replaces the old.  Signals are sent under end->lock, so once the pointer
  * is swapped under it no signal can reach the old context, which is then
  * put outside the lock.
+ *
+ * Return: 0, -EINVAL, -EBADF or -EFAULT.
  */
 long l3l2q_set_eventfd_ioctl(struct l3l2q_end *end,
 			     const struct l3l2q_eventfd_args __user *uarg)
@@ -304,10 +408,15 @@ long l3l2q_set_eventfd_ioctl(struct l3l2q_end *end,
 /* poll                                                                   */
 /* ---------------------------------------------------------------------- */
 
-/*
- * What the kind reports from the shared words (EPOLLIN, EPOLLOUT), and
- * EPOLLHUP|EPOLLERR when the peer role is dead or raised its abort flag
- * (the other bits still say what is left to consume).
+/**
+ * l3l2q_region_poll() - the role files' ->poll
+ * @file: a role file
+ * @pt: the poll table
+ *
+ * Return: what the kind reports from the shared words (EPOLLIN,
+ * EPOLLOUT), and EPOLLHUP|EPOLLERR when the peer role is dead or raised
+ * its abort flag, or the region's device was removed (the other bits
+ * still say what is left to consume).
  */
 __poll_t l3l2q_region_poll(struct file *file, struct poll_table_struct *pt)
 {
@@ -321,14 +430,12 @@ __poll_t l3l2q_region_poll(struct file *file, struct poll_table_struct *pt)
 	/* Pairs with wq_has_sleeper() in l3l2q_wake_end(). */
 	smp_mb();
 
-	/* The device that held the region's memory was removed. */
-	if (!l3l2q_mem_enter(end->r))
-		return EPOLLHUP | EPOLLERR;
-	mask = end->r->kind->poll(end->r, end->role);
-	if (end->r->kind->peer_aborted(end->r, end->role))
-		mask |= EPOLLHUP | EPOLLERR;
+	/* If the device that held the region's memory was removed: HUP|ERR. */
+	mask = EPOLLHUP | EPOLLERR;
+	if (l3l2q_mem_enter(end->r))
+		mask = end->r->kind->poll(end->r, end->role);
 	l3l2q_mem_exit(end->r);
-	if (l3l2q_peer_dead(end))
+	if (l3l2q_wait_peer_gone(end))
 		mask |= EPOLLHUP | EPOLLERR;
 	return mask;
 }

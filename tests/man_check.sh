@@ -9,8 +9,9 @@
 #     build/lib/libl3l2q.so exports is one of them;
 #   - every page renders with groff -man -ww without a warning;
 #   - every cross-reference (.BR name (N)) names a page of man/;
-#   - each function's SYNOPSIS names its header and gives the header's
-#     prototype (whitespace normalised), following a ".so" alias.
+#   - each function's SYNOPSIS names its header as installed (<l3l2q/...>
+#     for uapi/) and gives the header's prototype (whitespace normalised),
+#     following a ".so" alias.
 #
 # Output is TAP; every check is a pass or a failure, never a skip.
 set -u
@@ -36,55 +37,10 @@ norm() {
 	    -e 's/( /(/g' -e 's/ )/)/g' -e 's/ ,/,/g' -e 's/ ;/;/g'
 }
 
-# "name<TAB>prototype" for each function a header declares or defines at
-# file scope: comments, preprocessor lines (with their continuations) and
-# the C++ extern "C" block lines are dropped, then the text is cut at every
-# top-level ';' and '{'; bodies of functions, structs and enums are skipped.
+# "name<TAB>prototype" for each function a header declares or defines
+# (tests/header_protos.awk).
 protos() {
-	awk '
-	BEGIN { text = "" }
-	/^#ifdef __cplusplus/ { skipcxx = 1; next }
-	skipcxx { if (/^#endif/) skipcxx = 0; next }
-	cont { cont = /\\$/; next }
-	/^[ \t]*#/ { cont = /\\$/; next }
-	{ text = text $0 "\n" }
-	END {
-		# comments
-		while ((i = index(text, "/*")) > 0) {
-			rest = substr(text, i + 2)
-			j = index(rest, "*/")
-			text = substr(text, 1, i - 1) " " substr(rest, j + 2)
-		}
-		gsub(/\/\/[^\n]*/, "", text)
-		depth = 0; stmt = ""
-		n = length(text)
-		for (k = 1; k <= n; k++) {
-			c = substr(text, k, 1)
-			if (depth > 0) {
-				if (c == "{") depth++
-				else if (c == "}") depth--
-				continue
-			}
-			if (c == ";" || c == "{") {
-				emit(stmt)
-				stmt = ""
-				if (c == "{") depth = 1
-				continue
-			}
-			stmt = stmt c
-		}
-	}
-	function emit(s,   name) {
-		gsub(/[ \t\n]+/, " ", s)
-		if (!match(s, /(^|[ *])l3l2q_[a-z0-9_]+ ?\(/))
-			return
-		name = substr(s, RSTART, RLENGTH)
-		sub(/^[ *]/, "", name)
-		sub(/ ?\($/, "", name)
-		if (name ~ /^l3l2q__/)
-			return
-		print name "\t" s
-	}' "$1"
+	awk -f tests/header_protos.awk "$1"
 }
 
 # The SYNOPSIS of a page as text: font macros (.B, .BI, .IR, ...) joined
@@ -169,7 +125,9 @@ fi
 # The shared library exports nothing the headers do not declare.
 if [ -f "$SO" ] &&
    "$NM" -D --defined-only "$SO" >"$out/nm" 2>"$out/nm.log"; then
-	awk '$2 ~ /^[TtWw]$/ && $3 ~ /^l3l2q_/ && $3 !~ /^l3l2q__/ {
+	# Names without their version (l3l2q_create@@LIBL3L2Q_1.0).
+	awk '{ sub(/@.*/, "", $3) }
+	     $2 ~ /^[TtWw]$/ && $3 ~ /^l3l2q_/ && $3 !~ /^l3l2q__/ {
 		print $3 }' "$out/nm" | sort -u >"$out/exported"
 	comm -23 "$out/exported" "$out/names.u" >"$out/undocumented"
 	if [ -s "$out/exported" ] && [ ! -s "$out/undocumented" ]; then
@@ -257,7 +215,11 @@ while IFS=$'\t' read -r name header proto; do
 	grep -v '^#include' "$out/syn" | tr '\n' ' ' | tr ';' '\n' |
 		sed 's/$/;/' | norm >"$out/stmts"
 	got=$(grep -E "(^|[ *])$name\(" "$out/stmts" | head -n 1)
-	inc="#include <$(basename "$header")>"
+	# The ABI headers are installed in l3l2q/ (mk/install.mk).
+	case "$header" in
+	uapi/*) inc="#include <l3l2q/$(basename "$header")>" ;;
+	*) inc="#include <$(basename "$header")>" ;;
+	esac
 	if [ "$got" = "$want" ] && grep -qxF "$inc" "$out/syn"; then
 		ok "$what"
 	else

@@ -1,4 +1,6 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
+#
 # Extract kselftest_harness.h and kselftest.h from Debian's linux-source
 # package into $1 (default build/kselftest).  The harness is never committed;
 # it is taken from the kernel source tarball at build time.

@@ -6,7 +6,7 @@
 # no package index is downloaded.  Runs unattended as root on Debian 12.
 set -eu
 
-pkgs="gcc make libc6-dev binutils xz-utils g++ dpkg-dev liburing-dev spin gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static groff-base"
+pkgs="gcc make libc6-dev binutils xz-utils g++ dpkg-dev liburing-dev spin gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static groff-base pkg-config sparse perl"
 root=$(cd "$(dirname "$0")/.." && pwd)
 
 # --bench: only what "make bench" compares with and plots with (DPDK's
@@ -16,10 +16,23 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 if [ "${1:-}" = "--bench" ]; then
 	pkgs="gcc make pkg-config libdpdk-dev gnuplot-nox"
 fi
+# --deb: what "make deb" and tests/deb_check.sh need on top of the build:
+# dpkg-buildpackage's helpers (debhelper, the dkms sequence), lintian,
+# pkg-config for the packager's compile of a program against the result,
+# and, only on a machine with no kernel build tree at all, a kernel's
+# headers, to build the packaged module sources (tools/vm/run.sh installs
+# Debian's cloud kernels' headers, which serve as well).
+if [ "${1:-}" = "--deb" ]; then
+	pkgs="gcc make dpkg-dev liburing-dev debhelper dh-dkms lintian pkg-config"
+fi
 
 if ! command -v dpkg >/dev/null 2>&1; then
 	echo "install-deps: no dpkg; not a Debian system, install by hand: $pkgs" >&2
 	exit 0
+fi
+
+if [ "${1:-}" = "--deb" ] && ! ls /lib/modules/*/build/Makefile >/dev/null 2>&1; then
+	pkgs="$pkgs linux-headers-$(dpkg --print-architecture)"
 fi
 
 # "install ok installed" is the only state in which the files are there.
@@ -42,7 +55,7 @@ done
 # without one (e.g. after "rm -rf /var/lib/apt/lists/*") need an update.
 ver=${KSELFTEST_SRC_VERSION:-6.1}
 need_index=0
-if [ "${1:-}" != "--bench" ] && [ ! -f "$root/build/kselftest/kselftest_harness.h" ] &&
+if [ -z "${1:-}" ] && [ ! -f "$root/build/kselftest/kselftest_harness.h" ] &&
    [ ! -f "/usr/src/linux-source-$ver.tar.xz" ] &&
    ! ls "${KSELFTEST_DEB_DIR:-/nonexistent}/linux-source-${ver}"_*_all.deb \
 	>/dev/null 2>&1 &&
@@ -52,7 +65,7 @@ fi
 
 # liburing for arm64 (tests/aarch64_check.sh links the io_uring tests with
 # it) comes through multiarch: the arm64 architecture must be added first.
-if [ "${1:-}" != "--bench" ]; then
+if [ -z "${1:-}" ]; then
 	installed liburing-dev:arm64 || missing="$missing liburing-dev:arm64"
 fi
 

@@ -404,7 +404,9 @@ L3L2Q__ASSERT(sizeof(struct l3l2q_ctrl_hdr) <= 64, "header fits line 0");
  * The L2 abort counter tells how it ended: 0 after a STOP drain, 1 when
  * the peer gave up (the input broke the protocol, or the L3 role died).
  * The L2 pid word stays 0: the peer is no user process.
- * CREATE gives -EAGAIN while the module's max_loopbacks peers exist.
+ * CREATE gives -EPERM without CAP_SYS_ADMIN, and -EAGAIN while the
+ * caller's uid has the module's max_user_loopbacks peers alive.  The
+ * thread runs in the creator's cgroups.
  * PEER on a loopback queue gives -EBUSY (the L2 role is taken).  Closing
  * the L3 fd (its last reference) stops the peer wherever it waits.  Only
  * /dev/l3l2q provides it; libl3l2q's memfd backing refuses the flag with

@@ -7,6 +7,7 @@
 #define L3L2Q_CORE_INTERNAL_H
 
 #ifdef __KERNEL__
+#include <linux/sched.h>
 #include <linux/stddef.h>
 #else
 #include <stddef.h>		/* freestanding: NULL */
@@ -19,6 +20,21 @@
 /* The only library functions the core calls; compilers emit them anyway. */
 #define l3l2q__memcpy(d, s, n)	__builtin_memcpy(d, s, n)
 #define l3l2q__memset(d, c, n)	__builtin_memset(d, c, n)
+
+/*
+ * A scheduling point in a loop whose length the peer decides (up to a
+ * ring's depth): in the kernel, whose callers of the core run in process
+ * context, cond_resched() once every 1024 steps; nothing elsewhere.
+ */
+#ifdef __KERNEL__
+#define l3l2q__resched_point(i)					\
+	do {							\
+		if (!((i) & 1023u))				\
+			cond_resched();				\
+	} while (0)
+#else
+#define l3l2q__resched_point(i)	do { } while (0)
+#endif
 
 /* ---- error.c: messages without a libc formatter ---- */
 

@@ -67,6 +67,7 @@ static int refresh_head(struct l3l2q_ep *ep, struct l3l2q_prod *p, __u32 op)
 				     p->tail, NULL);
 	ph = p->phead;
 	for (cur = p->head; cur < head; cur++) {
+		l3l2q__resched_point(cur);
 		l3l2q__slot_read(p->ring, p->depth, cur + 1, &d);
 		if (d.seq != cur + 1)
 			return l3l2q__poison(ep, L3L2Q_ERR_INVALID_DESCRIPTOR,

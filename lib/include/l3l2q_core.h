@@ -33,7 +33,8 @@
 #ifndef L3L2Q_CORE_H
 #define L3L2Q_CORE_H
 
-#include "l3l2q.h"
+/* The ABI, installed as <l3l2q/l3l2q.h>; in the tree l3l2q/ links to uapi/. */
+#include "l3l2q/l3l2q.h"
 
 #ifdef __cplusplus
 extern "C" {

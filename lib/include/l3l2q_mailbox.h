@@ -45,7 +45,7 @@
 #ifndef L3L2Q_MAILBOX_H
 #define L3L2Q_MAILBOX_H
 
-#include "l3l2q.h"
+#include "l3l2q/l3l2q.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -40,7 +40,7 @@
 #ifndef L3L2Q_SIGNALS_CORE_H
 #define L3L2Q_SIGNALS_CORE_H
 
-#include "l3l2q_signals.h"
+#include "l3l2q/l3l2q_signals.h"
 #include "l3l2q_core.h"
 
 #ifdef __cplusplus

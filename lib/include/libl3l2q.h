@@ -17,6 +17,7 @@
 #define LIBL3L2Q_H
 
 #include "l3l2q_core.h"
+#include "l3l2q_version.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -109,6 +110,16 @@ __u64 l3l2q_deadline_in(__u64 ns);
 /* Pass a file descriptor over a unix socket (SCM_RIGHTS). */
 int l3l2q_send_fd(int sock, int fd);
 int l3l2q_recv_fd(int sock);	/* the fd, close-on-exec, or -errno */
+
+/*
+ * The version of the library that is running (the headers' is
+ * L3L2Q_VERSION_MAJOR/MINOR).  l3l2q_check_version() returns 0 when this
+ * library runs a program built for @major.@minor (same major, minor at
+ * least @minor), -ENOTSUP when it does not, -EINVAL for a negative number.
+ */
+int l3l2q_major_version(void);
+int l3l2q_minor_version(void);
+int l3l2q_check_version(int major, int minor);
 
 #ifdef __cplusplus
 }

@@ -7,7 +7,9 @@
  * Errnos the driver documents (kmod/):
  *   CREATE  EINVAL  bad geometry, unknown flags, non-zero reserved field
  *           E2BIG   region larger than max_queue_bytes
- *           EDQUOT  the uid's regions would exceed max_user_bytes
+ *           ENOMEM  the user's locked memory would pass RLIMIT_MEMLOCK
+ *                   (without CAP_IPC_LOCK), or the memory cgroup's limit
+ *                   (never the cgroup's OOM killer)
  *   PEER    EBUSY   an L2 fd was already made
  *           EPERM   on an L2 fd or on the device fd
  *           EINVAL  non-zero flags or reserved field
@@ -21,6 +23,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +33,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -513,6 +519,66 @@ TEST_F(queue, fork_does_not_inherit_mapping)
 	EXPECT_EQ(L3L2Q_CTRL_MAGIC, load_u32(self->map, 0));
 }
 
+/*
+ * MADV_DOFORK cannot undo VM_DONTCOPY: VM_IO makes madvise() refuse it.
+ * So no child holds a role through an inherited mapping, and a role dies
+ * with the process that held it.  (Before, madvise() succeeded, the child
+ * shared the L2 mapping and kept the L2 role alive after its parent
+ * died.)
+ */
+TEST_F_TIMEOUT(queue, madv_dofork_refused_so_a_child_cannot_hold_the_role,
+	       120)
+{
+	int p[2], i, alive = 1, info[2];
+	pid_t mid, child;
+
+	ASSERT_EQ(0, pipe(p));
+	mid = fork();
+	ASSERT_LE(0, mid);
+	if (mid == 0) {
+		unsigned char *m2;
+		int l2;
+
+		close(p[0]);
+		l2 = make_peer(self->l3);
+		m2 = l2 < 0 ? MAP_FAILED : map_queue(l2, self->len);
+		if (m2 == MAP_FAILED)
+			_exit(2);
+		info[0] = madvise(m2, self->len, MADV_DOFORK) ? errno : 0;
+		info[1] = fork();
+		if (info[1] == 0) {
+			/*
+			 * Holds whatever mapping it inherited until killed;
+			 * the fds it inherited go (they are not the question).
+			 */
+			close(l2);
+			close(self->l3);
+			close(self->dev);
+			for (;;)
+				pause();
+		}
+		if (write(p[1], info, sizeof(info)) != sizeof(info))
+			_exit(3);
+		/* Dies with its L2 fd and mapping. */
+		_exit(0);
+	}
+	close(p[1]);
+	ASSERT_EQ((ssize_t)sizeof(info), read(p[0], info, sizeof(info)));
+	close(p[0]);
+	child = info[1];
+	ASSERT_LT(0, child);
+	ASSERT_EQ(mid, waitpid(mid, NULL, 0));
+	EXPECT_EQ(EINVAL, info[0]);
+	/* The L2 role dies with its holder although the child lives on. */
+	for (i = 0; i < 10 && alive; i++)
+		alive = !wait_u32(self->map, L3L2Q_CTRL_L2_STATE,
+				  L3L2Q_ROLE_DEAD);
+	EXPECT_FALSE(alive);
+	EXPECT_EQ(0, kill(child, 0));
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+}
+
 /* MADV_DONTNEED drops the PTEs; the next touch finds the same pages. */
 TEST_F(queue, madv_dontneed_keeps_data)
 {
@@ -614,6 +680,123 @@ TEST_F(queue, peer_race_one_winner)
 	EXPECT_EQ(3, busy);
 	/* The winner has exited: its L2 role is dead. */
 	EXPECT_EQ(L3L2Q_ROLE_DEAD, load_u32(self->map, L3L2Q_CTRL_L2_STATE));
+}
+
+struct peer_call {
+	int l3;
+	struct l3l2q_peer_args *args;	/* in the write-protected page */
+	int ret;
+};
+
+static void *peer_thread(void *arg)
+{
+	struct peer_call *c = arg;
+
+	c->ret = ioctl(c->l3, L3L2Q_IOC_PEER, c->args) ? -errno : 0;
+	return NULL;
+}
+
+/* Read queue @id's debugfs file to the end in a child; its pid. */
+static pid_t read_dbg_in_child(unsigned long long id)
+{
+	char buf[4096];
+	pid_t pid;
+
+	pid = fork();
+	if (pid == 0)
+		_exit(read_queue_dbg(id, buf, sizeof(buf)) > 0 ? 0 : 1);
+	return pid;
+}
+
+/* Wait up to @ms for @pid to exit: its status, or -1 if it did not. */
+static int wait_exit(pid_t pid, unsigned int ms)
+{
+	unsigned int i;
+	int status;
+
+	for (i = 0;; i += 10) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+		if (i >= ms)
+			return -1;
+		sleep_ms(10);
+	}
+}
+
+/*
+ * PEER writes its result to user memory outside the region's lock.  Here
+ * that write hangs on a userfaultfd write-protected page (as it could on a
+ * FUSE page) until the test lets it go; meanwhile the region's lock is
+ * free: debugfs, which takes it, reads the queue at once.  Before, PEER
+ * held the lock across copy_to_user() and the reader hung, unkillable,
+ * until the fault was resolved.
+ */
+TEST_F_TIMEOUT(queue, peer_faulting_on_its_argument_holds_no_lock, 300)
+{
+	struct uffdio_writeprotect wp;
+	struct uffdio_register reg;
+	struct uffdio_api api;
+	struct peer_call c;
+	struct uffd_msg msg;
+	struct pollfd pfd;
+	pthread_t th;
+	long page = sysconf(_SC_PAGESIZE);
+	void *mem;
+	pid_t rd;
+	int uffd;
+
+	uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	ASSERT_LE(0, uffd);
+	memset(&api, 0, sizeof(api));
+	api.api = UFFD_API;
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_API, &api));
+	mem = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	memset(mem, 0, (size_t)page);
+	memset(&reg, 0, sizeof(reg));
+	reg.range.start = (unsigned long)mem;
+	reg.range.len = (unsigned long)page;
+	reg.mode = UFFDIO_REGISTER_MODE_WP;
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_REGISTER, &reg));
+	memset(&wp, 0, sizeof(wp));
+	wp.range = reg.range;
+	wp.mode = UFFDIO_WRITEPROTECT_MODE_WP;
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_WRITEPROTECT, &wp));
+
+	/* Zeroed arguments; only writing them faults now. */
+	c.l3 = self->l3;
+	c.args = mem;
+	c.ret = 1;
+	ASSERT_EQ(0, pthread_create(&th, NULL, peer_thread, &c));
+	/* PEER's write of the result faults; it waits for us now. */
+	pfd.fd = uffd;
+	pfd.events = POLLIN;
+	ASSERT_EQ(1, poll(&pfd, 1, 60000));
+	ASSERT_EQ((ssize_t)sizeof(msg), read(uffd, &msg, sizeof(msg)));
+	EXPECT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
+	EXPECT_EQ(1, c.ret);
+
+	/* The lock is free: a debugfs reader finishes (60 s: only a hang). */
+	rd = read_dbg_in_child(self->id);
+	ASSERT_LT(0, rd);
+	EXPECT_EQ(0, wait_exit(rd, 60000));
+
+	/* Let PEER go: it completes, with a working L2 fd. */
+	wp.mode = 0;
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_WRITEPROTECT, &wp));
+	pthread_join(th, NULL);
+	EXPECT_EQ(0, c.ret);
+	EXPECT_LE(0, c.args->fd);
+	if (c.args->fd >= 0)
+		close(c.args->fd);
+	/* The reader, if it hung, is free now. */
+	if (wait_exit(rd, 0) == -1) {
+		kill(rd, SIGKILL);
+		waitpid(rd, NULL, 0);
+	}
+	munmap(mem, (size_t)page);
+	close(uffd);
 }
 
 TEST_F(queue, peer_refused_on_l2_and_device)
@@ -884,19 +1067,67 @@ TEST_F(queue, debugfs_reports_queue)
 /* Limits                                                                 */
 /* ---------------------------------------------------------------------- */
 
+/* ---------------------------------------------------------------------- */
+/* Permissions                                                            */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * The node is root's alone as the driver creates it (0600, root:root);
+ * tools/udev/60-l3l2q.rules opens it to group l3l2q.  (No udev runs in
+ * the test VM, so this is the mode a system without the rule gets.)
+ */
+TEST(node_is_root_only_without_the_udev_rule)
+{
+	struct stat st;
+
+	ASSERT_EQ(0, stat(DEV_PATH, &st));
+	EXPECT_TRUE(S_ISCHR(st.st_mode));
+	EXPECT_EQ(0600u, (unsigned int)(st.st_mode & 07777));
+	EXPECT_EQ(0u, (unsigned int)st.st_uid);
+	EXPECT_EQ(0u, (unsigned int)st.st_gid);
+}
+
+/*
+ * CREATE allocates: it needs the node open for writing.  An O_RDONLY fd
+ * gets EBADF (as write(2) would) and nothing is made; O_WRONLY is enough.
+ */
+TEST(create_needs_a_node_open_for_writing)
+{
+	struct l3l2q_create_args a;
+	int dev, fds, queues;
+
+	ASSERT_EQ(0, ensure_debugfs());
+	dev = open(DEV_PATH, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, dev);
+	fds = count_fds();
+	queues = count_dir(DBG_DIR);
+	errno = 0;
+	EXPECT_EQ(-1, create_queue(dev, &a, 8, 4096, 4096, 0));
+	EXPECT_EQ(EBADF, errno);
+	EXPECT_EQ(fds, count_fds());
+	EXPECT_EQ(queues, count_dir(DBG_DIR));
+	close(dev);
+
+	dev = open(DEV_PATH, O_WRONLY | O_CLOEXEC);
+	ASSERT_LE(0, dev);
+	ASSERT_EQ(0, create_queue(dev, &a, 8, 4096, 4096, 0));
+	close(a.fd);
+	close(dev);
+}
+
 /*
  * Queues come and go without leaking: the debugfs files, the fds and the
- * uid's charge all return (400 MiB in all, more than the default
- * max_user_bytes of 256 MiB).
+ * charges all return (400 MiB in all).
  */
 TEST(create_close_many_no_leak)
 {
-	unsigned long user_max;
 	struct l3l2q_create_args a;
 	int dev, fds, queues, i, l2;
 	unsigned char *m;
+	long pin;
 
-	ASSERT_EQ(0, read_param("max_user_bytes", &user_max));
+	pin = vm_pin_kb();
+	ASSERT_LE(0, pin);
 	dev = open(DEV_PATH, O_RDWR | O_CLOEXEC);
 	ASSERT_GE(dev, 0);
 	ASSERT_EQ(0, ensure_debugfs());
@@ -914,7 +1145,7 @@ TEST(create_close_many_no_leak)
 		munmap(m, a.off.total_bytes);
 		close(l2);
 	}
-	EXPECT_GT(100ull * a.off.total_bytes, (unsigned long long)user_max);
+	EXPECT_EQ(pin, vm_pin_kb());
 	EXPECT_EQ(fds, count_fds());
 	EXPECT_EQ(queues, count_dir(DBG_DIR));
 	close(dev);
@@ -957,52 +1188,220 @@ TEST(limit_max_queue_bytes)
 	close(dev);
 }
 
-TEST(limit_max_user_bytes)
+/*
+ * A region's pages cannot be swapped or reclaimed while it lives: they
+ * count as the creating process's pinned memory (VmPin) until it is freed.
+ */
+TEST(region_counts_as_pinned_memory)
 {
-	unsigned long saved;
 	struct l3l2q_create_args a;
-	int dev, fd[3], i;
-	__u64 total;
+	long before;
+	int dev;
 
-	ASSERT_EQ(0, read_param("max_user_bytes", &saved));
 	dev = open(DEV_PATH, O_RDWR | O_CLOEXEC);
-	ASSERT_GE(dev, 0);
-	/* Learn one queue's size, then allow two such queues per uid. */
-	ASSERT_EQ(0, create_queue(dev, &a, 8, 64 * 1024, 64 * 1024, 0));
-	total = a.off.total_bytes;
+	ASSERT_LE(0, dev);
+	before = vm_pin_kb();
+	ASSERT_LE(0, before);
+	ASSERT_EQ(0, create_queue(dev, &a, 64, 1 << 20, 1 << 20, 0));
+	EXPECT_EQ(before + (long)(a.off.total_bytes / 1024), vm_pin_kb());
 	close(a.fd);
-	if (write_param("max_user_bytes", 2 * total))
-		SKIP(return, "cannot write max_user_bytes (not root?)");
-
-	/* EXPECT only until the limit is restored: later tests need it. */
-	for (i = 0; i < 3; i++)
-		fd[i] = -1;
-	for (i = 0; i < 2; i++) {
-		EXPECT_EQ(0, create_queue(dev, &a, 8, 64 * 1024, 64 * 1024, 0));
-		fd[i] = a.fd;
-	}
-	errno = 0;
-	EXPECT_EQ(-1, create_queue(dev, &a, 8, 64 * 1024, 64 * 1024, 0));
-	EXPECT_EQ(EDQUOT, errno);
-	/* A smaller queue does not fit either: the uid is at its limit. */
-	errno = 0;
-	EXPECT_EQ(-1, create_queue(dev, &a, 2, 64, 64, 0));
-	EXPECT_EQ(EDQUOT, errno);
-	/* Closing a queue gives its bytes back. */
-	close(fd[1]);
-	EXPECT_EQ(0, create_queue(dev, &a, 8, 64 * 1024, 64 * 1024, 0));
-	fd[2] = a.fd;
-	ASSERT_EQ(0, write_param("max_user_bytes", saved));
-	close(fd[0]);
-	close(fd[2]);
+	EXPECT_EQ(before, vm_pin_kb());
 	close(dev);
 }
 
+/* In a forked child, 0 or the number of the first check that failed. */
+#define CHECK(step, cond)			\
+	do {					\
+		if (!(cond))			\
+			_exit(step);		\
+	} while (0)
+
+static int create_err(int dev, __u64 depth, __u64 in, __u64 out, int *fd)
+{
+	struct l3l2q_create_args a;
+
+	*fd = -1;
+	if (create_queue(dev, &a, depth, in, out, 0))
+		return errno;
+	*fd = a.fd;
+	return 0;
+}
+
+/* Run @fn(@dev, @arg) in a child; returns its exit status or -signal. */
+static int in_child(int (*fn)(int dev, unsigned long arg), int dev,
+		    unsigned long arg)
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0)
+		return -1000;
+	if (pid == 0)
+		_exit(fn(dev, arg));
+	if (waitpid(pid, &status, 0) != pid)
+		return -1001;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+}
+
+static __u64 queue_total(int dev, __u64 depth, __u64 in, __u64 out)
+{
+	struct l3l2q_create_args a;
+
+	if (create_queue(dev, &a, depth, in, out, 0))
+		return 0;
+	close(a.fd);
+	return a.off.total_bytes;
+}
+
+static int set_memlock(__u64 bytes)
+{
+	struct rlimit rl = { .rlim_cur = bytes, .rlim_max = bytes };
+
+	return setrlimit(RLIMIT_MEMLOCK, &rl);
+}
+
 /*
- * rmmod succeeds only when nothing is left; a lone mapping (its fd closed)
- * still pins the module through its file.  The runner's final rmmod checks
- * the other half.
+ * As uid 4244 without capabilities, RLIMIT_MEMLOCK 2 * @total: two queues
+ * of @total bytes fit, a third and even a tiny one do not (-ENOMEM);
+ * closing one gives its bytes back; and the budget is the user's, not the
+ * process's: a second process of the same uid finds it used up.
  */
+static int memlock_user(int dev, unsigned long total)
+{
+	int fd[3], tiny, status;
+	pid_t pid;
+
+	CHECK(2, set_memlock(2 * total) == 0);
+	CHECK(3, vm_become(4244, -1) == 0);
+	CHECK(4, create_err(dev, 8, 64 * 1024, 64 * 1024, &fd[0]) == 0);
+	CHECK(5, create_err(dev, 8, 64 * 1024, 64 * 1024, &fd[1]) == 0);
+	CHECK(6, create_err(dev, 8, 64 * 1024, 64 * 1024, &fd[2]) == ENOMEM);
+	CHECK(7, create_err(dev, 2, 64, 64, &tiny) == ENOMEM);
+	close(fd[1]);
+	CHECK(8, create_err(dev, 8, 64 * 1024, 64 * 1024, &fd[2]) == 0);
+	pid = fork();
+	CHECK(9, pid >= 0);
+	if (pid == 0)
+		_exit(create_err(dev, 2, 64, 64, &tiny) == ENOMEM ? 0 : 1);
+	CHECK(10, waitpid(pid, &status, 0) == pid);
+	CHECK(11, WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(fd[0]);
+	close(fd[2]);
+	/* All given back: the whole budget again. */
+	CHECK(12, create_err(dev, 8, 64 * 1024, 64 * 1024, &fd[0]) == 0);
+	CHECK(13, create_err(dev, 8, 64 * 1024, 64 * 1024, &fd[1]) == 0);
+	return 0;
+}
+
+/* Root without CAP_IPC_LOCK is limited too; with it, it is not. */
+static int memlock_root(int dev, unsigned long total)
+{
+	int fd;
+
+	CHECK(2, set_memlock(total - 4096) == 0);
+	CHECK(3, create_err(dev, 8, 64 * 1024, 64 * 1024, &fd) == 0);
+	close(fd);
+	CHECK(4, vm_drop_caps(-1) == 0);
+	CHECK(5, create_err(dev, 8, 64 * 1024, 64 * 1024, &fd) == ENOMEM);
+	return 0;
+}
+
+/*
+ * Regions are locked memory charged to their creator's user against
+ * RLIMIT_MEMLOCK, the way io_uring and AF_XDP charge theirs (before, they
+ * were not charged to it at all).
+ */
+TEST(rlimit_memlock_limits_a_users_regions)
+{
+	__u64 total;
+	int dev;
+
+	dev = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, dev);
+	total = queue_total(dev, 8, 64 * 1024, 64 * 1024);
+	ASSERT_NE(0ull, total);
+	EXPECT_EQ(0, in_child(memlock_user, dev, total));
+	EXPECT_EQ(0, in_child(memlock_root, dev, total));
+	close(dev);
+}
+
+#define CG_MEM		VM_CG_ROOT "/l3l2q-driver-memcg"
+
+static long long cg_num(const char *file)
+{
+	char path[256];
+	long long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), CG_MEM "/%s", file);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%lld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+/* "@key N" of the test cgroup's memory.events; -1 if absent. */
+static long long cg_event(const char *key)
+{
+	char line[128], k[64];
+	long long v, found = -1;
+	FILE *f;
+
+	f = fopen(CG_MEM "/memory.events", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %lld", k, &v) == 2 && !strcmp(k, key))
+			found = v;
+	fclose(f);
+	return found;
+}
+
+/*
+ * In a memory cgroup limited to 8 MiB: a 32 MiB region is -ENOMEM for the
+ * caller, which lives on; a 1 MiB region is charged to the cgroup.
+ */
+static int memcg_child(int dev, unsigned long unused)
+{
+	long long before;
+	int fd;
+
+	CHECK(2, vm_cgroup_enter(CG_MEM) == 0);
+	CHECK(3, create_err(dev, 2, 32ull << 20, 64, &fd) == ENOMEM);
+	before = cg_num("memory.current");
+	CHECK(4, before >= 0);
+	CHECK(5, create_err(dev, 2, 1ull << 20, 64, &fd) == 0);
+	CHECK(6, cg_num("memory.current") - before >= (1ll << 20));
+	close(fd);
+	return 0;
+}
+
+/*
+ * The region's pages are charged to the creator's memory cgroup, and a
+ * region over its limit fails with -ENOMEM rather than waking the
+ * cgroup's OOM killer (which killed the creator before).
+ */
+TEST(memcg_limit_gives_enomem_not_oom)
+{
+	int dev;
+
+	ASSERT_EQ(0, vm_cgroup2());
+	vm_write_str(VM_CG_ROOT "/cgroup.subtree_control", "+memory");
+	rmdir(CG_MEM);
+	ASSERT_EQ(0, mkdir(CG_MEM, 0755));
+	ASSERT_EQ(0, vm_write_str(CG_MEM "/memory.max", "8388608"));
+	dev = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, dev);
+	EXPECT_EQ(0, in_child(memcg_child, dev, 0));
+	EXPECT_EQ(0, cg_event("oom_kill"));
+	close(dev);
+	EXPECT_EQ(0, rmdir(CG_MEM));
+}
+
 TEST(module_pinned_by_mapping)
 {
 	struct l3l2q_create_args a;

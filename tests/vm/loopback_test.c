@@ -10,7 +10,11 @@
  *
  * What the driver documents and these tests hold it to:
  *   CREATE  EINVAL  a flag outside L3L2Q_CREATE_ALL, LOOPBACK_XOR alone
- *           EAGAIN  max_loopbacks (module parameter) peers exist
+ *           EPERM   LOOPBACK without CAP_SYS_ADMIN
+ *           EAGAIN  the caller's uid has max_user_loopbacks (module
+ *                   parameter) peers alive; other uids have their own
+ *   the thread runs in the creator's cgroups, and a hostile L3 rewriting
+ *           the shared seen words cannot make it spin
  *   PEER    EBUSY   the L2 role belongs to the loopback peer
  *   while the peer runs: L2 state word LIVE, L2 pid word 0, abort 0
  *   after a STOP drain: every output delivered, then L2 DEAD, L2 abort 0,
@@ -28,14 +32,20 @@
 #include <liburing.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <linux/capability.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -365,15 +375,62 @@ TEST_F(lb, bad_flags_einval_and_nothing_created)
 	EXPECT_EQ(threads, count_lb_threads(0));
 }
 
-/* The cap counts live threads: a closed queue's thread no longer counts. */
-TEST_F(lb, max_loopbacks_caps_live_threads)
+/*
+ * In a child that became @uid (keeping CAP_SYS_ADMIN or not), create @n
+ * loopback queues on @dev (opened before: the node is root's) and report
+ * each result (an fd >= 0 or -errno) through a pipe; the queues stay
+ * until *@pid is killed.  Returns the read end, or -1.
+ */
+static int child_creates(int dev, uid_t uid, int keep_admin, int n,
+			 pid_t *pid)
+{
+	int p[2], i, ret;
+
+	if (pipe(p))
+		return -1;
+	*pid = fork();
+	if (*pid < 0)
+		return -1;
+	if (*pid == 0) {
+		struct l3l2q_create_args a;
+
+		close(p[0]);
+		ret = vm_become(uid, keep_admin ? CAP_SYS_ADMIN : -1);
+		for (i = 0; i < n; i++) {
+			int r = ret ? ret : create_raw(dev,
+					L3L2Q_CREATE_LOOPBACK, 8, 4096, 4096,
+					&a);
+
+			if (write(p[1], &r, sizeof(r)) != sizeof(r))
+				_exit(2);
+		}
+		/* Hold the queues until killed. */
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	return p[0];
+}
+
+static int read_int(int fd, int *v)
+{
+	return read(fd, v, sizeof(*v)) == sizeof(*v) ? 0 : -1;
+}
+
+/*
+ * The cap counts one uid's live threads: a closed queue's thread no longer
+ * counts, and another uid has a cap of its own (before, one global
+ * max_loopbacks let one user take every thread).
+ */
+TEST_F(lb, max_user_loopbacks_caps_each_uid)
 {
 	struct l3l2q_create_args a;
 	unsigned long saved;
-	int fd[3], fds;
+	int fd[3], fds, rfd, v, i;
+	pid_t pid;
 
-	ASSERT_EQ(0, read_param("max_loopbacks", &saved));
-	ASSERT_EQ(0, write_param("max_loopbacks", 2));
+	ASSERT_EQ(0, read_param("max_user_loopbacks", &saved));
+	ASSERT_EQ(0, write_param("max_user_loopbacks", 2));
 	fd[0] = create_raw(self->dev, L3L2Q_CREATE_LOOPBACK, 8, 4096, 4096, &a);
 	fd[1] = create_raw(self->dev, L3L2Q_CREATE_LOOPBACK, 8, 4096, 4096, &a);
 	fds = count_fds();
@@ -382,6 +439,22 @@ TEST_F(lb, max_loopbacks_caps_live_threads)
 	EXPECT_LE(0, fd[1]);
 	EXPECT_EQ(-EAGAIN, fd[2]);
 	EXPECT_EQ(fds, count_fds());
+
+	/* Another uid (with CAP_SYS_ADMIN) still gets its two, not three. */
+	rfd = child_creates(self->dev, 4242, 1, 3, &pid);
+	ASSERT_LE(0, rfd);
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, read_int(rfd, &v));
+		if (i < 2) {
+			EXPECT_LE(0, v);
+		} else {
+			EXPECT_EQ(-EAGAIN, v);
+		}
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	close(rfd);
+
 	/* Queues without a peer are not limited by it. */
 	fd[2] = create_raw(self->dev, 0, 8, 4096, 4096, &a);
 	EXPECT_LE(0, fd[2]);
@@ -391,19 +464,257 @@ TEST_F(lb, max_loopbacks_caps_live_threads)
 	EXPECT_LE(0, fd[0]);
 	close(fd[0]);
 	close(fd[1]);
-	ASSERT_EQ(0, write_param("max_loopbacks", saved));
+	ASSERT_EQ(0, write_param("max_user_loopbacks", saved));
+	EXPECT_TRUE(lb_threads_gone(0));
 }
 
-TEST_F(lb, library_create_and_peer_fd_ebusy)
+/* Without CAP_SYS_ADMIN a loopback queue is refused; a plain one is not. */
+TEST_F(lb, loopback_needs_cap_sys_admin)
 {
-	const struct l3l2q_mem *mem;
+	int rfd, v;
+	pid_t pid;
 
-	self->q = create_lib(L3L2Q_CREATE_LOOPBACK, 8, 4096, 4096);
-	ASSERT_NE(NULL, self->q);
-	EXPECT_EQ((int)L3L2Q_BACKEND_DEVICE, (int)l3l2q_queue_backend(self->q));
-	mem = l3l2q_queue_mem(self->q);
-	EXPECT_EQ(L3L2Q_ROLE_LIVE, load_u32(mem->ctrl, L3L2Q_CTRL_L2_STATE));
-	EXPECT_EQ(-EBUSY, l3l2q_peer_fd(self->q));
+	rfd = child_creates(self->dev, 4243, 0, 1, &pid);
+	ASSERT_LE(0, rfd);
+	ASSERT_EQ(0, read_int(rfd, &v));
+	EXPECT_EQ(-EPERM, v);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	close(rfd);
+	EXPECT_EQ(0, count_lb_threads(0));
+}
+
+/* The pid of queue @id's loopback thread, or -1. */
+static pid_t lb_thread_pid(unsigned long long id)
+{
+	char path[300], comm[64], want[32];
+	struct dirent *de;
+	pid_t pid = -1;
+	DIR *d;
+
+	snprintf(want, sizeof(want), "l3l2q-lb/%llu", id);
+	d = opendir("/proc");
+	if (!d)
+		return -1;
+	while (pid < 0 && (de = readdir(d))) {
+		FILE *f;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", de->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof(comm), f)) {
+			comm[strcspn(comm, "\n")] = 0;
+			if (!strcmp(comm, want))
+				pid = atoi(de->d_name);
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return pid;
+}
+
+/* The first line of /proc/<pid>/<what>, newline dropped; 0 if read. */
+static int proc_line(pid_t pid, const char *what, char *buf, size_t len)
+{
+	char path[64];
+	FILE *f;
+	int ok;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, what);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	ok = fgets(buf, (int)len, f) != NULL;
+	fclose(f);
+	if (!ok)
+		return -1;
+	buf[strcspn(buf, "\n")] = 0;
+	return 0;
+}
+
+#define CG_TEST		VM_CG_ROOT "/l3l2q-loopback-test"
+
+/*
+ * The thread runs in its creator's cgroups, where the creator's CPU
+ * controller charges and throttles it; before, it ran in the root cgroup,
+ * outside every quota.
+ */
+TEST_F(lb, thread_runs_in_the_creators_cgroup)
+{
+	struct l3l2q_create_args a;
+	char line[256];
+	int sync[2], fd, ret = 0;
+	unsigned long long id;
+	pid_t pid, tid;
+
+	ASSERT_EQ(0, vm_cgroup2());
+	rmdir(CG_TEST);
+	ASSERT_EQ(0, mkdir(CG_TEST, 0755));
+	ASSERT_EQ(0, pipe(sync));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		/* Into the test cgroup, then create: report the queue id. */
+		if (vm_cgroup_enter(CG_TEST))
+			_exit(2);
+		fd = create_raw(self->dev, L3L2Q_CREATE_LOOPBACK, 8, 4096,
+				4096, &a);
+		id = fd < 0 ? 0 : fd_queue_id(fd, NULL, 0);
+		if (write(sync[1], &id, sizeof(id)) != sizeof(id))
+			_exit(3);
+		pause();
+		_exit(0);
+	}
+	close(sync[1]);
+	ASSERT_EQ((ssize_t)sizeof(id), read(sync[0], &id, sizeof(id)));
+	close(sync[0]);
+	ASSERT_NE(0ull, id);
+	tid = lb_thread_pid(id);
+	ASSERT_LT(0, tid);
+	ret = proc_line(tid, "cgroup", line, sizeof(line));
+	EXPECT_EQ(0, ret);
+	EXPECT_STREQ("0::/l3l2q-loopback-test", line);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	EXPECT_TRUE(lb_threads_gone(id));
+	EXPECT_EQ(0, rmdir(CG_TEST));
+}
+
+/* On-CPU time of @pid in ns (/proc/<pid>/schedstat), or -1. */
+static long long cpu_ns(pid_t pid)
+{
+	char line[128];
+	long long ns;
+
+	if (proc_line(pid, "schedstat", line, sizeof(line)) ||
+	    sscanf(line, "%lld", &ns) != 1)
+		return -1;
+	return ns;
+}
+
+struct scribbler {
+	volatile __u32 *seen;	/* the L2 role's four seen words */
+	volatile int stop;
+	unsigned long long writes;
+};
+
+static void *scribble(void *arg)
+{
+	struct scribbler *s = arg;
+	__u32 v = 0x5a5a0000u;
+	unsigned int i;
+	cpu_set_t set;
+
+	/* Away from the kernel thread (CPU 0): rewrites land while it arms. */
+	CPU_ZERO(&set);
+	CPU_SET(1, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+	while (!s->stop) {
+		for (i = 0; i < 4; i++)
+			s->seen[i] = v++;
+		s->writes++;
+	}
+	return NULL;
+}
+
+/*
+ * The bound on the idle thread's CPU time during the hostile second: far
+ * above what a sleeper uses (a few ms even under TCG), far below the ~1 s
+ * a thread spinning on the rewritten words used.
+ */
+#define HOSTILE_CPU_MAX_NS	(250 * MS)
+
+/* One DATA round trip of message @i through the raw L3 endpoint. */
+static int round_trip(struct l3l2q_l3 *l3, unsigned int i)
+{
+	unsigned char in[64], out[64];
+	struct l3l2q_msg m;
+	int ret;
+
+	fill(in, sizeof(in), i);
+	ret = l3l2q_l3_enqueue(l3, L3L2Q_OP_DATA, in, sizeof(in),
+			       l3l2q_now_ns() + PROMPT_NS);
+	if (ret)
+		return ret;
+	memset(&m, 0, sizeof(m));
+	ret = l3l2q_l3_dequeue(l3, out, sizeof(out),
+			       l3l2q_now_ns() + PROMPT_NS, &m);
+	if (ret)
+		return ret;
+	if (m.opcode != L3L2Q_OP_DATA || m.nbytes != sizeof(in) ||
+	    !check_payload(out, sizeof(in), i, 0))
+		return -EBADMSG;
+	return 0;
+}
+
+/* Pin @tid (0: the caller) to CPU @cpu; 0 or -errno. */
+static int pin(pid_t tid, int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(tid, sizeof(set), &set) ? -errno : 0;
+}
+
+/*
+ * A hostile L3 rewrites the L2 role's seen words (in its control page) as
+ * fast as it can for a second, during which it also sends a message every
+ * 5 ms, each of which makes the thread answer, arm and sleep again.  The
+ * thread's CPU time over that second stays under a bound.  The words only
+ * steer waiting, and the thread trusts its own copy of the counter, so
+ * between messages it sleeps.  Before, each sleep compared the counter with
+ * whatever the L3 had just written there, returned at once, and the
+ * thread spun until the next message (measured on hardware: over half a
+ * million immediate returns a second).  The rewriting thread and the
+ * kernel thread run on different CPUs, so the rewrites land while the
+ * kernel thread arms.
+ */
+TEST_F_TIMEOUT(lb, hostile_seen_words_do_not_make_the_thread_spin, 120)
+{
+	struct scribbler s = { 0 };
+	unsigned long long id;
+	unsigned int i, sent = 0;
+	struct l3l2q_l3 l3;
+	long long t0, t1;
+	__u64 end;
+	pthread_t th;
+	pid_t tid;
+
+	ASSERT_EQ(0, raw_open(&self->r, self->dev, L3L2Q_CREATE_LOOPBACK, 8,
+			      4096, 4096));
+	ASSERT_EQ(0, raw_l3(&self->r, &l3));
+	id = fd_queue_id(self->r.fd, NULL, 0);
+	tid = lb_thread_pid(id);
+	ASSERT_LT(0, tid);
+	ASSERT_EQ(0, pin(tid, 0));
+	ASSERT_EQ(0, pin(0, 0));
+	s.seen = (volatile __u32 *)((char *)self->r.map +
+		 L3L2Q_CTRL_WAKE_SEEN(L3L2Q_CTRL_L2_WAKE, 0));
+	ASSERT_EQ(0, pthread_create(&th, NULL, scribble, &s));
+	EXPECT_EQ(0, round_trip(&l3, 0));
+	t0 = cpu_ns(tid);
+	end = l3l2q_now_ns() + SEC;
+	for (i = 1; l3l2q_now_ns() < end; i++) {
+		EXPECT_EQ(0, round_trip(&l3, i));
+		sent++;
+		sleep_ms(5);
+	}
+	t1 = cpu_ns(tid);
+	s.stop = 1;
+	pthread_join(th, NULL);
+	ASSERT_LE(0, t0);
+	ASSERT_LE(0, t1);
+	TH_LOG("%llu rewrites, %u messages; the thread ran %lld us in that second, %lld sleeps on a value not its own",
+	       s.writes, sent, (t1 - t0) / 1000,
+	       dbg_num(id, "loopback_doubts"));
+	EXPECT_GT(s.writes, 0ull);
+	EXPECT_LT(t1 - t0, (long long)HOSTILE_CPU_MAX_NS);
+	/* And it still answers once the words are left alone. */
+	EXPECT_EQ(0, round_trip(&l3, 100000));
 }
 
 /* ---------------------------------------------------------------------- */

@@ -7,12 +7,15 @@
 #define L3L2Q_VM_HELPERS_H
 
 #include <errno.h>
+#include <linux/capability.h>
 #include <linux/types.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define DBG_ROOT	"/sys/kernel/debug"
@@ -141,6 +144,98 @@ static inline long long dbg_num(unsigned long long id, const char *key)
 	if (dbg_str(id, key, v, sizeof(v)))
 		return -9999;
 	return strtoll(v, NULL, 10);
+}
+
+/*
+ * Become @uid (and gid @uid) for good.  With @keep_cap >= 0, keep that one
+ * capability effective across the change (PR_SET_KEEPCAPS, then capset);
+ * with -1, keep none.  0 or -errno.
+ */
+static inline int vm_become(unsigned int uid, int keep_cap)
+{
+	struct __user_cap_header_struct h = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct d[2];
+
+	if (keep_cap >= 0 && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0))
+		return -errno;
+	if (setresgid(uid, uid, uid) || setresuid(uid, uid, uid))
+		return -errno;
+	if (keep_cap < 0)
+		return 0;
+	memset(d, 0, sizeof(d));
+	d[keep_cap / 32].permitted = 1u << (keep_cap % 32);
+	d[keep_cap / 32].effective = 1u << (keep_cap % 32);
+	return syscall(SYS_capset, &h, d) ? -errno : 0;
+}
+
+/*
+ * Drop every capability of this (root) process but @keep_cap (-1: all),
+ * staying root.  0 or -errno.
+ */
+static inline int vm_drop_caps(int keep_cap)
+{
+	struct __user_cap_header_struct h = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct d[2];
+
+	memset(d, 0, sizeof(d));
+	if (keep_cap >= 0) {
+		d[keep_cap / 32].permitted = 1u << (keep_cap % 32);
+		d[keep_cap / 32].effective = 1u << (keep_cap % 32);
+	}
+	return syscall(SYS_capset, &h, d) ? -errno : 0;
+}
+
+/* This process's VmPin (pinned memory) in kB, from /proc; -1 if absent. */
+static inline long vm_pin_kb(void)
+{
+	char line[128];
+	long kb = -1;
+	FILE *f;
+
+	f = fopen("/proc/self/status", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+#define VM_CG_ROOT	"/sys/fs/cgroup"
+
+/* Write @s to the file @path; 0 or -1. */
+static inline int vm_write_str(const char *path, const char *s)
+{
+	FILE *f = fopen(path, "w");
+	int ok;
+
+	if (!f)
+		return -1;
+	ok = fputs(s, f) >= 0;
+	return (fclose(f) == 0 && ok) ? 0 : -1;
+}
+
+/* cgroup2 at /sys/fs/cgroup (mounted here if it is not); 0 or -1. */
+static inline int vm_cgroup2(void)
+{
+	if (access(VM_CG_ROOT "/cgroup.procs", F_OK) == 0)
+		return 0;
+	return mount("cgroup2", VM_CG_ROOT, "cgroup2", 0, NULL);
+}
+
+/* Move this process into the cgroup directory @dir; 0 or -1. */
+static inline int vm_cgroup_enter(const char *dir)
+{
+	char path[256], pid[32];
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	return vm_write_str(path, pid);
 }
 
 #endif /* L3L2Q_VM_HELPERS_H */
