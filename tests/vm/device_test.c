@@ -1024,17 +1024,16 @@ TEST_F(bell, directory_and_device_line)
 TEST_F_TIMEOUT(bell, doorbell_and_msix_wake_each_sleeper, 300)
 {
 	unsigned char out[L3L2Q_TASK_HDR_BYTES + TASK_MAX];
-	struct epoll_event ev = { .events = EPOLLIN }, eo;
+	struct epoll_event ev = { .events = EPOLLIN };
+	long long bells, irqs, ticks;
 	struct l3l2q_msg msg;
 	struct io_uring ring;
-	struct pollfd pfd;
-	long long bells, irqs, ticks;
+	struct sleeper sl;
 	const char *why;
-	int via, res, efd = -1, ep = -1;
 	unsigned int t;
+	pthread_t th;
 	struct dq q;
-	__s32 seen;
-	__u64 v;
+	int via, res;
 
 	ASSERT_EQ(0, dq_create(&q, self->d.node, DEPTH, ARENA, ARENA));
 	/* The device attached (its feature word says it kicks) ... */
@@ -1059,19 +1058,36 @@ TEST_F_TIMEOUT(bell, doorbell_and_msix_wake_each_sleeper, 300)
 			sleep_ms(1);
 		}
 		ASSERT_LT(t, 60000u) TH_LOG("the device never slept");
-		seen = dq_ctr(&q, L3L2Q_CTR_OUTPUT_TAIL);
-		if (via == VIA_EPOLL) {
-			ep = epoll_create1(EPOLL_CLOEXEC);
-			ASSERT_GE(ep, 0);
-			ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, q.fd, &ev));
-		} else if (via == VIA_EVENTFD) {
-			efd = eventfd(0, EFD_CLOEXEC);
-			ASSERT_GE(efd, 0);
-			ASSERT_EQ(0, set_eventfd(q.fd, efd));
-		} else if (via == VIA_URING) {
+		/*
+		 * The sleeper is asleep before the task goes out, so only
+		 * the device's interrupt can wake it: the poller is idle.
+		 */
+		memset(&sl, 0, sizeof(sl));
+		sl.fd = q.fd;
+		sl.via = via;
+		sl.seen = dq_ctr(&q, L3L2Q_CTR_OUTPUT_TAIL);
+		sl.efd = sl.ep = -1;
+		if (via == VIA_URING) {
 			ASSERT_EQ(1, submit_uwait(&ring, q.fd,
-						  L3L2Q_CTR_OUTPUT_TAIL, seen,
+						  L3L2Q_CTR_OUTPUT_TAIL, sl.seen,
 						  l3l2q_now_ns() + 60 * SEC, 1));
+		} else {
+			if (via == VIA_EPOLL) {
+				sl.ep = epoll_create1(EPOLL_CLOEXEC);
+				ASSERT_GE(sl.ep, 0);
+				ASSERT_EQ(0, epoll_ctl(sl.ep, EPOLL_CTL_ADD,
+						       q.fd, &ev));
+			} else if (via == VIA_EVENTFD) {
+				sl.efd = eventfd(0, EFD_CLOEXEC);
+				ASSERT_GE(sl.efd, 0);
+				ASSERT_EQ(0, set_eventfd(q.fd, sl.efd));
+			}
+			ASSERT_EQ(0, pthread_create(&th, NULL, sleeper_fn, &sl));
+			while (!__atomic_load_n(&sl.tid, __ATOMIC_ACQUIRE))
+				sleep_ms(1);
+			ASSERT_TRUE(wait_blocked(sl.tid, via == VIA_WAIT ?
+						 SYS_ioctl : via == VIA_EPOLL ?
+						 SYS_epoll_wait : SYS_read));
 		}
 		/* Ask the device for a kick (W1, W2), then publish. */
 		ASSERT_EQ(0, l3l2q_ep_want_wakeup(&q.l3.ep,
@@ -1083,30 +1099,27 @@ TEST_F_TIMEOUT(bell, doorbell_and_msix_wake_each_sleeper, 300)
 		ASSERT_EQ(0, ioctl(q.fd, L3L2Q_IOC_KICK));
 		EXPECT_LT(bells, ivs_num(&self->d, "doorbells"))
 			TH_LOG("%s: KICK rang no doorbell", via_str(via));
-		switch (via) {
-		case VIA_WAIT:
-			EXPECT_EQ(0, do_wait(q.fd, L3L2Q_CTR_OUTPUT_TAIL, seen,
-					     l3l2q_now_ns() + 60 * SEC));
-			break;
-		case VIA_EPOLL:
-			ASSERT_EQ(1, epoll_wait(ep, &eo, 1, 60000));
-			EXPECT_NE(0u, eo.events & EPOLLIN);
-			close(ep);
-			break;
-		case VIA_EVENTFD:
-			pfd.fd = efd;
-			pfd.events = POLLIN;
-			ASSERT_EQ(1, poll(&pfd, 1, 60000));
-			EXPECT_EQ(sizeof(v), (size_t)read(efd, &v, sizeof(v)));
-			EXPECT_EQ(0, set_eventfd(q.fd, -1));
-			close(efd);
-			break;
-		case VIA_URING:
+		if (via == VIA_URING) {
 			ASSERT_EQ(0, get_cqe(&ring, 60000, &res));
 			EXPECT_EQ(0, res);
-			break;
+		} else {
+			pthread_join(th, NULL);
+			if (via == VIA_WAIT) {
+				EXPECT_EQ(0, sl.res);
+			} else if (via == VIA_EPOLL) {
+				EXPECT_NE(0, sl.res & EPOLLIN);
+			} else {
+				EXPECT_LE(1, sl.res);
+			}
+			if (sl.ep >= 0)
+				close(sl.ep);
+			if (sl.efd >= 0) {
+				EXPECT_EQ(0, set_eventfd(q.fd, -1));
+				close(sl.efd);
+			}
 		}
 		l3l2q_ep_clear_wakeup(&q.l3.ep, L3L2Q_WAKE_OUTPUT_AVAIL);
+		/* The handler counts before it wakes. */
 		EXPECT_LT(irqs, ivs_irqs(&self->d))
 			TH_LOG("%s: woken without an interrupt", via_str(via));
 		ASSERT_EQ(0, l3l2q_l3_dequeue(&q.l3, out, sizeof(out),
