@@ -7,7 +7,10 @@
 #                   in build/asan/
 #   make check      install missing host packages, build both, run every
 #                   suite; the last line printed is "N passed, N failed"
-#   make demo       run l3l2q-demo in a VM (6.1) against /dev/l3l2q
+#   make demo       run l3l2q-demo in a VM (6.1) as the L3 of a PCI device:
+#                   ivshmem-doorbell, its L2 l3l2q-devsim on this host
+#   make demo-plain the same on ivshmem-plain (no interrupts: polled)
+#   make demo-driver run l3l2q-demo and l3l2q-devsim in a VM over /dev/l3l2q
 #   make demo-host  run it here, over a memfd
 #   make vm-check   only the in-VM suites (tools/vm/run.sh)
 #   make clean
@@ -101,7 +104,8 @@ SUITE_ENV	:= ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
 		   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		   SUITE_TIMEOUT=2400
 
-.PHONY: all lib tools tests asan check deps demo demo-host clean
+.PHONY: all lib tools tests asan check deps demo demo-plain demo-driver \
+	demo-host clean
 .DEFAULT_GOAL := all
 
 all: lib tools tests
@@ -197,9 +201,24 @@ check: deps
 	$(SUITE_ENV) bash tests/run-suites.sh $(TESTS) $(ASAN_TESTS) \
 		$(SCRIPT_SUITES)
 
-# The host cannot load modules: the demo runs in a VM against the driver.
+# The host cannot load modules: the demos run in a VM against the driver.
+# tools/vm/run.sh gives every boot an ivshmem-doorbell device (the driver's
+# first PCI device node, /dev/l3l2q0) and an ivshmem-plain one
+# (/dev/l3l2q1), each served on this host by l3l2q-devsim; l3l2q-demo
+# --external is their L3 inside the VM (the device logs are in
+# build/vm/<kernel>/device0.log and device1.log).  demo-driver keeps the
+# first demo: both sides in the VM, over the host-memory /dev/l3l2q.
+DEMO_COUNT	?= 100000
 demo:
-	bash tools/vm/run.sh --kernel 6.1 --exec 'l3l2q-demo --count 100000'
+	bash tools/vm/run.sh --kernel 6.1 --exec \
+		'L3L2Q_DEVICE=/dev/l3l2q0 l3l2q-demo --external --count $(DEMO_COUNT)'
+
+demo-plain:
+	bash tools/vm/run.sh --kernel 6.1 --exec \
+		'L3L2Q_DEVICE=/dev/l3l2q1 l3l2q-demo --external --count $(DEMO_COUNT)'
+
+demo-driver:
+	bash tools/vm/run.sh --kernel 6.1 --exec 'l3l2q-demo --count $(DEMO_COUNT)'
 
 demo-host: $(B)/tools/l3l2q-demo $(B)/tools/l3l2q-devsim
 	./$(B)/tools/l3l2q-demo

@@ -43,14 +43,21 @@ static int l3l2q_debugfs_show(struct seq_file *m, void *unused)
 	seq_printf(m, "backend: %s\n", r->dev->ops->name);
 	seq_printf(m, "flags: %#x\n", r->flags);
 	seq_printf(m, "total_bytes: %llu\n", r->off.total_bytes);
-	r->kind->show(m, r);
+	/* The shared words only while the memory is there (a device's). */
+	if (l3l2q_mem_enter(r)) {
+		r->kind->show(m, r);
+		l3_word = READ_ONCE(*l3l2q_ctrl_word(r, L3L2Q_CTRL_L3_STATE));
+		l2_word = READ_ONCE(*l3l2q_ctrl_word(r, L3L2Q_CTRL_L2_STATE));
+		l3l2q_mem_exit(r);
+		seq_printf(m, "shared_l3_state: %u\n", l3_word);
+		seq_printf(m, "shared_l2_state: %u\n", l2_word);
+	} else {
+		l3l2q_mem_exit(r);
+		seq_puts(m, "memory: gone\n");
+	}
 
 	seq_printf(m, "l3_state: %s\n", l3l2q_role_state_name(state[0]));
 	seq_printf(m, "l2_state: %s\n", l3l2q_role_state_name(state[1]));
-	l3_word = READ_ONCE(*l3l2q_ctrl_word(r, L3L2Q_CTRL_L3_STATE));
-	l2_word = READ_ONCE(*l3l2q_ctrl_word(r, L3L2Q_CTRL_L2_STATE));
-	seq_printf(m, "shared_l3_state: %u\n", l3_word);
-	seq_printf(m, "shared_l2_state: %u\n", l2_word);
 
 	seq_printf(m, "peers_created: %lld\n", atomic64_read(&r->nr_peers));
 	seq_printf(m, "deaths: %lld\n", atomic64_read(&r->nr_deaths));
@@ -66,6 +73,7 @@ static int l3l2q_debugfs_show(struct seq_file *m, void *unused)
 		   atomic64_read(&r->nr_uring_expired));
 	seq_printf(m, "uring_refused: %lld\n",
 		   atomic64_read(&r->nr_uring_refused));
+	l3l2q_poller_show(m, r);
 	if (r->peer)
 		r->peer->show(m, r);
 	return 0;
@@ -97,6 +105,16 @@ void l3l2q_debugfs_add(struct l3l2q_region *r)
 void l3l2q_debugfs_remove(struct l3l2q_region *r)
 {
 	debugfs_remove(r->dbg);
+}
+
+/**
+ * l3l2q_debugfs_dir() - the module's directory, for the devices' files too
+ *
+ * Return: /sys/kernel/debug/l3l2q (an ERR_PTR if debugfs failed).
+ */
+struct dentry *l3l2q_debugfs_dir(void)
+{
+	return l3l2q_debugfs_root;
 }
 
 /**

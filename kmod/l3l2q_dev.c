@@ -6,8 +6,9 @@
  * /dev/kvm VM fd.
  *
  * Lifetime: struct l3l2q_dev is refcounted.  The node holds one reference
- * while registered, every region made on it holds one, so a backend's
- * device state outlives its node for as long as any region still uses it.
+ * while registered, every open fd of it and every region made on it holds
+ * one, so a backend's device state outlives its node for as long as
+ * anything still uses it.
  */
 #include <linux/fcntl.h>
 #include <linux/file.h>
@@ -143,8 +144,28 @@ static long l3l2q_dev_ioctl(struct file *file, unsigned int cmd,
 	}
 }
 
+/*
+ * An open node holds its device: a device node can be unregistered (the
+ * device unplugged) while fds on it stay open.  misc_open() calls this
+ * under the lock misc_deregister() takes, so the node's own reference is
+ * still there to be shared.
+ */
+static int l3l2q_dev_open(struct inode *inode, struct file *file)
+{
+	l3l2q_dev_get(l3l2q_file_dev(file));
+	return 0;
+}
+
+static int l3l2q_dev_release(struct inode *inode, struct file *file)
+{
+	l3l2q_dev_put(l3l2q_file_dev(file));
+	return 0;
+}
+
 static const struct file_operations l3l2q_dev_fops = {
 	.owner		= THIS_MODULE,
+	.open		= l3l2q_dev_open,
+	.release	= l3l2q_dev_release,
 	.unlocked_ioctl	= l3l2q_dev_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 };

@@ -47,6 +47,7 @@
 #include <linux/mutex.h>
 #include <linux/poll.h>
 #include <linux/rbtree.h>
+#include <linux/rcupdate.h>
 #include <linux/spinlock.h>
 #include <linux/timerqueue.h>
 #include <linux/types.h>
@@ -56,10 +57,12 @@
 
 #include "l3l2q.h"
 
+struct address_space;
 struct dentry;
 struct eventfd_ctx;
 struct file;
 struct io_uring_cmd;
+struct l3l2q_end;
 struct l3l2q_region;
 struct seq_file;
 struct vm_area_struct;
@@ -107,6 +110,19 @@ struct l3l2q_kind_ops {
 	 */
 	u32 *(*wait_word)(struct l3l2q_region *r, enum l3l2q_end_role role,
 			  unsigned int id);
+	/*
+	 * The i-th word whose change may end a wait of @role (the words it
+	 * may WAIT on, then the peer's abort flag), NULL past the last; at
+	 * most L3L2Q_POLL_WORDS.  The poller watches them on behalf of a
+	 * peer that never kicks (l3l2q_poller.c).
+	 */
+	u32 *(*watch_word)(struct l3l2q_region *r, enum l3l2q_end_role role,
+			   unsigned int i);
+	/*
+	 * Has @role's peer raised its own abort flag (poisoned its
+	 * endpoint)?  Waits then end as on the peer's death.  Read once.
+	 */
+	bool (*peer_aborted)(struct l3l2q_region *r, enum l3l2q_end_role role);
 	/* EPOLLIN/EPOLLOUT for @role, from the shared words (untrusted). */
 	__poll_t (*poll)(struct l3l2q_region *r, enum l3l2q_end_role role);
 	/* debugfs: the kind's geometry and a snapshot of its shared words. */
@@ -145,6 +161,13 @@ struct l3l2q_backend_ops {
 	 * Only with l2_is_device; a process L2 is woken by the core.
 	 */
 	void (*kick_l2)(struct l3l2q_region *r);
+	/*
+	 * With l2_is_device: can the device interrupt the host at all?  A
+	 * device without interrupts never kicks, whatever its feature word
+	 * says, and its sleepers are polled for (l3l2q_poller.c).  NULL:
+	 * it can.
+	 */
+	bool (*l2_can_kick)(struct l3l2q_region *r);
 	/* The region is complete and about to reach user space. */
 	void (*publish)(struct l3l2q_region *r);
 	/* The region's last role file is gone; called before free(). */
@@ -157,10 +180,24 @@ struct l3l2q_backend_ops {
  */
 struct l3l2q_dev {
 	struct miscdevice misc;
-	struct kref ref;
+	struct kref ref;		/* the node, its open fds, its regions */
 	const struct l3l2q_backend_ops *ops;
 	void *priv;			/* the backend's */
 	void (*release)(struct l3l2q_dev *dev);	/* last reference gone */
+	/*
+	 * The memory of this device's regions is gone (hot-unplug): set by
+	 * the backend, which then waits for every l3l2q_mem_enter() section
+	 * (synchronize_rcu()) before the memory goes.
+	 */
+	bool gone;
+	/*
+	 * If set, the address_space every region file of this device maps
+	 * through (file->f_mapping), so the backend can zap all their user
+	 * mappings at once with unmap_mapping_range(); the anon inode's is
+	 * shared by every anon file of the system and cannot be used so.
+	 * Stable while any region of the device exists.
+	 */
+	struct address_space *mapping;
 };
 
 extern const struct l3l2q_backend_ops l3l2q_host_backend;
@@ -191,6 +228,37 @@ struct l3l2q_peer_ops {
 
 /* l3l2q_loopback.c */
 int l3l2q_loopback_start(struct l3l2q_region *r);
+
+/* ---------------------------------------------------------------------- */
+/* The poller (l3l2q_poller.c)                                            */
+/* ---------------------------------------------------------------------- */
+
+/* Words the poller watches per role (struct l3l2q_kind_ops.watch_word). */
+#define L3L2Q_POLL_WORDS	4
+
+/*
+ * Polls a region's words on behalf of sleepers whose peer never kicks.
+ * lock (taken from the timer: interrupts off) protects running, wanted,
+ * active and dead; snap[] and interval_us belong to whoever holds lock or,
+ * while running, to the timer callback.
+ */
+struct l3l2q_poller {
+	spinlock_t lock;		/* see above; a timer takes it */
+	struct hrtimer timer;
+	bool running;			/* the timer is armed or running */
+	bool dead;			/* the region is being freed */
+	u8 wanted;			/* roles given a waiter since the last tick */
+	u8 active;			/* roles whose snap[] is current */
+	u32 interval_us;
+	u32 snap[L3L2Q_NR_ENDS][L3L2Q_POLL_WORDS];
+	atomic64_t nr_ticks;
+	atomic64_t nr_wakes;
+};
+
+void l3l2q_poller_init(struct l3l2q_region *r);
+void l3l2q_poller_destroy(struct l3l2q_region *r);
+void l3l2q_poller_want(struct l3l2q_end *end);
+void l3l2q_poller_show(struct seq_file *m, struct l3l2q_region *r);
 
 /* ---------------------------------------------------------------------- */
 /* Regions and their roles                                                */
@@ -276,8 +344,38 @@ struct l3l2q_region {
 	const struct l3l2q_peer_ops *peer;
 	void *peer_priv;
 
+	struct l3l2q_poller poller;
 	struct dentry *dbg;
 };
+
+/**
+ * l3l2q_mem_enter() - begin touching region memory that can vanish
+ * @r: the region
+ *
+ * Region memory that can vanish - a device's, on hot-unplug - is touched
+ * by the kernel only between l3l2q_mem_enter() returning true and
+ * l3l2q_mem_exit(), which must follow every l3l2q_mem_enter(), true or
+ * not: an RCU read-side section, so any context but NMI, and nothing in
+ * it may sleep.  The backend sets dev->gone, then waits for every such
+ * section (synchronize_rcu()) before the memory is unmapped.  Host memory
+ * never goes: for it this is one predictable branch.
+ *
+ * Return: true if the memory may be touched until l3l2q_mem_exit().
+ */
+static inline bool l3l2q_mem_enter(struct l3l2q_region *r)
+{
+	rcu_read_lock();
+	return likely(!READ_ONCE(r->dev->gone));
+}
+
+/**
+ * l3l2q_mem_exit() - end what l3l2q_mem_enter() began, whatever it said
+ * @r: the region
+ */
+static inline void l3l2q_mem_exit(struct l3l2q_region *r)
+{
+	rcu_read_unlock();
+}
 
 /* Limits (module parameters, in l3l2q_main.c); read with READ_ONCE(). */
 extern unsigned long l3l2q_max_queue_bytes;
@@ -317,8 +415,9 @@ void l3l2q_wake_role(struct l3l2q_region *r, enum l3l2q_end_role role);
 int l3l2q_wait_validate(struct l3l2q_end *end,
 			const struct l3l2q_wait_args *args);
 int l3l2q_wait_cond(struct l3l2q_end *end, unsigned int id, s32 seen);
-s32 l3l2q_wait_word_now(struct l3l2q_end *end, unsigned int id);
+int l3l2q_wait_word_get(struct l3l2q_end *end, unsigned int id, s32 *now);
 bool l3l2q_wait_peer_dead(struct l3l2q_end *end);
+bool l3l2q_wait_peer_gone(struct l3l2q_end *end);
 long l3l2q_wait_ioctl(struct l3l2q_end *end,
 		      const struct l3l2q_wait_args __user *uarg);
 void l3l2q_kick(struct l3l2q_end *end);
@@ -333,7 +432,12 @@ void l3l2q_uring_wake_locked(struct l3l2q_end *end, bool force);
 void l3l2q_uring_user_gone(struct l3l2q_end *end, struct file *file);
 int l3l2q_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags);
 
+/* l3l2q_pci.c: the ivshmem PCI driver, a backend per device */
+int l3l2q_pci_init(void);
+void l3l2q_pci_exit(void);
+
 /* l3l2q_debugfs.c */
+struct dentry *l3l2q_debugfs_dir(void);
 void l3l2q_debugfs_init(void);
 void l3l2q_debugfs_exit(void);
 void l3l2q_debugfs_add(struct l3l2q_region *r);

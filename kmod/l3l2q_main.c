@@ -47,8 +47,13 @@ static int __init l3l2q_init(void)
 	ret = l3l2q_host_dev_init();
 	if (ret)
 		goto out_debugfs_exit;
+	ret = l3l2q_pci_init();
+	if (ret)
+		goto out_host_dev_exit;
 	return 0;
 
+out_host_dev_exit:
+	l3l2q_host_dev_exit();
 out_debugfs_exit:
 	l3l2q_debugfs_exit();
 	return ret;
@@ -56,6 +61,7 @@ out_debugfs_exit:
 
 static void __exit l3l2q_exit(void)
 {
+	l3l2q_pci_exit();
 	l3l2q_host_dev_exit();
 	l3l2q_debugfs_exit();
 }

@@ -127,6 +127,40 @@ static u32 *l3l2q_queue_wait_word(struct l3l2q_region *r,
 }
 
 /*
+ * What may end a wait of @role: the two counters it may WAIT on, then the
+ * peer's abort flag (a peer that poisons its endpoint raises it, and a
+ * sleeper in libl3l2q looks at it when woken).
+ */
+static u32 *l3l2q_queue_watch_word(struct l3l2q_region *r,
+				   enum l3l2q_end_role role, unsigned int i)
+{
+	static const unsigned int l3[] = {
+		L3L2Q_CTR_OUTPUT_TAIL, L3L2Q_CTR_INPUT_HEAD, L3L2Q_CTR_L2_ABORT,
+	};
+	static const unsigned int l2[] = {
+		L3L2Q_CTR_INPUT_TAIL, L3L2Q_CTR_OUTPUT_HEAD, L3L2Q_CTR_L3_ABORT,
+	};
+
+	BUILD_BUG_ON(ARRAY_SIZE(l3) > L3L2Q_POLL_WORDS);
+	BUILD_BUG_ON(ARRAY_SIZE(l2) > L3L2Q_POLL_WORDS);
+	if (i >= ARRAY_SIZE(l3))
+		return NULL;
+	return (u32 *)l3l2q_counter_word(r, role == L3L2Q_END_L3 ? l3[i] :
+								   l2[i]);
+}
+
+/* upstream's test(flag, 1, GE) on the peer's abort flag, read once. */
+static bool l3l2q_queue_peer_aborted(struct l3l2q_region *r,
+				     enum l3l2q_end_role role)
+{
+	s32 flag = READ_ONCE(*l3l2q_counter_word(r, role == L3L2Q_END_L3 ?
+						 L3L2Q_CTR_L2_ABORT :
+						 L3L2Q_CTR_L3_ABORT));
+
+	return flag >= 1;
+}
+
+/*
  * EPOLLIN   something for this role to consume: L3 output, L2 input
  *           (tail != head);
  * EPOLLOUT  a free descriptor slot in the ring this role produces into:
@@ -202,6 +236,8 @@ const struct l3l2q_kind_ops l3l2q_queue_kind = {
 	.died		= l3l2q_queue_died,
 	.get_geometry	= l3l2q_queue_get_geometry,
 	.wait_word	= l3l2q_queue_wait_word,
+	.watch_word	= l3l2q_queue_watch_word,
+	.peer_aborted	= l3l2q_queue_peer_aborted,
 	.poll		= l3l2q_queue_poll,
 	.show		= l3l2q_queue_show,
 };

@@ -81,6 +81,8 @@ static void l3l2q_region_free(struct kref *ref)
 	const struct l3l2q_backend_ops *ops = r->dev->ops;
 	int i;
 
+	/* No role file is left to wait: stop polling, for good. */
+	l3l2q_poller_destroy(r);
 	/* Waits for debugfs readers still looking at the region. */
 	l3l2q_debugfs_remove(r);
 	/* Waits for a deadline timer still looking at its words. */
@@ -166,6 +168,7 @@ struct l3l2q_region *l3l2q_region_create(struct l3l2q_dev *dev,
 
 	kref_init(&r->ref);
 	mutex_init(&r->lock);
+	l3l2q_poller_init(r);
 	for (i = 0; i < L3L2Q_NR_ENDS; i++) {
 		r->ends[i].r = r;
 		r->ends[i].role = i;
@@ -182,10 +185,24 @@ struct l3l2q_region *l3l2q_region_create(struct l3l2q_dev *dev,
 	r->state[L3L2Q_END_L3] = L3L2Q_ROLE_LIVE;
 	r->state[L3L2Q_END_L2] = dev->ops->l2_is_device ? L3L2Q_ROLE_LIVE :
 							  L3L2Q_ROLE_ABSENT;
-	/* No user yet: plain stores, published by the fd that comes later. */
-	kind->format(r);
-	*l3l2q_state_word(r, L3L2Q_END_L3) = r->state[L3L2Q_END_L3];
-	*l3l2q_state_word(r, L3L2Q_END_L2) = r->state[L3L2Q_END_L2];
+	/*
+	 * No user yet: plain stores, published by the fd that comes later.
+	 * A device may be removed meanwhile: its region then never gets
+	 * memory to format, and every use of it fails with -ENODEV.
+	 */
+	if (l3l2q_mem_enter(r)) {
+		kind->format(r);
+		*l3l2q_state_word(r, L3L2Q_END_L3) = r->state[L3L2Q_END_L3];
+		/*
+		 * A device claims its role in the shared word itself when it
+		 * picks the region up (uapi, "Device memory"); to the kernel
+		 * it is LIVE from now on (no PEER, it dies with the device).
+		 */
+		*l3l2q_state_word(r, L3L2Q_END_L2) = dev->ops->l2_is_device ?
+						      L3L2Q_ROLE_ABSENT :
+						      r->state[L3L2Q_END_L2];
+	}
+	l3l2q_mem_exit(r);
 	return r;
 
 out_put_dev:
@@ -228,9 +245,13 @@ void l3l2q_role_died(struct l3l2q_region *r, enum l3l2q_end_role role,
 	WRITE_ONCE(r->state[role], L3L2Q_ROLE_DEAD);
 	mutex_unlock(&r->lock);
 
-	/* Pairs with the survivor's load-acquire of the state word. */
-	smp_store_release(l3l2q_state_word(r, role), L3L2Q_ROLE_DEAD);
-	r->kind->died(r, role, abort);
+	/* A removed device took the shared words with it: nothing to mark. */
+	if (l3l2q_mem_enter(r)) {
+		/* Pairs with the survivor's load-acquire of the state word. */
+		smp_store_release(l3l2q_state_word(r, role), L3L2Q_ROLE_DEAD);
+		r->kind->died(r, role, abort);
+	}
+	l3l2q_mem_exit(r);
 	atomic64_inc(&r->nr_deaths);
 	l3l2q_wake_on_death(r, role);
 }
@@ -442,6 +463,13 @@ static const struct file_operations l3l2q_region_fops = {
 struct file *l3l2q_region_getfile(struct l3l2q_region *r,
 				  enum l3l2q_end_role role)
 {
-	return anon_inode_getfile(l3l2q_end_names[role], &l3l2q_region_fops,
+	struct address_space *mapping = READ_ONCE(r->dev->mapping);
+	struct file *file;
+
+	file = anon_inode_getfile(l3l2q_end_names[role], &l3l2q_region_fops,
 				  &r->ends[role], O_RDWR);
+	/* Before any mmap: the device's own address_space (l3l2q_dev). */
+	if (!IS_ERR(file) && mapping)
+		file->f_mapping = mapping;
+	return file;
 }

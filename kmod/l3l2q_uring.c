@@ -9,6 +9,7 @@
  *   -ETIMEDOUT   the deadline passed with the counter unchanged (see the
  *                cap below)
  *   -ECONNRESET  the peer role is dead and the counter unchanged
+ *   -ENODEV      the region's device was removed
  *   -ECANCELED   io_uring cancelled the command (its task exited or its
  *                ring went away; 6.7+ only), or the role's last fd and
  *                mapping went away while the command kept the role alive
@@ -204,7 +205,8 @@ static void l3l2q_uring_complete_locked(struct l3l2q_end *end,
 
 /*
  * Complete the pending commands whose word moved; with @force, or once the
- * peer is dead, all of them (-ECONNRESET where the word did not move).  At
+ * peer is dead or aborted, all of them (-ECONNRESET where the word did not
+ * move; -ENODEV once the region's memory is gone).  At
  * most *@budget completions; returns true if it stopped on the budget.
  *
  * Each word is read once per scan, and a group whose value still holds is
@@ -219,16 +221,17 @@ static bool l3l2q_uring_scan_locked(struct l3l2q_end *end, bool force,
 	bool more = false;
 	u64 scanned = 0;
 	u16 counter;
+	s32 now = 0;
 	bool dead;
-	s32 now;
+	int gone;
 
 	lockdep_assert_held(&end->lock);
 	while (n) {
 		u = rb_entry(n, struct l3l2q_ucmd, wnode);
 		counter = u->counter;
 		/* The word before the death: a change is reported first. */
-		now = l3l2q_wait_word_now(end, counter);
-		dead = force || l3l2q_wait_peer_dead(end);
+		gone = l3l2q_wait_word_get(end, counter, &now);
+		dead = force || gone || l3l2q_wait_peer_gone(end);
 		while (n) {
 			u = rb_entry(n, struct l3l2q_ucmd, wnode);
 			if (u->counter != counter)
@@ -244,7 +247,9 @@ static bool l3l2q_uring_scan_locked(struct l3l2q_end *end, bool force,
 				goto out;
 			}
 			n = rb_next(n);
-			l3l2q_uring_complete_locked(end, u, u->seen != now ?
+			/* -ENODEV: the region's device was removed. */
+			l3l2q_uring_complete_locked(end, u, gone ? gone :
+						    u->seen != now ?
 						    0 : -ECONNRESET);
 			(*budget)--;
 		}
@@ -577,6 +582,8 @@ int l3l2q_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
 		timerqueue_add(&end->udeadlines, &u->tnode);
 		l3l2q_uring_arm_locked(end);
 	}
+	/* Queued, before the last check: see l3l2q_poller_want(). */
+	l3l2q_poller_want(end);
 	atomic64_inc(&end->r->nr_uring_queued);
 	atomic64_inc(&end->r->nr_uring_pending);
 	/*

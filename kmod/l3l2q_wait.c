@@ -26,9 +26,12 @@
  *                         (deadline 0: check only, never sleeps)
  *                EINTR   a signal arrived (not restarted: the caller
  *                        re-checks its own state, e.g. a stop flag)
- *                ECONNRESET  the peer role is dead and the counter
- *                        unchanged (a change wins: published data is
- *                        consumed before the death is reported)
+ *                ECONNRESET  the peer role is dead, or raised its abort
+ *                        flag, and the counter unchanged (a change wins:
+ *                        published data is consumed before the death is
+ *                        reported)
+ *                ENODEV  the region's device was removed: its memory is
+ *                        gone (and so is every user mapping of it)
  *                EFAULT
  *   KICK         never fails; a dead or absent peer is not an error
  *   SET_EVENTFD  EINVAL  flags or resv != 0, or the fd is no eventfd
@@ -181,19 +184,54 @@ int l3l2q_wait_validate(struct l3l2q_end *end,
 }
 
 /**
- * l3l2q_wait_word_now() - read the word a validated wait names, once
+ * l3l2q_wait_word_get() - read the word a validated wait names, once
  * @end: the waiting role
  * @id: its l3l2q_wait_args.counter, already accepted by
  *	l3l2q_wait_validate() for @end
+ * @now: where the value goes
  *
- * Return: the word's value.  It is user (or device) memory: the value is
- * only compared, never used as an index.  Any context.
+ * The word is user (or device) memory: the value is only compared, never
+ * used as an index.  Any context.
+ *
+ * Return: 0, or -ENODEV if the region's memory is gone (its device was
+ * removed).
  */
-s32 l3l2q_wait_word_now(struct l3l2q_end *end, unsigned int id)
+int l3l2q_wait_word_get(struct l3l2q_end *end, unsigned int id, s32 *now)
 {
-	const u32 *word = end->r->kind->wait_word(end->r, end->role, id);
+	struct l3l2q_region *r = end->r;
+	const u32 *word = r->kind->wait_word(r, end->role, id);
+	int ret = 0;
 
-	return (s32)READ_ONCE(*word);
+	if (l3l2q_mem_enter(r))
+		*now = (s32)READ_ONCE(*word);
+	else
+		ret = -ENODEV;
+	l3l2q_mem_exit(r);
+	return ret;
+}
+
+/**
+ * l3l2q_wait_peer_gone() - whether the peer of @end is dead or aborted
+ * @end: the waiting role
+ *
+ * Dead from the kernel's own copy of the role states; aborted from the
+ * peer's abort flag (the kind's peer_aborted()), which a peer that
+ * poisoned its endpoint raised while it lives on.  The flag is shared
+ * memory, read once and only compared.  Any context.
+ *
+ * Return: true if waits for the peer should end (-ECONNRESET).
+ */
+bool l3l2q_wait_peer_gone(struct l3l2q_end *end)
+{
+	struct l3l2q_region *r = end->r;
+	bool aborted = false;
+
+	if (l3l2q_wait_peer_dead(end))
+		return true;
+	if (l3l2q_mem_enter(r))
+		aborted = r->kind->peer_aborted(r, end->role);
+	l3l2q_mem_exit(r);
+	return aborted;
 }
 
 /**
@@ -206,13 +244,20 @@ s32 l3l2q_wait_word_now(struct l3l2q_end *end, unsigned int id)
  * peer published before it died is reported first.  Any context.
  *
  * Return: 0 if the word differs from @seen, -ECONNRESET if not and the
- * peer is dead, -EAGAIN to keep waiting.
+ * peer is dead or raised its abort flag, -ENODEV if the region's memory
+ * is gone (its device was removed), -EAGAIN to keep waiting.
  */
 int l3l2q_wait_cond(struct l3l2q_end *end, unsigned int id, s32 seen)
 {
-	if (l3l2q_wait_word_now(end, id) != seen)
+	s32 now;
+	int ret;
+
+	ret = l3l2q_wait_word_get(end, id, &now);
+	if (ret)
+		return ret;
+	if (now != seen)
 		return 0;
-	if (l3l2q_wait_peer_dead(end))
+	if (l3l2q_wait_peer_gone(end))
 		return -ECONNRESET;
 	return -EAGAIN;
 }
@@ -243,7 +288,7 @@ long l3l2q_wait_ioctl(struct l3l2q_end *end,
 	struct l3l2q_wait_args args;
 	ktime_t deadline = 0;
 	DEFINE_WAIT(wait);
-	bool timed;
+	bool timed, polled = false;
 	int ret;
 
 	if (copy_from_user(&args, uarg, sizeof(args)))
@@ -256,6 +301,11 @@ long l3l2q_wait_ioctl(struct l3l2q_end *end,
 	for (;;) {
 		/* Registered, and a full fence, before the counter is read. */
 		prepare_to_wait(&end->wq, &wait, TASK_INTERRUPTIBLE);
+		/* Registered, before the check: see l3l2q_poller_want(). */
+		if (!polled) {
+			l3l2q_poller_want(end);
+			polled = true;
+		}
 		ret = l3l2q_wait_cond(end, args.counter, args.seen);
 		if (ret != -EAGAIN)
 			break;
@@ -348,6 +398,9 @@ long l3l2q_set_eventfd_ioctl(struct l3l2q_end *end,
 	spin_unlock_irqrestore(&end->lock, flags);
 	if (old)
 		eventfd_ctx_put(old);
+	/* A registered eventfd waits for as long as it stays registered. */
+	if (new)
+		l3l2q_poller_want(end);
 	return 0;
 }
 
@@ -361,8 +414,9 @@ long l3l2q_set_eventfd_ioctl(struct l3l2q_end *end,
  * @pt: the poll table
  *
  * Return: what the kind reports from the shared words (EPOLLIN,
- * EPOLLOUT), and EPOLLHUP|EPOLLERR when the peer role is dead (the other
- * bits still say what is left to consume).
+ * EPOLLOUT), and EPOLLHUP|EPOLLERR when the peer role is dead or raised
+ * its abort flag, or the region's device was removed (the other bits
+ * still say what is left to consume).
  */
 __poll_t l3l2q_region_poll(struct file *file, struct poll_table_struct *pt)
 {
@@ -370,11 +424,18 @@ __poll_t l3l2q_region_poll(struct file *file, struct poll_table_struct *pt)
 	__poll_t mask;
 
 	poll_wait(file, &end->wq, pt);
+	/* A new registration, before the check: l3l2q_poller_want(). */
+	if (!poll_does_not_wait(pt))
+		l3l2q_poller_want(end);
 	/* Pairs with wq_has_sleeper() in l3l2q_wake_end(). */
 	smp_mb();
 
-	mask = end->r->kind->poll(end->r, end->role);
-	if (l3l2q_wait_peer_dead(end))
+	/* If the device that held the region's memory was removed: HUP|ERR. */
+	mask = EPOLLHUP | EPOLLERR;
+	if (l3l2q_mem_enter(end->r))
+		mask = end->r->kind->poll(end->r, end->role);
+	l3l2q_mem_exit(end->r);
+	if (l3l2q_wait_peer_gone(end))
 		mask |= EPOLLHUP | EPOLLERR;
 	return mask;
 }

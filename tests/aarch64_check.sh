@@ -76,7 +76,7 @@ esac
 # host-built binary (e.g. build/tools/l3l2q-devsim) and reap it as a child
 # subreaper, which qemu-user does not emulate.  They run natively and in
 # the VM suites.
-tool_suites=" devsim_test "
+tool_suites=" devsim_test ivshmem_test "
 
 tests=
 left_out=

@@ -372,4 +372,34 @@ TEST_F_TIMEOUT(devsim, demo_runs_clean_over_memfd, 240)
 	EXPECT_EQ(0, dc_run_demo("memfd", "5000", 200));
 }
 
+/*
+ * --external: the L2 is a device, so a queue whose L2 fd is handed out
+ * (no device behind it) is refused (exit 2), and a missing L3L2Q_DEVICE
+ * node is an error naming it (exit 1); nothing is started either way.
+ */
+static int run_external(const char *device, const char *backend)
+{
+	char demo[PATH_MAX];
+	int status;
+	pid_t pid;
+
+	dc_tool_path(demo, sizeof(demo), "l3l2q-demo", "L3L2Q_DEMO");
+	pid = fork();
+	if (pid == 0) {
+		if (device)
+			setenv("L3L2Q_DEVICE", device, 1);
+		execlp(demo, "l3l2q-demo", "--external", "--count", "10",
+		       backend ? "--backend" : NULL, backend, (char *)NULL);
+		_exit(127);
+	}
+	status = dc_wait_exit(pid, 60);
+	return status;
+}
+
+TEST_F_TIMEOUT(devsim, demo_external_wants_a_device, 120)
+{
+	EXPECT_EQ(2, run_external(NULL, "memfd"));
+	EXPECT_EQ(1, run_external("/nonexistent/l3l2q9", NULL));
+}
+
 TEST_HARNESS_MAIN

@@ -8,10 +8,17 @@
  *
  *   l3l2q-demo [--count N] [--size B] [--depth D] [--inflight N]
  *              [--workers N] [--work-ns NS] [--backend auto|memfd|device]
- *              [--devsim PATH]
+ *              [--devsim PATH] [--external]
+ *
+ * --external: the L2 is a device outside this program (l3l2q-devsim
+ * serving a PCI device's memory on the host, behind /dev/l3l2q<N>; pick
+ * the node with L3L2Q_DEVICE): nothing is started here, PEER is expected
+ * to be refused (the L2 role is the device's), and the device's death is
+ * noticed through the queue (-ECONNRESET) instead of waitpid().
  *
  * Exit status 0 only if every task came back exactly once, correct, the
- * device's STATS message arrived and l3l2q-devsim exited 0.
+ * device's STATS message arrived and (unless --external) l3l2q-devsim
+ * exited 0.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,7 +49,9 @@ struct opts {
 	unsigned long workers;
 	__u64 work_ns;			/* longest simulated work (1 task in 8) */
 	__u32 backend;
+	int backend_given;
 	const char *devsim;
+	int external;			/* the L2 is a device: start nothing */
 };
 
 struct demo {
@@ -267,6 +276,8 @@ static void check_devsim_alive(struct demo *s)
 {
 	siginfo_t si;
 
+	if (s->o->external)
+		return;
 	memset(&si, 0, sizeof(si));
 	if (waitid(P_PID, (id_t)s->child, &si, WEXITED | WNOHANG | WNOWAIT) ||
 	    si.si_pid != s->child)
@@ -294,7 +305,7 @@ static void wait_io(struct demo *s)
 	struct io_uring_cqe *cqe;
 	struct io_uring_sqe *sqe;
 	unsigned int head, n = 0;
-	int ret;
+	int ret, gone = 0;
 
 	if (!s->stop_sent)
 		bits |= L3L2Q_WAKE_INPUT_SPACE;
@@ -331,12 +342,23 @@ static void wait_io(struct demo *s)
 		if (cqe->res < 0 && cqe->res != -ETIMEDOUT &&
 		    cqe->res != -ECONNRESET && cqe->res != -ECANCELED)
 			die("io_uring wait", cqe->res, NULL);
+		gone |= cqe->res == -ECONNRESET;
 		n++;
 	}
 	io_uring_cq_advance(&s->ring, n);
 	l3l2q_ep_clear_wakeup(&s->l3->ep, bits);
 	/* A dead device is noticed here, on both backings. */
 	check_devsim_alive(s);
+	/*
+	 * An external device's L2 role is dead: fine once its STATS came
+	 * (it ends after the STOP drain), else it died on us.
+	 */
+	if (gone && s->o->external) {
+		pump(s);
+		if (!finished(s))
+			die("the device's L2 role died before its STATS",
+			    -ECONNRESET, &s->l3->ep);
+	}
 }
 
 /* ---- the report ---- */
@@ -368,7 +390,8 @@ static void report(struct demo *s, double secs, int status)
 	char wdm[80];
 
 	qsort(s->lat, s->received, sizeof(*s->lat), cmp_u64);
-	printf("\n%-34s %14s %14s\n", "", "L3 (host)", "L2 (devsim)");
+	printf("\n%-34s %14s %14s\n", "", "L3 (host)",
+	       s->o->external ? "L2 (device)" : "L2 (devsim)");
 	printf("%-34s %14llu %14llu\n", "tasks (sent / results)",
 	       (unsigned long long)s->sent, (unsigned long long)d->tasks);
 	printf("%-34s %14llu %14llu\n", "results checked / device ERRORs",
@@ -409,7 +432,10 @@ static void report(struct demo *s, double secs, int status)
 	printf("  L3 calls = io_uring_submit_and_wait_timeout + kicks + sleeps\n");
 	printf("  L2 calls = kicks + sleeps + orchestrator io_uring waits + doorbells\n");
 	printf("  (not counted: the cores' nanosleep for simulated work)\n");
-	printf("l3l2q-devsim exit status %d\n", status);
+	if (s->o->external)
+		printf("L2: an external device (no exit status to check)\n");
+	else
+		printf("l3l2q-devsim exit status %d\n", status);
 }
 
 /* ---- main ---- */
@@ -426,7 +452,8 @@ static int run(const struct opts *o)
 	struct demo s = { .o = o };
 	struct l3l2q_error err;
 	__u64 t0, t1, next, last_move, last_count = 0;
-	int fd, ret, status, ok;
+	int fd, ret, status = 0, ok;
+	char l2[96];
 
 	ret = l3l2q_create(&p, &s.q, &err);
 	if (ret) {
@@ -436,7 +463,14 @@ static int run(const struct opts *o)
 	}
 	s.l3 = l3l2q_queue_l3(s.q);
 	fd = l3l2q_peer_fd(s.q);
-	if (fd < 0)
+	if (o->external && fd >= 0) {
+		fprintf(stderr, PROG ": --external: the queue's L2 fd was "
+			"handed out, so no device serves this queue (is "
+			"L3L2Q_DEVICE a device node?)\n");
+		return 2;
+	}
+	/* A device's node refuses PEER: the L2 role is the device's. */
+	if (fd < 0 && !(o->external && fd == -EBUSY))
 		die("peer fd", fd, NULL);
 	s.buf = malloc(L3L2Q_TASK_HDR_BYTES + o->size);
 	s.seen = calloc(o->count, 1);
@@ -446,14 +480,21 @@ static int run(const struct opts *o)
 	ret = io_uring_queue_init(8, &s.ring, 0);
 	if (ret)
 		die("io_uring_queue_init", ret, NULL);
-	s.child = start_devsim(o, fd);
-	close(fd);
-	printf(PROG ": %s queue, depth %llu, arenas %llu bytes; l3l2q-devsim "
-	       "pid %d (window %lu, %lu cores); %llu tasks of 0..%llu bytes\n",
-	       l3l2q_queue_backend(s.q) == L3L2Q_BACKEND_DEVICE ? "/dev/l3l2q" :
+	if (o->external) {
+		s.child = -1;
+		snprintf(l2, sizeof(l2), "an external device (PEER refused)");
+	} else {
+		s.child = start_devsim(o, fd);
+		close(fd);
+		snprintf(l2, sizeof(l2), "l3l2q-devsim pid %d (window %lu, %lu "
+			 "cores)", (int)s.child, o->inflight, o->workers);
+	}
+	printf(PROG ": %s queue, depth %llu, arenas %llu bytes; L2 %s; %llu "
+	       "tasks of 0..%llu bytes\n",
+	       l3l2q_queue_backend(s.q) == L3L2Q_BACKEND_DEVICE ?
+	       (getenv("L3L2Q_DEVICE") ? getenv("L3L2Q_DEVICE") : "/dev/l3l2q") :
 	       "memfd", (unsigned long long)p.depth, (unsigned long long)arena,
-	       (int)s.child, o->inflight, o->workers,
-	       (unsigned long long)o->count, (unsigned long long)o->size);
+	       l2, (unsigned long long)o->count, (unsigned long long)o->size);
 	fflush(stdout);
 
 	t0 = l3l2q_now_ns();
@@ -482,9 +523,12 @@ static int run(const struct opts *o)
 	t1 = l3l2q_now_ns();
 	/* Cancels a wait still in the kernel. */
 	io_uring_queue_exit(&s.ring);
-	if (waitpid(s.child, &status, 0) != s.child)
-		die("waitpid", -errno, NULL);
-	status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	if (!o->external) {
+		if (waitpid(s.child, &status, 0) != s.child)
+			die("waitpid", -errno, NULL);
+		status = WIFEXITED(status) ? WEXITSTATUS(status) :
+			 128 + WTERMSIG(status);
+	}
 	report(&s, (t1 - t0) / 1e9, status);
 	ok = !s.wrong && !s.dup && !s.errors && s.received == o->count &&
 	     s.dev.tasks == o->count && status == 0;
@@ -517,7 +561,11 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: " PROG " [--count N] [--size B] [--depth D] "
 		"[--inflight N] [--workers N] [--work-ns NS]\n"
-		"       [--backend auto|memfd|device] [--devsim PATH]\n");
+		"       [--backend auto|memfd|device] [--devsim PATH] "
+		"[--external]\n"
+		"  --external  the L2 is a device outside this program (the node\n"
+		"              in L3L2Q_DEVICE, e.g. /dev/l3l2q0): start nothing,\n"
+		"              expect PEER to be refused; implies --backend device\n");
 }
 
 int main(int argc, char **argv)
@@ -532,6 +580,7 @@ int main(int argc, char **argv)
 		{ "work-ns", required_argument, NULL, 'W' },
 		{ "backend", required_argument, NULL, 'B' },
 		{ "devsim", required_argument, NULL, 'D' },
+		{ "external", no_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -540,7 +589,7 @@ int main(int argc, char **argv)
 	__u64 v;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "n:s:d:i:w:W:B:D:h", longopts,
+	while ((c = getopt_long(argc, argv, "n:s:d:i:w:W:B:D:Eh", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'n':
@@ -575,9 +624,13 @@ int main(int argc, char **argv)
 					"auto, memfd or device\n", optarg);
 				return 2;
 			}
+			o.backend_given = 1;
 			break;
 		case 'D':
 			o.devsim = optarg;
+			break;
+		case 'E':
+			o.external = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -591,6 +644,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
+	/* A device serves only queues made on its node, never a memfd. */
+	if (o.external && !o.backend_given)
+		o.backend = L3L2Q_BACKEND_DEVICE;
 	if (o.inflight > o.depth) {
 		fprintf(stderr, PROG ": --inflight %lu exceeds --depth %llu\n",
 			o.inflight, (unsigned long long)o.depth);

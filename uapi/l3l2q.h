@@ -346,6 +346,18 @@ L3L2Q__ASSERT(sizeof(struct l3l2q_ctrl_hdr) <= 64, "header fits line 0");
  * libl3l2q), never left to its deadline.  The word only steers waiting:
  * a peer that claims to kick and does not only delays its own traffic,
  * and each reader reads it once per decision and trusts nothing else.
+ *
+ * The driver's rule (kmod/l3l2q_poller.c), for every region and role R:
+ * it polls on R's behalf while someone waits on R (a blocked WAIT, a
+ * poll/epoll registration, a registered eventfd, a pending io_uring WAIT)
+ * and R's peer is alive and either its feature word, read once per
+ * decision, lacks L3L2Q_FEAT_KICKS, or it is a device that cannot
+ * interrupt the host (ivshmem without MSI-X).  The poller reads the
+ * counters R may WAIT on and the peer's abort flag, and wakes R - every
+ * kind of sleeper, as a kick would - when one moved: within the module's
+ * poll_max_us (10 ms by default) of the move, checking as often as every
+ * poll_min_us (50 us) while words keep moving.  It costs nothing while
+ * nobody waits or the peer kicks.
  */
 #define L3L2Q_FEAT_KICKS		(1u << 0)
 #define L3L2Q_FEAT_ALL			L3L2Q_FEAT_KICKS
@@ -601,7 +613,9 @@ L3L2Q__ASSERT(sizeof(struct l3l2q_info_args) == 128, "info args ABI");
  * tail or output head) differs from @seen, or until @deadline_ns
  * (CLOCK_MONOTONIC, absolute; 0 = do not sleep) passes.  Returns 0 when the
  * counter differs, -ETIMEDOUT, -EINTR on a signal (never restarted, so a
- * handler's flag can be checked), -ECONNRESET when the peer role is dead.
+ * handler's flag can be checked), -ECONNRESET when the peer role is dead or
+ * raised its abort flag (a poisoned endpoint), -ENODEV when the region's
+ * device was removed (its memory is gone; see "Device memory").
  * It is also the IORING_OP_URING_CMD command: cmd_op L3L2Q_IOC_WAIT (any
  * other gives -ENOTTY), these 16 bytes as the payload, completing
  * asynchronously with the same result, or -ECANCELED when io_uring cancels
@@ -613,7 +627,8 @@ L3L2Q__ASSERT(sizeof(struct l3l2q_info_args) == 128, "info args ABI");
  * poll() on a role fd: EPOLLIN when this role has something to consume,
  * EPOLLOUT when the ring it produces into has a free descriptor slot (arena
  * space is not visible to the kernel), EPOLLHUP | EPOLLERR when the peer
- * role is dead.
+ * role is dead or raised its abort flag, or the region's device was
+ * removed.
  */
 struct l3l2q_wait_args {
 	__u16 counter;			/* L3L2Q_CTR_* offset */
@@ -682,6 +697,76 @@ L3L2Q__ASSERT(sizeof(struct l3l2q_eventfd_args) == 16, "eventfd args ABI");
  * published by the host).  A device whose heartbeat stops for
  * L3L2Q_DIR_DEAD_BEATS periods, or that stores L3L2Q_DEV_DEAD, has its
  * L2 roles marked dead; sleepers wake with -ECONNRESET.
+ *
+ * The region's L2 state word (its control block) is the device's: a
+ * device that serves with the control block claims it ABSENT -> LIVE
+ * (compare-and-swap) before its first access and stores DEAD when it stops
+ * serving; a device that serves as upstream code does (no control block)
+ * leaves it ABSENT while it serves and stores DEAD only to let the slot
+ * go.  A host that formats the directory again stores magic 0 first and
+ * the magic last, so a device never adopts a half-written epoch.
+ *
+ * Restart: a device may come back after its death (a new ivshmem client,
+ * so a new dev_peer_id, and state LIVE for the same epoch again); the host
+ * reads dev_peer_id anew on each vector-0 interrupt.  The regions LIVE
+ * when it came back lost their L2 with the old device: it lets them go
+ * (L2 state DEAD) and serves only regions created after.
+ *
+ * The rules in detail (the host's side is kmod/l3l2q_dev*.c):
+ *
+ * Nodes.  /dev/l3l2q<N>, mode 0600, one per bound device, N the lowest
+ * free number; /sys/class/misc/l3l2q<N>/device is the PCI device.  CREATE
+ * there also gives -ENOSPC (no free slot, or no room in the memory) and
+ * -ENODEV (the device was removed); PEER gives -EBUSY; LOOPBACK -EINVAL.
+ * The region is mapped write-back: ivshmem's memory is host RAM, mapped
+ * so by the device process too (a PCIe device's BAR would need otherwise).
+ *
+ * The host's line is written with the magic withdrawn (0) first and
+ * stored last with release order; a device reads the magic with acquire
+ * order, then the rest.  The host never reads back its own lines.
+ *
+ * The device's line: it writes epoch (the host epoch it serves),
+ * dev_peer_id, features, heartbeat and magic, then state with release
+ * order, and then issues a full fence before it first reads the slots
+ * (pairs with the host's fence between storing a slot CLOSED and reading
+ * this line: either the device sees CLOSED, or the host sees it serving).
+ * When the host's epoch changes it forgets every region, stores the new
+ * epoch and fences the same way before reading the slots again.  The host
+ * reads state with acquire order, then each word once; it rings the
+ * doorbell only while the line has the magic, the host's epoch and state
+ * LIVE, and a dev_peer_id below 65536 other than host_peer_id.
+ *
+ * Slots: a device reads state with acquire order; LIVE means generation
+ * and the fields are set.  The region's L2 state word is ABSENT at
+ * creation (to the kernel the L2 role is the device's from creation on:
+ * no PEER, it dies with the device) and is the device's, as above.  A
+ * device lets a region go - when the slot turns CLOSED (the L3 role
+ * died; also a slot it never served), after a STOP drain, or when it gives
+ * up - by storing that word DEAD with release order (and, with
+ * interrupts, ringing vector 0); the host then marks the L2 role dead (its
+ * abort flag untouched) and, once the slot is CLOSED, reuses slot and
+ * memory.  The host reuses a CLOSED slot only when the region's L2 state
+ * word says DEAD, the device died, or the device's line does not say it
+ * serves this epoch.  The host itself stores the L2 state word DEAD (and
+ * the L2 abort flag 1) when it declares the device dead: a device must
+ * never touch such a region again, even if it comes back.
+ *
+ * Liveness: the host checks every heartbeat_ms (module parameter, 1000 by
+ * default, published when the driver binds) and at once on vector 0.  A
+ * device is live once its heartbeat was seen moving with a valid LIVE
+ * line; a live device is dead after L3L2Q_DIR_DEAD_BEATS checks in a row
+ * without a move, so within heartbeat_ms * (L3L2Q_DIR_DEAD_BEATS + 1) of
+ * its last beat.  A valid line with state DEAD is dead at the next check
+ * (at once with vector 0), and so are regions made while it says so.  A
+ * device never seen live is not dead: its regions wait for it.  A dead
+ * device lives again when its heartbeat moves again; the regions it died
+ * for stay dead.
+ *
+ * Removal (unbind, hot-unplug): every user mapping of the memory is
+ * zapped (a later touch is SIGBUS), every waiter wakes, and every later
+ * WAIT, io_uring WAIT, mmap and CREATE gives -ENODEV; poll reports
+ * EPOLLHUP | EPOLLERR; KICK and INFO still succeed.  The region fds stay
+ * valid until closed.
  */
 #define L3L2Q_DIR_MAGIC			0x4C334456u	/* "L3DV" */
 #define L3L2Q_DIR_DEV_MAGIC		0x4C334444u	/* "L3DD" */

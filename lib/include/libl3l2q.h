@@ -90,6 +90,19 @@ const struct l3l2q_mem *l3l2q_queue_mem(const struct l3l2q_queue *q);
  */
 int l3l2q_queue_poll_fd(const struct l3l2q_queue *q);
 
+/*
+ * The twelve upstream L2 task scalars of @q (reference §1.1 and §1.5):
+ * the region descriptor {magic_version, @region_id, payload base, payload
+ * bytes, counter base, 384} and the queue arguments {queue magic_version,
+ * depth, input arena, output arena, payload bytes, 384}.  Each base is
+ * @base plus the section's offset in the queue's mapping: @base is where
+ * the L2 sees the start of the mapping (l3l2q_queue_mem()->ctrl here; 0
+ * gives offsets).  Returns 0, -EINVAL (NULL, @region_id 0, a counter base
+ * off a 64-byte line) or -EOVERFLOW.
+ */
+int l3l2q_queue_scalars(const struct l3l2q_queue *q, __u64 base,
+			__u64 region_id, __u64 out[12]);
+
 /* CLOCK_MONOTONIC in nanoseconds, and a deadline @ns from now. */
 __u64 l3l2q_now_ns(void);
 __u64 l3l2q_deadline_in(__u64 ns);

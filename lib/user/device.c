@@ -7,6 +7,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -14,6 +16,18 @@
 #include "queue.h"
 
 #define L3L2Q_DEVICE_PATH "/dev/l3l2q"
+
+/*
+ * The node to create queues on: $L3L2Q_DEVICE (e.g. /dev/l3l2q0, a PCI
+ * device's node, whose queues live in device memory), else /dev/l3l2q.
+ * Ignored in a set-uid program (secure_getenv).
+ */
+static const char *device_path(void)
+{
+	const char *p = secure_getenv("L3L2Q_DEVICE");
+
+	return p && *p ? p : L3L2Q_DEVICE_PATH;
+}
 
 static int same_offsets(const struct l3l2q_region_offsets *a,
 			const struct l3l2q_region_offsets *b)
@@ -32,13 +46,16 @@ static int device_create(struct l3l2q_queue *q, const struct l3l2q_params *p,
 {
 	struct l3l2q_create_args args;
 	struct l3l2q_region_offsets want;
+	char why[96];
 	int dev, ret;
 
-	dev = open(L3L2Q_DEVICE_PATH, O_RDWR | O_CLOEXEC);
-	if (dev < 0)
-		return l3l2q__user_error(err, errno == ENOENT ? ENODEV : errno,
-					 L3L2Q_ERR_ENDPOINT_ERROR, L3L2Q_EOP_INIT,
-					 "cannot open " L3L2Q_DEVICE_PATH);
+	dev = open(device_path(), O_RDWR | O_CLOEXEC);
+	if (dev < 0) {
+		ret = errno == ENOENT ? ENODEV : errno;
+		snprintf(why, sizeof(why), "cannot open %s", device_path());
+		return l3l2q__user_error(err, ret, L3L2Q_ERR_ENDPOINT_ERROR,
+					 L3L2Q_EOP_INIT, why);
+	}
 	memset(&args, 0, sizeof(args));
 	args.depth = p->depth;
 	args.input_arena_bytes = p->input_arena_bytes;

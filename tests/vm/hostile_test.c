@@ -379,7 +379,7 @@ TEST_F(h, a_baseline)
 
 	ASSERT_NE(NULL, s);
 	ASSERT_EQ(0, ensure_debugfs());
-	ASSERT_EQ(0, count_dir(DBG_DIR));
+	ASSERT_EQ(0, count_regions());
 	ASSERT_EQ(0, lb_threads());
 	ASSERT_EQ(0, read_param("uring_max_wait_ms", &wait_ms));
 	settle();
@@ -643,9 +643,9 @@ TEST_F_TIMEOUT(h, random_ioctls_on_every_fd_kind, 900)
 	close(p.dev_rw);
 	close(p.dev_ro);
 	/* Every fd this test made is closed: nothing of it may be left. */
-	for (i = 0; i < 600 && (count_dir(DBG_DIR) || lb_threads()); i++)
+	for (i = 0; i < 600 && (count_regions() || lb_threads()); i++)
 		sleep_ms(100);
-	EXPECT_EQ(0, count_dir(DBG_DIR));
+	EXPECT_EQ(0, count_regions());
 	EXPECT_EQ(0, lb_threads());
 }
 
@@ -829,9 +829,9 @@ TEST_F_TIMEOUT(h, random_mappings_and_forks, 900)
 			close(s.l2[i]);
 	}
 	close(s.dev);
-	for (i = 0; i < 600 && (count_dir(DBG_DIR) || lb_threads()); i++)
+	for (i = 0; i < 600 && (count_regions() || lb_threads()); i++)
 		sleep_ms(100);
-	EXPECT_EQ(0, count_dir(DBG_DIR));
+	EXPECT_EQ(0, count_regions());
 	EXPECT_EQ(0, lb_threads());
 }
 
@@ -999,9 +999,9 @@ TEST_F_TIMEOUT(h, kill9_either_role_at_random_points_x100, 1800)
 		}
 	}
 	EXPECT_EQ(KILLS, survivor_ok);
-	for (i = 0; i < 600 && count_dir(DBG_DIR); i++)
+	for (i = 0; i < 600 && count_regions(); i++)
 		sleep_ms(100);
-	EXPECT_EQ(0, count_dir(DBG_DIR));
+	EXPECT_EQ(0, count_regions());
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1112,9 +1112,9 @@ TEST_F_TIMEOUT(h, create_destroy_10k, 1800)
 	EXPECT_EQ(fds, count_fds());
 	io_uring_queue_exit(&ring);
 	close(dev);
-	for (i = 0; i < 600 && (count_dir(DBG_DIR) || lb_threads()); i++)
+	for (i = 0; i < 600 && (count_regions() || lb_threads()); i++)
 		sleep_ms(100);
-	EXPECT_EQ(0, count_dir(DBG_DIR));
+	EXPECT_EQ(0, count_regions());
 	EXPECT_EQ(0, lb_threads());
 }
 
@@ -1173,7 +1173,7 @@ TEST_F_TIMEOUT(h, z_everything_is_back, 300)
 	fclose(f);
 	EXPECT_EQ(0, write_param("uring_max_wait_ms", wait_ms));
 
-	EXPECT_EQ(0, count_dir(DBG_DIR));
+	EXPECT_EQ(0, count_regions());
 	EXPECT_EQ(0, lb_threads());
 	EXPECT_EQ(0, dbg_sum("uring_pending"));
 

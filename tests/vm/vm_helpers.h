@@ -6,6 +6,7 @@
 #ifndef L3L2Q_VM_HELPERS_H
 #define L3L2Q_VM_HELPERS_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <linux/capability.h>
 #include <linux/types.h>
@@ -28,6 +29,26 @@ static inline int ensure_debugfs(void)
 		return 0;
 	mount("debugfs", DBG_ROOT, "debugfs", 0, NULL);
 	return access(DBG_DIR, F_OK);
+}
+
+/*
+ * Regions alive: the files of DBG_DIR named by a region id (digits only);
+ * a bound PCI device has a directory there too (l3l2q<N>).  -1 on error.
+ */
+static inline int count_regions(void)
+{
+	struct dirent *de;
+	int n = 0;
+	DIR *d;
+
+	d = opendir(DBG_DIR);
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		if (de->d_name[0] >= '0' && de->d_name[0] <= '9')
+			n++;
+	closedir(d);
+	return n;
 }
 
 static inline void copy_word(char *dst, size_t len, const char *src)

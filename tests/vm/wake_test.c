@@ -330,6 +330,17 @@ FIXTURE_SETUP(wq)
 			 self->l3, 0);
 	ASSERT_NE(MAP_FAILED, self->map);
 	self->ctr = (char *)self->map + self->args.off.counter_offset;
+	/*
+	 * Both roles here kick as the protocol asks: say so, or the driver
+	 * polls for their sleepers and a change without a kick wakes them
+	 * too (uapi, feature words; nokick_test covers that side).
+	 */
+	__atomic_store_n(wake_word((char *)self->map + self->args.off.ctrl_offset,
+				   L3L2Q_CTRL_L3_FEATURES), L3L2Q_FEAT_KICKS,
+			 __ATOMIC_RELEASE);
+	__atomic_store_n(wake_word((char *)self->map + self->args.off.ctrl_offset,
+				   L3L2Q_CTRL_L2_FEATURES), L3L2Q_FEAT_KICKS,
+			 __ATOMIC_RELEASE);
 }
 
 FIXTURE_TEARDOWN(wq)

@@ -65,7 +65,7 @@ static void *core_main(void *p)
 			break;
 		}
 		idx = d->fifo[d->fifo_head];
-		d->fifo_head = (d->fifo_head + 1) % d->o->inflight;
+		d->fifo_head = (d->fifo_head + 1) % d->inflight;
 		d->fifo_len--;
 		pthread_mutex_unlock(&d->lock);
 
@@ -100,10 +100,10 @@ int devsim_start_cores(struct devsim *d)
 	unsigned int i;
 	int ret;
 
-	d->threads = calloc(d->o->workers, sizeof(*d->threads));
+	d->threads = calloc(d->workers, sizeof(*d->threads));
 	if (!d->threads)
 		return -ENOMEM;
-	for (i = 0; i < d->o->workers; i++) {
+	for (i = 0; i < d->workers; i++) {
 		a = malloc(sizeof(*a));
 		if (!a)
 			return -ENOMEM;
@@ -135,7 +135,7 @@ void devsim_stop_cores(struct devsim *d)
 void devsim_dispatch(struct devsim *d, unsigned int idx)
 {
 	pthread_mutex_lock(&d->lock);
-	d->fifo[(d->fifo_head + d->fifo_len) % d->o->inflight] = idx;
+	d->fifo[(d->fifo_head + d->fifo_len) % d->inflight] = idx;
 	d->fifo_len++;
 	pthread_cond_signal(&d->cond);
 	pthread_mutex_unlock(&d->lock);

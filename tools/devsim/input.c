@@ -95,12 +95,12 @@ int devsim_take_input(struct devsim *d, const struct l3l2q_msg *in,
 		*stop_seen = 1;
 		return 0;
 	}
-	i = (unsigned int)(d->next_order % d->o->inflight);
+	i = (unsigned int)(d->next_order % d->inflight);
 	s = &d->slots[i];
 	if (s->state != SLOT_FREE) {
 		/* The library's window would have refused: cannot happen. */
-		devsim_err_msg("slot %u still held with %u entries held", i,
-			       devsim_held(d));
+		devsim_err_msg("%sslot %u still held with %u entries held",
+			       d->tag, i, devsim_held(d));
 		return 1;
 	}
 	s->msg = *in;

@@ -13,10 +13,12 @@ int devsim_reserve(struct devsim *d, __u64 n, struct l3l2q_res *res)
 {
 	int ret;
 
-	do
-		ret = l3l2q_l2_reserve(d->l2, n, l3l2q_deadline_in(WAIT_SLICE_NS),
+	do {
+		if (devsim_stopping(d))
+			return DEVSIM_STOPPED;
+		ret = l3l2q_l2_reserve(d->l2, n, devsim_deadline(d->slice_ns),
 				       res);
-	while (ret == -ETIMEDOUT);
+	} while (ret == -ETIMEDOUT);
 	return ret ? devsim_queue_failure(d, "output reserve", ret) : 0;
 }
 
@@ -62,8 +64,8 @@ int devsim_publish_error(struct devsim *d, const struct l3l2q_msg *in,
 	d->st.errors++;
 	d->st.bytes_out += n;
 	if (!devsim_quiet)
-		devsim_msg("input seq %llu: %s", (unsigned long long)in->seq,
-			   reason);
+		devsim_msg("%sinput seq %llu: %s", d->tag,
+			   (unsigned long long)in->seq, reason);
 	return 0;
 }
 
@@ -93,7 +95,7 @@ int devsim_retire(struct devsim *d, struct slot *s)
 		return ret;
 	s->state = SLOT_DONE;
 	while (d->head_order < d->next_order) {
-		h = &d->slots[d->head_order % d->o->inflight];
+		h = &d->slots[d->head_order % d->inflight];
 		if (h->state != SLOT_DONE)
 			break;
 		h->state = SLOT_FREE;
@@ -113,10 +115,10 @@ static int complete(struct devsim *d, const struct l3l2q_mailbox_msg *m)
 	__u64 k, n;
 	int ret;
 
-	if (m->task_token >= d->o->inflight ||
+	if (m->task_token >= d->inflight ||
 	    d->slots[m->task_token].state != SLOT_BUSY) {
-		devsim_err_msg("mailbox: completion for slot %llu that is not busy",
-			       (unsigned long long)m->task_token);
+		devsim_err_msg("%smailbox: completion for slot %llu that is not busy",
+			       d->tag, (unsigned long long)m->task_token);
 		return 1;
 	}
 	s = &d->slots[m->task_token];

@@ -4,6 +4,7 @@
  * the first input to the STOP drain.
  */
 #include <errno.h>
+#include <time.h>
 
 #include "devsim.h"
 
@@ -21,6 +22,24 @@ static inline void cpu_relax(void)
 #elif defined(__aarch64__)
 	__asm__ volatile("yield" ::: "memory");
 #endif
+}
+
+__u64 devsim_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
+}
+
+__u64 devsim_deadline(__u64 ns)
+{
+	return devsim_now_ns() + ns;
+}
+
+int devsim_stopping(const struct devsim *d)
+{
+	return d->stop && atomic_load_explicit(d->stop, memory_order_relaxed);
 }
 
 static int publish_stats(struct devsim *d)
@@ -66,11 +85,13 @@ int devsim_run(struct devsim *d)
 	unsigned int spins = 0;
 
 	for (;;) {
+		if (devsim_stopping(d))
+			return DEVSIM_STOPPED;
 		progress = 0;
 		ret = devsim_drain_mailbox(d, &progress);
 		if (ret)
 			return ret;
-		if (!stop_seen && devsim_held(d) < d->o->inflight) {
+		if (!stop_seen && devsim_held(d) < d->inflight) {
 			ret = l3l2q_l2_try_peek(d->l2, &in);
 			if (ret == 0) {
 				progress = 1;
@@ -96,7 +117,7 @@ int devsim_run(struct devsim *d)
 		spins = 0;
 		if (!d->nbusy) {
 			/* Idle: spin, then sleep in the library (or the L3 died). */
-			ret = l3l2q_l2_peek(d->l2, l3l2q_deadline_in(WAIT_SLICE_NS),
+			ret = l3l2q_l2_peek(d->l2, devsim_deadline(d->slice_ns),
 					    &in);
 			if (ret == -ETIMEDOUT)
 				continue;
@@ -106,7 +127,7 @@ int devsim_run(struct devsim *d)
 			ret = devsim_take_input(d, &in, &stop, &stop_seen);
 		} else {
 			ret = devsim_wait_for_work(d, !stop_seen &&
-					devsim_held(d) < d->o->inflight,
+					devsim_held(d) < d->inflight,
 					&got, &in);
 			if (!ret && got)
 				ret = devsim_take_input(d, &in, &stop,
@@ -123,7 +144,8 @@ int devsim_run(struct devsim *d)
 	if (ret)
 		return ret;
 	if (!l3l2q_l2_drained(d->l2)) {
-		devsim_err_msg("STOP released but the input is not drained");
+		devsim_err_msg("%sSTOP released but the input is not drained",
+			       d->tag);
 		return 1;
 	}
 	return 0;

@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -76,10 +75,9 @@ int devsim_setup(struct devsim *d, const struct opts *o)
 	int fd, ret;
 
 	memset(d, 0, sizeof(*d));
-	d->o = o;
-	d->doorbell = -1;
-	pthread_mutex_init(&d->lock, NULL);
-	pthread_cond_init(&d->cond, NULL);
+	d->inflight = o->inflight;
+	d->workers = o->workers;
+	devsim_serve_prepare(d);
 	fd = get_fd(o);
 	if (fd < 0)
 		return 1;
@@ -94,30 +92,19 @@ int devsim_setup(struct devsim *d, const struct opts *o)
 		return ret == -ECONNRESET ? EXIT_PEER_GONE : 1;
 	}
 	d->l2 = l3l2q_queue_l2(d->q);
-	d->out_arena = l3l2q_queue_layout(d->q)->output_arena_bytes;
-	d->slots = calloc(o->inflight, sizeof(*d->slots));
-	d->fifo = calloc(o->inflight, sizeof(*d->fifo));
-	d->mb = aligned_alloc(64, sizeof(*d->mb));
-	d->doorbell = eventfd(0, EFD_CLOEXEC);
-	if (!d->slots || !d->fifo || !d->mb || d->doorbell < 0) {
-		devsim_err_msg("out of memory or eventfd: %s", strerror(errno));
-		return 1;
+	/*
+	 * The driver's WAIT ends when the input tail moves past what this
+	 * endpoint saw; a memfd queue's kicks arrive on its eventfd.
+	 */
+	if (l3l2q_queue_backend(d->q) == L3L2Q_BACKEND_MEMFD) {
+		d->input_wake = INPUT_WAKE_EVENTFD;
+		d->wake_fd = l3l2q_queue_poll_fd(d->q);
+	} else {
+		d->input_wake = INPUT_WAKE_WAIT;
 	}
-	l3l2q_mailbox_init(d->mb);
-	ret = io_uring_queue_init(4, &d->ring, 0);
-	if (ret) {
-		devsim_err_msg("io_uring_queue_init: %s", strerror(-ret));
-		return 1;
-	}
-	d->ring_ok = 1;
-	d->st.workers = o->workers;
-	d->st.window = o->inflight;
-	ret = devsim_start_cores(d);
-	if (ret) {
-		devsim_err_msg("starting %u cores: %s", o->workers,
-			       strerror(-ret));
-		return 1;
-	}
+	ret = devsim_serve_start(d, l3l2q_queue_layout(d->q)->output_arena_bytes);
+	if (ret)
+		return ret;
 	devsim_msg("attached (%s), depth %llu, window %u, %u cores",
 		   l3l2q_queue_backend(d->q) == L3L2Q_BACKEND_DEVICE ?
 		   "/dev/l3l2q" : "memfd",
@@ -128,16 +115,7 @@ int devsim_setup(struct devsim *d, const struct opts *o)
 
 void devsim_teardown(struct devsim *d)
 {
-	devsim_stop_cores(d);
-	/* Cancels a wait still in the kernel before its buffers go. */
-	if (d->ring_ok)
-		io_uring_queue_exit(&d->ring);
-	if (d->doorbell >= 0)
-		close(d->doorbell);
-	free(d->threads);
-	free(d->mb);
-	free(d->fifo);
-	free(d->slots);
+	devsim_serve_stop(d);
 	/* A live L3 sees this role die: that is the end of the run for it. */
 	l3l2q_destroy(d->q);
 }

@@ -18,9 +18,9 @@
  * A wait for input in the kernel.  Not poll(): the driver's EPOLLIN means
  * "tail != head", which stays true while the window holds entries, so it
  * cannot say "new input".  Over the driver it is a WAIT command that ends
- * when the input tail moves past what this endpoint saw; over a memfd a
- * POLL_ADD on the role's eventfd (a read there would steal kicks meant for
- * the library's own sleeps).
+ * when the input tail moves past what this endpoint saw; over a memfd (or
+ * a device region) a POLL_ADD on the eventfd the kicks arrive on (a read
+ * there would steal kicks meant for the library's own sleeps).
  */
 static int arm_input(struct devsim *d)
 {
@@ -32,11 +32,11 @@ static int arm_input(struct devsim *d)
 	sqe = io_uring_get_sqe(&d->ring);
 	if (!sqe)
 		return -EBUSY;
-	if (l3l2q_queue_backend(d->q) == L3L2Q_BACKEND_MEMFD)
-		io_uring_prep_poll_add(sqe, l3l2q_queue_poll_fd(d->q), POLLIN);
+	if (d->input_wake == INPUT_WAKE_EVENTFD)
+		io_uring_prep_poll_add(sqe, d->wake_fd, POLLIN);
 	else
 		ret = l3l2q_prep_wait(sqe, d->q, L3L2Q_WAKE_INPUT_AVAIL,
-				      l3l2q_deadline_in(WAIT_SLICE_NS), NULL);
+				      devsim_deadline(d->slice_ns), NULL);
 	io_uring_sqe_set_data64(sqe, WAIT_INPUT);
 	d->pending |= WAIT_INPUT;
 	return ret;
@@ -75,10 +75,9 @@ static int reap(struct devsim *d)
 		n++;
 	}
 	io_uring_cq_advance(&d->ring, n);
-	/* A memfd queue's eventfd (non-blocking): drain the kick we saw. */
-	if (l3l2q_queue_backend(d->q) == L3L2Q_BACKEND_MEMFD &&
-	    read(l3l2q_queue_poll_fd(d->q), &val, sizeof(val)) < 0 &&
-	    errno != EAGAIN && !ret)
+	/* The kick eventfd (non-blocking): drain the kick we saw. */
+	if (d->input_wake == INPUT_WAKE_EVENTFD &&
+	    read(d->wake_fd, &val, sizeof(val)) < 0 && errno != EAGAIN && !ret)
 		ret = -errno;
 	return ret;
 }
@@ -87,18 +86,39 @@ static int reap(struct devsim *d)
  * Nothing to do right now, tasks in flight: sleep in io_uring until a core
  * completes one (its doorbell) or, when the window has room, an input
  * arrives.  The cores ring the doorbell only while orch_waiting is set.
+ * When nothing can wake us for input (INPUT_WAKE_POLL: the L3 side never
+ * hears of our wait), the wait lasts poll_ns and the caller re-checks.
  */
 int devsim_wait_for_work(struct devsim *d, int want_input, int *got,
 			 struct l3l2q_msg *in)
 {
-	struct __kernel_timespec ts = {
-		.tv_sec = (long long)(WAIT_SLICE_NS / 1000000000ull),
-		.tv_nsec = (long long)(WAIT_SLICE_NS % 1000000000ull),
-	};
+	enum input_wake how = d->input_wake;
+	__u64 wait_ns = d->slice_ns;
+	struct __kernel_timespec ts;
 	struct io_uring_cqe *cqe;
 	int ret;
 
 	*got = 0;
+	/* Read once per decision; it only steers how we wait. */
+	if (d->peer_features &&
+	    !(atomic_load_explicit((const _Atomic __u32 *)d->peer_features,
+				   memory_order_relaxed) & L3L2Q_FEAT_KICKS))
+		how = INPUT_WAKE_POLL;
+	if (want_input && how == INPUT_WAKE_POLL) {
+		ret = l3l2q_l2_try_peek(d->l2, in);
+		if (ret != -EAGAIN) {
+			if (ret)
+				return devsim_queue_failure(d, "input peek",
+							    ret);
+			*got = 1;
+			return 0;
+		}
+		want_input = 0;
+		if (d->poll_ns < wait_ns)
+			wait_ns = d->poll_ns;
+	}
+	ts.tv_sec = (long long)(wait_ns / 1000000000ull);
+	ts.tv_nsec = (long long)(wait_ns % 1000000000ull);
 	if (want_input) {
 		/* W1, W2: ask L3 for a kick, then re-check (W3). */
 		if (l3l2q_ep_want_wakeup(&d->l2->ep, L3L2Q_WAKE_INPUT_AVAIL))
@@ -125,7 +145,7 @@ int devsim_wait_for_work(struct devsim *d, int want_input, int *got,
 			return 1;
 		}
 		d->st.idle_waits++;
-		/* The timeout is a safety net only: see WAIT_SLICE_NS. */
+		/* The timeout is a safety net only (slice_ns), or the poll. */
 		ret = io_uring_submit_and_wait_timeout(&d->ring, &cqe, 1, &ts,
 						       NULL);
 		if (ret < 0 && ret != -ETIME && ret != -EINTR) {

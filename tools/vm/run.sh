@@ -7,7 +7,8 @@
 #
 #   tools/vm/run.sh [--kernel 6.1|6.12|all] [--tests GLOB] [--exec CMD]
 #                   [--bin-dir DIR] [--keep] [--test-timeout S]
-#                   [--exec-timeout S] [--vm-timeout S] [--verbose]
+#                   [--exec-timeout S] [--vm-timeout S] [--no-devices]
+#                   [--verbose]
 #
 # Per kernel it: resolves and fetches the kernel image and headers
 # (installing what is missing with apt-get), builds the module with W=1
@@ -20,6 +21,31 @@
 #
 # Modelled on liburing's test/runtests.sh: per-test timeout, a /dev/kmsg
 # marker and a dmesg scan after it (style.md rule 16).
+#
+# Devices.  Every boot gets two QEMU ivshmem PCI devices (1af4:1110), each
+# served by l3l2q-devsim running on this host, started before QEMU and
+# stopped (SIGTERM) after it; their logs stay in build/vm/<kernel>/:
+#   device 0  ivshmem-doorbell (id ivs0, vectors=8, 32 MiB): an ivshmem
+#             server (--server-only, ivshmem-server.log) and the device as
+#             its client (--ivshmem-client, device0.log)
+#   device 1  ivshmem-plain (id ivs1, 16 MiB) on a file in /dev/shm,
+#             served by l3l2q-devsim --plain (device1.log)
+# The guest controls them through its serial console: a line
+# "VMCTL <cmd> [args]" makes the runner act while the VM runs, and the
+# answer "VMACK ok|fail <cmd> [args][: why]" arrives on the guest's second
+# serial port, /dev/ttyS1 (tests/vm/vmctl.h does both sides of that):
+#   kill-device N        SIGKILL device N's process (and reap it)
+#   start-device N [ARG...]
+#                        start it again with extra device options (e.g.
+#                        --upstream-only).  The shared memory stays what
+#                        it was: QEMU cannot reconnect to a new ivshmem
+#                        server, so only the device restarts (a new client
+#                        of the same server, with a new peer ID); the plain
+#                        file stays too.  The new device lets go the
+#                        regions its predecessor served and serves new ones.
+#   scribble-device N    SIGUSR1: random bytes over the whole memory
+#   unplug N             QMP device_del ivsN (the guest sees it removed)
+# Everything the runner did is in vmctl.log; the QMP exchange in qmp.log.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -35,6 +61,7 @@ EXEC_CMD=${L3_VM_EXEC:-}
 BIN_DIR=${L3_VM_BIN_DIR:-}
 KEEP=0
 VERBOSE=0
+DEVICES=${L3_VM_DEVICES:-1}
 # Per-suite and per-VM limits.  A normal run of both kernels takes well
 # under a minute (a boot is 2-3 s under TCG here); the VM limit keeps even
 # a run where both kernels hang within CI's limit (2 x 20 minutes).
@@ -61,6 +88,10 @@ VM_TOOL_DIRS=(devsim)
 
 APT_UPDATED=0
 
+# The ivshmem devices and the VMCTL channel (devices_start and friends).
+# shellcheck source=tools/vm/devices.sh
+. "$REPO/tools/vm/devices.sh"
+
 usage() {
 	# The header comment from the synopsis to its end.
 	awk '/^#   tools/ { on = 1 } on && !/^#/ { exit }
@@ -77,12 +108,14 @@ usage() {
   --test-timeout S per suite (default 300; L3_VM_TEST_TIMEOUT)
   --exec-timeout S for the --exec command (default 300; L3_VM_EXEC_TIMEOUT)
   --vm-timeout S   per boot (default 1200; L3_VM_TIMEOUT)
+  --no-devices     boot without the two ivshmem devices (L3_VM_DEVICES=0)
   --verbose        show the console live
 Env: L3_VM_INSMOD_ARGS (module parameters), L3_VM_KREL_61 and
 L3_VM_KREL_612 (pin a kernel release, e.g. 6.12.115+deb12-cloud-amd64),
 L3_VM_MODULE_SRC (tree with the Kbuild, default the repository) and
 L3_VM_TEST_SRC (directory of *_test.c, default tests/vm), L3_VM_BUILD
-(output directory, default build/vm).
+(output directory, default build/vm), L3_VM_DEVICE0_ARGS and
+L3_VM_DEVICE1_ARGS (extra l3l2q-devsim options for device 0 and 1).
 EOF
 }
 
@@ -123,6 +156,7 @@ parse_args() {
 		--vm-timeout) VM_TIMEOUT=${2:?}; shift ;;
 		--exec-timeout) EXEC_TIMEOUT=${2:?}; shift ;;
 		--verbose) VERBOSE=1 ;;
+		--no-devices) DEVICES=0 ;;
 		-h | --help) usage; exit 0 ;;
 		*) usage >&2; die "unknown argument: $1" ;;
 		esac
@@ -404,6 +438,10 @@ boot_vm() {
 		-nographic -no-reboot -nic none
 		-kernel "$dir/vmlinuz" -initrd "$dir/initramfs.cpio.gz"
 		-append "$cmdline")
+	if ((DEVICES)); then
+		devices_start "$rel"
+		qemu+=("${DEV_QEMU_ARGS[@]}")
+	fi
 	log "$rel: booting (TCG, timeout ${VM_TIMEOUT}s)"
 	local t0=$SECONDS tailpid=
 	# QEMU runs in the background so that a signal to this script is
@@ -417,8 +455,11 @@ boot_vm() {
 	timeout -k 10 "$VM_TIMEOUT" "${qemu[@]}" </dev/null \
 		>>"$dir/console.log" 2>&1 &
 	QEMU_PID=$!
+	if ((DEVICES)); then devices_qemu "$QEMU_PID"; fi
 	wait "$QEMU_PID" || rc=$?
 	QEMU_PID=
+	# The devices stop after the VM; their logs stay in $dir.
+	if ((DEVICES)); then devices_stop; fi
 	if [[ -n $tailpid ]]; then
 		kill "$tailpid" 2>/dev/null || true
 		wait "$tailpid" 2>/dev/null || true
@@ -560,6 +601,7 @@ cleanup() {
 		kill -TERM "$QEMU_PID" 2>/dev/null || true
 		wait "$QEMU_PID" 2>/dev/null || true
 	fi
+	devices_abort
 }
 
 main() {
