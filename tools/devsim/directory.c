@@ -165,6 +165,12 @@ void dev_line_write(struct device *dev, __u32 state)
 	 */
 	l3l2q_store_release_u32(&p->magic, L3L2Q_DIR_DEV_MAGIC);
 	l3l2q_store_release_u32(&p->state, state);
+	/*
+	 * Before the slots are read again: pairs with the host's fence
+	 * between storing a slot CLOSED and reading this line (uapi), so
+	 * either we see CLOSED or the host sees us serving.
+	 */
+	l3l2q_full_fence();
 }
 
 /* Our line as the memory has it now still says what we wrote? */
