@@ -324,11 +324,12 @@ L3L2Q__ASSERT(sizeof(struct l3l2q_ctrl_hdr) <= 64, "header fits line 0");
  * its owner had seen when it armed that bit (written by the owner). */
 #define L3L2Q_CTRL_WAKE_SEEN(wake, i)	((wake) + 4u + 4u * (i))
 /*
- * memfd backing only (no kernel to watch the roles): each role's pid.  On
- * /dev/l3l2q both stay 0, the loopback peer's included.
+ * Unused, always 0.  (libl3l2q's memfd backing once kept each role's pid
+ * here; a pid number means nothing in another pid namespace, so the roles
+ * now exchange pidfds over the attach socket instead.)
  */
-#define L3L2Q_CTRL_L3_PID		320u	/* __u32, written by L3 */
-#define L3L2Q_CTRL_L2_PID		384u	/* __u32, written by L2 */
+#define L3L2Q_CTRL_L3_PID		320u	/* __u32, zero */
+#define L3L2Q_CTRL_L2_PID		384u	/* __u32, zero */
 /* What each role does for its peer (L3L2Q_FEAT_*), written by that role. */
 #define L3L2Q_CTRL_L3_FEATURES		448u	/* __u32, written by L3 */
 #define L3L2Q_CTRL_L2_FEATURES		512u	/* __u32, written by L2 */
@@ -391,7 +392,6 @@ L3L2Q__ASSERT(sizeof(struct l3l2q_ctrl_hdr) <= 64, "header fits line 0");
  * is lost; the region lives until the L3 fd and its mappings are gone.
  * The L2 abort counter tells how it ended: 0 after a STOP drain, 1 when
  * the peer gave up (the input broke the protocol, or the L3 role died).
- * The L2 pid word stays 0: the peer is no user process.
  * CREATE gives -EAGAIN while the module's max_loopbacks peers exist.
  * PEER on a loopback queue gives -EBUSY (the L2 role is taken).  Closing
  * the L3 fd (its last reference) stops the peer wherever it waits.  Only

@@ -19,8 +19,8 @@
  * "tail != head", which stays true while the window holds entries, so it
  * cannot say "new input".  Over the driver it is a WAIT command that ends
  * when the input tail moves past what this endpoint saw; over a memfd a
- * POLL_ADD on the role's eventfd (a read there would steal kicks meant for
- * the library's own sleeps).
+ * POLL_ADD on the input bit's wait fd (a kick or the L3's death; the next
+ * arming drops the kick, nothing is read).
  */
 static int arm_input(struct devsim *d)
 {
@@ -33,7 +33,8 @@ static int arm_input(struct devsim *d)
 	if (!sqe)
 		return -EBUSY;
 	if (l3l2q_queue_backend(d->q) == L3L2Q_BACKEND_MEMFD)
-		io_uring_prep_poll_add(sqe, l3l2q_queue_poll_fd(d->q), POLLIN);
+		io_uring_prep_poll_add(sqe, l3l2q_queue_wait_fd(d->q,
+					L3L2Q_WAKE_INPUT_AVAIL), POLLIN);
 	else
 		ret = l3l2q_prep_wait(sqe, d->q, L3L2Q_WAKE_INPUT_AVAIL,
 				      l3l2q_deadline_in(WAIT_SLICE_NS), NULL);
@@ -63,7 +64,6 @@ static int reap(struct devsim *d)
 	struct io_uring_cqe *cqe;
 	unsigned int head, n = 0;
 	int ret = 0;
-	__u64 val;
 
 	io_uring_for_each_cqe(&d->ring, head, cqe) {
 		d->pending &= ~(__u32)io_uring_cqe_get_data64(cqe);
@@ -75,11 +75,6 @@ static int reap(struct devsim *d)
 		n++;
 	}
 	io_uring_cq_advance(&d->ring, n);
-	/* A memfd queue's eventfd (non-blocking): drain the kick we saw. */
-	if (l3l2q_queue_backend(d->q) == L3L2Q_BACKEND_MEMFD &&
-	    read(l3l2q_queue_poll_fd(d->q), &val, sizeof(val)) < 0 &&
-	    errno != EAGAIN && !ret)
-		ret = -errno;
 	return ret;
 }
 
@@ -101,7 +96,11 @@ int devsim_wait_for_work(struct devsim *d, int want_input, int *got,
 	*got = 0;
 	if (want_input) {
 		/* W1, W2: ask L3 for a kick, then re-check (W3). */
-		if (l3l2q_ep_want_wakeup(&d->l2->ep, L3L2Q_WAKE_INPUT_AVAIL))
+		ret = l3l2q_ep_want_wakeup(&d->l2->ep, L3L2Q_WAKE_INPUT_AVAIL);
+		if (ret == -ECONNRESET)		/* a memfd L3 is gone */
+			return devsim_queue_failure(d, "waiting for input",
+						    ret);
+		if (ret)
 			want_input = 0;	/* no control block: the timeout re-checks */
 		ret = l3l2q_l2_try_peek(d->l2, in);
 		if (ret != -EAGAIN) {
