@@ -144,6 +144,15 @@ L3L2Q__ASSERT(L3L2Q__OFF(l3l2q_desc, payload_nbytes) == 24, "nbytes at 24");
 #define L3L2Q_DEPTH_MAX			(1ull << 30)	/* keeps int32 deltas unambiguous */
 #define L3L2Q_ARENA_ALIGN		64ull
 
+/*
+ * The first position of both directions (start_pos, 0 except in tests) is
+ * at most this.  Positions are u64 and compared as such; starting at or
+ * below 2^62 they cannot wrap in the life of a queue (3 * 2^62 messages
+ * take centuries at 10^9 a second).  libl3l2q's create and attach and the
+ * core's init refuse a larger one with -EINVAL (and so must CREATE).
+ */
+#define L3L2Q_START_POS_MAX		(1ull << 62)
+
 /* Offsets are relative to the payload base. */
 struct l3l2q_layout {
 	__u64 depth;

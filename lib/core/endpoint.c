@@ -53,7 +53,7 @@ static int init_fail(struct l3l2q_ep *ep, __u32 kind, const char *a, __u64 x,
 }
 
 int l3l2q__ep_init(struct l3l2q_ep *ep, __u32 role, const struct l3l2q_mem *mem,
-		   const struct l3l2q_layout *layout,
+		   const struct l3l2q_layout *layout, __u64 start_pos,
 		   const struct l3l2q_env *env)
 {
 	struct l3l2q_layout check;
@@ -75,6 +75,10 @@ int l3l2q__ep_init(struct l3l2q_ep *ep, __u32 role, const struct l3l2q_mem *mem,
 		return init_fail(ep, L3L2Q_ERR_BAD_ARGUMENT,
 				 "mem.payload and a 64-aligned mem.counters are required",
 				 0, NULL);
+	if (start_pos > L3L2Q_START_POS_MAX)
+		return init_fail(ep, L3L2Q_ERR_BAD_ARGUMENT, "start_pos ",
+				 start_pos,
+				 " is above L3L2Q_START_POS_MAX (2^62): positions would wrap");
 	/* Never trust a layout we did not compute ourselves. */
 	st = l3l2q_layout(layout->depth, layout->input_arena_bytes,
 			  layout->output_arena_bytes, &check);

@@ -85,7 +85,7 @@ static inline __u32 l3l2q__bit_dir(__u32 bit)
 }
 
 int l3l2q__ep_init(struct l3l2q_ep *ep, __u32 role, const struct l3l2q_mem *mem,
-		   const struct l3l2q_layout *layout,
+		   const struct l3l2q_layout *layout, __u64 start_pos,
 		   const struct l3l2q_env *env);
 
 /* The record of @op's direction, now the most recent one. */

@@ -17,7 +17,8 @@ int l3l2q_l2_init(struct l3l2q_l2 *q, const struct l3l2q_mem *mem,
 
 	if (!q)
 		return -EINVAL;
-	ret = l3l2q__ep_init(&q->ep, L3L2Q_ROLE_L2, mem, layout, env);
+	ret = l3l2q__ep_init(&q->ep, L3L2Q_ROLE_L2, mem, layout, start_pos,
+			     env);
 	if (ret)
 		return ret;
 	/* A bad window is the caller's mistake: no abort flag is raised. */

@@ -35,7 +35,8 @@ int l3l2q_l3_init(struct l3l2q_l3 *q, const struct l3l2q_mem *mem,
 
 	if (!q)
 		return -EINVAL;
-	ret = l3l2q__ep_init(&q->ep, L3L2Q_ROLE_L3, mem, layout, env);
+	ret = l3l2q__ep_init(&q->ep, L3L2Q_ROLE_L3, mem, layout, start_pos,
+			     env);
 	if (ret)
 		return ret;
 	l3l2q__prod_init(&q->in, &q->ep, 1, start_pos);

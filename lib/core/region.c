@@ -12,7 +12,8 @@ int l3l2q_region_init(const struct l3l2q_mem *mem,
 	unsigned char *ctr;
 	struct l3l2q_ctrl_hdr *h;
 
-	if (!mem || !layout || !mem->counters)
+	if (!mem || !layout || !mem->counters ||
+	    start_pos > L3L2Q_START_POS_MAX)
 		return -EINVAL;
 	ctr = mem->counters;
 	h = mem->ctrl;

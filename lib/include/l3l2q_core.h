@@ -277,7 +277,7 @@ struct l3l2q_l2 {
  * block header (if mem->ctrl), set all six counters to the low 32 bits of
  * @start_pos and both abort flags to 0.  Called once by the creator.
  * Returns 0, or -EINVAL (nothing written) for a NULL @mem, @layout or
- * counter block.
+ * counter block, or @start_pos above L3L2Q_START_POS_MAX.
  */
 int l3l2q_region_init(const struct l3l2q_mem *mem,
 		      const struct l3l2q_layout *layout, __u64 start_pos,
@@ -296,9 +296,10 @@ int l3l2q_validate_scalars(const __u64 *scalars, unsigned int count,
 /* ---- L3 (host) endpoint ---- */
 
 /*
- * Bind @q to a region prepared by l3l2q_region_init() with @start_pos.
- * @layout must come from l3l2q_layout().  @env may be NULL.
- * Returns 0, or -EINVAL with q's last error naming the field.
+ * Bind @q to a region prepared by l3l2q_region_init() with @start_pos
+ * (at most L3L2Q_START_POS_MAX).  @layout must come from l3l2q_layout().
+ * @env may be NULL.  Returns 0, or -EINVAL with q's last error naming the
+ * field.
  */
 int l3l2q_l3_init(struct l3l2q_l3 *q, const struct l3l2q_mem *mem,
 		  const struct l3l2q_layout *layout, __u64 start_pos,

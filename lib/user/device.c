@@ -97,6 +97,10 @@ static int device_attach(struct l3l2q_queue *q, int fd, struct l3l2q_error *err)
 		return l3l2q__user_error(err, EPROTO, L3L2Q_ERR_BAD_DESCRIPTOR,
 					 L3L2Q_EOP_ATTACH,
 					 "the driver reports a geometry this library cannot use");
+	if (info.start_pos > L3L2Q_START_POS_MAX)
+		return l3l2q__user_error(err, EPROTO, L3L2Q_ERR_BAD_DESCRIPTOR,
+					 L3L2Q_EOP_ATTACH,
+					 "the driver reports a start_pos above L3L2Q_START_POS_MAX");
 	q->off = info.off;
 	q->start_pos = info.start_pos;
 	q->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);

@@ -275,6 +275,10 @@ static int read_header(struct l3l2q_queue *q, struct l3l2q_error *err)
 		return l3l2q__user_error(err, EINVAL, L3L2Q_ERR_BAD_DESCRIPTOR,
 					 L3L2Q_EOP_ATTACH,
 					 "control block has unknown flags or non-zero resv");
+	if (h.start_pos > L3L2Q_START_POS_MAX)
+		return l3l2q__user_error(err, EINVAL, L3L2Q_ERR_BAD_DESCRIPTOR,
+					 L3L2Q_EOP_ATTACH,
+					 "control block start_pos is above L3L2Q_START_POS_MAX");
 	st = l3l2q_layout(h.depth, h.input_arena_bytes, h.output_arena_bytes,
 			  &q->layout);
 	if (st != L3L2Q_LAYOUT_OK)

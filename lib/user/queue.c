@@ -100,6 +100,10 @@ static int check_params(const struct l3l2q_params *p, struct l3l2q_error *err)
 		return l3l2q__user_error(err, EINVAL, L3L2Q_ERR_BAD_ARGUMENT,
 					 L3L2Q_EOP_INIT,
 					 l3l2q_layout_strerror(st));
+	if (p->start_pos > L3L2Q_START_POS_MAX)
+		return l3l2q__user_error(err, EINVAL, L3L2Q_ERR_BAD_ARGUMENT,
+					 L3L2Q_EOP_INIT,
+					 "start_pos is above L3L2Q_START_POS_MAX (2^62): positions would wrap");
 	return 0;
 }
 
