@@ -80,12 +80,19 @@ int l3l2q_mailbox_push(struct l3l2q_mailbox *mb,
 		 * h was read first, so it may be older than t: other
 		 * producers pushed and the consumer popped past it in
 		 * between.  h - t would then wrap to a huge value and look
-		 * full; it is only stale (the CAS would fail), so retry.
-		 * Upstream's push lacks this and can report (and count) a
-		 * spurious full ring.
+		 * full; it is only stale, so read head again.  Upstream's
+		 * push lacks this and can report (and count) a spurious full
+		 * ring.  Read after the acquire of t, head is at least t (the
+		 * pop that stored t had seen head past t-1, and that
+		 * happens-before us); a head still behind means the tail is
+		 * ahead of the head, which only corruption does: say so
+		 * rather than retry for ever.
 		 */
-		if ((__s64)(h - t) < 0)
-			continue;
+		if ((__s64)(h - t) < 0) {
+			h = l3l2q_load_once_u64(&mb->head);
+			if ((__s64)(h - t) < 0)
+				return -EPROTO;
+		}
 		if (h - t >= L3L2Q_MAILBOX_CAPACITY) {
 			mb_inc_relaxed_u64(&mb->skipped);
 			return -EAGAIN;
