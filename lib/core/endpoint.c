@@ -175,6 +175,12 @@ int l3l2q__ep_check_slow(const void *h, __u32 role, __u32 op)
 			      ep->mem.region_id, "the peer aborted or died",
 			      0, NULL, 0, NULL);
 		return -ECONNRESET;
+	case L3L2Q_STATE_INHERITED:
+		l3l2q__record(l3l2q__last(ep, op), L3L2Q_ERR_OWNERSHIP, op,
+			      ep->mem.region_id,
+			      "the endpoint was inherited across fork(): only the process that created or attached the queue may use it",
+			      0, NULL, 0, NULL);
+		return -EOWNERDEAD;
 	default:
 		l3l2q__record(l3l2q__last(ep, op), L3L2Q_ERR_RELEASED, op,
 			      ep->mem.region_id, "endpoint is released", 0,
@@ -248,6 +254,17 @@ void l3l2q__ep_close(struct l3l2q_ep *ep, __u32 role)
 				      L3L2Q__GATE(role, L3L2Q_STATE_RELEASED)))
 			return;
 	}
+}
+
+void l3l2q__ep_disown(struct l3l2q_ep *ep)
+{
+	/*
+	 * In a fork child, before it runs anything else: no other thread
+	 * exists there (a BUSY left by one is overwritten too).
+	 */
+	if ((l3l2q__gate(ep) & L3L2Q__GATE_MASK) == L3L2Q__GATE_MAGIC)
+		l3l2q_store_once_u32(&ep->gate,
+				     L3L2Q__GATE(ep->role, L3L2Q_STATE_INHERITED));
 }
 
 /* The peer's abort flag (upstream test(flag, 1, GE)) or its role state. */
@@ -384,12 +401,29 @@ static int arm(struct l3l2q_ep *ep, __u32 bits)
 	return 0;
 }
 
+/*
+ * A fork child's copy has no mapping (libl3l2q): the wake word must not
+ * be touched there.  Recorded like any refusal.
+ */
+static int inherited(struct l3l2q_ep *ep, __u32 bits)
+{
+	if (L3L2Q__GATE_STATE(l3l2q__gate(ep)) != L3L2Q_STATE_INHERITED)
+		return 0;
+	return l3l2q__ep_check_slow(ep, ep->role,
+				    bits_dir(bits) == L3L2Q_DIR_OUTPUT ?
+				    L3L2Q_EOP_OUTPUT_TRY_PEEK :
+				    L3L2Q_EOP_INPUT_TRY_PEEK);
+}
+
 int l3l2q_ep_want_wakeup(struct l3l2q_ep *ep, __u32 bits)
 {
 	int ret;
 
 	if (ep_valid(ep))
 		return -EINVAL;
+	ret = inherited(ep, bits);
+	if (ret)
+		return ret;
 	if (!ep->own_wake)
 		return bad_bits(ep, bits,
 				"no control block: an upstream peer never kicks (bits ");
@@ -429,8 +463,13 @@ static void disarm(struct l3l2q_ep *ep, __u32 bits)
 
 int l3l2q_ep_clear_wakeup(struct l3l2q_ep *ep, __u32 bits)
 {
+	int ret;
+
 	if (ep_valid(ep))
 		return -EINVAL;
+	ret = inherited(ep, bits);
+	if (ret)
+		return ret;
 	if (bits & ~role_wake_bits(ep))
 		return bad_bits(ep, bits,
 				"bits this role may not wait on (bits ");

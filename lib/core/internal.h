@@ -139,6 +139,9 @@ int l3l2q__poison(struct l3l2q_ep *ep, __u32 kind, __u32 op, const char *a,
 /* close: any state -> RELEASED, for an initialised endpoint of @role. */
 void l3l2q__ep_close(struct l3l2q_ep *ep, __u32 role);
 
+/* Mark a copy inherited across fork: every later call -EOWNERDEAD. */
+void l3l2q__ep_disown(struct l3l2q_ep *ep);
+
 /* What a blocking call waits for: a need-wakeup bit and its counter. */
 struct l3l2q_waitspec {
 	__u32 bit;			/* L3L2Q_WAKE_* */

@@ -22,6 +22,8 @@
  *                flag is set; see l3l2q_ep_error()
  *   -ECONNRESET  the peer aborted or died; the own abort flag is untouched
  *   -ESHUTDOWN   the endpoint was closed with l3l2q_*_close()
+ *   -EOWNERDEAD  the endpoint is a copy a fork() child inherited
+ *                (libl3l2q marks them; see libl3l2q.h)
  *
  * The error classes of reference §6: no-progress results leave everything
  * as it was; an ERROR message is delivered like DATA and never poisons;
@@ -79,12 +81,14 @@ enum l3l2q_role {
 	L3L2Q_ROLE_L2 = 1,
 };
 
-/* Endpoint states (the upstream Python states). */
+/* Endpoint states (the upstream Python states, and INHERITED). */
 enum l3l2q_state {
 	L3L2Q_STATE_LIVE = 0,
 	L3L2Q_STATE_RELEASED = 1,
 	L3L2Q_STATE_POISONED_LOCAL = 2,
 	L3L2Q_STATE_POISONED_REMOTE = 3,
+	/* libl3l2q: a copy inherited across fork(); every call -EOWNERDEAD */
+	L3L2Q_STATE_INHERITED = 4,
 };
 
 struct l3l2q_error {

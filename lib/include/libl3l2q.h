@@ -19,6 +19,13 @@
  * l3l2q_queue_wait_fd(), io_uring with l3l2q_prep_wait()).  The accessors
  * below may be called from any thread; l3l2q_destroy() only when no other
  * call on the queue runs.  A process may hold any number of queues.
+ *
+ * fork(): a child's copy of a queue (and its endpoint) belongs to the
+ * parent.  The mapping is not inherited, and every call on the copied
+ * endpoint returns -EOWNERDEAD (a pthread_atfork() child handler marks
+ * it: no cost per call); l3l2q_destroy() in the child only frees the
+ * copy, and the parent's queue is unharmed.  To give a child the L2 role,
+ * pass it l3l2q_peer_fd() and l3l2q_attach() there.
  */
 #ifndef LIBL3L2Q_H
 #define LIBL3L2Q_H
@@ -71,7 +78,7 @@ int l3l2q_attach(int fd, const struct l3l2q_attach_params *p,
 
 /*
  * Mark this role dead for the peer, unmap, close and free.  In a process
- * that only inherited @q across fork it just unmaps and frees.  NULL is a
+ * that only inherited @q across fork it just closes and frees.  NULL is a
  * no-op.
  */
 void l3l2q_destroy(struct l3l2q_queue *q);

@@ -89,6 +89,16 @@ static void mark_peer_dead(struct l3l2q_queue *q)
 	l3l2q_store_release_u32(state_word(q, 1), L3L2Q_ROLE_DEAD);
 }
 
+/*
+ * A fork child does not get the mapping, as the driver's VM_DONTCOPY
+ * does it: whatever it does with stale pointers cannot touch the queue
+ * (its endpoint copy is marked too, see queue.c).
+ */
+static void no_fork(struct l3l2q_queue *q)
+{
+	madvise(q->map, q->map_bytes, MADV_DONTFORK);
+}
+
 static void close_fds(struct l3l2q_queue *q)
 {
 	int i;
@@ -198,6 +208,7 @@ static int memfd_create_region(struct l3l2q_queue *q,
 	ret = l3l2q__map(q, q->off.total_bytes, err);
 	if (ret)
 		return ret;
+	no_fork(q);
 	mem.ctrl = (char *)q->map + q->off.ctrl_offset;
 	mem.counters = (char *)q->map + q->off.counter_offset;
 	mem.payload = (char *)q->map + q->off.payload_offset;
@@ -366,8 +377,10 @@ static int attach_memfd(struct l3l2q_queue *q, int fd, struct l3l2q_error *err)
 		return l3l2q__user_error(err, errno, L3L2Q_ERR_ENDPOINT_ERROR,
 					 L3L2Q_EOP_ATTACH, "dup of fd failed");
 	ret = l3l2q__map(q, (size_t)st.st_size, err);
-	if (!ret)
+	if (!ret) {
+		no_fork(q);
 		ret = read_header(q, err);
+	}
 	if (ret)
 		l3l2q__unmap(q, 0);
 	return ret;

@@ -14,6 +14,7 @@
 
 #include "queue.h"
 #include "atomic.h"
+#include "internal.h"
 
 int l3l2q__user_error(struct l3l2q_error *err, int errnum, __u32 kind,
 		      __u32 op, const char *msg)
@@ -201,6 +202,70 @@ static void set_env(struct l3l2q_queue *q, struct l3l2q_env *env)
 	}
 }
 
+/* ---- every live queue of the process, for fork ---- */
+
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t reg_once = PTHREAD_ONCE_INIT;
+static struct l3l2q_queue *reg_head;
+
+static void reg_prepare(void)
+{
+	pthread_mutex_lock(&reg_lock);
+}
+
+static void reg_parent(void)
+{
+	pthread_mutex_unlock(&reg_lock);
+}
+
+/*
+ * In a fork child, before fork() returns there: every queue it inherited
+ * belongs to the parent.  Its endpoint is marked, so that each later call
+ * gives -EOWNERDEAD (the one compare every call makes anyway; no getpid()
+ * per call), and its mapping did not come along (VM_DONTCOPY on the
+ * driver, MADV_DONTFORK on a memfd): the parent's queue is untouched.
+ */
+static void reg_child(void)
+{
+	struct l3l2q_queue *q;
+
+	for (q = reg_head; q; q = q->reg_next) {
+		q->inherited = 1;
+		l3l2q__ep_disown(&q->ep.l3.ep);	/* either role: ep first */
+	}
+	pthread_mutex_unlock(&reg_lock);
+}
+
+static void reg_init(void)
+{
+	pthread_atfork(reg_prepare, reg_parent, reg_child);
+}
+
+static void reg_add(struct l3l2q_queue *q)
+{
+	pthread_once(&reg_once, reg_init);
+	pthread_mutex_lock(&reg_lock);
+	q->reg_prev = NULL;
+	q->reg_next = reg_head;
+	if (reg_head)
+		reg_head->reg_prev = q;
+	reg_head = q;
+	pthread_mutex_unlock(&reg_lock);
+}
+
+static void reg_del(struct l3l2q_queue *q)
+{
+	pthread_mutex_lock(&reg_lock);
+	if (q->reg_prev)
+		q->reg_prev->reg_next = q->reg_next;
+	else if (reg_head == q)
+		reg_head = q->reg_next;
+	if (q->reg_next)
+		q->reg_next->reg_prev = q->reg_prev;
+	q->reg_prev = q->reg_next = NULL;
+	pthread_mutex_unlock(&reg_lock);
+}
+
 static struct l3l2q_queue *queue_alloc(enum l3l2q_role role)
 {
 	struct l3l2q_queue *q = calloc(1, sizeof(*q));
@@ -278,6 +343,7 @@ int l3l2q_create(const struct l3l2q_params *p, struct l3l2q_queue **qp,
 		queue_free(q);
 		return ret;
 	}
+	reg_add(q);
 	*qp = q;
 	return 0;
 }
@@ -288,6 +354,8 @@ int l3l2q_peer_fd(struct l3l2q_queue *q)
 
 	if (!q || q->role != L3L2Q_ROLE_L3)
 		return -EINVAL;
+	if (q->inherited)
+		return -EOWNERDEAD;	/* the role is the parent's to give */
 	if (q->peer_given)
 		return -EBUSY;
 	fd = q->backing->peer_fd(q);
@@ -353,6 +421,7 @@ int l3l2q_attach(int fd, const struct l3l2q_attach_params *p,
 		q->backing->destroy(q, 1, 0);
 		goto fail_free;
 	}
+	reg_add(q);
 	*qp = q;
 	return 0;
 fail_unmap:
@@ -364,17 +433,22 @@ fail_free:
 
 void l3l2q_destroy(struct l3l2q_queue *q)
 {
+	int inherited;
+
 	if (!q)
 		return;
+	reg_del(q);
 	if (q->role == L3L2Q_ROLE_L3)
 		l3l2q_l3_close(&q->ep.l3);
 	else
 		l3l2q_l2_close(&q->ep.l2);
 	/*
 	 * A copy inherited across fork is not the role: dropping it must not
-	 * tell the peer that the role is gone.
+	 * tell the peer that the role is gone, nor unmap (it has no mapping;
+	 * its address may hold something else by now).
 	 */
-	q->backing->destroy(q, q->owner == getpid(), 0);
+	inherited = q->inherited || q->owner != getpid();
+	q->backing->destroy(q, !inherited, inherited);
 	queue_free(q);
 }
 

@@ -78,6 +78,8 @@ struct l3l2q_queue {
 	struct l3l2q_mem mem;
 	__u64 start_pos;
 	pid_t owner;			/* the process that created or attached */
+	int inherited;			/* a copy from fork (set in the child) */
+	struct l3l2q_queue *reg_prev, *reg_next;	/* every live queue */
 	/*
 	 * memfd: one eventfd per wait bit (the owner of the bit sleeps on
 	 * it, the peer writes it), so that each direction has its own kick

@@ -47,6 +47,9 @@ int l3l2q_prep_wait(struct io_uring_sqe *sqe, struct l3l2q_queue *q,
 	(void)scratch;
 	if (!sqe || !q)
 		return -EINVAL;
+	/* A fork child's copy: its fds' files are the parent's. */
+	if (q->inherited)
+		return -EOWNERDEAD;
 	ret = wait_target(q, bit, &counter, &local);
 	if (ret)
 		return ret;
