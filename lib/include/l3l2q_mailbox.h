@@ -44,7 +44,8 @@
  *
  * Return values: 0, or -EAGAIN (push: full; pop: empty or at a gap), or
  * -EPROTO (push: the tail is ahead of the head, the mailbox is corrupt;
- * l3l2q_mailbox_reset() repairs it).
+ * l3l2q_mailbox_reset() repairs it).  A NULL mailbox or message gives
+ * -EINVAL (init and reset: nothing; skipped: 0).
  */
 #ifndef L3L2Q_MAILBOX_H
 #define L3L2Q_MAILBOX_H
@@ -158,7 +159,7 @@ int l3l2q_mailbox_push(struct l3l2q_mailbox *mb,
  */
 int l3l2q_mailbox_pop(struct l3l2q_mailbox *mb, struct l3l2q_mailbox_msg *out);
 
-/* Hint only (may be stale): 1 when tail < head, else 0. */
+/* Hint only (may be stale): 1 when tail < head, else 0; -EINVAL for NULL. */
 int l3l2q_mailbox_has_pending(const struct l3l2q_mailbox *mb);
 
 /*
@@ -167,7 +168,7 @@ int l3l2q_mailbox_has_pending(const struct l3l2q_mailbox *mb);
  */
 void l3l2q_mailbox_reset(struct l3l2q_mailbox *mb);
 
-/* How many pushes found the ring full since init or reset. */
+/* How many pushes found the ring full since init or reset (0 for NULL). */
 __u64 l3l2q_mailbox_skipped(const struct l3l2q_mailbox *mb);
 
 #ifdef __cplusplus

@@ -72,7 +72,11 @@ int l3l2q_create(const struct l3l2q_params *p, struct l3l2q_queue **qp,
  */
 int l3l2q_peer_fd(struct l3l2q_queue *q);
 
-/* Become the L2 endpoint of the queue behind @fd (the fd is not consumed). */
+/*
+ * Become the L2 endpoint of the queue behind @fd (the fd is not consumed).
+ * -EBADF for an fd that is not open, -ENOMSG for a unix socket with no
+ * queue on it, -EBUSY when another L2 holds the role.
+ */
 int l3l2q_attach(int fd, const struct l3l2q_attach_params *p,
 		 struct l3l2q_queue **qp, struct l3l2q_error *err);
 

@@ -322,11 +322,16 @@ static int memfd_attach(struct l3l2q_queue *q, int fd, struct l3l2q_error *err)
 		 */
 		ret = l3l2q__recv_fds(fd, fds, BUNDLE_FDS,
 				      MSG_PEEK | MSG_DONTWAIT);
+		/*
+		 * The bundle is never taken off the socket, so an empty one
+		 * never had a queue on it (a second L2 finds the bundle and
+		 * then the role taken: -EBUSY at claim).
+		 */
 		if (ret == -EAGAIN || ret == -ECONNRESET)
-			return l3l2q__user_error(err, EBUSY,
+			return l3l2q__user_error(err, ENOMSG,
 						 L3L2Q_ERR_BAD_ARGUMENT,
 						 L3L2Q_EOP_ATTACH,
-						 "the L2 role of this queue is already taken");
+						 "nothing is queued on this socket: it is not the one l3l2q_peer_fd() of a memfd queue gave");
 		if (ret)
 			return l3l2q__user_error(err, -ret,
 						 L3L2Q_ERR_BAD_DESCRIPTOR,

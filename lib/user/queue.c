@@ -388,6 +388,10 @@ int l3l2q_attach(int fd, const struct l3l2q_attach_params *p,
 	if (fd < 0)
 		return l3l2q__user_error(err, EBADF, L3L2Q_ERR_BAD_ARGUMENT,
 					 L3L2Q_EOP_ATTACH, "fd is negative");
+	/* Before the backings guess at it: a closed fd is no driver fd. */
+	if (fcntl(fd, F_GETFD) < 0)
+		return l3l2q__user_error(err, EBADF, L3L2Q_ERR_BAD_ARGUMENT,
+					 L3L2Q_EOP_ATTACH, "fd is not open");
 	q = queue_alloc(L3L2Q_ROLE_L2);
 	if (!q)
 		return l3l2q__user_error(err, ENOMEM, L3L2Q_ERR_ENDPOINT_ERROR,
