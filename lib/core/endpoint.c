@@ -105,6 +105,8 @@ int l3l2q__ep_init(struct l3l2q_ep *ep, __u32 role, const struct l3l2q_mem *mem,
 				  L3L2Q_CTRL_L3_WAKE : L3L2Q_CTRL_L2_WAKE, 0));
 		ep->peer_seen = at(mem->ctrl, L3L2Q_CTRL_WAKE_SEEN(l3 ?
 				   L3L2Q_CTRL_L2_WAKE : L3L2Q_CTRL_L3_WAKE, 0));
+		ep->peer_features = at(mem->ctrl, l3 ? L3L2Q_CTRL_L2_FEATURES :
+				       L3L2Q_CTRL_L3_FEATURES);
 		/*
 		 * With a way to kick, this endpoint follows P1-P4 from its
 		 * first publish on: say so, for a peer deciding whether it
@@ -218,6 +220,30 @@ static int make_terminal(struct l3l2q_ep *ep, __u32 state,
 	return 1;
 }
 
+/*
+ * The peer may be asleep waiting for us: after our abort flag, kick every
+ * bit it waits on, whatever was kicked before, so that it learns now
+ * rather than at its deadline.
+ */
+static void kick_all(struct l3l2q_ep *ep)
+{
+	__u32 w, b;
+
+	if (!ep->peer_wake || (!ep->env.kick && !ep->env.kick_bit))
+		return;
+	/* P2 for the abort flag: pairs with the waiter's W2. */
+	l3l2q_full_fence();
+	w = l3l2q_load_acquire_u32(ep->peer_wake) & L3L2Q_WAKE_BITS;
+	if (!w)
+		return;
+	if (!ep->env.kick_bit) {
+		ep->env.kick(ep->env.ctx);
+		return;
+	}
+	for (b = w; b; b &= b - 1)
+		ep->env.kick_bit(ep->env.ctx, b & -b);
+}
+
 int l3l2q__poison(struct l3l2q_ep *ep, __u32 kind, __u32 op, const char *a,
 		  __u64 x, const char *b, __u64 y, const char *c)
 {
@@ -232,6 +258,7 @@ int l3l2q__poison(struct l3l2q_ep *ep, __u32 kind, __u32 op, const char *a,
 	 * sees the flag also sees everything this side wrote before it.
 	 */
 	l3l2q_store_release_s32(ep->own_abort, 1);
+	kick_all(ep);
 	return -EPROTO;
 }
 
@@ -542,6 +569,13 @@ int l3l2q_ep_set_spin_attempts(struct l3l2q_ep *ep, __u32 attempts)
 	return 0;
 }
 
+/* Whether the peer says it kicks (read once per decision, untrusted). */
+static int peer_kicks(const struct l3l2q_ep *ep)
+{
+	return ep->peer_features &&
+	       (l3l2q_load_once_u32(ep->peer_features) & L3L2Q_FEAT_KICKS);
+}
+
 int l3l2q__wait(struct l3l2q_ep *ep, __u32 op, __u64 deadline_ns,
 		int (*attempt)(void *arg), void *arg,
 		const struct l3l2q_waitspec *w)
@@ -550,6 +584,7 @@ int l3l2q__wait(struct l3l2q_ep *ep, __u32 op, __u64 deadline_ns,
 	__u32 budget = spin ? spin : L3L2Q_SPIN_ATTEMPTS_DEFAULT;
 	int can_sleep = ep->env.sleep && w && ep->own_wake;
 	struct l3l2q_ep_dir *d = &ep->dir[l3l2q__op_dir(op)];
+	__u64 poll_ns = L3L2Q_POLL_MIN_NS, sleep_dl, now;
 	__u32 spins = 0, tries = 0;
 	int armed = 0, set = 0, check = 0;
 	const char *why;
@@ -610,9 +645,24 @@ int l3l2q__wait(struct l3l2q_ep *ep, __u32 op, __u64 deadline_ns,
 				continue;
 			}
 			stat_inc(&d->stats.sleeps);
+			/*
+			 * A peer that does not kick (its feature word, read
+			 * once here) is polled on: sleep in growing steps up
+			 * to L3L2Q_POLL_MAX_NS, then re-check ring and peer,
+			 * so an answer it left in the ring or its abort
+			 * waits one step, never the deadline.
+			 */
+			sleep_dl = deadline_ns;
+			if (!peer_kicks(ep) && ep->env.now_ns) {
+				now = ep->env.now_ns(ep->env.ctx);
+				if (now < sleep_dl && sleep_dl - now > poll_ns)
+					sleep_dl = now + poll_ns;
+				poll_ns = poll_ns * 2 > L3L2Q_POLL_MAX_NS ?
+					  L3L2Q_POLL_MAX_NS : poll_ns * 2;
+			}
 			/* W4 on what W1 saw (our copy), even if W3 saw newer. */
 			r = ep->env.sleep(ep->env.ctx, w->counter,
-					  (__s32)d->armed_seen, deadline_ns);
+					  (__s32)d->armed_seen, sleep_dl);
 			/*
 			 * Whatever woke us, re-check, then clock and peer;
 			 * sleeping again takes a new arming (W5).

@@ -132,7 +132,10 @@ int l3l2q__reject(struct l3l2q_ep *ep, int err, __u32 kind, __u32 op,
 		  const char *a, __u64 x, const char *b, __u64 y,
 		  const char *c);
 
-/* Local infrastructure poison: terminal, sets the own abort flag. -EPROTO. */
+/*
+ * Local infrastructure poison: terminal, sets the own abort flag and
+ * kicks a peer that sleeps.  -EPROTO.
+ */
 int l3l2q__poison(struct l3l2q_ep *ep, __u32 kind, __u32 op, const char *a,
 		  __u64 x, const char *b, __u64 y, const char *c);
 
@@ -154,7 +157,8 @@ struct l3l2q_waitspec {
  * clock only every L3L2Q_SPINS_PER_CLOCK attempts (pitfall P4), until
  * @deadline_ns; a timeout is disambiguated with the peer's abort flag.
  * After env.spin_attempts failures it sleeps through env.sleep, following
- * the need-wakeup protocol for @w.
+ * the need-wakeup protocol for @w; in bounded steps when the peer does not
+ * kick (L3L2Q_POLL_MIN_NS .. L3L2Q_POLL_MAX_NS).
  */
 int l3l2q__wait(struct l3l2q_ep *ep, __u32 op, __u64 deadline_ns,
 		int (*attempt)(void *arg), void *arg,

@@ -72,6 +72,18 @@ extern "C" {
 /* A deadline that never passes (peer abort and death still end the wait). */
 #define L3L2Q_DEADLINE_NONE	(~(__u64)0)
 
+/*
+ * Waiting for a peer that never kicks (its feature word lacks
+ * L3L2Q_FEAT_KICKS, read once per sleep; no control block counts as none):
+ * a blocking call sleeps in steps that start at L3L2Q_POLL_MIN_NS and
+ * double up to L3L2Q_POLL_MAX_NS, re-checking the ring and the peer after
+ * each, so an answer already in the ring, or a peer that aborted, waits at
+ * most one step (about a millisecond), at a cost of at most ~1000
+ * wake-ups a second while it waits.
+ */
+#define L3L2Q_POLL_MIN_NS	20000ull
+#define L3L2Q_POLL_MAX_NS	1000000ull
+
 /* The two directions of an endpoint (one ring each). */
 #define L3L2Q_DIR_INPUT		0u	/* L3 sends, L2 receives */
 #define L3L2Q_DIR_OUTPUT	1u	/* L2 sends, L3 receives */
@@ -204,6 +216,7 @@ struct l3l2q_ep {
 	__u32 *peer_wake;		/* the peer's, read after publishing */
 	__u32 *own_seen;		/* [4]: what we had seen, per wait bit */
 	__u32 *peer_seen;
+	__u32 *peer_features;		/* L3L2Q_FEAT_* of the peer */
 	struct l3l2q_error err;		/* first terminal error */
 	__u8 pad[64];
 	__u32 last_dir;			/* the direction that recorded last */
