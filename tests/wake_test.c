@@ -299,4 +299,75 @@ TEST(l3_asleep_before_attach_notices_sigkill_of_l2)
 	l3l2q_destroy(q);
 }
 
+/*
+ * The value W4 sleeps on is the endpoint's own record of what it saw at
+ * W1, never the shared seen word read back (a fuzz finding: the peer can
+ * rewrite that word between arming and sleeping).  The clock callback,
+ * which runs between the arming and the sleep, plays the hostile peer and
+ * scribbles every seen word of L3; the sleep must still get the real
+ * counter.  Before the fix it got the scribble.
+ */
+struct seen_cap {
+	struct th_region *r;
+	unsigned int sleeps;
+	__s32 seen;
+	__u32 counter;
+};
+
+static __u64 scribbling_now(void *ctx)
+{
+	struct seen_cap *c = ctx;
+	unsigned int i;
+
+	for (i = 0; i < 4; i++)
+		__atomic_store_n((__u32 *)((char *)c->r->mem.ctrl +
+			L3L2Q_CTRL_WAKE_SEEN(L3L2Q_CTRL_L3_WAKE, i)),
+			0xdead0000u + i, __ATOMIC_RELAXED);
+	return l3l2q_now_ns();
+}
+
+static int capturing_sleep(void *ctx, __u32 counter, __s32 seen,
+			   __u64 deadline_ns)
+{
+	struct seen_cap *c = ctx;
+
+	(void)deadline_ns;
+	c->sleeps++;
+	c->seen = seen;
+	c->counter = counter;
+	return -ETIMEDOUT;
+}
+
+static void nothing_kick(void *ctx)
+{
+	(void)ctx;
+}
+
+TEST(sleep_gets_the_armed_seen_from_the_endpoint_not_the_shared_word)
+{
+	const __u64 start = 0x12345678ull;
+	struct seen_cap c = { 0 };
+	struct l3l2q_env env = {
+		.now_ns = scribbling_now, .sleep = capturing_sleep,
+		.kick = nothing_kick, .spin_attempts = 1,
+	};
+	unsigned char buf[8];
+	struct th_region r;
+	struct l3l2q_msg m;
+	struct l3l2q_l3 l3;
+
+	ASSERT_EQ(0, th_region_alloc(&r, 4, 256, 256, start));
+	c.r = &r;
+	env.ctx = &c;
+	ASSERT_EQ(0, l3l2q_l3_init(&l3, &r.mem, &r.layout, start, &env));
+	EXPECT_EQ(-ETIMEDOUT, l3l2q_l3_dequeue(&l3, buf, sizeof(buf),
+					       l3l2q_deadline_in(20 * WK_MS),
+					       &m));
+	ASSERT_LE(1u, c.sleeps);
+	EXPECT_EQ((__u32)L3L2Q_CTR_OUTPUT_TAIL, c.counter);
+	/* What the endpoint saw: the output tail it started at. */
+	EXPECT_EQ(l3l2q_low32(start), c.seen);
+	th_region_free(&r);
+}
+
 TEST_HARNESS_MAIN
