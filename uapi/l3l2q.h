@@ -585,6 +585,15 @@ L3L2Q__ASSERT(sizeof(struct l3l2q_info_args) == 128, "info args ABI");
  * Arm only the bits of the counters that sleep waits on.  The arming count
  * has 28 bits: a kick could be skipped only if the waiter armed a multiple
  * of 2^28 times without the producer reading its word once.
+ *
+ * A role may wait in two directions at once (a thread each): both bits
+ * and the one arming count share the word, so the role changes it only by
+ * atomic read-modify-write (W1 and clearing), never by a plain store that
+ * could undo the other thread's bit.  An arming by either direction bumps
+ * the count; a producer keeps the count it kicked per bit, so the other
+ * direction's armings can cost a kick but never suppress one.  Kicks go to
+ * the bit's own sleeper where the transport can (libl3l2q's memfd backing:
+ * an eventfd per bit), so one direction never takes the other's.
  */
 
 /*
