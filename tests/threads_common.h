@@ -11,6 +11,7 @@
  *   TH_MSGS      messages per direction and run
  *   TH_RUNS      runs per way of waiting
  *   TH_TIMEOUT   the harness timeout (s) of each way of waiting
+ *   TH_EVENTFD   (memfd only) also wait by poll() on the bit's eventfd
  *
  * Each run: a new queue; in this process an L3 sender thread (input) and
  * an L3 receiver thread (output); in a forked L2 child an L2 receiver
@@ -377,7 +378,7 @@ FIXTURE_VARIANT(threads) {
 
 FIXTURE_VARIANT_ADD(threads, blocking) { .mech = WK_BLOCKING };
 FIXTURE_VARIANT_ADD(threads, epoll) { .mech = WK_EPOLL };
-#if TH_BACKEND == L3L2Q_BACKEND_MEMFD
+#ifdef TH_EVENTFD
 /*
  * poll() on the bit's wait fd, which is the bit's eventfd in a set with
  * the peer's pidfd.  The driver has one registered eventfd per role, which

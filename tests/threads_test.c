@@ -13,6 +13,7 @@
 #define TH_MSGS		50000ull
 #define TH_RUNS		20
 #define TH_TIMEOUT	600
+#define TH_EVENTFD	1
 
 #include "threads_common.h"
 
