@@ -28,7 +28,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -45,7 +45,11 @@
 
 #define REQUIRED_SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)
 
-/* The attach bundle: the memfd, kfd[0..3], a pidfd of the L3 process. */
+/*
+ * The attach bundle: the memfd, kfd[0..3], and a pidfd of the L3 process
+ * when the kernel gives one (it may not: then the L2 cannot tell the L3's
+ * death from a kill, only from its destroy).
+ */
 #define BUNDLE_FDS	6
 
 static __u32 *ctrl_word(struct l3l2q_queue *q, unsigned int off)
@@ -245,15 +249,14 @@ static int memfd_peer_fd(struct l3l2q_queue *q)
 	int sv[2], ret;
 
 	fds[5] = pidfd_self();
-	if (fds[5] < 0)
-		return -errno;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
 		ret = -errno;
-		close(fds[5]);
+		close_fd(&fds[5]);
 		return ret;
 	}
-	ret = l3l2q__send_fds(sv[0], fds, BUNDLE_FDS);
-	close(fds[5]);
+	ret = l3l2q__send_fds(sv[0], fds, fds[5] >= 0 ? BUNDLE_FDS :
+						      BUNDLE_FDS - 1);
+	close_fd(&fds[5]);
 	if (ret) {
 		close(sv[0]);
 		close(sv[1]);
@@ -320,8 +323,16 @@ static int memfd_attach(struct l3l2q_queue *q, int fd, struct l3l2q_error *err)
 		 * finds the role taken (in the control block) rather than an
 		 * empty socket.
 		 */
-		ret = l3l2q__recv_fds(fd, fds, BUNDLE_FDS,
-				      MSG_PEEK | MSG_DONTWAIT);
+		fds[5] = -1;
+		ret = l3l2q__recv_some_fds(fd, fds, BUNDLE_FDS,
+					   MSG_PEEK | MSG_DONTWAIT);
+		if (ret >= 0 && ret < BUNDLE_FDS - 1) {
+			while (ret > 0)
+				close(fds[--ret]);
+			ret = -EBADMSG;
+		} else if (ret > 0) {
+			ret = 0;
+		}
 		/*
 		 * The bundle is never taken off the socket, so an empty one
 		 * never had a queue on it (a second L2 finds the bundle and
@@ -594,9 +605,10 @@ static int memfd_sleep(struct l3l2q_queue *q, __u32 counter, __s32 seen,
 		       __u64 deadline_ns)
 {
 	__u32 bit = counter_bit(counter);
+	int set = q->wset[l3l2q__bit_index(bit)];
 	struct timespec ts, *tsp = NULL;
 	struct epoll_event ev[4];
-	__u64 now, left;
+	__u64 now, left = 0, ms;
 	int n;
 
 	(void)seen;
@@ -614,7 +626,13 @@ static int memfd_sleep(struct l3l2q_queue *q, __u32 counter, __s32 seen,
 		ts.tv_nsec = (long)(left % 1000000000ull);
 		tsp = &ts;
 	}
-	n = epoll_pwait2(q->wset[l3l2q__bit_index(bit)], ev, 4, tsp, NULL);
+	n = epoll_pwait2(set, ev, 4, tsp, NULL);
+	if (n < 0 && errno == ENOSYS) {
+		/* Before Linux 5.11 (and qemu-user): whole ms, rounded up. */
+		ms = (left + 999999ull) / 1000000ull;
+		n = epoll_wait(set, ev, 4, !tsp ? -1 :
+			       ms > INT_MAX ? INT_MAX : (int)ms);
+	}
 	if (n < 0)
 		return errno == EINTR ? -EINTR : -errno;
 	if (n == 0)
