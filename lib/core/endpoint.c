@@ -386,11 +386,16 @@ static int bad_bits(struct l3l2q_ep *ep, __u32 bits, const char *why)
 	return -EINVAL;
 }
 
-/* W1 and W2 for @bits, already checked. */
-static int arm(struct l3l2q_ep *ep, __u32 bits)
+/*
+ * W1 and W2 for @bits, already checked.  Inlined into both callers, so
+ * each carries its own W2 fence (tests/aarch64_check.sh looks for it in
+ * l3l2q_ep_want_wakeup).
+ */
+static inline __attribute__((always_inline))
+int arm_bits(struct l3l2q_ep *ep, __u32 bits)
 {
 	struct l3l2q_ep_dir *d;
-	__u32 w, nw, arm, b, seen;
+	__u32 w, nw, count, b, seen;
 	int ret;
 
 	/* The transport drops stale kicks and checks on the peer first. */
@@ -417,11 +422,12 @@ static int arm(struct l3l2q_ep *ep, __u32 bits)
 	 */
 	w = l3l2q_load_once_u32(ep->own_wake);
 	do {
-		arm = ((w >> L3L2Q_WAKE_ARM_SHIFT) + 1) &
-		      (~0u >> L3L2Q_WAKE_ARM_SHIFT);
-		if (!arm)
-			arm = 1;	/* 0 means "never kicked" to the peer */
-		nw = arm << L3L2Q_WAKE_ARM_SHIFT | (w & L3L2Q_WAKE_BITS) | bits;
+		count = ((w >> L3L2Q_WAKE_ARM_SHIFT) + 1) &
+			(~0u >> L3L2Q_WAKE_ARM_SHIFT);
+		if (!count)
+			count = 1;	/* 0 means "never kicked" to the peer */
+		nw = count << L3L2Q_WAKE_ARM_SHIFT | (w & L3L2Q_WAKE_BITS) |
+		     bits;
 	} while (!l3l2q_try_cas_u32(ep->own_wake, &w, nw));
 	/* W2: pairs with the peer's P2 in l3l2q__notify(). */
 	l3l2q_full_fence();
@@ -457,7 +463,7 @@ int l3l2q_ep_want_wakeup(struct l3l2q_ep *ep, __u32 bits)
 	if (!bits || (bits & ~role_wake_bits(ep)))
 		return bad_bits(ep, bits,
 				"bits this role may not wait on (bits ");
-	ret = arm(ep, bits);
+	ret = arm_bits(ep, bits);
 	if (ret == -ECONNRESET) {
 		__u32 dir = bits_dir(bits);
 
@@ -629,7 +635,7 @@ int l3l2q__wait(struct l3l2q_ep *ep, __u32 op, __u64 deadline_ns,
 		if (can_sleep && ++tries >= budget) {
 			if (!armed) {
 				/* W1, W2; the next attempt is W3. */
-				r = arm(ep, w->bit);
+				r = arm_bits(ep, w->bit);
 				if (r == -ECONNRESET) {
 					/* The transport saw the peer go: as
 					 * above, take what it left first. */

@@ -232,6 +232,13 @@ static void reg_child(void)
 	for (q = reg_head; q; q = q->reg_next) {
 		q->inherited = 1;
 		l3l2q__ep_disown(&q->ep.l3.ep);	/* either role: ep first */
+		/*
+		 * Where MADV_DONTFORK was not honoured (qemu-user ignores
+		 * it), take the memfd mapping away here; otherwise there is
+		 * nothing at that address and this does nothing.
+		 */
+		if (q->backing == &l3l2q_memfd_backing && q->map)
+			munmap(q->map, q->map_bytes);
 	}
 	pthread_mutex_unlock(&reg_lock);
 }
