@@ -75,8 +75,9 @@ esac
 # Suites of the host's tools rather than of the library: they exec the
 # host-built binary (e.g. build/tools/l3l2q-devsim) and reap it as a child
 # subreaper, which qemu-user does not emulate.  They run natively and in
-# the VM suites.
-tool_suites=" devsim_test ivshmem_test "
+# the VM suites.  pidns_test execs the host's unshare(1), which would have
+# to exec the aarch64 binary in turn: it runs natively.
+tool_suites=" devsim_test ivshmem_test pidns_test "
 
 tests=
 left_out=

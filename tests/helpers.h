@@ -175,6 +175,15 @@ static inline void fc_relax(void *ctx)
 
 /* ---- small shared pieces ---- */
 
+/* An endpoint's need-wakeup counts, both directions summed (zero on error). */
+static inline struct l3l2q_stats th_stats(const struct l3l2q_ep *ep)
+{
+	struct l3l2q_stats st = { 0 };
+
+	l3l2q_ep_stats(ep, &st);
+	return st;
+}
+
 static inline void fill_pattern(void *buf, size_t n, unsigned int seed)
 {
 	unsigned char *p = buf;

@@ -475,6 +475,34 @@ TEST(stale_seq_after_reset_is_not_taken_for_published)
  * producers run into a full ring, retry, and still nothing is lost or
  * reordered, and skipped counts exactly the full pushes.
  */
+/*
+ * A tail ahead of the head is corruption (a scribble, a bug): push says so
+ * at once with -EPROTO instead of retrying for ever, as it did before (a
+ * hang, which the harness's 30 s limit turns into a failure), and pop
+ * sees nothing to take.  A tail behind the head only because the head was
+ * read first stays an ordinary retry (the other tests).
+ */
+TEST(push_with_tail_ahead_of_head_fails_not_hangs)
+{
+	struct l3l2q_mailbox_msg m = cond_msg(1, 2), out;
+	static const __u64 ahead[] = { 1, 5, CAP, 1ull << 40 };
+	unsigned int i;
+
+	for (i = 0; i < 4; i++) {
+		l3l2q_mailbox_init(&mb);
+		ASSERT_EQ(0, l3l2q_mailbox_push(&mb, &m));
+		mb.tail = mb.head + ahead[i];
+		EXPECT_EQ(-EPROTO, l3l2q_mailbox_push(&mb, &m));
+		EXPECT_EQ(1u, mb.head);		/* nothing claimed */
+		EXPECT_EQ(0u, l3l2q_mailbox_skipped(&mb));	/* not "full" */
+		EXPECT_EQ(-EAGAIN, l3l2q_mailbox_pop(&mb, &out));
+		/* Reset repairs it: the tail follows the head again. */
+		l3l2q_mailbox_reset(&mb);
+		EXPECT_EQ(0, l3l2q_mailbox_push(&mb, &m));
+		EXPECT_EQ(0, l3l2q_mailbox_pop(&mb, &out));
+	}
+}
+
 TEST(stress_four_producers_through_full_ring)
 {
 	__u64 full;

@@ -3,9 +3,11 @@
 #
 # Model-check the need-wakeup protocol (tests/wakeup.pml) and the signals'
 # target-crossing rule (tests/signals.pml) with spin: each protocol as
-# specified must have no lost wakeup and no deadlock, and each broken
+# specified must have no lost wakeup and no deadlock (the queue's also with
+# one thread per direction of the waiting role, DUAL), and each broken
 # variant (a full fence left out, a kernel wait that does not re-check
-# after registering, ...) must be caught, by the lost-wakeup assertion
+# after registering, a wake word changed by a plain store, one eventfd for
+# both threads of a role, ...) must be caught, by the lost-wakeup assertion
 # (pan -E) and, separately, as a deadlock (pan -A).  The searches are
 # exhaustive: full state storage, no partial-order reduction.
 #
@@ -96,6 +98,8 @@ ok-d2-m5|-DDEPTH=2 -DMSGS=5|need-wakeup model (ring depth 2, 5 messages): no los
 ok-d3-m6|-DDEPTH=3 -DMSGS=6|need-wakeup model (ring depth 3, 6 messages): no lost wakeup, no deadlock, all consumed in order
 ok-efd-d2-m4|-DEVENTFD=1 -DDEPTH=2 -DMSGS=4|need-wakeup model, eventfd waits (ring depth 2, 4 messages): no lost wakeup, no deadlock, all consumed in order
 ok-need2-d2-m4|-DSPACE_NEED=2 -DDEPTH=2 -DMSGS=4|need-wakeup model, a space wait needing two releases (ring depth 2, 4 messages): no lost wakeup, no deadlock, all consumed in order
+ok-dual-d2-m2|-DDUAL=1 -DOTHER_ARMS=1 -DDEPTH=2 -DMSGS=2|need-wakeup model, one thread per direction: the waiting role's other thread arms and clears its own bit of the same word by atomic read-modify-write (ring depth 2, 2 messages): no lost wakeup, no deadlock, all consumed in order
+ok-dual-efd-d2-m2|-DDUAL=1 -DEVENTFD=1 -DOTHER_ARMS=1 -DDEPTH=2 -DMSGS=2|need-wakeup model, one thread per direction, eventfd waits, one eventfd per wait bit (ring depth 2, 2 messages): no lost wakeup, no deadlock, all consumed in order
 EOF
 
 # Each broken variant must be caught twice: by the lost-wakeup assertion
@@ -140,6 +144,8 @@ efd-no-w2-space|-DEVENTFD=1 -DKERNEL_MB=1 -DBUG_NO_W2=2|0|the model catches a mi
 no-seen|-DDEPTH=1 -DMSGS=4 -DBUG_NO_SEEN=1|0|the model catches one kick per arming without the armed-counter check (a stale kick spends the arming)
 no-rearm-space|-DSPACE_NEED=2 -DBUG_NO_REARM=2|0|the model catches a waiter that sleeps again on an arming already kicked, on the newest counter, space wait needing two releases
 new-seen-space|-DSPACE_NEED=2 -DBUG_NEW_SEEN=2|0|the model catches a WAIT on a newer counter value than the one armed with, space wait needing two releases
+dual-plain-rmw|-DDUAL=1 -DOTHER_ARMS=1 -DDEPTH=1 -DMSGS=1 -DBUG_PLAIN_RMW=1|1|the model catches a wake word changed by a plain load and store while the role's other thread arms and clears its own bit
+dual-shared-efd|-DDUAL=1 -DEVENTFD=1 -DOTHER_ARMS=1 -DDEPTH=2 -DMSGS=2 -DBUG_SHARED_EFD=1|1|the model catches both threads of a role sleeping on one eventfd (the other thread reads the consumer's kick)
 EOF
 
 # The signals' target-crossing rule (tests/signals.pml): growing values

@@ -260,7 +260,8 @@ static inline int stream_child_l2(int fd, __u64 total, __u64 max,
 
 	if (l3l2q_attach(fd, NULL, &q, NULL))
 		return 10;
-	if (backend != L3L2Q_BACKEND_AUTO && l3l2q_queue_backend(q) != backend) {
+	if (backend != L3L2Q_BACKEND_AUTO &&
+	    l3l2q_queue_backend(q) != (int)backend) {
 		l3l2q_destroy(q);
 		return 11;
 	}

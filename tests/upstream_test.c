@@ -12,13 +12,14 @@
  * blocking_l3_streams_1e5_messages uses the library's default blocking
  * calls with L3L2Q_DEADLINE_NONE: each wait that outlasts the spin budget
  * sleeps for a kick such a peer never sends, unless the library polls for
- * a peer that does not announce L3L2Q_FEAT_KICKS.  Until it does (branch
- * lib-threads), that test hangs and the harness's timeout fails it.
+ * a peer that does not announce L3L2Q_FEAT_KICKS, which it does in
+ * bounded steps (lib/core: the no-kick poll).
  */
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -191,12 +192,33 @@ static int make(FIXTURE_DATA(up) *self, __u64 depth, __u64 in, __u64 out)
 	return l3l2q_queue_scalars(self->q, 0, 42, self->sc);
 }
 
+/*
+ * A fork child gets no mapping of the parent's queue (MADV_DONTFORK), so
+ * the peer attaches through l3l2q_peer_fd() for its own mapping, says in
+ * the feature word that it never kicks, and from then on uses the
+ * upstream scalars on that mapping only, as firmware would.
+ */
 static pid_t fork_peer(FIXTURE_DATA(up) *self, unsigned int inflight)
 {
-	pid_t pid = fork();
+	struct l3l2q_queue *q2;
+	int fd = l3l2q_peer_fd(self->q);
+	pid_t pid;
 
-	if (pid == 0)
-		_exit(peer_run(self->base, self->sc, inflight, 120));
+	if (fd < 0)
+		return fd;
+	pid = fork();
+	if (pid == 0) {
+		char *base;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (l3l2q_attach(fd, NULL, &q2, NULL))
+			_exit(10);
+		base = l3l2q_queue_mem(q2)->ctrl;
+		__atomic_store_n((__u32 *)(base + L3L2Q_CTRL_L2_FEATURES), 0,
+				 __ATOMIC_RELEASE);
+		_exit(peer_run(base, self->sc, inflight, 120));
+	}
+	close(fd);
 	return pid;
 }
 
@@ -349,6 +371,7 @@ TEST_F_TIMEOUT(up, blocking_l3_streams_1e5_messages, 300)
 {
 	unsigned char buf[MAX_MSG], out[MAX_MSG];
 	__u64 sent = 0, got = 0, t0, start;
+	struct l3l2q_stats st;
 	struct l3l2q_msg m;
 
 	ASSERT_EQ(0, make(self, 64, 1u << 16, 1u << 16));
@@ -378,11 +401,12 @@ TEST_F_TIMEOUT(up, blocking_l3_streams_1e5_messages, 300)
 		got++;
 	}
 	qsort(self->waits, COUNT, sizeof(*self->waits), cmp_u64);
+	ASSERT_EQ(0, l3l2q_ep_stats(&self->l3->ep, &st));
 	TH_LOG("%u messages in %.2f s; blocking dequeue wait p50 %.1f us, "
 	       "p99 %.1f us, max %.1f us; sleeps %llu", COUNT,
 	       (now_ns() - start) / 1e9, self->waits[COUNT / 2] / 1e3,
 	       self->waits[COUNT * 99 / 100] / 1e3, self->waits[COUNT - 1] / 1e3,
-	       (unsigned long long)l3l2q_ep_stats(&self->l3->ep)->sleeps);
+	       (unsigned long long)st.sleeps);
 	EXPECT_EQ(0, th_wait_child(self->peer));
 	self->peer = -1;
 }

@@ -19,13 +19,17 @@
  * Every test runs once per way of sleeping (FIXTURE_VARIANT wake.*):
  *
  *   blocking  the library's blocking calls with deadlines (env.sleep: a
- *             ppoll of the eventfd and the peer's pidfd, or the WAIT ioctl)
- *   epoll     epoll on l3l2q_queue_poll_fd() (memfd: the role's eventfd;
- *             driver: the role fd, level-triggered from the counters)
- *   eventfd   poll() and read() on the eventfd itself (driver: one this
- *             test registers with L3L2Q_IOC_SET_EVENTFD)
- *   io_uring  l3l2q_prep_wait() (memfd: a read of the eventfd; driver: a
- *             WAIT uring_cmd), reaped with io_uring_wait_cqe_timeout()
+ *             ppoll of the bit's eventfd and the peer's pidfd, or the
+ *             WAIT ioctl)
+ *   epoll     epoll on l3l2q_queue_poll_fd() (memfd: the role's set of
+ *             eventfds and the peer's pidfd; driver: the role fd,
+ *             level-triggered from the counters)
+ *   eventfd   poll() on the eventfd the kicks arrive on (memfd: the same
+ *             set, which the next arming drains; driver: an eventfd this
+ *             test registers with L3L2Q_IOC_SET_EVENTFD and reads)
+ *   io_uring  l3l2q_prep_wait() (memfd: a POLL_ADD of the bit's set, with
+ *             its deadline; driver: a WAIT uring_cmd), reaped with
+ *             io_uring_wait_cqe_timeout()
  *
  * The L3 parent streams with streamer.h's try-steps; the forked L2 child
  * echoes (peek input i, reserve output i, publish, release input i).
@@ -102,8 +106,12 @@ struct wk_waiter {
 	int res;		/* io_uring: the last completion's result */
 };
 
-static int wk_waiter_init(struct wk_waiter *w, struct l3l2q_queue *q,
-			  enum wk_mech mech)
+/*
+ * A waiter for @bit (its l3l2q_queue_wait_fd(): one thread per direction)
+ * or, with @bit 0, for the whole role (l3l2q_queue_poll_fd()).
+ */
+static int wk_waiter_init_bit(struct wk_waiter *w, struct l3l2q_queue *q,
+			      enum wk_mech mech, __u32 bit)
 {
 	struct l3l2q_eventfd_args ea = { .fd = -1 };
 	struct epoll_event ev = { 0 };
@@ -115,7 +123,7 @@ static int wk_waiter_init(struct wk_waiter *w, struct l3l2q_queue *q,
 	w->device = l3l2q_queue_backend(q) == L3L2Q_BACKEND_DEVICE;
 	w->efd = -1;
 	w->epfd = -1;
-	w->fd = l3l2q_queue_poll_fd(q);
+	w->fd = bit ? l3l2q_queue_wait_fd(q, bit) : l3l2q_queue_poll_fd(q);
 	if (w->fd < 0)
 		return w->fd;
 	switch (mech) {
@@ -132,7 +140,7 @@ static int wk_waiter_init(struct wk_waiter *w, struct l3l2q_queue *q,
 		return epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->fd, &ev) ? -errno : 0;
 	case WK_EVENTFD:
 		if (!w->device)
-			return 0;	/* the poll fd is the role's eventfd */
+			return 0;	/* the poll fd: the role's eventfds, in a set */
 		w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		if (w->efd < 0)
 			return -errno;
@@ -147,6 +155,12 @@ static int wk_waiter_init(struct wk_waiter *w, struct l3l2q_queue *q,
 		return ret;
 	}
 	return -EINVAL;
+}
+
+static int wk_waiter_init(struct wk_waiter *w, struct l3l2q_queue *q,
+			  enum wk_mech mech)
+{
+	return wk_waiter_init_bit(w, q, mech, 0);
 }
 
 /* Before the queue is destroyed. */
@@ -166,11 +180,16 @@ static void wk_waiter_fini(struct wk_waiter *w)
 	w->epfd = w->efd = -1;
 }
 
-/* An eventfd fired: take its count (nonblocking) so it can fire again. */
+/*
+ * The driver's eventfd fired: take its count (nonblocking) so it can fire
+ * again.  (A memfd queue's sets need nothing: the next arming drains.)
+ */
 static int wk_drain(struct wk_waiter *w)
 {
 	__u64 v;
 
+	if (!w->device)
+		return 0;
 	w->syscalls++;
 	if (read(w->fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		return -errno;
@@ -231,8 +250,9 @@ static int wk_wait_eventfd(struct wk_waiter *w, __u64 timeout_ns)
 
 static int wk_wait_uring(struct wk_waiter *w, __u32 bits, __u64 timeout_ns)
 {
-	/* The driver's WAIT has the deadline itself; memfd's read has none. */
-	__u64 t = timeout_ns + (w->device ? WK_SEC : 0);
+	/* Both backends apply the deadline themselves; the ring's timeout
+	 * is only a safety net. */
+	__u64 deadline = l3l2q_deadline_in(timeout_ns), t = timeout_ns + WK_SEC;
 	struct __kernel_timespec ts = {
 		.tv_sec = (long long)(t / WK_SEC),
 		.tv_nsec = (long long)(t % WK_SEC),
@@ -243,16 +263,13 @@ static int wk_wait_uring(struct wk_waiter *w, __u32 bits, __u64 timeout_ns)
 	int ret, n = 0, woke = 0;
 
 	for (bit = 1; bit <= L3L2Q_WAKE_OUTPUT_SPACE; bit <<= 1) {
-		/* memfd: one read of the role's eventfd serves every bit. */
-		slot = w->device ? bit : 1;
+		slot = bit;
 		if (!(bits & bit) || (w->inflight & slot) || w->no_submit)
 			continue;
 		sqe = io_uring_get_sqe(&w->ring);
 		if (!sqe)
 			return -EBUSY;
-		ret = l3l2q_prep_wait(sqe, w->q, bit,
-				      l3l2q_deadline_in(timeout_ns),
-				      &w->scratch);
+		ret = l3l2q_prep_wait(sqe, w->q, bit, deadline, &w->scratch);
 		if (ret)
 			return ret;
 		io_uring_sqe_set_data64(sqe, slot);
@@ -279,8 +296,11 @@ static int wk_wait_uring(struct wk_waiter *w, __u32 bits, __u64 timeout_ns)
 		io_uring_cqe_seen(&w->ring, cqe);
 		if (w->res == -ETIMEDOUT)	/* a WAIT's deadline */
 			continue;
-		if (w->res == (w->device ? 0 : 8) || w->res == -ECONNRESET ||
-		    w->res == -EINTR)
+		/* memfd: POLLIN for a kick, a death, or the deadline. */
+		if (!w->device && w->res > 0 && l3l2q_now_ns() >= deadline)
+			continue;
+		if (w->res == (w->device ? 0 : POLLIN) ||
+		    w->res == -ECONNRESET || w->res == -EINTR)
 			woke = 1;
 		else
 			return w->res < 0 ? w->res : -EIO;
@@ -395,6 +415,25 @@ static const char *wk_why(int ret)
 	}
 }
 
+#define WK_LOG_SIDE(name, r)						\
+	TH_LOG("%s: %llu msgs in %llu ms, %llu pauses, %llu waits "	\
+	       "(%llu woken, %llu timed out, %llu late, %llu lost), "	\
+	       "%llu waiter "						\
+	       "syscalls, kicks %llu (suppressed %llu), sleeps %llu, "	\
+	       "nvcsw %ld%s%s", name, (unsigned long long)(r).msgs,	\
+	       (unsigned long long)((r).ns / WK_MS),			\
+	       (unsigned long long)(r).pauses,				\
+	       (unsigned long long)(r).waits,				\
+	       (unsigned long long)(r).wakes,				\
+	       (unsigned long long)(r).timeouts,			\
+	       (unsigned long long)(r).late,				\
+	       (unsigned long long)(r).lost,				\
+	       (unsigned long long)(r).wsyscalls,			\
+	       (unsigned long long)(r).st.kicks,			\
+	       (unsigned long long)(r).st.kicks_suppressed,		\
+	       (unsigned long long)(r).st.sleeps, (r).nvcsw,		\
+	       (r).ret ? "; FAILED: " : "", (r).fail)
+
 static int wk_fail(struct wk_report *r, int ret, const char *what, __u64 at)
 {
 	if (!r->ret) {
@@ -506,10 +545,10 @@ static int wk_block(struct wk_side *sd, int (*call)(void *, __u64), void *arg)
 	int ret;
 
 	for (;;) {
-		sleeps = l3l2q_ep_stats(sd->ep)->sleeps;
+		sleeps = th_stats(sd->ep).sleeps;
 		dl = l3l2q_deadline_in(WK_WAIT_NS);
 		ret = call(arg, dl);
-		if (l3l2q_ep_stats(sd->ep)->sleeps != sleeps)
+		if (th_stats(sd->ep).sleeps != sleeps)
 			sd->r->waits++;
 		if (!ret && l3l2q_now_ns() >= dl) {
 			sd->r->lost++;
@@ -798,7 +837,7 @@ static void wk_l2_child(int fd, const struct wk_stream_cfg *c, int rep)
 		if (!ret)
 			ret = wk_l2_run(&x);
 		r.ns = l3l2q_now_ns() - t0;
-		r.st = *l3l2q_ep_stats(&x.l2->ep);
+		r.st = th_stats(&x.l2->ep);
 		r.wsyscalls = x.sd.w.syscalls;
 		wk_waiter_fini(&x.sd.w);
 	}
@@ -865,7 +904,7 @@ static int wk_stream(const struct wk_stream_cfg *c,
 	res->l3.ns = l3l2q_now_ns() - t0;
 	res->l3.nvcsw = wk_nvcsw() - nvcsw;
 	res->l3.msgs = x.s.got_out;
-	res->l3.st = *l3l2q_ep_stats(x.sd.ep);
+	res->l3.st = th_stats(x.sd.ep);
 	res->l3.wsyscalls = x.sd.w.syscalls;
 	wk_waiter_fini(&x.sd.w);
 	free(x.s.buf);
@@ -911,6 +950,13 @@ static int wk_wait_for(struct wk_waiter *w, struct l3l2q_l3 *l3,
 		++*wakes;
 		if (wk_peer_dead(w->q) || l3l2q_l3_try_peek(l3, &m) != -EAGAIN)
 			return 1;
+		/* W5: a new arming before sleeping again; it also says when
+		 * a memfd peer is gone (what woke us, then). */
+		ret = l3l2q_ep_want_wakeup(&l3->ep, L3L2Q_WAKE_OUTPUT_AVAIL);
+		if (ret == -ECONNRESET)
+			return 1;
+		if (ret)
+			return ret;
 	}
 }
 
@@ -1029,7 +1075,7 @@ static int wk_death(int backend, enum wk_mech mech, enum wk_how how,
 		out->after = l3l2q_l3_dequeue(l3, buf, sizeof(buf),
 					      l3l2q_deadline_in(WK_SEC), &m);
 		out->after_ns = l3l2q_now_ns() - t0;
-		out->sleeps = l3l2q_ep_stats(&l3->ep)->sleeps;
+		out->sleeps = th_stats(&l3->ep).sleeps;
 	}
 	wk_waiter_fini(&w);
 	out->child = wk_reap(pid, ret);
@@ -1097,7 +1143,7 @@ static int wk_idle(int backend, enum wk_mech mech, __u64 wait_ns,
 		out->ns = l3l2q_now_ns() - t0;
 		out->cpu_ns = wk_cpu_ns() - c0;
 		out->again = l3l2q_l3_try_dequeue(l3, buf, sizeof(buf), &m);
-		out->sleeps = l3l2q_ep_stats(&l3->ep)->sleeps;
+		out->sleeps = th_stats(&l3->ep).sleeps;
 		out->wsyscalls = w.syscalls;
 	}
 	wk_waiter_fini(&w);
@@ -1147,24 +1193,6 @@ FIXTURE_TEARDOWN(wake)
 {
 }
 
-#define WK_LOG_SIDE(name, r)						\
-	TH_LOG("%s: %llu msgs in %llu ms, %llu pauses, %llu waits "	\
-	       "(%llu woken, %llu timed out, %llu late, %llu lost), "	\
-	       "%llu waiter "						\
-	       "syscalls, kicks %llu (suppressed %llu), sleeps %llu, "	\
-	       "nvcsw %ld%s%s", name, (unsigned long long)(r).msgs,	\
-	       (unsigned long long)((r).ns / WK_MS),			\
-	       (unsigned long long)(r).pauses,				\
-	       (unsigned long long)(r).waits,				\
-	       (unsigned long long)(r).wakes,				\
-	       (unsigned long long)(r).timeouts,			\
-	       (unsigned long long)(r).late,				\
-	       (unsigned long long)(r).lost,				\
-	       (unsigned long long)(r).wsyscalls,			\
-	       (unsigned long long)(r).st.kicks,			\
-	       (unsigned long long)(r).st.kicks_suppressed,		\
-	       (unsigned long long)(r).st.sleeps, (r).nvcsw,		\
-	       (r).ret ? "; FAILED: " : "", (r).fail)
 
 /*
  * No lost wake-up: WK_STRESS_MSGS each way (or what fits in
@@ -1303,8 +1331,8 @@ TEST_F_TIMEOUT(wake, peer_destroy_wakes_sleeper, 30)
 		EXPECT_EQ((__u32)(EPOLLHUP | EPOLLERR),
 			  r.revents & (EPOLLHUP | EPOLLERR));
 	if (variant->mech == WK_URING)
-		EXPECT_EQ(WK_BACKEND == L3L2Q_BACKEND_DEVICE ? -ECONNRESET : 8,
-			  r.res);
+		EXPECT_EQ(WK_BACKEND == L3L2Q_BACKEND_DEVICE ? -ECONNRESET :
+			  POLLIN, r.res);
 	/* Woken by the death, not before it, and within 1 s of it. */
 	EXPECT_LE(delay / 2, r.ns);
 	EXPECT_GT(delay + WK_SEC, r.ns);
@@ -1313,23 +1341,21 @@ TEST_F_TIMEOUT(wake, peer_destroy_wakes_sleeper, 30)
 }
 
 /*
- * The L2 child is killed with SIGKILL: no l3l2q_destroy() runs.  The
- * driver notices the role's last fd going and wakes every kind of waiter
- * (EPOLLHUP|EPOLLERR, the eventfd, the WAIT completing with -ECONNRESET).
- * On a memfd nobody is left to kick: only the library's blocking calls
- * notice, through a pidfd of the peer polled next to the eventfd; epoll,
- * the eventfd and io_uring need the driver for this case, and there the
- * test checks only that the next blocking call reports the death at once.
+ * The L2 child is killed with SIGKILL: no l3l2q_destroy() runs, nobody
+ * kicks.  Every kind of waiter still wakes within a second: the driver
+ * notices the role's last fd going (EPOLLHUP|EPOLLERR, the eventfd, the
+ * WAIT completing with -ECONNRESET); on a memfd each wait fd and the
+ * blocking calls watch a pidfd of the peer, which the L2 sent over the
+ * attach socket (the wake-up reads POLLIN, and the next arming says
+ * -ECONNRESET).  The next blocking call reports the death at once.
  */
 TEST_F_TIMEOUT(wake, peer_sigkill_wakes_sleeper, 30)
 {
-	const int woken = WK_BACKEND == L3L2Q_BACKEND_DEVICE ||
-			  variant->mech == WK_BLOCKING;
 	const __u64 delay = 200 * WK_MS;
 	struct wk_death_result r;
 
 	ASSERT_EQ(0, wk_death(WK_BACKEND, variant->mech, WK_SIGKILL, delay,
-			      woken ? 10 * WK_SEC : delay + 300 * WK_MS, &r));
+			      10 * WK_SEC, &r));
 	TH_LOG("wait %d after %llu ms, %llu wake-ups (revents %#x, res %d); "
 	       "then %d in %llu ms; sleeps %llu", r.ret,
 	       (unsigned long long)(r.ns / WK_MS),
@@ -1340,18 +1366,17 @@ TEST_F_TIMEOUT(wake, peer_sigkill_wakes_sleeper, 30)
 	if (variant->mech == WK_BLOCKING) {
 		EXPECT_EQ(-ECONNRESET, r.ret);
 		EXPECT_LE(1ull, r.sleeps);
-	} else if (woken) {
+	} else {
 		EXPECT_EQ(1, r.ret);
 	}
-	if (woken) {
-		EXPECT_LE(delay / 2, r.ns);
-		EXPECT_GT(delay + WK_SEC, r.ns);
-	}
+	EXPECT_LE(delay / 2, r.ns);
+	EXPECT_GT(delay + WK_SEC, r.ns);
 	if (variant->mech == WK_EPOLL && WK_BACKEND == L3L2Q_BACKEND_DEVICE)
 		EXPECT_EQ((__u32)(EPOLLHUP | EPOLLERR),
 			  r.revents & (EPOLLHUP | EPOLLERR));
-	if (variant->mech == WK_URING && WK_BACKEND == L3L2Q_BACKEND_DEVICE)
-		EXPECT_EQ(-ECONNRESET, r.res);
+	if (variant->mech == WK_URING)
+		EXPECT_EQ(WK_BACKEND == L3L2Q_BACKEND_DEVICE ? -ECONNRESET :
+			  POLLIN, r.res);
 	EXPECT_EQ(-ECONNRESET, r.after);
 	EXPECT_GT(WK_SEC, r.after_ns);
 }

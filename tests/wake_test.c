@@ -130,7 +130,6 @@ TEST(want_wakeup_rejects_bits_the_role_may_not_wait_on)
 TEST(one_kick_per_arming)
 {
 	struct l3l2q_queue *q3, *q2;
-	const struct l3l2q_stats *st;
 	struct l3l2q_l2 *l2;
 	struct l3l2q_l3 *l3;
 	char b = 'x';
@@ -139,26 +138,25 @@ TEST(one_kick_per_arming)
 	ASSERT_EQ(0, wk_pair(&q3, &q2));
 	l3 = l3l2q_queue_l3(q3);
 	l2 = l3l2q_queue_l2(q2);
-	st = l3l2q_ep_stats(&l2->ep);
 
 	ASSERT_EQ(0, l3l2q_ep_want_wakeup(&l3->ep, L3L2Q_WAKE_OUTPUT_AVAIL));
 	for (i = 0; i < 3; i++)
 		ASSERT_EQ(0, l2_send(l2, &b, 1));
-	EXPECT_EQ(1ull, st->kicks);
-	EXPECT_EQ(2ull, st->kicks_suppressed);
+	EXPECT_EQ(1ull, th_stats(&l2->ep).kicks);
+	EXPECT_EQ(2ull, th_stats(&l2->ep).kicks_suppressed);
 
 	/* L3 woke, took one message and sleeps again: a new arming. */
 	ASSERT_EQ(0, l3l2q_l3_try_dequeue(l3, &b, 1, NULL));
 	ASSERT_EQ(0, l3l2q_ep_want_wakeup(&l3->ep, L3L2Q_WAKE_OUTPUT_AVAIL));
 	ASSERT_EQ(0, l2_send(l2, &b, 1));
-	EXPECT_EQ(2ull, st->kicks);
+	EXPECT_EQ(2ull, th_stats(&l2->ep).kicks);
 
 	/* Not waiting: no kick, whatever the arming. */
 	l3l2q_ep_clear_wakeup(&l3->ep, L3L2Q_WAKE_OUTPUT_AVAIL);
 	ASSERT_EQ(0, l3l2q_l3_try_dequeue(l3, &b, 1, NULL));
 	ASSERT_EQ(0, l2_send(l2, &b, 1));
-	EXPECT_EQ(2ull, st->kicks);
-	EXPECT_EQ(3ull, st->kicks_suppressed);
+	EXPECT_EQ(2ull, th_stats(&l2->ep).kicks);
+	EXPECT_EQ(3ull, th_stats(&l2->ep).kicks_suppressed);
 
 	l3l2q_destroy(q2);
 	l3l2q_destroy(q3);
@@ -172,7 +170,6 @@ TEST(one_kick_per_arming)
 TEST(arming_records_the_counter_seen)
 {
 	struct l3l2q_queue *q3, *q2;
-	const struct l3l2q_stats *st;
 	struct l3l2q_msg m;
 	struct l3l2q_l2 *l2;
 	struct l3l2q_l3 *l3;
@@ -182,7 +179,6 @@ TEST(arming_records_the_counter_seen)
 	ASSERT_EQ(0, wk_pair(&q3, &q2));
 	l3 = l3l2q_queue_l3(q3);
 	l2 = l3l2q_queue_l2(q2);
-	st = l3l2q_ep_stats(&l2->ep);
 
 	/* L3 sees message 1 (peek), then arms: seen = its tail. */
 	ASSERT_EQ(0, l2_send(l2, &b, 1));
@@ -195,7 +191,7 @@ TEST(arming_records_the_counter_seen)
 				  2)));
 	/* A new message: the waiter has not seen it, so it is kicked. */
 	ASSERT_EQ(0, l2_send(l2, &b, 1));
-	EXPECT_EQ(1ull, st->kicks);
+	EXPECT_EQ(1ull, th_stats(&l2->ep).kicks);
 
 	l3l2q_destroy(q2);
 	l3l2q_destroy(q3);
@@ -246,12 +242,14 @@ TEST(blocking_call_after_peer_destroy_and_kick_taken_ends_at_once)
 	struct l3l2q_queue *q3 = NULL, *q2 = NULL;
 	unsigned char buf[64];
 	struct l3l2q_msg m;
-	__u64 t0, v;
+	__u64 t0;
 
 	ASSERT_EQ(0, wk_pair(&q3, &q2));
 	l3l2q_destroy(q2);
-	/* The kick is there; take it, as an epoll loop would. */
-	ASSERT_EQ((ssize_t)sizeof(v), read(l3l2q_queue_poll_fd(q3), &v, sizeof(v)));
+	/* The kick is there; take it, as an epoll loop does by arming anew
+	 * (which also says that the peer is gone). */
+	EXPECT_EQ(-ECONNRESET, l3l2q_ep_want_wakeup(&l3l2q_queue_l3(q3)->ep,
+						    L3L2Q_WAKE_OUTPUT_AVAIL));
 	t0 = l3l2q_now_ns();
 	EXPECT_EQ(-ECONNRESET, l3l2q_l3_dequeue(l3l2q_queue_l3(q3), buf,
 						sizeof(buf),
@@ -297,8 +295,79 @@ TEST(l3_asleep_before_attach_notices_sigkill_of_l2)
 	EXPECT_EQ(128 + SIGKILL, th_wait_child(pid));
 	EXPECT_EQ(-ECONNRESET, ret);
 	EXPECT_GT(300 * WK_MS + WK_SEC, ns);
-	EXPECT_LE(1ull, l3l2q_ep_stats(&l3l2q_queue_l3(q)->ep)->sleeps);
+	EXPECT_LE(1ull, th_stats(&l3l2q_queue_l3(q)->ep).sleeps);
 	l3l2q_destroy(q);
+}
+
+/*
+ * The value W4 sleeps on is the endpoint's own record of what it saw at
+ * W1, never the shared seen word read back (a fuzz finding: the peer can
+ * rewrite that word between arming and sleeping).  The clock callback,
+ * which runs between the arming and the sleep, plays the hostile peer and
+ * scribbles every seen word of L3; the sleep must still get the real
+ * counter.  Before the fix it got the scribble.
+ */
+struct seen_cap {
+	struct th_region *r;
+	unsigned int sleeps;
+	__s32 seen;
+	__u32 counter;
+};
+
+static __u64 scribbling_now(void *ctx)
+{
+	struct seen_cap *c = ctx;
+	unsigned int i;
+
+	for (i = 0; i < 4; i++)
+		__atomic_store_n((__u32 *)((char *)c->r->mem.ctrl +
+			L3L2Q_CTRL_WAKE_SEEN(L3L2Q_CTRL_L3_WAKE, i)),
+			0xdead0000u + i, __ATOMIC_RELAXED);
+	return l3l2q_now_ns();
+}
+
+static int capturing_sleep(void *ctx, __u32 counter, __s32 seen,
+			   __u64 deadline_ns)
+{
+	struct seen_cap *c = ctx;
+
+	(void)deadline_ns;
+	c->sleeps++;
+	c->seen = seen;
+	c->counter = counter;
+	return -ETIMEDOUT;
+}
+
+static void nothing_kick(void *ctx)
+{
+	(void)ctx;
+}
+
+TEST(sleep_gets_the_armed_seen_from_the_endpoint_not_the_shared_word)
+{
+	const __u64 start = 0x12345678ull;
+	struct seen_cap c = { 0 };
+	struct l3l2q_env env = {
+		.now_ns = scribbling_now, .sleep = capturing_sleep,
+		.kick = nothing_kick, .spin_attempts = 1,
+	};
+	unsigned char buf[8];
+	struct th_region r;
+	struct l3l2q_msg m;
+	struct l3l2q_l3 l3;
+
+	ASSERT_EQ(0, th_region_alloc(&r, 4, 256, 256, start));
+	c.r = &r;
+	env.ctx = &c;
+	ASSERT_EQ(0, l3l2q_l3_init(&l3, &r.mem, &r.layout, start, &env));
+	EXPECT_EQ(-ETIMEDOUT, l3l2q_l3_dequeue(&l3, buf, sizeof(buf),
+					       l3l2q_deadline_in(20 * WK_MS),
+					       &m));
+	ASSERT_LE(1u, c.sleeps);
+	EXPECT_EQ((__u32)L3L2Q_CTR_OUTPUT_TAIL, c.counter);
+	/* What the endpoint saw: the output tail it started at. */
+	EXPECT_EQ(l3l2q_low32(start), c.seen);
+	th_region_free(&r);
 }
 
 TEST_HARNESS_MAIN

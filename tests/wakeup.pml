@@ -106,6 +106,29 @@
  * Sizes: DEPTH (default 2), MSGS (default 3).  pan -E checks the
  * assertions (properties 2 and 3) alone, pan -A the end states (property 1)
  * alone; tests/spin_check.sh shows that each bug breaks both.
+ *
+ * One thread per direction (DUAL=1)
+ * ---------------------------------
+ * A role may have a thread per direction, and both threads' bits live in
+ * the role's one wake word.  With DUAL=1 a third process, "other" (L2's
+ * output thread, waiting for output space: bit 2 of L2's word), arms and
+ * clears its own bit of WAKE_C OTHER_ARMS times while the consumer (bit 1)
+ * runs.  The word then holds (arming count << 2) | bits, every change of it
+ * is an atomic read-modify-write (a locked instruction: it drains the
+ * store buffer, then reads and writes memory in one step; the code's
+ * compare-and-swap and fetch_and), and the producer kicks when bit 1 is
+ * set, the count differs from the one it kicked last and the seen word
+ * differs.  The other thread's armings bump the shared count: that may
+ * cost a kick, never suppress one.  Its own sleep is not modelled (nobody
+ * here kicks bit 2): it arms, finds work and clears.  Two more variants,
+ * each a bug the library had and each caught:
+ *   BUG_PLAIN_RMW   every change of the word is a plain load and a
+ *                   (buffered) store, so one thread can write back a stale
+ *                   word over the other's bit
+ *   BUG_SHARED_EFD  (with EVENTFD=1) both threads of the role sleep on one
+ *                   eventfd, so the other thread's read can take the kick
+ *                   meant for the consumer; with one eventfd per wait bit
+ *                   (the fix) it never touches the consumer's
  */
 
 #ifndef DEPTH
@@ -138,6 +161,18 @@
 #ifndef EVENTFD
 #define EVENTFD		0
 #endif
+#ifndef DUAL
+#define DUAL		0
+#endif
+#ifndef OTHER_ARMS
+#define OTHER_ARMS	2
+#endif
+#ifndef BUG_PLAIN_RMW
+#define BUG_PLAIN_RMW	0
+#endif
+#ifndef BUG_SHARED_EFD
+#define BUG_SHARED_EFD	0
+#endif
 
 /*
  * P4: kick when the peer armed (w != 0), this arming was not kicked yet,
@@ -145,6 +180,8 @@
  */
 #define KICK(w, s, ctr)	((w) && (w) != kicked && \
 			 ((BUG_NO_SEEN) || (s) != (ctr)))
+/* The same for the consumer's bit 1 of a DUAL word (count << 2 | bits). */
+#define KICK2(w, s, ctr) (((w) & 1) && ((w) >> 2) != kicked && (s) != (ctr))
 #ifndef KERNEL_MB
 #define KERNEL_MB	0
 #endif
@@ -155,6 +192,8 @@
 /* processes with a store buffer and a wait queue */
 #define P	0		/* producer, L3 */
 #define C	1		/* consumer, L2 */
+#define O	2		/* DUAL: L2's other thread */
+#define NPROC	(2 + DUAL)
 
 /* shared memory locations */
 #define TAIL	0		/* input tail, written by P */
@@ -170,9 +209,9 @@
 
 byte mem[NLOC];
 
-byte sb_n[2];
-byte sb_loc[2 * SB];
-byte sb_val[2 * SB];
+byte sb_n[NPROC];
+byte sb_loc[NPROC * SB];
+byte sb_val[NPROC * SB];
 
 /* the kernel's wait queue, one waiter per role */
 bit reg[2];			/* registered (prepare_to_wait done) */
@@ -299,6 +338,49 @@ inline kwait(p, ctr, seen, dir)
 	fi
 }
 
+/*
+ * DUAL: a read-modify-write of the L2 wake word (count << 2 | bits) by
+ * process p, setting (@set) or clearing bit @b; with BUG_PLAIN_RMW a plain
+ * load and a buffered store.  Without DUAL the consumer's word is just
+ * its arming count (nonzero: armed), one writer.
+ */
+inline rmw_wake(p, b, set)
+{
+	if
+	:: BUG_PLAIN_RMW ->
+		load(p, WAKE_C, w);
+		if
+		:: set -> store(p, WAKE_C, (((w >> 2) + 1) << 2) | (w & 3) | b)
+		:: else -> store(p, WAKE_C, w & (255 - b))
+		fi
+	:: else ->
+		d_step {
+			sb_n[p] == 0;
+			if
+			:: set -> mem[WAKE_C] = (((mem[WAKE_C] >> 2) + 1) << 2) |
+						(mem[WAKE_C] & 3) | b
+			:: else -> mem[WAKE_C] = mem[WAKE_C] & (255 - b)
+			fi
+		}
+	fi
+}
+
+inline arm_c()
+{
+	if
+	:: DUAL -> rmw_wake(C, 1, 1)
+	:: else -> store(C, WAKE_C, arm)
+	fi
+}
+
+inline clear_c()
+{
+	if
+	:: DUAL -> rmw_wake(C, 1, 0)
+	:: else -> store(C, WAKE_C, 0)
+	fi
+}
+
 /* process p asleep for good: nothing will wake it and its counter moved */
 #define LOST(p)		(asleep[p] && !woken[p] && \
 			 mem[wctr[p]] != wseen[p] && !kick_due[p])
@@ -363,12 +445,14 @@ P3_P:		atomic {
 			load(P, WAKE_C, w);
 			load(P, SEEN_C, s);
 			if
-			:: KICK(w, s, t) -> skip
+			:: DUAL && KICK2(w, s, t) -> skip
+			:: !DUAL && KICK(w, s, t) -> skip
 			:: else -> kick_due[C] = 0
 			fi
 		};
 P4_P:		if
-		:: KICK(w, s, t) -> kicked = w; kick(C)
+		:: DUAL && KICK2(w, s, t) -> kicked = w >> 2; kick(C)
+		:: !DUAL && KICK(w, s, t) -> kicked = w; kick(C)
 		:: else
 		fi;
 		w = 0; s = 0; h = 0
@@ -391,7 +475,7 @@ active proctype consumer()
 			/* empty: wait for input */
 W1_C:			arm++;
 			store(C, SEEN_C, h);
-			store(C, WAKE_C, arm);
+			arm_c();
 			if
 			:: BUG_NO_W2 & DIR_AVAIL -> skip
 			:: else -> W2_C: fence(C)
@@ -409,11 +493,11 @@ W4_C:				kwait(C, TAIL, h, DIR_AVAIL);
 				:: else ->
 					arm++;
 					store(C, SEEN_C, h);
-					store(C, WAKE_C, arm);
+					arm_c();
 					fence(C)
 				fi
 			od;
-W5_C:			store(C, WAKE_C, 0)
+W5_C:			clear_c()
 		:: else
 		fi;
 		load(C, DATA + h % DEPTH, v);
@@ -441,6 +525,32 @@ P4_C:		if
 	assert(h == MSGS)
 }
 
+/*
+ * DUAL: L2's other thread (its output direction) arms and clears its own
+ * bit, 2, of the same word, OTHER_ARMS times; after arming it finds work
+ * (its sleep is not modelled).  With BUG_SHARED_EFD it shares the
+ * consumer's eventfd, and a read of it may take the consumer's kick.
+ */
+active [DUAL] proctype other()
+{
+	byte k = 0;
+	byte w, i;
+
+	do
+	:: k == OTHER_ARMS -> break
+	:: else ->
+		rmw_wake(O, 2, 1);			/* W1 */
+		fence(O);				/* W2 */
+		if
+		:: BUG_SHARED_EFD -> d_step { woken[C] -> woken[C] = 0 }
+		:: true
+		fi;
+		rmw_wake(O, 2, 0);			/* W5: clear */
+		k++;
+		w = 0
+	od
+}
+
 /* Drains the store buffers, in any interleaving. */
 active proctype memory()
 {
@@ -449,6 +559,7 @@ active proctype memory()
 end:	do
 	:: drain_one(P)
 	:: drain_one(C)
+	:: DUAL && sb_n[O] > 0 -> drain_one(O)
 	od
 }
 

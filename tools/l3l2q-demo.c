@@ -380,9 +380,17 @@ static double pct_us(const __u64 *v, __u64 n, double p)
 	return (double)v[i] / 1e3;
 }
 
+static struct l3l2q_stats ep_stats(const struct l3l2q_ep *ep)
+{
+	struct l3l2q_stats st = { 0 };
+
+	l3l2q_ep_stats(ep, &st);
+	return st;
+}
+
 static void report(struct demo *s, double secs, int status)
 {
-	const struct l3l2q_stats *ls = l3l2q_ep_stats(&s->l3->ep);
+	const struct l3l2q_stats lst = ep_stats(&s->l3->ep), *ls = &lst;
 	const struct l3l2q_task_stats *d = &s->dev;
 	__u64 msgs = s->sent + 1 + s->received + s->errors + s->stats_seen;
 	__u64 l3_calls = s->submits + ls->kicks + ls->sleeps;

@@ -144,6 +144,15 @@ L3L2Q__ASSERT(L3L2Q__OFF(l3l2q_desc, payload_nbytes) == 24, "nbytes at 24");
 #define L3L2Q_DEPTH_MAX			(1ull << 30)	/* keeps int32 deltas unambiguous */
 #define L3L2Q_ARENA_ALIGN		64ull
 
+/*
+ * The first position of both directions (start_pos, 0 except in tests) is
+ * at most this.  Positions are u64 and compared as such; starting at or
+ * below 2^62 they cannot wrap in the life of a queue (3 * 2^62 messages
+ * take centuries at 10^9 a second).  libl3l2q's create and attach and the
+ * core's init refuse a larger one with -EINVAL (and so must CREATE).
+ */
+#define L3L2Q_START_POS_MAX		(1ull << 62)
+
 /* Offsets are relative to the payload base. */
 struct l3l2q_layout {
 	__u64 depth;
@@ -324,11 +333,12 @@ L3L2Q__ASSERT(sizeof(struct l3l2q_ctrl_hdr) <= 64, "header fits line 0");
  * its owner had seen when it armed that bit (written by the owner). */
 #define L3L2Q_CTRL_WAKE_SEEN(wake, i)	((wake) + 4u + 4u * (i))
 /*
- * memfd backing only (no kernel to watch the roles): each role's pid.  On
- * /dev/l3l2q both stay 0, the loopback peer's included.
+ * Unused, always 0.  (libl3l2q's memfd backing once kept each role's pid
+ * here; a pid number means nothing in another pid namespace, so the roles
+ * now exchange pidfds over the attach socket instead.)
  */
-#define L3L2Q_CTRL_L3_PID		320u	/* __u32, written by L3 */
-#define L3L2Q_CTRL_L2_PID		384u	/* __u32, written by L2 */
+#define L3L2Q_CTRL_L3_PID		320u	/* __u32, zero */
+#define L3L2Q_CTRL_L2_PID		384u	/* __u32, zero */
 /* What each role does for its peer (L3L2Q_FEAT_*), written by that role. */
 #define L3L2Q_CTRL_L3_FEATURES		448u	/* __u32, written by L3 */
 #define L3L2Q_CTRL_L2_FEATURES		512u	/* __u32, written by L2 */
@@ -605,6 +615,15 @@ L3L2Q__ASSERT(sizeof(struct l3l2q_info_args) == 128, "info args ABI");
  * Arm only the bits of the counters that sleep waits on.  The arming count
  * has 28 bits: a kick could be skipped only if the waiter armed a multiple
  * of 2^28 times without the producer reading its word once.
+ *
+ * A role may wait in two directions at once (a thread each): both bits
+ * and the one arming count share the word, so the role changes it only by
+ * atomic read-modify-write (W1 and clearing), never by a plain store that
+ * could undo the other thread's bit.  An arming by either direction bumps
+ * the count; a producer keeps the count it kicked per bit, so the other
+ * direction's armings can cost a kick but never suppress one.  Kicks go to
+ * the bit's own sleeper where the transport can (libl3l2q's memfd backing:
+ * an eventfd per bit), so one direction never takes the other's.
  */
 
 /*

@@ -11,6 +11,9 @@
  *   l3l2q_full_fence()     store->load ordering (the need-wakeup handshake)
  *   l3l2q_fetch_add_release_u64()  an atomic add that publishes like a
  *                          release store (a signal's add-notify)
+ *   l3l2q_cas_u32()        compare-and-swap of a word several agents change
+ *   l3l2q_try_cas_u32()    (a role state, a wake word, an endpoint's gate)
+ *   l3l2q_fetch_and_u32()  clear bits of a word several threads change
  *
  * User space and device code use C11 <stdatomic.h> (a freestanding header);
  * the kernel uses smp_load_acquire()/smp_store_release()/READ_ONCE().
@@ -40,6 +43,33 @@
 #define l3l2q_store_once_u32(p, v)	WRITE_ONCE(*(p), v)
 #define l3l2q_store_once_s32(p, v)	WRITE_ONCE(*(p), v)
 #define l3l2q_full_fence()		smp_mb()
+
+/*
+ * Acquire-release compare-and-swap; on failure *expect gets the value
+ * found.  Returns nonzero when it swapped.
+ */
+static inline int l3l2q_try_cas_u32(__u32 *p, __u32 *expect, __u32 want)
+{
+	__u32 old = cmpxchg(p, *expect, want);
+
+	if (old == *expect)
+		return 1;
+	*expect = old;
+	return 0;
+}
+
+/* Relaxed: clears bits, orders nothing. */
+static inline void l3l2q_fetch_and_u32(__u32 *p, __u32 mask)
+{
+	__u32 old = READ_ONCE(*p), seen;
+
+	for (;;) {
+		seen = cmpxchg_relaxed(p, old, old & mask);
+		if (seen == old)
+			return;
+		old = seen;
+	}
+}
 
 #else /* !__KERNEL__ */
 #include <stdatomic.h>
@@ -124,13 +154,29 @@ static inline void l3l2q_full_fence(void)
 	atomic_thread_fence(memory_order_seq_cst);
 }
 
-/* Compare-and-swap of a control word; used only for role attachment. */
-static inline int l3l2q_cas_u32(__u32 *p, __u32 expect, __u32 want)
+/*
+ * Acquire-release compare-and-swap; on failure *expect gets the value
+ * found.  Returns nonzero when it swapped.
+ */
+static inline int l3l2q_try_cas_u32(__u32 *p, __u32 *expect, __u32 want)
 {
 	return atomic_compare_exchange_strong_explicit((_Atomic __u32 *)p,
-						       &expect, want,
+						       expect, want,
 						       memory_order_acq_rel,
 						       memory_order_acquire);
+}
+
+/* The same with a value for @expect: nonzero when it swapped. */
+static inline int l3l2q_cas_u32(__u32 *p, __u32 expect, __u32 want)
+{
+	return l3l2q_try_cas_u32(p, &expect, want);
+}
+
+/* Relaxed: clears bits, orders nothing. */
+static inline void l3l2q_fetch_and_u32(__u32 *p, __u32 mask)
+{
+	atomic_fetch_and_explicit((_Atomic __u32 *)p, mask,
+				  memory_order_relaxed);
 }
 #endif /* __KERNEL__ */
 

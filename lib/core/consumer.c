@@ -91,11 +91,10 @@ int l3l2q__cons_try_peek(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 	struct l3l2q_desc d;
 	__u64 seq, pacq;
 	const void *data = (const void *)0;
+	__u32 dir = c->is_input ? L3L2Q_DIR_INPUT : L3L2Q_DIR_OUTPUT;
 	int ret;
 
-	ret = l3l2q__ep_check(ep, op);
-	if (ret)
-		return ret;
+	/* The caller checked the endpoint (role and state). */
 	if (!msg)
 		return l3l2q__reject(ep, EINVAL, L3L2Q_ERR_BAD_ARGUMENT, op,
 				     "msg must not be NULL", 0, NULL, 0, NULL);
@@ -119,10 +118,10 @@ int l3l2q__cons_try_peek(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 			return l3l2q__poison(ep, L3L2Q_ERR_INVALID_DESCRIPTOR,
 					     op, "input published after STOP (seq ",
 					     c->acq + 1, ")", 0, NULL);
-		return -EAGAIN;		/* draining: nothing more will come */
+		return l3l2q__again(ep, dir);	/* draining: nothing more */
 	}
 	if (c->acq == c->tail)
-		return -EAGAIN;
+		return l3l2q__again(ep, dir);
 
 	/* Validation order matters (reference §2): seq, opcode, size, arena. */
 	seq = c->acq + 1;
@@ -162,7 +161,7 @@ int l3l2q__cons_try_peek(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 				     seq, "");
 	}
 	if (d.opcode != L3L2Q_OP_STOP && c->non_stop >= c->max_inflight)
-		return -EAGAIN;		/* window full */
+		return l3l2q__again(ep, dir);	/* window full */
 	if (c->active > c->max_inflight)
 		return l3l2q__poison(ep, L3L2Q_ERR_OWNERSHIP, op,
 				     "more than max_inflight + 1 entries active",
@@ -293,9 +292,6 @@ int l3l2q__cons_release(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 {
 	int ret;
 
-	ret = l3l2q__ep_check(ep, op);
-	if (ret)
-		return ret;
 	if (!msg)
 		return l3l2q__reject(ep, EINVAL, L3L2Q_ERR_BAD_ARGUMENT, op,
 				     "msg must not be NULL", 0, NULL, 0, NULL);
@@ -311,9 +307,6 @@ int l3l2q__cons_release_batch(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 	__u32 i;
 	int ret;
 
-	ret = l3l2q__ep_check(ep, op);
-	if (ret)
-		return ret;
 	if (n && !msgs)
 		return l3l2q__reject(ep, EINVAL, L3L2Q_ERR_BAD_ARGUMENT, op,
 				     "msgs must not be NULL", 0, NULL, 0, NULL);

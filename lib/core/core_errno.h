@@ -24,6 +24,7 @@
 #define ENOTTY		25
 #define EINTR		4
 #define EOPNOTSUPP	95
+#define EOWNERDEAD	130
 #endif
 
 #endif /* L3L2Q_CORE_ERRNO_H */

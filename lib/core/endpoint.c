@@ -6,6 +6,13 @@
  * Error classes (reference §6): a rejection happens before any shared
  * mutation and changes nothing; poison is terminal and raises the own abort
  * flag; a remote abort is terminal and leaves the own flag alone.
+ *
+ * Threads: each direction (ring) of an endpoint may have its own thread.
+ * What a direction keeps to itself lives in ep->dir[]; what both share is
+ * either fixed at init, or the gate word (role and state, changed by
+ * compare-and-swap so that exactly one thread records the first terminal
+ * error), or a shared-memory word changed by atomic read-modify-write (the
+ * own need-wakeup word, whose bits belong to different directions).
  */
 #include "internal.h"
 
@@ -28,8 +35,25 @@ static int same_layout(const struct l3l2q_layout *a,
 	       a->counter_bytes == b->counter_bytes;
 }
 
+struct l3l2q_error *l3l2q__last(struct l3l2q_ep *ep, __u32 op)
+{
+	__u32 dir = l3l2q__op_dir(op);
+
+	if (l3l2q_load_once_u32(&ep->last_dir) != dir)
+		l3l2q_store_once_u32(&ep->last_dir, dir);
+	return &ep->dir[dir].last;
+}
+
+static int init_fail(struct l3l2q_ep *ep, __u32 kind, const char *a, __u64 x,
+		     const char *b)
+{
+	l3l2q__record(l3l2q__last(ep, L3L2Q_EOP_INIT), kind, L3L2Q_EOP_INIT,
+		      ep->mem.region_id, a, x, b, 0, NULL);
+	return -EINVAL;
+}
+
 int l3l2q__ep_init(struct l3l2q_ep *ep, __u32 role, const struct l3l2q_mem *mem,
-		   const struct l3l2q_layout *layout,
+		   const struct l3l2q_layout *layout, __u64 start_pos,
 		   const struct l3l2q_env *env)
 {
 	struct l3l2q_layout check;
@@ -38,35 +62,31 @@ int l3l2q__ep_init(struct l3l2q_ep *ep, __u32 role, const struct l3l2q_mem *mem,
 
 	l3l2q__memset(ep, 0, sizeof(*ep));
 	ep->role = role;
-	ep->state = L3L2Q_STATE_RELEASED;	/* until bound */
+	/* Released until bound: its errors can be read, nothing else works. */
+	ep->gate = L3L2Q__GATE(role, L3L2Q_STATE_RELEASED);
 	if (env)
 		ep->env = *env;
-	if (!mem || !layout) {
-		l3l2q__record(&ep->last, L3L2Q_ERR_BAD_ARGUMENT, L3L2Q_EOP_INIT,
-			      0, "mem and layout are required", 0, NULL, 0,
-			      NULL);
-		return -EINVAL;
-	}
+	if (!mem || !layout)
+		return init_fail(ep, L3L2Q_ERR_BAD_ARGUMENT,
+				 "mem and layout are required", 0, NULL);
 	ep->mem = *mem;
 	if (!mem->payload || !mem->counters ||
-	    ((unsigned long)mem->counters % L3L2Q_LINE_BYTES)) {
-		l3l2q__record(&ep->last, L3L2Q_ERR_BAD_ARGUMENT, L3L2Q_EOP_INIT,
-			      mem->region_id,
-			      "mem.payload and a 64-aligned mem.counters are required",
-			      0, NULL, 0, NULL);
-		return -EINVAL;
-	}
+	    ((unsigned long)mem->counters % L3L2Q_LINE_BYTES))
+		return init_fail(ep, L3L2Q_ERR_BAD_ARGUMENT,
+				 "mem.payload and a 64-aligned mem.counters are required",
+				 0, NULL);
+	if (start_pos > L3L2Q_START_POS_MAX)
+		return init_fail(ep, L3L2Q_ERR_BAD_ARGUMENT, "start_pos ",
+				 start_pos,
+				 " is above L3L2Q_START_POS_MAX (2^62): positions would wrap");
 	/* Never trust a layout we did not compute ourselves. */
 	st = l3l2q_layout(layout->depth, layout->input_arena_bytes,
 			  layout->output_arena_bytes, &check);
-	if (st != L3L2Q_LAYOUT_OK || !same_layout(&check, layout)) {
-		l3l2q__record(&ep->last, L3L2Q_ERR_BAD_DESCRIPTOR,
-			      L3L2Q_EOP_INIT, mem->region_id,
-			      st != L3L2Q_LAYOUT_OK ? l3l2q_layout_strerror(st) :
-			      "layout does not match l3l2q_layout() of its geometry",
-			      0, NULL, 0, NULL);
-		return -EINVAL;
-	}
+	if (st != L3L2Q_LAYOUT_OK || !same_layout(&check, layout))
+		return init_fail(ep, L3L2Q_ERR_BAD_DESCRIPTOR,
+				 st != L3L2Q_LAYOUT_OK ? l3l2q_layout_strerror(st) :
+				 "layout does not match l3l2q_layout() of its geometry",
+				 0, NULL);
 	ep->layout = check;
 	ep->own_abort = at(mem->counters, l3 ? L3L2Q_CTR_L3_ABORT :
 			   L3L2Q_CTR_L2_ABORT);
@@ -85,43 +105,86 @@ int l3l2q__ep_init(struct l3l2q_ep *ep, __u32 role, const struct l3l2q_mem *mem,
 				  L3L2Q_CTRL_L3_WAKE : L3L2Q_CTRL_L2_WAKE, 0));
 		ep->peer_seen = at(mem->ctrl, L3L2Q_CTRL_WAKE_SEEN(l3 ?
 				   L3L2Q_CTRL_L2_WAKE : L3L2Q_CTRL_L3_WAKE, 0));
+		ep->peer_features = at(mem->ctrl, l3 ? L3L2Q_CTRL_L2_FEATURES :
+				       L3L2Q_CTRL_L3_FEATURES);
 		/*
 		 * With a way to kick, this endpoint follows P1-P4 from its
 		 * first publish on: say so, for a peer deciding whether it
 		 * may sleep on our kicks (uapi, feature words).
 		 */
-		if (ep->env.kick)
+		if (ep->env.kick || ep->env.kick_bit)
 			l3l2q_store_release_u32((__u32 *)at(mem->ctrl, l3 ?
 						L3L2Q_CTRL_L3_FEATURES :
 						L3L2Q_CTRL_L2_FEATURES),
 						L3L2Q_FEAT_KICKS);
 	}
-	ep->state = L3L2Q_STATE_LIVE;
+	l3l2q_store_release_u32(&ep->gate, L3L2Q__GATE(role, L3L2Q_STATE_LIVE));
 	return 0;
 }
 
-int l3l2q__ep_check_slow(struct l3l2q_ep *ep, __u32 op)
+static const char *role_name(__u32 role)
 {
-	switch (ep->state) {
+	return role == L3L2Q_ROLE_L3 ? "L3" : "L2";
+}
+
+int l3l2q__ep_check_slow(const void *h, __u32 role, __u32 op)
+{
+	struct l3l2q_ep *ep = (struct l3l2q_ep *)h;
+	struct l3l2q_error *e;
+	struct l3l2q_msgbuf m;
+	__u32 g;
+
+	/* NULL and foreign memory: nothing to record into (ep_last_error
+	 * says what is wrong with such a handle). */
+	if (!ep)
+		return -EINVAL;
+	for (;;) {
+		/* Acquire: pairs with the release that ended BUSY, so the
+		 * terminal error copied into ep->err is complete. */
+		g = l3l2q_load_acquire_u32(&ep->gate);
+		if ((g & L3L2Q__GATE_MASK) != L3L2Q__GATE_MAGIC)
+			return -EINVAL;
+		if (L3L2Q__GATE_STATE(g) != L3L2Q__BUSY)
+			break;
+		if (ep->env.relax)
+			ep->env.relax(ep->env.ctx);
+	}
+	if (L3L2Q__GATE_ROLE(g) != role) {
+		e = l3l2q__last(ep, op);
+		l3l2q__record(e, L3L2Q_ERR_BAD_ARGUMENT, op, ep->mem.region_id,
+			      NULL, 0, NULL, 0, NULL);
+		l3l2q__msg_start(&m, e);
+		l3l2q__msg_str(&m, "the handle is the ");
+		l3l2q__msg_str(&m, role_name(L3L2Q__GATE_ROLE(g)));
+		l3l2q__msg_str(&m, " endpoint, not an ");
+		l3l2q__msg_str(&m, role_name(role));
+		l3l2q__msg_str(&m, " one");
+		return -EINVAL;
+	}
+	switch (L3L2Q__GATE_STATE(g)) {
 	case L3L2Q_STATE_LIVE:
 		return 0;
-	case L3L2Q_STATE_POISONED_LOCAL: {
-		struct l3l2q_msgbuf m;
-
-		l3l2q__record(&ep->last, ep->err.kind, op, ep->mem.region_id,
+	case L3L2Q_STATE_POISONED_LOCAL:
+		e = l3l2q__last(ep, op);
+		l3l2q__record(e, ep->err.kind, op, ep->mem.region_id,
 			      NULL, 0, NULL, 0, NULL);
-		l3l2q__msg_start(&m, &ep->last);
+		l3l2q__msg_start(&m, e);
 		l3l2q__msg_str(&m, "endpoint is poisoned: ");
 		l3l2q__msg_str(&m, ep->err.message);
 		return -EPROTO;
-	}
 	case L3L2Q_STATE_POISONED_REMOTE:
-		l3l2q__record(&ep->last, L3L2Q_ERR_REMOTE_ABORTED, op,
+		l3l2q__record(l3l2q__last(ep, op), L3L2Q_ERR_REMOTE_ABORTED, op,
 			      ep->mem.region_id, "the peer aborted or died",
 			      0, NULL, 0, NULL);
 		return -ECONNRESET;
+	case L3L2Q_STATE_INHERITED:
+		l3l2q__record(l3l2q__last(ep, op), L3L2Q_ERR_OWNERSHIP, op,
+			      ep->mem.region_id,
+			      "the endpoint was inherited across fork(): only the process that created or attached the queue may use it",
+			      0, NULL, 0, NULL);
+		return -EOWNERDEAD;
 	default:
-		l3l2q__record(&ep->last, L3L2Q_ERR_RELEASED, op,
+		l3l2q__record(l3l2q__last(ep, op), L3L2Q_ERR_RELEASED, op,
 			      ep->mem.region_id, "endpoint is released", 0,
 			      NULL, 0, NULL);
 		return -ESHUTDOWN;
@@ -132,25 +195,103 @@ int l3l2q__reject(struct l3l2q_ep *ep, int err, __u32 kind, __u32 op,
 		  const char *a, __u64 x, const char *b, __u64 y,
 		  const char *c)
 {
-	l3l2q__record(&ep->last, kind, op, ep->mem.region_id, a, x, b, y, c);
+	l3l2q__record(l3l2q__last(ep, op), kind, op, ep->mem.region_id, a, x,
+		      b, y, c);
 	return -err;
+}
+
+/*
+ * LIVE -> @state, with @rec as the first terminal error.  Only the thread
+ * whose compare-and-swap takes LIVE to BUSY writes ep->err; it ends BUSY
+ * with a release.  Returns 1 for that thread, 0 when the endpoint was no
+ * longer live.
+ */
+static int make_terminal(struct l3l2q_ep *ep, __u32 state,
+			 const struct l3l2q_error *rec)
+{
+	__u32 live = L3L2Q__GATE(ep->role, L3L2Q_STATE_LIVE);
+
+	if (!l3l2q_try_cas_u32(&ep->gate, &live,
+			       L3L2Q__GATE(ep->role, L3L2Q__BUSY)))
+		return 0;
+	ep->err = *rec;
+	/* Release: pairs with the acquire in l3l2q__ep_check_slow(). */
+	l3l2q_store_release_u32(&ep->gate, L3L2Q__GATE(ep->role, state));
+	return 1;
+}
+
+/*
+ * The peer may be asleep waiting for us: after our abort flag, kick every
+ * bit it waits on, whatever was kicked before, so that it learns now
+ * rather than at its deadline.
+ */
+static void kick_all(struct l3l2q_ep *ep)
+{
+	__u32 w, b;
+
+	if (!ep->peer_wake || (!ep->env.kick && !ep->env.kick_bit))
+		return;
+	/* P2 for the abort flag: pairs with the waiter's W2. */
+	l3l2q_full_fence();
+	w = l3l2q_load_acquire_u32(ep->peer_wake) & L3L2Q_WAKE_BITS;
+	if (!w)
+		return;
+	if (!ep->env.kick_bit) {
+		ep->env.kick(ep->env.ctx);
+		return;
+	}
+	for (b = w; b; b &= b - 1)
+		ep->env.kick_bit(ep->env.ctx, b & -b);
 }
 
 int l3l2q__poison(struct l3l2q_ep *ep, __u32 kind, __u32 op, const char *a,
 		  __u64 x, const char *b, __u64 y, const char *c)
 {
-	l3l2q__record(&ep->last, kind, op, ep->mem.region_id, a, x, b, y, c);
-	if (ep->state != L3L2Q_STATE_LIVE)
+	struct l3l2q_error *e = l3l2q__last(ep, op);
+
+	l3l2q__record(e, kind, op, ep->mem.region_id, a, x, b, y, c);
+	if (!make_terminal(ep, L3L2Q_STATE_POISONED_LOCAL, e))
 		return -EPROTO;
-	ep->err = ep->last;
-	ep->state = L3L2Q_STATE_POISONED_LOCAL;
 	/*
 	 * Through the precomputed address, never through a path that could
 	 * itself refuse after an error (pitfall P11).  Release: the peer that
 	 * sees the flag also sees everything this side wrote before it.
 	 */
 	l3l2q_store_release_s32(ep->own_abort, 1);
+	kick_all(ep);
 	return -EPROTO;
+}
+
+void l3l2q__ep_close(struct l3l2q_ep *ep, __u32 role)
+{
+	__u32 g = l3l2q__gate(ep);
+
+	if ((g & L3L2Q__GATE_MASK) != L3L2Q__GATE_MAGIC ||
+	    L3L2Q__GATE_ROLE(g) != role)
+		return;
+	/* Never over a BUSY: the thread that holds it stores the state. */
+	for (;;) {
+		if (L3L2Q__GATE_STATE(g) == L3L2Q__BUSY) {
+			if (ep->env.relax)
+				ep->env.relax(ep->env.ctx);
+			g = l3l2q__gate(ep);
+			continue;
+		}
+		if (l3l2q_try_cas_u32(&ep->gate, &g,
+				      L3L2Q__GATE(role, L3L2Q_STATE_RELEASED)))
+			return;
+	}
+}
+
+void l3l2q__ep_disown(struct l3l2q_ep *ep)
+{
+	/*
+	 * In a fork child, before it runs anything else: no other thread
+	 * exists there (a BUSY left by one is overwritten too).
+	 */
+	if ((l3l2q__gate(ep) & L3L2Q__GATE_MASK) == L3L2Q__GATE_MAGIC)
+		l3l2q_store_once_u32(&ep->gate,
+				     L3L2Q__GATE(ep->role, L3L2Q_STATE_INHERITED));
 }
 
 /* The peer's abort flag (upstream test(flag, 1, GE)) or its role state. */
@@ -169,12 +310,13 @@ static int peer_gone(struct l3l2q_ep *ep, const char **why)
 	return 0;
 }
 
-static int remote_abort(struct l3l2q_ep *ep, const char *why)
+static int remote_abort(struct l3l2q_ep *ep, __u32 op, const char *why)
 {
-	l3l2q__record(&ep->last, L3L2Q_ERR_REMOTE_ABORTED, L3L2Q_EOP_TIMEOUT,
+	struct l3l2q_error *e = l3l2q__last(ep, op);
+
+	l3l2q__record(e, L3L2Q_ERR_REMOTE_ABORTED, L3L2Q_EOP_TIMEOUT,
 		      ep->mem.region_id, why, 0, NULL, 0, NULL);
-	ep->err = ep->last;
-	ep->state = L3L2Q_STATE_POISONED_REMOTE;	/* own flag untouched */
+	make_terminal(ep, L3L2Q_STATE_POISONED_REMOTE, e);	/* own flag untouched */
 	return -ECONNRESET;
 }
 
@@ -217,50 +359,171 @@ static __u32 seen_now(const struct l3l2q_ep *ep, __u32 bit)
 	}
 }
 
-int l3l2q_ep_want_wakeup(struct l3l2q_ep *ep, __u32 bits)
+/* A handle of either role that was initialised; else -EINVAL. */
+static int ep_valid(const struct l3l2q_ep *ep)
 {
-	__u32 w, arm, b;
-
-	if (!ep->own_wake || !bits || (bits & ~role_wake_bits(ep)))
+	if (!ep || (l3l2q__gate(ep) & L3L2Q__GATE_MASK) != L3L2Q__GATE_MAGIC)
 		return -EINVAL;
-	/* W1: what we have seen, then a new arming (only we write these). */
+	return 0;
+}
+
+/* Which direction a bad @bits argument is told in. */
+static __u32 bits_dir(__u32 bits)
+{
+	return bits & (L3L2Q_WAKE_OUTPUT_AVAIL | L3L2Q_WAKE_OUTPUT_SPACE) ?
+	       L3L2Q_DIR_OUTPUT : L3L2Q_DIR_INPUT;
+}
+
+static int bad_bits(struct l3l2q_ep *ep, __u32 bits, const char *why)
+{
+	__u32 dir = bits_dir(bits);
+
+	if (l3l2q_load_once_u32(&ep->last_dir) != dir)
+		l3l2q_store_once_u32(&ep->last_dir, dir);
+	l3l2q__record(&ep->dir[dir].last, L3L2Q_ERR_BAD_ARGUMENT,
+		      L3L2Q_EOP_NONE, ep->mem.region_id, why, bits, ")", 0,
+		      NULL);
+	return -EINVAL;
+}
+
+/*
+ * W1 and W2 for @bits, already checked.  Inlined into both callers, so
+ * each carries its own W2 fence (tests/aarch64_check.sh looks for it in
+ * l3l2q_ep_want_wakeup).
+ */
+static inline __attribute__((always_inline))
+int arm_bits(struct l3l2q_ep *ep, __u32 bits)
+{
+	struct l3l2q_ep_dir *d;
+	__u32 w, nw, count, b, seen;
+	int ret;
+
+	/* The transport drops stale kicks and checks on the peer first. */
+	if (ep->env.arm) {
+		ret = ep->env.arm(ep->env.ctx, bits);
+		if (ret)
+			return ret;
+	}
+	/* W1: what we have seen, privately (for our W4) and for the peer. */
 	for (b = bits; b; b &= b - 1) {
 		__u32 bit = b & -b;
 
-		l3l2q_store_once_u32(&ep->own_seen[bit_index(bit)],
-				     seen_now(ep, bit));
+		d = &ep->dir[l3l2q__bit_dir(bit)];
+		seen = seen_now(ep, bit);
+		d->armed_seen = seen;
+		d->armed = 1;
+		l3l2q_store_once_u32(&ep->own_seen[bit_index(bit)], seen);
 	}
+	/*
+	 * Then a new arming with the bits.  The other direction's thread
+	 * may set or clear its own bit at the same time: read-modify-write,
+	 * never a plain store over its bit.  Release: the seen words are
+	 * visible with the arming (P3).
+	 */
 	w = l3l2q_load_once_u32(ep->own_wake);
-	arm = ((w >> L3L2Q_WAKE_ARM_SHIFT) + 1) &
-	      (~0u >> L3L2Q_WAKE_ARM_SHIFT);
-	if (!arm)
-		arm = 1;	/* 0 means "never kicked" to the peer */
-	/* Release: the seen words are visible with the arming (P3). */
-	l3l2q_store_release_u32(ep->own_wake, arm << L3L2Q_WAKE_ARM_SHIFT |
-				(w & L3L2Q_WAKE_BITS) | bits);
+	do {
+		count = ((w >> L3L2Q_WAKE_ARM_SHIFT) + 1) &
+			(~0u >> L3L2Q_WAKE_ARM_SHIFT);
+		if (!count)
+			count = 1;	/* 0 means "never kicked" to the peer */
+		nw = count << L3L2Q_WAKE_ARM_SHIFT | (w & L3L2Q_WAKE_BITS) |
+		     bits;
+	} while (!l3l2q_try_cas_u32(ep->own_wake, &w, nw));
 	/* W2: pairs with the peer's P2 in l3l2q__notify(). */
 	l3l2q_full_fence();
 	return 0;
 }
 
-__u32 l3l2q__armed_seen(const struct l3l2q_ep *ep, __u32 bit)
+/*
+ * A fork child's copy has no mapping (libl3l2q): the wake word must not
+ * be touched there.  Recorded like any refusal.
+ */
+static int inherited(struct l3l2q_ep *ep, __u32 bits)
 {
-	return l3l2q_load_once_u32(&ep->own_seen[bit_index(bit)]);
+	if (L3L2Q__GATE_STATE(l3l2q__gate(ep)) != L3L2Q_STATE_INHERITED)
+		return 0;
+	return l3l2q__ep_check_slow(ep, ep->role,
+				    bits_dir(bits) == L3L2Q_DIR_OUTPUT ?
+				    L3L2Q_EOP_OUTPUT_TRY_PEEK :
+				    L3L2Q_EOP_INPUT_TRY_PEEK);
 }
 
-void l3l2q_ep_clear_wakeup(struct l3l2q_ep *ep, __u32 bits)
+int l3l2q_ep_want_wakeup(struct l3l2q_ep *ep, __u32 bits)
 {
-	if (ep->own_wake)
-		l3l2q_store_once_u32(ep->own_wake,
-				     l3l2q_load_once_u32(ep->own_wake) & ~bits);
+	int ret;
+
+	if (ep_valid(ep))
+		return -EINVAL;
+	ret = inherited(ep, bits);
+	if (ret)
+		return ret;
+	if (!ep->own_wake)
+		return bad_bits(ep, bits,
+				"no control block: an upstream peer never kicks (bits ");
+	if (!bits || (bits & ~role_wake_bits(ep)))
+		return bad_bits(ep, bits,
+				"bits this role may not wait on (bits ");
+	ret = arm_bits(ep, bits);
+	if (ret == -ECONNRESET) {
+		__u32 dir = bits_dir(bits);
+
+		l3l2q__record(&ep->dir[dir].last, L3L2Q_ERR_REMOTE_ABORTED,
+			      L3L2Q_EOP_NONE, ep->mem.region_id,
+			      "the peer is gone: nothing will kick", 0, NULL, 0,
+			      NULL);
+		l3l2q_store_once_u32(&ep->last_dir, dir);
+	}
+	return ret;
+}
+
+__u32 l3l2q__armed_seen(const struct l3l2q_ep *ep, __u32 bit, int *armed)
+{
+	const struct l3l2q_ep_dir *d = &ep->dir[l3l2q__bit_dir(bit)];
+
+	*armed = (int)d->armed;
+	return d->armed_seen;
+}
+
+static void disarm(struct l3l2q_ep *ep, __u32 bits)
+{
+	__u32 b;
+
+	/* Relaxed: a cleared bit only stops kicks; nothing depends on it. */
+	l3l2q_fetch_and_u32(ep->own_wake, ~bits);
+	for (b = bits; b; b &= b - 1)
+		ep->dir[l3l2q__bit_dir(b & -b)].armed = 0;
+}
+
+int l3l2q_ep_clear_wakeup(struct l3l2q_ep *ep, __u32 bits)
+{
+	int ret;
+
+	if (ep_valid(ep))
+		return -EINVAL;
+	ret = inherited(ep, bits);
+	if (ret)
+		return ret;
+	if (bits & ~role_wake_bits(ep))
+		return bad_bits(ep, bits,
+				"bits this role may not wait on (bits ");
+	if (ep->own_wake && bits)
+		disarm(ep, bits);
+	return 0;
+}
+
+/* One writer (the direction's thread); relaxed so readers never tear. */
+static void stat_inc(__u64 *c)
+{
+	l3l2q_store_once_u64(c, l3l2q_load_once_u64(c) + 1);
 }
 
 void l3l2q__notify(struct l3l2q_ep *ep, __u32 bit, __u32 pos)
 {
+	struct l3l2q_ep_dir *d = &ep->dir[l3l2q__bit_dir(bit)];
 	__u32 w, arm;
 
 	/* Without a way to kick, the peer cannot be sleeping: no fence. */
-	if (!ep->peer_wake || !ep->env.kick)
+	if (!ep->peer_wake || (!ep->env.kick && !ep->env.kick_bit))
 		return;
 	/* P2: pairs with the waiter's W2 in l3l2q_ep_want_wakeup(). */
 	l3l2q_full_fence();
@@ -270,35 +533,64 @@ void l3l2q__notify(struct l3l2q_ep *ep, __u32 bit, __u32 pos)
 	/*
 	 * P4 (uapi): not waiting; or this arming was kicked already; or the
 	 * waiter had seen @pos when it armed, so a kick would only spend
-	 * the arming on a sleep that does not end.
+	 * the arming on a sleep that does not end.  The peer's other
+	 * direction may have bumped the arming count meanwhile: that only
+	 * costs a kick, never suppresses one this bit needs.
 	 */
-	if (!(w & bit) || arm == ep->kicked_arm ||
+	if (!(w & bit) || arm == d->kicked_arm ||
 	    l3l2q_load_once_u32(&ep->peer_seen[bit_index(bit)]) == pos) {
-		ep->stats.kicks_suppressed++;
+		stat_inc(&d->stats.kicks_suppressed);
 		return;
 	}
-	ep->kicked_arm = arm;
-	ep->stats.kicks++;
-	ep->env.kick(ep->env.ctx);
+	d->kicked_arm = arm;
+	stat_inc(&d->stats.kicks);
+	if (ep->env.kick_bit)
+		ep->env.kick_bit(ep->env.ctx, bit);
+	else
+		ep->env.kick(ep->env.ctx);
 }
 
-const struct l3l2q_stats *l3l2q_ep_stats(const struct l3l2q_ep *ep)
+int l3l2q_ep_stats(const struct l3l2q_ep *ep, struct l3l2q_stats *out)
 {
-	return &ep->stats;
+	const struct l3l2q_stats *a, *b;
+
+	if (ep_valid(ep) || !out)
+		return -EINVAL;
+	a = &ep->dir[0].stats;
+	b = &ep->dir[1].stats;
+	out->kicks = l3l2q_load_once_u64(&a->kicks) +
+		     l3l2q_load_once_u64(&b->kicks);
+	out->kicks_suppressed = l3l2q_load_once_u64(&a->kicks_suppressed) +
+				l3l2q_load_once_u64(&b->kicks_suppressed);
+	out->sleeps = l3l2q_load_once_u64(&a->sleeps) +
+		      l3l2q_load_once_u64(&b->sleeps);
+	return 0;
 }
 
-void l3l2q_ep_set_spin_attempts(struct l3l2q_ep *ep, __u32 attempts)
+int l3l2q_ep_set_spin_attempts(struct l3l2q_ep *ep, __u32 attempts)
 {
-	ep->env.spin_attempts = attempts;
+	if (ep_valid(ep))
+		return -EINVAL;
+	l3l2q_store_once_u32(&ep->env.spin_attempts, attempts);
+	return 0;
+}
+
+/* Whether the peer says it kicks (read once per decision, untrusted). */
+static int peer_kicks(const struct l3l2q_ep *ep)
+{
+	return ep->peer_features &&
+	       (l3l2q_load_once_u32(ep->peer_features) & L3L2Q_FEAT_KICKS);
 }
 
 int l3l2q__wait(struct l3l2q_ep *ep, __u32 op, __u64 deadline_ns,
 		int (*attempt)(void *arg), void *arg,
 		const struct l3l2q_waitspec *w)
 {
-	__u32 budget = ep->env.spin_attempts ? ep->env.spin_attempts :
-		       L3L2Q_SPIN_ATTEMPTS_DEFAULT;
+	__u32 spin = l3l2q_load_once_u32(&ep->env.spin_attempts);
+	__u32 budget = spin ? spin : L3L2Q_SPIN_ATTEMPTS_DEFAULT;
 	int can_sleep = ep->env.sleep && w && ep->own_wake;
+	struct l3l2q_ep_dir *d = &ep->dir[l3l2q__op_dir(op)];
+	__u64 poll_ns = L3L2Q_POLL_MIN_NS, sleep_dl, now;
 	__u32 spins = 0, tries = 0;
 	int armed = 0, set = 0, check = 0;
 	const char *why;
@@ -327,7 +619,7 @@ int l3l2q__wait(struct l3l2q_ep *ep, __u32 op, __u64 deadline_ns,
 				 */
 				ret = attempt(arg);
 				if (ret == -EAGAIN)
-					ret = remote_abort(ep, why);
+					ret = remote_abort(ep, op, why);
 				break;
 			}
 			if (deadline_ns != L3L2Q_DEADLINE_NONE &&
@@ -343,17 +635,40 @@ int l3l2q__wait(struct l3l2q_ep *ep, __u32 op, __u64 deadline_ns,
 		if (can_sleep && ++tries >= budget) {
 			if (!armed) {
 				/* W1, W2; the next attempt is W3. */
-				l3l2q_ep_want_wakeup(ep, w->bit);
+				r = arm_bits(ep, w->bit);
+				if (r == -ECONNRESET) {
+					/* The transport saw the peer go: as
+					 * above, take what it left first. */
+					ret = attempt(arg);
+					if (ret == -EAGAIN)
+						ret = remote_abort(ep, op,
+							"remote abort: the peer is gone");
+					break;
+				}
 				armed = set = 1;
 				/* Never sleep on a peer that is already gone. */
 				check = 1;
 				continue;
 			}
-			ep->stats.sleeps++;
-			/* W4 on what W1 saw, even if W3 saw a newer value. */
+			stat_inc(&d->stats.sleeps);
+			/*
+			 * A peer that does not kick (its feature word, read
+			 * once here) is polled on: sleep in growing steps up
+			 * to L3L2Q_POLL_MAX_NS, then re-check ring and peer,
+			 * so an answer it left in the ring or its abort
+			 * waits one step, never the deadline.
+			 */
+			sleep_dl = deadline_ns;
+			if (!peer_kicks(ep) && ep->env.now_ns) {
+				now = ep->env.now_ns(ep->env.ctx);
+				if (now < sleep_dl && sleep_dl - now > poll_ns)
+					sleep_dl = now + poll_ns;
+				poll_ns = poll_ns * 2 > L3L2Q_POLL_MAX_NS ?
+					  L3L2Q_POLL_MAX_NS : poll_ns * 2;
+			}
+			/* W4 on what W1 saw (our copy), even if W3 saw newer. */
 			r = ep->env.sleep(ep->env.ctx, w->counter,
-					  (__s32)l3l2q__armed_seen(ep, w->bit),
-					  deadline_ns);
+					  (__s32)d->armed_seen, sleep_dl);
 			/*
 			 * Whatever woke us, re-check, then clock and peer;
 			 * sleeping again takes a new arming (W5).
@@ -379,6 +694,6 @@ int l3l2q__wait(struct l3l2q_ep *ep, __u32 op, __u64 deadline_ns,
 			ep->env.relax(ep->env.ctx);
 	}
 	if (set)
-		l3l2q_ep_clear_wakeup(ep, w->bit);
+		disarm(ep, w->bit);
 	return ret;
 }

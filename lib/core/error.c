@@ -106,6 +106,8 @@ void l3l2q_error_set_message(struct l3l2q_error *err, const char *msg)
 {
 	struct l3l2q_msgbuf m;
 
+	if (!err)
+		return;
 	l3l2q__msg_start(&m, err);
 	l3l2q__msg_str(&m, msg);	/* NULL gives "" (pitfall P3) */
 }
@@ -132,17 +134,63 @@ void l3l2q__record(struct l3l2q_error *err, __u32 kind, __u32 op,
 	l3l2q__msg_str(&m, c);
 }
 
+/* What a handle that is no endpoint at all gets instead of a record. */
+static const struct l3l2q_error null_record = {
+	.kind = L3L2Q_ERR_BAD_ARGUMENT,
+	.message = "the endpoint is NULL",
+};
+
+static const struct l3l2q_error foreign_record = {
+	.kind = L3L2Q_ERR_BAD_ARGUMENT,
+	.message = "not an endpoint: never initialised (l3l2q_l3_init/l3l2q_l2_init), or not one at all",
+};
+
+static const struct l3l2q_error *bad_handle(const struct l3l2q_ep *ep)
+{
+	if (!ep)
+		return &null_record;
+	if ((l3l2q__gate(ep) & L3L2Q__GATE_MASK) != L3L2Q__GATE_MAGIC)
+		return &foreign_record;
+	return (const struct l3l2q_error *)0;
+}
+
 const struct l3l2q_error *l3l2q_ep_error(const struct l3l2q_ep *ep)
 {
-	return &ep->err;
+	const struct l3l2q_error *bad = bad_handle(ep);
+
+	return bad ? bad : &ep->err;
 }
 
 const struct l3l2q_error *l3l2q_ep_last_error(const struct l3l2q_ep *ep)
 {
-	return &ep->last;
+	const struct l3l2q_error *bad = bad_handle(ep);
+
+	if (bad)
+		return bad;
+	return &ep->dir[l3l2q_load_once_u32(&ep->last_dir) & 1].last;
 }
 
-enum l3l2q_state l3l2q_ep_state(const struct l3l2q_ep *ep)
+const struct l3l2q_error *l3l2q_ep_last_error_dir(const struct l3l2q_ep *ep,
+						  __u32 dir)
 {
-	return (enum l3l2q_state)ep->state;
+	static const struct l3l2q_error bad_dir = {
+		.kind = L3L2Q_ERR_BAD_ARGUMENT,
+		.message = "dir must be L3L2Q_DIR_INPUT or L3L2Q_DIR_OUTPUT",
+	};
+	const struct l3l2q_error *bad = bad_handle(ep);
+
+	if (bad)
+		return bad;
+	return dir > L3L2Q_DIR_OUTPUT ? &bad_dir : &ep->dir[dir].last;
+}
+
+int l3l2q_ep_state(const struct l3l2q_ep *ep)
+{
+	__u32 s;
+
+	if (bad_handle(ep))
+		return -EINVAL;
+	s = L3L2Q__GATE_STATE(l3l2q__gate(ep));
+	/* Becoming terminal: not yet, as far as the caller can tell. */
+	return s == L3L2Q__BUSY ? L3L2Q_STATE_LIVE : (int)s;
 }

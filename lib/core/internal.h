@@ -57,23 +57,90 @@ void l3l2q__record(struct l3l2q_error *err, __u32 kind, __u32 op,
 
 /* ---- endpoint.c ---- */
 
+/*
+ * The gate word: role and state in one word, so that every call checks
+ * both with one compare; the magic tells an initialised endpoint from
+ * zeroed or foreign memory.  State L3L2Q__BUSY is held only while a
+ * thread copies the first terminal error into ep->err.
+ */
+#define L3L2Q__GATE_MAGIC	0x4C330000u
+#define L3L2Q__GATE_MASK	0xffff0000u
+#define L3L2Q__BUSY		15u
+#define L3L2Q__GATE(role, state) \
+	(L3L2Q__GATE_MAGIC | (__u32)(role) << 8 | (__u32)(state))
+#define L3L2Q__GATE_ROLE(g)	(((g) >> 8) & 0xffu)
+#define L3L2Q__GATE_STATE(g)	((g) & 0xffu)
+
+static inline __u32 l3l2q__gate(const struct l3l2q_ep *ep)
+{
+	/* Relaxed: the state only says which path to take; the terminal
+	 * paths acquire it again before they read what it covers. */
+	return l3l2q_load_once_u32(&ep->gate);
+}
+
+/* The direction an operation belongs to (INIT, ATTACH, ... count as input). */
+static inline __u32 l3l2q__op_dir(__u32 op)
+{
+	switch (op) {
+	case L3L2Q_EOP_OUTPUT_TRY_RESERVE:
+	case L3L2Q_EOP_OUTPUT_PUBLISH:
+	case L3L2Q_EOP_OUTPUT_TRY_PEEK:
+	case L3L2Q_EOP_OUTPUT_READ:
+	case L3L2Q_EOP_OUTPUT_RELEASE:
+		return L3L2Q_DIR_OUTPUT;
+	default:
+		return L3L2Q_DIR_INPUT;
+	}
+}
+
+/* The direction a wait bit belongs to (both roles). */
+static inline __u32 l3l2q__bit_dir(__u32 bit)
+{
+	return bit & (L3L2Q_WAKE_INPUT_AVAIL | L3L2Q_WAKE_INPUT_SPACE) ?
+	       L3L2Q_DIR_INPUT : L3L2Q_DIR_OUTPUT;
+}
+
 int l3l2q__ep_init(struct l3l2q_ep *ep, __u32 role, const struct l3l2q_mem *mem,
-		   const struct l3l2q_layout *layout,
+		   const struct l3l2q_layout *layout, __u64 start_pos,
 		   const struct l3l2q_env *env);
 
-/* The terminal states of l3l2q__ep_check(): record and return the errno. */
-int l3l2q__ep_check_slow(struct l3l2q_ep *ep, __u32 op);
+/* The record of @op's direction, now the most recent one. */
+struct l3l2q_error *l3l2q__last(struct l3l2q_ep *ep, __u32 op);
 
 /*
- * 0 while LIVE, else the errno of the terminal state (recorded as last).
- * Inline: it runs several times per message, and the live case is one
- * compare; only a terminal state pays for the call and the record.
+ * Not a LIVE endpoint of @role: record and return the errno (-EINVAL for
+ * NULL, foreign or uninitialised handles and the wrong role, else the
+ * terminal state's).
  */
-static inline int l3l2q__ep_check(struct l3l2q_ep *ep, __u32 op)
+int l3l2q__ep_check_slow(const void *h, __u32 role, __u32 op);
+
+/*
+ * 0 for a LIVE endpoint of @role (@h is the role's struct, the endpoint
+ * first), else the errno.  Inline: it runs on every call, and the live
+ * case is a NULL test and one compare; the rest pays for the call.
+ */
+static inline int l3l2q__ep_check(const void *h, __u32 role, __u32 op)
 {
-	if (__builtin_expect(ep->state == L3L2Q_STATE_LIVE, 1))
+	if (__builtin_expect(h && l3l2q__gate((const struct l3l2q_ep *)h) ==
+			     L3L2Q__GATE(role, L3L2Q_STATE_LIVE), 1))
 		return 0;
-	return l3l2q__ep_check_slow(ep, op);
+	return l3l2q__ep_check_slow(h, role, op);
+}
+
+/* -EAGAIN from @dir: its record is cleared, so it shows no older error. */
+static inline int l3l2q__again(struct l3l2q_ep *ep, __u32 dir)
+{
+	struct l3l2q_error *e = &ep->dir[dir].last;
+
+	if (e->kind != L3L2Q_ERR_NONE) {
+		e->kind = L3L2Q_ERR_NONE;
+		e->op = L3L2Q_EOP_NONE;
+		e->message[0] = '\0';
+	}
+	/* Written only when it changes: the other direction reads it. */
+	if (l3l2q_load_once_u32(&ep->last_dir) != dir)
+		l3l2q_store_once_u32(&ep->last_dir, dir);
+	return -EAGAIN;
 }
 
 /* Before any shared mutation: record and return -@err; state unchanged. */
@@ -81,9 +148,18 @@ int l3l2q__reject(struct l3l2q_ep *ep, int err, __u32 kind, __u32 op,
 		  const char *a, __u64 x, const char *b, __u64 y,
 		  const char *c);
 
-/* Local infrastructure poison: terminal, sets the own abort flag. -EPROTO. */
+/*
+ * Local infrastructure poison: terminal, sets the own abort flag and
+ * kicks a peer that sleeps.  -EPROTO.
+ */
 int l3l2q__poison(struct l3l2q_ep *ep, __u32 kind, __u32 op, const char *a,
 		  __u64 x, const char *b, __u64 y, const char *c);
+
+/* close: any state -> RELEASED, for an initialised endpoint of @role. */
+void l3l2q__ep_close(struct l3l2q_ep *ep, __u32 role);
+
+/* Mark a copy inherited across fork: every later call -EOWNERDEAD. */
+void l3l2q__ep_disown(struct l3l2q_ep *ep);
 
 /* What a blocking call waits for: a need-wakeup bit and its counter. */
 struct l3l2q_waitspec {
@@ -97,7 +173,8 @@ struct l3l2q_waitspec {
  * clock only every L3L2Q_SPINS_PER_CLOCK attempts (pitfall P4), until
  * @deadline_ns; a timeout is disambiguated with the peer's abort flag.
  * After env.spin_attempts failures it sleeps through env.sleep, following
- * the need-wakeup protocol for @w.
+ * the need-wakeup protocol for @w; in bounded steps when the peer does not
+ * kick (L3L2Q_POLL_MIN_NS .. L3L2Q_POLL_MAX_NS).
  */
 int l3l2q__wait(struct l3l2q_ep *ep, __u32 op, __u64 deadline_ns,
 		int (*attempt)(void *arg), void *arg,
@@ -111,8 +188,12 @@ int l3l2q__wait(struct l3l2q_ep *ep, __u32 op, __u64 deadline_ns,
  */
 void l3l2q__notify(struct l3l2q_ep *ep, __u32 bit, __u32 pos);
 
-/* The counter value this endpoint armed @bit with (W1), for its W4. */
-__u32 l3l2q__armed_seen(const struct l3l2q_ep *ep, __u32 bit);
+/*
+ * The counter value this endpoint armed @bit with (W1), from its private
+ * copy, never from the shared seen word the peer could rewrite; 1 in
+ * *armed if @bit is armed now (0 and no value otherwise).
+ */
+__u32 l3l2q__armed_seen(const struct l3l2q_ep *ep, __u32 bit, int *armed);
 
 /* ---- arena.c: the payload cursor rules shared by both halves ---- */
 

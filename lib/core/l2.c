@@ -6,18 +6,27 @@
  */
 #include "internal.h"
 
+/* Every entry point: a LIVE L2 endpoint, or the errno (pitfall P11). */
+#define CHECK(q, op) l3l2q__ep_check(q, L3L2Q_ROLE_L2, op)
+
 int l3l2q_l2_init(struct l3l2q_l2 *q, const struct l3l2q_mem *mem,
 		  const struct l3l2q_layout *layout, __u64 start_pos,
 		  __u32 max_inflight, const struct l3l2q_env *env)
 {
-	int ret = l3l2q__ep_init(&q->ep, L3L2Q_ROLE_L2, mem, layout, env);
+	int ret;
 
+	if (!q)
+		return -EINVAL;
+	ret = l3l2q__ep_init(&q->ep, L3L2Q_ROLE_L2, mem, layout, start_pos,
+			     env);
 	if (ret)
 		return ret;
 	/* A bad window is the caller's mistake: no abort flag is raised. */
 	if (!max_inflight || max_inflight > L3L2Q_WINDOW_MAX ||
 	    max_inflight > q->ep.layout.depth) {
-		q->ep.state = L3L2Q_STATE_RELEASED;
+		l3l2q_store_once_u32(&q->ep.gate,
+				     L3L2Q__GATE(L3L2Q_ROLE_L2,
+						 L3L2Q_STATE_RELEASED));
 		return l3l2q__reject(&q->ep, EINVAL, L3L2Q_ERR_BAD_ARGUMENT,
 				     L3L2Q_EOP_INIT, "max_inflight ",
 				     max_inflight,
@@ -31,6 +40,10 @@ int l3l2q_l2_init(struct l3l2q_l2 *q, const struct l3l2q_mem *mem,
 
 int l3l2q_l2_try_peek(struct l3l2q_l2 *q, struct l3l2q_msg *msg)
 {
+	int ret = CHECK(q, L3L2Q_EOP_INPUT_TRY_PEEK);
+
+	if (ret)
+		return ret;
 	return l3l2q__cons_try_peek(&q->ep, &q->in, msg,
 				    L3L2Q_EOP_INPUT_TRY_PEEK);
 }
@@ -50,33 +63,53 @@ static int peek_once(void *arg)
 int l3l2q_l2_peek(struct l3l2q_l2 *q, __u64 deadline_ns, struct l3l2q_msg *msg)
 {
 	struct peek_args a = { q, msg };
-	struct l3l2q_waitspec w = {
-		L3L2Q_WAKE_INPUT_AVAIL, L3L2Q_CTR_INPUT_TAIL, &q->in.tail
-	};
+	struct l3l2q_waitspec w;
+	int ret = CHECK(q, L3L2Q_EOP_INPUT_TRY_PEEK);
 
+	if (ret)
+		return ret;
+	w.bit = L3L2Q_WAKE_INPUT_AVAIL;
+	w.counter = L3L2Q_CTR_INPUT_TAIL;
+	w.local = &q->in.tail;
 	return l3l2q__wait(&q->ep, L3L2Q_EOP_INPUT_TRY_PEEK, deadline_ns,
 			   peek_once, &a, &w);
 }
 
 int l3l2q_l2_release(struct l3l2q_l2 *q, const struct l3l2q_msg *msg)
 {
+	int ret = CHECK(q, L3L2Q_EOP_INPUT_RELEASE);
+
+	if (ret)
+		return ret;
 	return l3l2q__cons_release(&q->ep, &q->in, msg, L3L2Q_EOP_INPUT_RELEASE);
 }
 
 int l3l2q_l2_release_batch(struct l3l2q_l2 *q, const struct l3l2q_msg *msgs,
 			   __u32 n)
 {
+	int ret = CHECK(q, L3L2Q_EOP_INPUT_RELEASE);
+
+	if (ret)
+		return ret;
 	return l3l2q__cons_release_batch(&q->ep, &q->in, msgs, n,
 					 L3L2Q_EOP_INPUT_RELEASE);
 }
 
 int l3l2q_l2_drained(const struct l3l2q_l2 *q)
 {
+	/* Any state: a released endpoint still knows whether it drained. */
+	if (!q || (l3l2q__gate(&q->ep) & L3L2Q__GATE_MASK) !=
+		  L3L2Q__GATE_MAGIC || q->ep.role != L3L2Q_ROLE_L2)
+		return -EINVAL;
 	return q->in.drained;
 }
 
 int l3l2q_l2_try_reserve(struct l3l2q_l2 *q, __u64 n, struct l3l2q_res *res)
 {
+	int ret = CHECK(q, L3L2Q_EOP_OUTPUT_TRY_RESERVE);
+
+	if (ret)
+		return ret;
 	return l3l2q__prod_try_reserve(&q->ep, &q->out, n, res,
 				       L3L2Q_EOP_OUTPUT_TRY_RESERVE);
 }
@@ -98,10 +131,14 @@ int l3l2q_l2_reserve(struct l3l2q_l2 *q, __u64 n, __u64 deadline_ns,
 		     struct l3l2q_res *res)
 {
 	struct reserve_args a = { q, n, res };
-	struct l3l2q_waitspec w = {
-		L3L2Q_WAKE_OUTPUT_SPACE, L3L2Q_CTR_OUTPUT_HEAD, &q->out.head
-	};
+	struct l3l2q_waitspec w;
+	int ret = CHECK(q, L3L2Q_EOP_OUTPUT_TRY_RESERVE);
 
+	if (ret)
+		return ret;
+	w.bit = L3L2Q_WAKE_OUTPUT_SPACE;
+	w.counter = L3L2Q_CTR_OUTPUT_HEAD;
+	w.local = &q->out.head;
 	return l3l2q__wait(&q->ep, L3L2Q_EOP_OUTPUT_TRY_RESERVE, deadline_ns,
 			   reserve_once, &a, &w);
 }
@@ -109,6 +146,10 @@ int l3l2q_l2_reserve(struct l3l2q_l2 *q, __u64 n, __u64 deadline_ns,
 int l3l2q_l2_publish(struct l3l2q_l2 *q, const struct l3l2q_res *res,
 		     __u64 opcode)
 {
+	int ret = CHECK(q, L3L2Q_EOP_OUTPUT_PUBLISH);
+
+	if (ret)
+		return ret;
 	return l3l2q__prod_publish(&q->ep, &q->out, res, opcode,
 				   L3L2Q_EOP_OUTPUT_PUBLISH);
 }
@@ -116,16 +157,25 @@ int l3l2q_l2_publish(struct l3l2q_l2 *q, const struct l3l2q_res *res,
 int l3l2q_l2_publish_defer(struct l3l2q_l2 *q, const struct l3l2q_res *res,
 			   __u64 opcode)
 {
+	int ret = CHECK(q, L3L2Q_EOP_OUTPUT_PUBLISH);
+
+	if (ret)
+		return ret;
 	return l3l2q__prod_publish_defer(&q->ep, &q->out, res, opcode,
 					 L3L2Q_EOP_OUTPUT_PUBLISH);
 }
 
 int l3l2q_l2_flush(struct l3l2q_l2 *q)
 {
+	int ret = CHECK(q, L3L2Q_EOP_OUTPUT_PUBLISH);
+
+	if (ret)
+		return ret;
 	return l3l2q__prod_flush(&q->ep, &q->out, L3L2Q_EOP_OUTPUT_PUBLISH);
 }
 
 void l3l2q_l2_close(struct l3l2q_l2 *q)
 {
-	q->ep.state = L3L2Q_STATE_RELEASED;
+	if (q)
+		l3l2q__ep_close(&q->ep, L3L2Q_ROLE_L2);
 }

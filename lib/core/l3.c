@@ -24,12 +24,19 @@ static const struct l3l2q_waitspec *output_wait(struct l3l2q_l3 *q,
 	return w;
 }
 
+/* Every entry point: a LIVE L3 endpoint, or the errno (pitfall P11). */
+#define CHECK(q, op) l3l2q__ep_check(q, L3L2Q_ROLE_L3, op)
+
 int l3l2q_l3_init(struct l3l2q_l3 *q, const struct l3l2q_mem *mem,
 		  const struct l3l2q_layout *layout, __u64 start_pos,
 		  const struct l3l2q_env *env)
 {
-	int ret = l3l2q__ep_init(&q->ep, L3L2Q_ROLE_L3, mem, layout, env);
+	int ret;
 
+	if (!q)
+		return -EINVAL;
+	ret = l3l2q__ep_init(&q->ep, L3L2Q_ROLE_L3, mem, layout, start_pos,
+			     env);
 	if (ret)
 		return ret;
 	l3l2q__prod_init(&q->in, &q->ep, 1, start_pos);
@@ -50,7 +57,7 @@ static int check_not_stopped(struct l3l2q_l3 *q, __u32 op)
 
 int l3l2q_l3_try_reserve(struct l3l2q_l3 *q, __u64 n, struct l3l2q_res *res)
 {
-	int ret = l3l2q__ep_check(&q->ep, L3L2Q_EOP_INPUT_TRY_RESERVE);
+	int ret = CHECK(q, L3L2Q_EOP_INPUT_TRY_RESERVE);
 
 	if (!ret)
 		ret = check_not_stopped(q, L3L2Q_EOP_INPUT_TRY_RESERVE);
@@ -78,7 +85,10 @@ int l3l2q_l3_reserve(struct l3l2q_l3 *q, __u64 n, __u64 deadline_ns,
 {
 	struct reserve_args a = { q, n, res };
 	struct l3l2q_waitspec w;
+	int ret = CHECK(q, L3L2Q_EOP_INPUT_TRY_RESERVE);
 
+	if (ret)
+		return ret;
 	return l3l2q__wait(&q->ep, L3L2Q_EOP_INPUT_TRY_RESERVE, deadline_ns,
 			   reserve_once, &a, space_wait(q, &w));
 }
@@ -86,6 +96,10 @@ int l3l2q_l3_reserve(struct l3l2q_l3 *q, __u64 n, __u64 deadline_ns,
 int l3l2q_l3_publish(struct l3l2q_l3 *q, const struct l3l2q_res *res,
 		     __u64 opcode)
 {
+	int ret = CHECK(q, L3L2Q_EOP_INPUT_PUBLISH);
+
+	if (ret)
+		return ret;
 	return l3l2q__prod_publish(&q->ep, &q->in, res, opcode,
 				   L3L2Q_EOP_INPUT_PUBLISH);
 }
@@ -93,12 +107,20 @@ int l3l2q_l3_publish(struct l3l2q_l3 *q, const struct l3l2q_res *res,
 int l3l2q_l3_publish_defer(struct l3l2q_l3 *q, const struct l3l2q_res *res,
 			   __u64 opcode)
 {
+	int ret = CHECK(q, L3L2Q_EOP_INPUT_PUBLISH);
+
+	if (ret)
+		return ret;
 	return l3l2q__prod_publish_defer(&q->ep, &q->in, res, opcode,
 					 L3L2Q_EOP_INPUT_PUBLISH);
 }
 
 int l3l2q_l3_flush(struct l3l2q_l3 *q)
 {
+	int ret = CHECK(q, L3L2Q_EOP_INPUT_PUBLISH);
+
+	if (ret)
+		return ret;
 	return l3l2q__prod_flush(&q->ep, &q->in, L3L2Q_EOP_INPUT_PUBLISH);
 }
 
@@ -110,7 +132,7 @@ int l3l2q_l3_try_enqueue(struct l3l2q_l3 *q, __u64 opcode, const void *buf,
 	int ret;
 
 	/* Every argument check comes before any state is touched. */
-	ret = l3l2q__ep_check(&q->ep, op);
+	ret = CHECK(q, op);
 	if (ret)
 		return ret;
 	if (opcode != L3L2Q_OP_DATA && opcode != L3L2Q_OP_ERROR)
@@ -150,7 +172,10 @@ int l3l2q_l3_enqueue(struct l3l2q_l3 *q, __u64 opcode, const void *buf,
 {
 	struct enqueue_args a = { q, opcode, buf, n };
 	struct l3l2q_waitspec w;
+	int ret = CHECK(q, L3L2Q_EOP_INPUT_ENQUEUE);
 
+	if (ret)
+		return ret;
 	return l3l2q__wait(&q->ep, L3L2Q_EOP_INPUT_ENQUEUE, deadline_ns,
 			   enqueue_once, &a, space_wait(q, &w));
 }
@@ -161,7 +186,7 @@ int l3l2q_l3_try_request_stop(struct l3l2q_l3 *q)
 	struct l3l2q_res res;
 	int ret;
 
-	ret = l3l2q__ep_check(&q->ep, op);
+	ret = CHECK(q, op);
 	if (!ret)
 		ret = check_not_stopped(q, op);
 	if (!ret)
@@ -179,7 +204,10 @@ static int stop_once(void *arg)
 int l3l2q_l3_request_stop(struct l3l2q_l3 *q, __u64 deadline_ns)
 {
 	struct l3l2q_waitspec w;
+	int ret = CHECK(q, L3L2Q_EOP_REQUEST_STOP);
 
+	if (ret)
+		return ret;
 	return l3l2q__wait(&q->ep, L3L2Q_EOP_REQUEST_STOP, deadline_ns,
 			   stop_once, q, space_wait(q, &w));
 }
@@ -188,6 +216,10 @@ int l3l2q_l3_request_stop(struct l3l2q_l3 *q, __u64 deadline_ns)
 
 int l3l2q_l3_try_peek(struct l3l2q_l3 *q, struct l3l2q_msg *msg)
 {
+	int ret = CHECK(q, L3L2Q_EOP_OUTPUT_TRY_PEEK);
+
+	if (ret)
+		return ret;
 	return l3l2q__cons_try_peek(&q->ep, &q->out, msg,
 				    L3L2Q_EOP_OUTPUT_TRY_PEEK);
 }
@@ -208,7 +240,10 @@ int l3l2q_l3_peek(struct l3l2q_l3 *q, __u64 deadline_ns, struct l3l2q_msg *msg)
 {
 	struct peek_args a = { q, msg };
 	struct l3l2q_waitspec w;
+	int ret = CHECK(q, L3L2Q_EOP_OUTPUT_TRY_PEEK);
 
+	if (ret)
+		return ret;
 	return l3l2q__wait(&q->ep, L3L2Q_EOP_OUTPUT_TRY_PEEK, deadline_ns,
 			   peek_once, &a, output_wait(q, &w));
 }
@@ -220,7 +255,7 @@ int l3l2q_l3_read(struct l3l2q_l3 *q, const struct l3l2q_msg *msg, void *buf,
 	const struct l3l2q_entry *e;
 	int ret;
 
-	ret = l3l2q__ep_check(&q->ep, op);
+	ret = CHECK(q, op);
 	if (ret)
 		return ret;
 	/* Reading is harmless, so a wrong handle is rejected, not poison. */
@@ -247,6 +282,10 @@ int l3l2q_l3_read(struct l3l2q_l3 *q, const struct l3l2q_msg *msg, void *buf,
 
 int l3l2q_l3_release(struct l3l2q_l3 *q, const struct l3l2q_msg *msg)
 {
+	int ret = CHECK(q, L3L2Q_EOP_OUTPUT_RELEASE);
+
+	if (ret)
+		return ret;
 	return l3l2q__cons_release(&q->ep, &q->out, msg,
 				   L3L2Q_EOP_OUTPUT_RELEASE);
 }
@@ -286,12 +325,16 @@ int l3l2q_l3_dequeue(struct l3l2q_l3 *q, void *buf, __u64 cap,
 {
 	struct dequeue_args a = { q, buf, cap, msg };
 	struct l3l2q_waitspec w;
+	int ret = CHECK(q, L3L2Q_EOP_OUTPUT_TRY_PEEK);
 
+	if (ret)
+		return ret;
 	return l3l2q__wait(&q->ep, L3L2Q_EOP_OUTPUT_TRY_PEEK, deadline_ns,
 			   dequeue_once, &a, output_wait(q, &w));
 }
 
 void l3l2q_l3_close(struct l3l2q_l3 *q)
 {
-	q->ep.state = L3L2Q_STATE_RELEASED;
+	if (q)
+		l3l2q__ep_close(&q->ep, L3L2Q_ROLE_L3);
 }

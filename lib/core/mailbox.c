@@ -58,7 +58,8 @@ static inline void mb_inc_relaxed_u64(__u64 *p)
 
 void l3l2q_mailbox_init(struct l3l2q_mailbox *mb)
 {
-	l3l2q__memset(mb, 0, sizeof(*mb));
+	if (mb)
+		l3l2q__memset(mb, 0, sizeof(*mb));
 }
 
 int l3l2q_mailbox_push(struct l3l2q_mailbox *mb,
@@ -67,6 +68,8 @@ int l3l2q_mailbox_push(struct l3l2q_mailbox *mb,
 	struct l3l2q_mailbox_msg *slot;
 	__u64 h, t;
 
+	if (!mb || !m)
+		return -EINVAL;
 	for (;;) {
 		/* Relaxed: head only hands out positions (see the header). */
 		h = l3l2q_load_once_u64(&mb->head);
@@ -80,12 +83,19 @@ int l3l2q_mailbox_push(struct l3l2q_mailbox *mb,
 		 * h was read first, so it may be older than t: other
 		 * producers pushed and the consumer popped past it in
 		 * between.  h - t would then wrap to a huge value and look
-		 * full; it is only stale (the CAS would fail), so retry.
-		 * Upstream's push lacks this and can report (and count) a
-		 * spurious full ring.
+		 * full; it is only stale, so read head again.  Upstream's
+		 * push lacks this and can report (and count) a spurious full
+		 * ring.  Read after the acquire of t, head is at least t (the
+		 * pop that stored t had seen head past t-1, and that
+		 * happens-before us); a head still behind means the tail is
+		 * ahead of the head, which only corruption does: say so
+		 * rather than retry for ever.
 		 */
-		if ((__s64)(h - t) < 0)
-			continue;
+		if ((__s64)(h - t) < 0) {
+			h = l3l2q_load_once_u64(&mb->head);
+			if ((__s64)(h - t) < 0)
+				return -EPROTO;
+		}
 		if (h - t >= L3L2Q_MAILBOX_CAPACITY) {
 			mb_inc_relaxed_u64(&mb->skipped);
 			return -EAGAIN;
@@ -122,6 +132,8 @@ int l3l2q_mailbox_pop(struct l3l2q_mailbox *mb, struct l3l2q_mailbox_msg *out)
 	struct l3l2q_mailbox_msg *slot;
 	__u64 h, t, seq;
 
+	if (!mb || !out)
+		return -EINVAL;
 	/* Relaxed: only this thread writes tail. */
 	t = l3l2q_load_once_u64(&mb->tail);
 	/* Relaxed: a stale head only makes the ring look emptier. */
@@ -163,21 +175,28 @@ int l3l2q_mailbox_pop(struct l3l2q_mailbox *mb, struct l3l2q_mailbox_msg *out)
 
 int l3l2q_mailbox_has_pending(const struct l3l2q_mailbox *mb)
 {
+	__u64 t, h;
+
+	if (!mb)
+		return -EINVAL;
 	/*
 	 * A hint: both loads are acquire as upstream has them (tail pairs
 	 * with pop's release of tail; head has no release to pair with and
 	 * is acquire only for parity), but the answer may be stale at once.
 	 */
-	__u64 t = mb_load_acquire_u64(&mb->tail);
-	__u64 h = mb_load_acquire_u64(&mb->head);
-
+	t = mb_load_acquire_u64(&mb->tail);
+	h = mb_load_acquire_u64(&mb->head);
 	return t < h;
 }
 
 void l3l2q_mailbox_reset(struct l3l2q_mailbox *mb)
 {
+	__u64 h;
+
+	if (!mb)
+		return;
 	/* Quiescent: no push or pop runs, so relaxed is enough for head. */
-	__u64 h = l3l2q_load_once_u64(&mb->head);
+	h = l3l2q_load_once_u64(&mb->head);
 
 	/*
 	 * Release, pairs with the acquire load of tail in
@@ -192,5 +211,5 @@ void l3l2q_mailbox_reset(struct l3l2q_mailbox *mb)
 __u64 l3l2q_mailbox_skipped(const struct l3l2q_mailbox *mb)
 {
 	/* Relaxed: a diagnostic count, orders nothing. */
-	return l3l2q_load_once_u64(&mb->skipped);
+	return mb ? l3l2q_load_once_u64(&mb->skipped) : 0;
 }

@@ -106,7 +106,8 @@ static int no_space(struct l3l2q_ep *ep, struct l3l2q_prod *p)
 {
 	if (p->deferred)
 		publish_tail(ep, p);
-	return -EAGAIN;
+	return l3l2q__again(ep, p->is_input ? L3L2Q_DIR_INPUT :
+					      L3L2Q_DIR_OUTPUT);
 }
 
 int l3l2q__prod_try_reserve(struct l3l2q_ep *ep, struct l3l2q_prod *p,
@@ -115,9 +116,7 @@ int l3l2q__prod_try_reserve(struct l3l2q_ep *ep, struct l3l2q_prod *p,
 	__u64 a = p->arena_bytes, pos, pad = 0, offset = 0;
 	int ret;
 
-	ret = l3l2q__ep_check(ep, op);
-	if (ret)
-		return ret;
+	/* The caller checked the endpoint (role and state). */
 	if (!res)
 		return l3l2q__reject(ep, EINVAL, L3L2Q_ERR_BAD_ARGUMENT, op,
 				     "res must not be NULL", 0, NULL, 0, NULL);
@@ -173,11 +172,7 @@ static int publish_slot(struct l3l2q_ep *ep, struct l3l2q_prod *p,
 {
 	struct l3l2q_desc *slot;
 	void *data;
-	int ret;
 
-	ret = l3l2q__ep_check(ep, op);
-	if (ret)
-		return ret;
 	if (!res)
 		return l3l2q__reject(ep, EINVAL, L3L2Q_ERR_BAD_ARGUMENT, op,
 				     "res must not be NULL", 0, NULL, 0, NULL);
@@ -237,10 +232,7 @@ int l3l2q__prod_publish_defer(struct l3l2q_ep *ep, struct l3l2q_prod *p,
 
 int l3l2q__prod_flush(struct l3l2q_ep *ep, struct l3l2q_prod *p, __u32 op)
 {
-	int ret = l3l2q__ep_check(ep, op);
-
-	if (ret)
-		return ret;
+	(void)op;
 	if (p->deferred)
 		publish_tail(ep, p);
 	return 0;

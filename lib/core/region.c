@@ -5,13 +5,18 @@
  */
 #include "internal.h"
 
-void l3l2q_region_init(const struct l3l2q_mem *mem,
-		       const struct l3l2q_layout *layout, __u64 start_pos,
-		       __u32 flags)
+int l3l2q_region_init(const struct l3l2q_mem *mem,
+		      const struct l3l2q_layout *layout, __u64 start_pos,
+		      __u32 flags)
 {
-	unsigned char *ctr = mem->counters;
-	struct l3l2q_ctrl_hdr *h = mem->ctrl;
+	unsigned char *ctr;
+	struct l3l2q_ctrl_hdr *h;
 
+	if (!mem || !layout || !mem->counters ||
+	    start_pos > L3L2Q_START_POS_MAX)
+		return -EINVAL;
+	ctr = mem->counters;
+	h = mem->ctrl;
 	/* Before the region is shared: ordinary stores are enough. */
 	if (h) {
 		h->magic = L3L2Q_CTRL_MAGIC;
@@ -31,6 +36,7 @@ void l3l2q_region_init(const struct l3l2q_mem *mem,
 	*(__s32 *)(ctr + L3L2Q_CTR_OUTPUT_HEAD) = l3l2q_low32(start_pos);
 	*(__s32 *)(ctr + L3L2Q_CTR_L3_ABORT) = 0;
 	*(__s32 *)(ctr + L3L2Q_CTR_L2_ABORT) = 0;
+	return 0;
 }
 
 enum {

@@ -22,13 +22,37 @@
  *                flag is set; see l3l2q_ep_error()
  *   -ECONNRESET  the peer aborted or died; the own abort flag is untouched
  *   -ESHUTDOWN   the endpoint was closed with l3l2q_*_close()
+ *   -EOWNERDEAD  the endpoint is a copy a fork() child inherited
+ *                (libl3l2q marks them; see libl3l2q.h)
  *
  * The error classes of reference §6: no-progress results leave everything
  * as it was; an ERROR message is delivered like DATA and never poisons;
  * local poison is terminal and sets the own abort flag; a remote abort is
  * terminal and leaves the own flag alone.  Every error except -EAGAIN
- * records {kind, op, message} in l3l2q_ep_last_error(); terminal errors are
- * also kept (first one wins) in l3l2q_ep_error().
+ * records {kind, op, message} in l3l2q_ep_last_error(); -EAGAIN clears that
+ * record (kind NONE), so it never shows an older, unrelated error.
+ * Terminal errors are also kept (first one wins) in l3l2q_ep_error().
+ *
+ * Bad handles: every function given a NULL endpoint, one that was never
+ * initialised, or one of the other role returns -EINVAL (functions that do
+ * not return an int say what they return instead) and never dereferences
+ * it; the message is in l3l2q_ep_last_error() of that handle (of NULL too).
+ *
+ * Threads (the way liburing states its own):
+ *  - An endpoint has two directions, one per ring: L3L2Q_DIR_INPUT (L3
+ *    sends: enqueue, reserve, publish, flush, request_stop; L2 receives:
+ *    peek, release, release_batch, drained) and L3L2Q_DIR_OUTPUT (L2 sends,
+ *    L3 receives: peek, read, release, dequeue).  One thread may drive
+ *    each direction at the same time as another drives the other one, with
+ *    any way of waiting; each thread arms (l3l2q_ep_want_wakeup) and
+ *    clears only the wait bit of its own direction.
+ *  - Calls of one direction must not run concurrently with each other.
+ *  - l3l2q_ep_error(), l3l2q_ep_state(), l3l2q_ep_stats() and
+ *    l3l2q_ep_last_error_dir() may be called from any thread at any time;
+ *    l3l2q_ep_last_error() and l3l2q_ep_set_spin_attempts() too, but the
+ *    record shown may be the other direction's.
+ *  - init and close must not run concurrently with any other call on the
+ *    endpoint.
  */
 #ifndef L3L2Q_CORE_H
 #define L3L2Q_CORE_H
@@ -49,17 +73,35 @@ extern "C" {
 /* A deadline that never passes (peer abort and death still end the wait). */
 #define L3L2Q_DEADLINE_NONE	(~(__u64)0)
 
+/*
+ * Waiting for a peer that never kicks (its feature word lacks
+ * L3L2Q_FEAT_KICKS, read once per sleep; no control block counts as none):
+ * a blocking call sleeps in steps that start at L3L2Q_POLL_MIN_NS and
+ * double up to L3L2Q_POLL_MAX_NS, re-checking the ring and the peer after
+ * each, so an answer already in the ring, or a peer that aborted, waits at
+ * most one step (about a millisecond), at a cost of at most ~1000
+ * wake-ups a second while it waits.
+ */
+#define L3L2Q_POLL_MIN_NS	20000ull
+#define L3L2Q_POLL_MAX_NS	1000000ull
+
+/* The two directions of an endpoint (one ring each). */
+#define L3L2Q_DIR_INPUT		0u	/* L3 sends, L2 receives */
+#define L3L2Q_DIR_OUTPUT	1u	/* L2 sends, L3 receives */
+
 enum l3l2q_role {
 	L3L2Q_ROLE_L3 = 0,
 	L3L2Q_ROLE_L2 = 1,
 };
 
-/* Endpoint states (the upstream Python states). */
+/* Endpoint states (the upstream Python states, and INHERITED). */
 enum l3l2q_state {
 	L3L2Q_STATE_LIVE = 0,
 	L3L2Q_STATE_RELEASED = 1,
 	L3L2Q_STATE_POISONED_LOCAL = 2,
 	L3L2Q_STATE_POISONED_REMOTE = 3,
+	/* libl3l2q: a copy inherited across fork(); every call -EOWNERDEAD */
+	L3L2Q_STATE_INHERITED = 4,
 };
 
 struct l3l2q_error {
@@ -93,12 +135,25 @@ struct l3l2q_env {
 	void *ctx;
 	/* Failed attempts before a blocking call sleeps; 0: the default. */
 	__u32 spin_attempts;
+	/*
+	 * Optional: wake the peer for one wait bit only (L3L2Q_WAKE_*), so
+	 * that a peer with one sleeper per direction wakes the right one.
+	 * Used instead of kick when set.
+	 */
+	void (*kick_bit)(void *ctx, __u32 bit);
+	/*
+	 * Optional: called by l3l2q_ep_want_wakeup() before it sets @bits
+	 * (W1): drop kicks left over from earlier armings of @bits, and
+	 * check that the peer is still there.  0, or -ECONNRESET when the
+	 * peer is gone (nothing is armed then).
+	 */
+	int (*arm)(void *ctx, __u32 bits);
 };
 
 /* A blocking call spins this many failed attempts (a few us) by default. */
 #define L3L2Q_SPIN_ATTEMPTS_DEFAULT	256u
 
-/* What the need-wakeup protocol did; never reset. */
+/* What the need-wakeup protocol did; never reset.  Both directions summed. */
 struct l3l2q_stats {
 	__u64 kicks;			/* the peer was waiting: kicked it */
 	__u64 kicks_suppressed;		/* not waiting, or kicked already */
@@ -132,24 +187,42 @@ struct l3l2q_msg {
 
 /* ---- private state: do not access these members directly ---- */
 
+/*
+ * What one direction of an endpoint keeps to itself: only the thread that
+ * drives that direction writes it.  The hot words come first; the error
+ * record behind them keeps the two directions' hot words apart.
+ */
+struct l3l2q_ep_dir {
+	struct l3l2q_stats stats;	/* this direction's kicks and sleeps */
+	__u32 kicked_arm;		/* the peer's arming this direction
+					   kicked last; 0: none */
+	__u32 armed;			/* its wait bit is armed (W1 .. clear) */
+	__u32 armed_seen;		/* the counter W1 recorded, for W4 */
+	__u32 resv;
+	struct l3l2q_error last;	/* this direction's most recent error */
+	__u8 pad[64];
+};
+
 struct l3l2q_ep {
+	__u32 gate;			/* role and state: one compare per call */
+	__u32 role;
 	struct l3l2q_mem mem;
 	struct l3l2q_layout layout;	/* private copy, validated at init */
 	struct l3l2q_env env;
-	__u32 role;
-	__u32 state;
 	__s32 *own_abort;		/* precomputed: bypasses error paths (P11) */
 	__s32 *peer_abort;
 	__u32 *own_state;		/* control block words, NULL without one */
 	__u32 *peer_state;
-	__u32 *own_wake;		/* need-wakeup bits: ours, written by us */
+	__u32 *own_wake;		/* need-wakeup bits: ours, changed by RMW */
 	__u32 *peer_wake;		/* the peer's, read after publishing */
 	__u32 *own_seen;		/* [4]: what we had seen, per wait bit */
 	__u32 *peer_seen;
-	__u32 kicked_arm;		/* the peer's arming kicked last; 0: none */
-	struct l3l2q_stats stats;
+	__u32 *peer_features;		/* L3L2Q_FEAT_* of the peer */
 	struct l3l2q_error err;		/* first terminal error */
-	struct l3l2q_error last;	/* most recent error of any class */
+	__u8 pad[64];
+	__u32 last_dir;			/* the direction that recorded last */
+	__u8 pad2[60];
+	struct l3l2q_ep_dir dir[2];	/* by L3L2Q_DIR_* */
 };
 
 struct l3l2q_prod {
@@ -198,9 +271,11 @@ struct l3l2q_cons {
 	__u8 drained;
 };
 
+/* Each direction's ring state sits apart from the other's (threads). */
 struct l3l2q_l3 {
 	struct l3l2q_ep ep;
 	struct l3l2q_prod in;
+	__u8 pad[64];
 	struct l3l2q_cons out;
 	struct l3l2q_entry out_win[2];
 };
@@ -208,6 +283,7 @@ struct l3l2q_l3 {
 struct l3l2q_l2 {
 	struct l3l2q_ep ep;
 	struct l3l2q_cons in;
+	__u8 pad[64];
 	struct l3l2q_prod out;
 	struct l3l2q_entry in_win[L3L2Q_WINDOW_MAX + 1];
 };
@@ -218,10 +294,12 @@ struct l3l2q_l2 {
  * Prepare a freshly allocated (zeroed) region for use: write the control
  * block header (if mem->ctrl), set all six counters to the low 32 bits of
  * @start_pos and both abort flags to 0.  Called once by the creator.
+ * Returns 0, or -EINVAL (nothing written) for a NULL @mem, @layout or
+ * counter block, or @start_pos above L3L2Q_START_POS_MAX.
  */
-void l3l2q_region_init(const struct l3l2q_mem *mem,
-		       const struct l3l2q_layout *layout, __u64 start_pos,
-		       __u32 flags);
+int l3l2q_region_init(const struct l3l2q_mem *mem,
+		      const struct l3l2q_layout *layout, __u64 start_pos,
+		      __u32 flags);
 
 /*
  * Validate the twelve upstream L2 task scalars (desc[0..5], queue
@@ -236,9 +314,10 @@ int l3l2q_validate_scalars(const __u64 *scalars, unsigned int count,
 /* ---- L3 (host) endpoint ---- */
 
 /*
- * Bind @q to a region prepared by l3l2q_region_init() with @start_pos.
- * @layout must come from l3l2q_layout().  @env may be NULL.
- * Returns 0, or -EINVAL with q's last error naming the field.
+ * Bind @q to a region prepared by l3l2q_region_init() with @start_pos
+ * (at most L3L2Q_START_POS_MAX).  @layout must come from l3l2q_layout().
+ * @env may be NULL.  Returns 0, or -EINVAL with q's last error naming the
+ * field.
  */
 int l3l2q_l3_init(struct l3l2q_l3 *q, const struct l3l2q_mem *mem,
 		  const struct l3l2q_layout *layout, __u64 start_pos,
@@ -293,7 +372,7 @@ int l3l2q_l3_try_dequeue(struct l3l2q_l3 *q, void *buf, __u64 cap,
 int l3l2q_l3_dequeue(struct l3l2q_l3 *q, void *buf, __u64 cap,
 		     __u64 deadline_ns, struct l3l2q_msg *msg);
 
-/* Give the endpoint up; idempotent, valid in every state. */
+/* Give the endpoint up; idempotent, valid in every state; NULL: no-op. */
 void l3l2q_l3_close(struct l3l2q_l3 *q);
 
 /* ---- L2 (device) endpoint ---- */
@@ -322,7 +401,7 @@ int l3l2q_l2_release(struct l3l2q_l2 *q, const struct l3l2q_msg *msg);
  */
 int l3l2q_l2_release_batch(struct l3l2q_l2 *q, const struct l3l2q_msg *msgs,
 			   __u32 n);
-/* True once STOP has been physically released. */
+/* 1 once STOP has been physically released, else 0; -EINVAL: bad handle. */
 int l3l2q_l2_drained(const struct l3l2q_l2 *q);
 
 int l3l2q_l2_try_reserve(struct l3l2q_l2 *q, __u64 n, struct l3l2q_res *res);
@@ -339,14 +418,28 @@ void l3l2q_l2_close(struct l3l2q_l2 *q);
 
 /* ---- errors and state ---- */
 
-/* The first terminal error (kind NONE while the endpoint is healthy). */
+/*
+ * The first terminal error (kind NONE while the endpoint is healthy).
+ * Never NULL: a bad handle gets a record that says what is wrong with it.
+ */
 const struct l3l2q_error *l3l2q_ep_error(const struct l3l2q_ep *ep);
-/* The most recent error of any class. */
+/*
+ * The most recent error of either direction (kind NONE after -EAGAIN).
+ * Never NULL, as l3l2q_ep_error().  With one thread per direction use
+ * l3l2q_ep_last_error_dir(), which only that direction's calls write.
+ */
 const struct l3l2q_error *l3l2q_ep_last_error(const struct l3l2q_ep *ep);
-enum l3l2q_state l3l2q_ep_state(const struct l3l2q_ep *ep);
-const struct l3l2q_stats *l3l2q_ep_stats(const struct l3l2q_ep *ep);
-/* Failed attempts a blocking call spins before it sleeps; 0: the default. */
-void l3l2q_ep_set_spin_attempts(struct l3l2q_ep *ep, __u32 attempts);
+const struct l3l2q_error *l3l2q_ep_last_error_dir(const struct l3l2q_ep *ep,
+						  __u32 dir);
+/* An enum l3l2q_state, or -EINVAL for a bad handle. */
+int l3l2q_ep_state(const struct l3l2q_ep *ep);
+/* Copy both directions' counts, summed, into *out.  0 or -EINVAL. */
+int l3l2q_ep_stats(const struct l3l2q_ep *ep, struct l3l2q_stats *out);
+/*
+ * Failed attempts a blocking call spins before it sleeps; 0: the default.
+ * 0 or -EINVAL.
+ */
+int l3l2q_ep_set_spin_attempts(struct l3l2q_ep *ep, __u32 attempts);
 
 /*
  * The need-wakeup bits for a caller that sleeps on its own (epoll on the
@@ -354,18 +447,25 @@ void l3l2q_ep_set_spin_attempts(struct l3l2q_ep *ep, __u32 attempts);
  * set them, then re-check with a try_ call, and only then sleep; clear them
  * once progress resumes.  Set them again before every sleep: each call is a
  * new arming, and the peer kicks at most once per arming (uapi/l3l2q.h).
- * Ask only for the bits whose counters that sleep waits on.  Setting issues
- * the full fence W2.  Returns
- * -EINVAL for bits this role may not wait on, or when the queue has no
- * control block (an upstream peer: it never kicks).
+ * Ask only for the bits whose counters that sleep waits on; with one thread
+ * per direction, each thread only for its own direction's bit.  Setting
+ * changes the shared word by an atomic read-modify-write and issues the
+ * full fence W2.  Returns -EINVAL for a bad handle, for bits this role may
+ * not wait on, or when the queue has no control block (an upstream peer:
+ * it never kicks); -ECONNRESET when the transport (env.arm) finds the peer
+ * gone, with nothing armed.
  */
 int l3l2q_ep_want_wakeup(struct l3l2q_ep *ep, __u32 bits);
-void l3l2q_ep_clear_wakeup(struct l3l2q_ep *ep, __u32 bits);
+/* 0, or -EINVAL for a bad handle or bits this role may not wait on. */
+int l3l2q_ep_clear_wakeup(struct l3l2q_ep *ep, __u32 bits);
 
 /* "input.try_peek", ...; "unknown" for any other value (never NULL). */
 const char *l3l2q_error_op_str(__u32 op);
 const char *l3l2q_error_kind_str(__u32 kind);
-/* Copy a message: NULL gives "", longer than 255 characters is truncated. */
+/*
+ * Copy a message: NULL gives "", longer than 255 characters is truncated.
+ * A NULL @err is a no-op.
+ */
 void l3l2q_error_set_message(struct l3l2q_error *err, const char *msg);
 
 #ifdef __cplusplus

@@ -25,10 +25,12 @@
  * is protected by the two edges above, not by head.  head is read relaxed
  * by the consumer: a stale head only makes the ring look emptier.
  *
- * Push re-reads when its head snapshot is older than the tail it read next
- * (h < t: others pushed and popped in between), instead of taking the
+ * Push re-reads the head when its snapshot is older than the tail it read
+ * next (h < t: others pushed and popped in between), instead of taking the
  * wrapped h - t for a full ring as upstream's push does; skipped therefore
- * counts only pushes that really found the ring full.
+ * counts only pushes that really found the ring full.  A head still behind
+ * the tail after that can only come from corruption (tail written by
+ * something else): push returns -EPROTO at once, never retries for ever.
  *
  * Pop stops at the first gap (P18): a producer that claimed position t but
  * has not yet published seq = t + 1 blocks the consumer, even when later
@@ -40,7 +42,10 @@
  * never equal t + 1 for a future t >= head.  Only the first use needs
  * l3l2q_mailbox_init() (a memset).
  *
- * Return values: 0, or -EAGAIN (push: full; pop: empty or at a gap).
+ * Return values: 0, or -EAGAIN (push: full; pop: empty or at a gap), or
+ * -EPROTO (push: the tail is ahead of the head, the mailbox is corrupt;
+ * l3l2q_mailbox_reset() repairs it).  A NULL mailbox or message gives
+ * -EINVAL (init and reset: nothing; skipped: 0).
  */
 #ifndef L3L2Q_MAILBOX_H
 #define L3L2Q_MAILBOX_H
@@ -141,7 +146,8 @@ void l3l2q_mailbox_init(struct l3l2q_mailbox *mb);
 /*
  * Any thread, concurrently with other pushes and the pop.  m->seq is
  * ignored.  0, or -EAGAIN when the ring is full (skipped is incremented;
- * the caller may spin and retry).
+ * the caller may spin and retry), or -EPROTO when the tail is ahead of
+ * the head (corrupt; nothing is claimed).
  */
 int l3l2q_mailbox_push(struct l3l2q_mailbox *mb,
 		       const struct l3l2q_mailbox_msg *m);
@@ -153,7 +159,7 @@ int l3l2q_mailbox_push(struct l3l2q_mailbox *mb,
  */
 int l3l2q_mailbox_pop(struct l3l2q_mailbox *mb, struct l3l2q_mailbox_msg *out);
 
-/* Hint only (may be stale): 1 when tail < head, else 0. */
+/* Hint only (may be stale): 1 when tail < head, else 0; -EINVAL for NULL. */
 int l3l2q_mailbox_has_pending(const struct l3l2q_mailbox *mb);
 
 /*
@@ -162,7 +168,7 @@ int l3l2q_mailbox_has_pending(const struct l3l2q_mailbox *mb);
  */
 void l3l2q_mailbox_reset(struct l3l2q_mailbox *mb);
 
-/* How many pushes found the ring full since init or reset. */
+/* How many pushes found the ring full since init or reset (0 for NULL). */
 __u64 l3l2q_mailbox_skipped(const struct l3l2q_mailbox *mb);
 
 #ifdef __cplusplus

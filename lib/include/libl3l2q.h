@@ -7,11 +7,25 @@
  * is the freestanding core (l3l2q_core.h): l3l2q_queue_l3() and
  * l3l2q_queue_l2() return the endpoint to drive.
  *
- * The backing is chosen at creation: a memfd today, /dev/l3l2q when the
- * driver is present (a later backing; callers do not change).  Functions
- * return 0 or a negative errno and never set errno; functions that take a
- * struct l3l2q_error * fill it (when not NULL) with a message naming the
- * field at fault.
+ * The backing is chosen at creation: /dev/l3l2q when the driver is
+ * present, else a memfd; callers do not change.  Functions return 0 or a
+ * negative errno and never set errno; functions that take a struct
+ * l3l2q_error * fill it (when not NULL) with a message naming the field at
+ * fault.  A NULL queue gives -EINVAL (NULL for the functions returning a
+ * pointer).
+ *
+ * Threads: a queue's endpoint follows l3l2q_core.h (one thread per
+ * direction, each with any way of waiting: blocking calls, its own
+ * l3l2q_queue_wait_fd(), io_uring with l3l2q_prep_wait()).  The accessors
+ * below may be called from any thread; l3l2q_destroy() only when no other
+ * call on the queue runs.  A process may hold any number of queues.
+ *
+ * fork(): a child's copy of a queue (and its endpoint) belongs to the
+ * parent.  The mapping is not inherited, and every call on the copied
+ * endpoint returns -EOWNERDEAD (a pthread_atfork() child handler marks
+ * it: no cost per call); l3l2q_destroy() in the child only frees the
+ * copy, and the parent's queue is unharmed.  To give a child the L2 role,
+ * pass it l3l2q_peer_fd() and l3l2q_attach() there.
  */
 #ifndef LIBL3L2Q_H
 #define LIBL3L2Q_H
@@ -59,13 +73,17 @@ int l3l2q_create(const struct l3l2q_params *p, struct l3l2q_queue **qp,
  */
 int l3l2q_peer_fd(struct l3l2q_queue *q);
 
-/* Become the L2 endpoint of the queue behind @fd (the fd is not consumed). */
+/*
+ * Become the L2 endpoint of the queue behind @fd (the fd is not consumed).
+ * -EBADF for an fd that is not open, -ENOMSG for a unix socket with no
+ * queue on it, -EBUSY when another L2 holds the role.
+ */
 int l3l2q_attach(int fd, const struct l3l2q_attach_params *p,
 		 struct l3l2q_queue **qp, struct l3l2q_error *err);
 
 /*
  * Mark this role dead for the peer, unmap, close and free.  In a process
- * that only inherited @q across fork it just unmaps and frees.  NULL is a
+ * that only inherited @q across fork it just closes and frees.  NULL is a
  * no-op.
  */
 void l3l2q_destroy(struct l3l2q_queue *q);
@@ -75,20 +93,33 @@ struct l3l2q_l3 *l3l2q_queue_l3(struct l3l2q_queue *q);
 struct l3l2q_l2 *l3l2q_queue_l2(struct l3l2q_queue *q);
 
 const struct l3l2q_layout *l3l2q_queue_layout(const struct l3l2q_queue *q);
-enum l3l2q_backend l3l2q_queue_backend(const struct l3l2q_queue *q);
+/* An enum l3l2q_backend, or -EINVAL. */
+int l3l2q_queue_backend(const struct l3l2q_queue *q);
 /* The mapping: control block, counters and payload (read-only use). */
 const struct l3l2q_mem *l3l2q_queue_mem(const struct l3l2q_queue *q);
 
 /*
- * The one fd to poll (epoll, poll, io_uring POLL_ADD) for this role's
- * wake-ups: readable when the peer kicked this role or died.  Ask for the
- * kick first: l3l2q_ep_want_wakeup(), then a try_ call, then poll; clear
- * the bits once progress resumes.  The driver's fd also reports EPOLLIN,
- * EPOLLOUT and EPOLLHUP|EPOLLERR from the counters and the peer state; a
- * memfd queue's fd is its eventfd (drain it after it fires).  The fd stays
- * owned by the queue.  -EOPNOTSUPP for a memfd attached without eventfds.
+ * The fd to poll (epoll, poll, io_uring POLL_ADD) for this role's
+ * wake-ups: readable when the peer kicked this role or is gone.  Ask for
+ * the kick first: l3l2q_ep_want_wakeup(), then a try_ call, then poll;
+ * clear the bits once progress resumes.  Nothing needs reading from it:
+ * the next arming drops a kick already taken.
+ *  - l3l2q_queue_wait_fd(): for one wait bit of this role, so that each
+ *    direction's thread has its own (with one thread per direction, each
+ *    polls this one).
+ *  - l3l2q_queue_poll_fd(): for both bits of the role, for one thread
+ *    that waits for everything.
+ * The driver's role fd serves both: EPOLLIN (something to consume),
+ * EPOLLOUT (a free slot) and EPOLLHUP|EPOLLERR (the peer is dead), from
+ * the counters and the peer state.  On a memfd they are epoll sets of the
+ * bits' eventfds and the peer's pidfd (the wait fd also of the deadline
+ * of l3l2q_prep_wait()); after a wake-up by the peer's death the next
+ * l3l2q_ep_want_wakeup() returns -ECONNRESET.  The fds stay owned by the
+ * queue.  -EINVAL for a NULL queue or a bit the role does not wait on,
+ * -EOPNOTSUPP for a memfd attached without eventfds.
  */
 int l3l2q_queue_poll_fd(const struct l3l2q_queue *q);
+int l3l2q_queue_wait_fd(const struct l3l2q_queue *q, __u32 bit);
 
 /*
  * The twelve upstream L2 task scalars of @q (reference §1.1 and §1.5):

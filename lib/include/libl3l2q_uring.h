@@ -29,11 +29,18 @@ extern "C" {
 /*
  * Prepare @sqe to wait for @bit on @q.
  * - Driver: an IORING_OP_URING_CMD WAIT on the role fd that completes with
- *   res 0 when the counter moves past what this endpoint last saw,
- *   -ETIMEDOUT at @deadline_ns, -ECONNRESET when the peer dies.
- * - memfd: a read of the role's eventfd into @scratch (res 8 once
- *   kicked); @deadline_ns is not applied (link a timeout if needed).
- * Returns 0, or -EINVAL for a bit this role may not wait on.
+ *   res 0 when the counter moves past what this endpoint saw when it armed
+ *   @bit (its private copy) or, unarmed, last saw; -ETIMEDOUT at
+ *   @deadline_ns, -ECONNRESET when the peer dies.
+ * - memfd: an IORING_OP_POLL_ADD of l3l2q_queue_wait_fd(q, bit), whose
+ *   timer is set to @deadline_ns (none for L3L2Q_DEADLINE_NONE): it
+ *   completes with res POLLIN when kicked, when the peer is gone, or at
+ *   the deadline.  Then re-check: the try_ call, the clock, and the next
+ *   l3l2q_ep_want_wakeup(), which says -ECONNRESET if the peer is gone.
+ * One wait per bit in flight; with one thread per direction, each
+ * prepares only its own bit.  @scratch is unused (may be NULL).
+ * Returns 0, or -EINVAL for a NULL @sqe or @q or a bit this role may not
+ * wait on.
  */
 int l3l2q_prep_wait(struct io_uring_sqe *sqe, struct l3l2q_queue *q,
 		    __u32 bit, __u64 deadline_ns, __u64 *scratch);

@@ -73,7 +73,7 @@ static int device_create(struct l3l2q_queue *q, const struct l3l2q_params *p,
 	/* The kernel and this library must agree on the mapping's shape. */
 	if (!l3l2q_region_layout(&q->layout, &want) ||
 	    !same_offsets(&want, &args.off)) {
-		l3l2q__unmap(q);
+		l3l2q__unmap(q, 0);
 		return l3l2q__user_error(err, EPROTO, L3L2Q_ERR_BAD_DESCRIPTOR,
 					 L3L2Q_EOP_INIT,
 					 "the driver reports a different region layout");
@@ -114,6 +114,10 @@ static int device_attach(struct l3l2q_queue *q, int fd, struct l3l2q_error *err)
 		return l3l2q__user_error(err, EPROTO, L3L2Q_ERR_BAD_DESCRIPTOR,
 					 L3L2Q_EOP_ATTACH,
 					 "the driver reports a geometry this library cannot use");
+	if (info.start_pos > L3L2Q_START_POS_MAX)
+		return l3l2q__user_error(err, EPROTO, L3L2Q_ERR_BAD_DESCRIPTOR,
+					 L3L2Q_EOP_ATTACH,
+					 "the driver reports a start_pos above L3L2Q_START_POS_MAX");
 	q->off = info.off;
 	q->start_pos = info.start_pos;
 	q->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
@@ -131,11 +135,14 @@ static int device_claim(struct l3l2q_queue *q, struct l3l2q_error *err)
 	return 0;
 }
 
-/* The kernel marks the role dead when its last reference goes. */
-static void device_destroy(struct l3l2q_queue *q, int gone)
+/*
+ * The kernel marks the role dead when its last reference goes.  A copy
+ * inherited across fork has no mapping (VM_DONTCOPY): only close.
+ */
+static void device_destroy(struct l3l2q_queue *q, int gone, int inherited)
 {
 	(void)gone;
-	l3l2q__unmap(q);
+	l3l2q__unmap(q, inherited);
 }
 
 /* W4: the kernel registers, re-reads the counter, then sleeps. */
@@ -151,10 +158,23 @@ static int device_sleep(struct l3l2q_queue *q, __u32 counter, __s32 seen,
 	return ioctl(q->fd, L3L2Q_IOC_WAIT, &w) ? -errno : 0;
 }
 
-/* P4: the peer asked for it. */
-static void device_kick(struct l3l2q_queue *q)
+/*
+ * P4: the peer asked for it.  KICK wakes every waiter of the peer role;
+ * each re-checks its own counter (WAIT, poll and io_uring all do), so
+ * none can take another's wake-up.
+ */
+static void device_kick(struct l3l2q_queue *q, __u32 bit)
 {
+	(void)bit;
 	ioctl(q->fd, L3L2Q_IOC_KICK);
+}
+
+/* The role fd for every bit: poll reports from the counters. */
+static int device_wait_fd(const struct l3l2q_queue *q, __u32 bit)
+{
+	if (bit & (bit - 1) || !(bit & l3l2q__role_bits(q->role)))
+		return -EINVAL;
+	return q->fd;
 }
 
 static int device_poll_fd(const struct l3l2q_queue *q)
@@ -172,5 +192,6 @@ const struct l3l2q_backing l3l2q_device_backing = {
 	.destroy = device_destroy,
 	.sleep = device_sleep,
 	.kick = device_kick,
+	.wait_fd = device_wait_fd,
 	.poll_fd = device_poll_fd,
 };

@@ -10,7 +10,7 @@
 
 #include "queue.h"
 
-#define MAX_FDS 4
+#define MAX_FDS L3L2Q__MAX_FDS
 
 union fd_cmsg {
 	struct cmsghdr hdr;
@@ -46,7 +46,7 @@ int l3l2q__send_fds(int sock, const int *fds, unsigned int n)
 	}
 }
 
-int l3l2q__recv_fds(int sock, int *fds, unsigned int n, int flags)
+int l3l2q__recv_some_fds(int sock, int *fds, unsigned int n, int flags)
 {
 	union fd_cmsg u;
 	char byte;
@@ -58,10 +58,10 @@ int l3l2q__recv_fds(int sock, int *fds, unsigned int n, int flags)
 		.msg_controllen = sizeof(u.buf),
 	};
 	struct cmsghdr *c;
-	unsigned int got;
+	unsigned int got, i;
 	ssize_t r;
 
-	if (!n || n > MAX_FDS)
+	if (n > MAX_FDS)
 		return -EINVAL;
 	do {
 		r = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | flags);
@@ -71,20 +71,41 @@ int l3l2q__recv_fds(int sock, int *fds, unsigned int n, int flags)
 	if (r == 0)
 		return -ECONNRESET;
 	c = CMSG_FIRSTHDR(&msg);
-	if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+	if (!c)
+		return 0;
+	if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
 		return -EBADMSG;
 	got = (unsigned int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-	if (got != n || (msg.msg_flags & MSG_CTRUNC)) {
+	if (got > MAX_FDS)
+		got = MAX_FDS;
+	if (got > n || (msg.msg_flags & MSG_CTRUNC)) {
 		/* Never leak what did arrive. */
 		int tmp[MAX_FDS];
-		unsigned int i;
 
-		memcpy(tmp, CMSG_DATA(c), sizeof(int) * (got < MAX_FDS ? got : MAX_FDS));
-		for (i = 0; i < got && i < MAX_FDS; i++)
+		memcpy(tmp, CMSG_DATA(c), sizeof(int) * got);
+		for (i = 0; i < got; i++)
 			close(tmp[i]);
 		return -EBADMSG;
 	}
-	memcpy(fds, CMSG_DATA(c), sizeof(int) * n);
+	memcpy(fds, CMSG_DATA(c), sizeof(int) * got);
+	return (int)got;
+}
+
+int l3l2q__recv_fds(int sock, int *fds, unsigned int n, int flags)
+{
+	unsigned int i;
+	int got;
+
+	if (!n || n > MAX_FDS)
+		return -EINVAL;
+	got = l3l2q__recv_some_fds(sock, fds, n, flags);
+	if (got < 0)
+		return got;
+	if ((unsigned int)got != n) {
+		for (i = 0; i < (unsigned int)got; i++)
+			close(fds[i]);
+		return -EBADMSG;
+	}
 	return 0;
 }
 

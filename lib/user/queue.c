@@ -3,6 +3,8 @@
  * Creating, attaching and destroying queues, independent of the backing.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 
 #include "queue.h"
 #include "atomic.h"
+#include "internal.h"
 
 int l3l2q__user_error(struct l3l2q_error *err, int errnum, __u32 kind,
 		      __u32 op, const char *msg)
@@ -49,17 +52,19 @@ static __u64 env_now(void *ctx)
 /*
  * A spin hint, and now and then a yield so a waiter never starves its peer
  * on an oversubscribed machine.  (Sleeping waits come with the wake-ups.)
+ * The count is per thread: each direction may have its own.
  */
 static void env_relax(void *ctx)
 {
-	struct l3l2q_queue *q = ctx;
+	static _Thread_local unsigned int spins;
 
+	(void)ctx;
 #if defined(__x86_64__) || defined(__i386__)
 	__builtin_ia32_pause();
 #elif defined(__aarch64__)
 	__asm__ __volatile__("yield" ::: "memory");
 #endif
-	if (++q->spins % 64 == 0)
+	if (++spins % 64 == 0)
 		sched_yield();
 }
 
@@ -96,6 +101,10 @@ static int check_params(const struct l3l2q_params *p, struct l3l2q_error *err)
 		return l3l2q__user_error(err, EINVAL, L3L2Q_ERR_BAD_ARGUMENT,
 					 L3L2Q_EOP_INIT,
 					 l3l2q_layout_strerror(st));
+	if (p->start_pos > L3L2Q_START_POS_MAX)
+		return l3l2q__user_error(err, EINVAL, L3L2Q_ERR_BAD_ARGUMENT,
+					 L3L2Q_EOP_INIT,
+					 "start_pos is above L3L2Q_START_POS_MAX (2^62): positions would wrap");
 	return 0;
 }
 
@@ -107,7 +116,7 @@ int l3l2q__map(struct l3l2q_queue *q, size_t bytes, struct l3l2q_error *err)
 	if (p == MAP_FAILED) {
 		ret = l3l2q__user_error(err, errno, L3L2Q_ERR_ENDPOINT_ERROR,
 					L3L2Q_EOP_INIT, "mmap of the region failed");
-		l3l2q__unmap(q);
+		l3l2q__unmap(q, 0);
 		return ret;
 	}
 	q->map = p;
@@ -115,9 +124,10 @@ int l3l2q__map(struct l3l2q_queue *q, size_t bytes, struct l3l2q_error *err)
 	return 0;
 }
 
-void l3l2q__unmap(struct l3l2q_queue *q)
+void l3l2q__unmap(struct l3l2q_queue *q, int inherited)
 {
-	if (q->map)
+	/* Not inherited: the address may hold something else by now. */
+	if (q->map && !inherited)
 		munmap(q->map, q->map_bytes);
 	if (q->fd >= 0)
 		close(q->fd);
@@ -160,11 +170,18 @@ static int env_sleep(void *ctx, __u32 counter, __s32 seen, __u64 deadline_ns)
 	return q->backing->sleep(q, counter, seen, deadline_ns);
 }
 
-static void env_kick(void *ctx)
+static void env_kick_bit(void *ctx, __u32 bit)
 {
 	struct l3l2q_queue *q = ctx;
 
-	q->backing->kick(q);
+	q->backing->kick(q, bit);
+}
+
+static int env_arm(void *ctx, __u32 bits)
+{
+	struct l3l2q_queue *q = ctx;
+
+	return q->backing->arm(q, bits);
 }
 
 /*
@@ -179,23 +196,107 @@ static void set_env(struct l3l2q_queue *q, struct l3l2q_env *env)
 	env->ctx = q;
 	if (q->backing->poll_fd(q) >= 0) {
 		env->sleep = env_sleep;
-		env->kick = env_kick;
+		env->kick_bit = env_kick_bit;
+		if (q->backing->arm)
+			env->arm = env_arm;
 	}
+}
+
+/* ---- every live queue of the process, for fork ---- */
+
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t reg_once = PTHREAD_ONCE_INIT;
+static struct l3l2q_queue *reg_head;
+
+static void reg_prepare(void)
+{
+	pthread_mutex_lock(&reg_lock);
+}
+
+static void reg_parent(void)
+{
+	pthread_mutex_unlock(&reg_lock);
+}
+
+/*
+ * In a fork child, before fork() returns there: every queue it inherited
+ * belongs to the parent.  Its endpoint is marked, so that each later call
+ * gives -EOWNERDEAD (the one compare every call makes anyway; no getpid()
+ * per call), and its mapping did not come along (VM_DONTCOPY on the
+ * driver, MADV_DONTFORK on a memfd): the parent's queue is untouched.
+ */
+static void reg_child(void)
+{
+	struct l3l2q_queue *q;
+
+	for (q = reg_head; q; q = q->reg_next) {
+		q->inherited = 1;
+		l3l2q__ep_disown(&q->ep.l3.ep);	/* either role: ep first */
+		/*
+		 * Where MADV_DONTFORK was not honoured (qemu-user ignores
+		 * it), take the memfd mapping away here; otherwise there is
+		 * nothing at that address and this does nothing.
+		 */
+		if (q->backing == &l3l2q_memfd_backing && q->map)
+			munmap(q->map, q->map_bytes);
+	}
+	pthread_mutex_unlock(&reg_lock);
+}
+
+static void reg_init(void)
+{
+	pthread_atfork(reg_prepare, reg_parent, reg_child);
+}
+
+static void reg_add(struct l3l2q_queue *q)
+{
+	pthread_once(&reg_once, reg_init);
+	pthread_mutex_lock(&reg_lock);
+	q->reg_prev = NULL;
+	q->reg_next = reg_head;
+	if (reg_head)
+		reg_head->reg_prev = q;
+	reg_head = q;
+	pthread_mutex_unlock(&reg_lock);
+}
+
+static void reg_del(struct l3l2q_queue *q)
+{
+	pthread_mutex_lock(&reg_lock);
+	if (q->reg_prev)
+		q->reg_prev->reg_next = q->reg_next;
+	else if (reg_head == q)
+		reg_head = q->reg_next;
+	if (q->reg_next)
+		q->reg_next->reg_prev = q->reg_prev;
+	q->reg_prev = q->reg_next = NULL;
+	pthread_mutex_unlock(&reg_lock);
 }
 
 static struct l3l2q_queue *queue_alloc(enum l3l2q_role role)
 {
 	struct l3l2q_queue *q = calloc(1, sizeof(*q));
+	int i;
 
 	if (q) {
 		q->fd = -1;
-		q->efd[0] = q->efd[1] = -1;
+		for (i = 0; i < 4; i++)
+			q->kfd[i] = q->wset[i] = q->tfd[i] = -1;
+		q->role_set = -1;
 		q->peer_pidfd = -1;
+		q->back_sock = -1;
 		q->bundle_sock = -1;
+		pthread_mutex_init(&q->peer_lock, NULL);
 		q->owner = getpid();
 		q->role = role;
 	}
 	return q;
+}
+
+static void queue_free(struct l3l2q_queue *q)
+{
+	pthread_mutex_destroy(&q->peer_lock);
+	free(q);
 }
 
 static int create_with(struct l3l2q_queue *q, const struct l3l2q_backing *b,
@@ -236,7 +337,7 @@ int l3l2q_create(const struct l3l2q_params *p, struct l3l2q_queue **qp,
 			ret = create_with(q, &l3l2q_memfd_backing, p, err);
 	}
 	if (ret) {
-		free(q);
+		queue_free(q);
 		return ret;
 	}
 	set_mem(q);
@@ -244,11 +345,12 @@ int l3l2q_create(const struct l3l2q_params *p, struct l3l2q_queue **qp,
 	ret = l3l2q_l3_init(&q->ep.l3, &q->mem, &q->layout, p->start_pos, &env);
 	if (ret) {
 		if (err)
-			*err = q->ep.l3.ep.last;
-		q->backing->destroy(q, 1);
-		free(q);
+			*err = *l3l2q_ep_last_error(&q->ep.l3.ep);
+		q->backing->destroy(q, 1, 0);
+		queue_free(q);
 		return ret;
 	}
+	reg_add(q);
 	*qp = q;
 	return 0;
 }
@@ -259,6 +361,8 @@ int l3l2q_peer_fd(struct l3l2q_queue *q)
 
 	if (!q || q->role != L3L2Q_ROLE_L3)
 		return -EINVAL;
+	if (q->inherited)
+		return -EOWNERDEAD;	/* the role is the parent's to give */
 	if (q->peer_given)
 		return -EBUSY;
 	fd = q->backing->peer_fd(q);
@@ -291,6 +395,10 @@ int l3l2q_attach(int fd, const struct l3l2q_attach_params *p,
 	if (fd < 0)
 		return l3l2q__user_error(err, EBADF, L3L2Q_ERR_BAD_ARGUMENT,
 					 L3L2Q_EOP_ATTACH, "fd is negative");
+	/* Before the backings guess at it: a closed fd is no driver fd. */
+	if (fcntl(fd, F_GETFD) < 0)
+		return l3l2q__user_error(err, EBADF, L3L2Q_ERR_BAD_ARGUMENT,
+					 L3L2Q_EOP_ATTACH, "fd is not open");
 	q = queue_alloc(L3L2Q_ROLE_L2);
 	if (!q)
 		return l3l2q__user_error(err, ENOMEM, L3L2Q_ERR_ENDPOINT_ERROR,
@@ -320,33 +428,39 @@ int l3l2q_attach(int fd, const struct l3l2q_attach_params *p,
 			    inflight, &env);
 	if (ret) {
 		if (err)
-			*err = q->ep.l2.ep.last;
-		q->backing->destroy(q, 1);
+			*err = *l3l2q_ep_last_error(&q->ep.l2.ep);
+		q->backing->destroy(q, 1, 0);
 		goto fail_free;
 	}
+	reg_add(q);
 	*qp = q;
 	return 0;
 fail_unmap:
-	q->backing->destroy(q, 0);	/* the role is not ours: leave it */
+	q->backing->destroy(q, 0, 0);	/* the role is not ours: leave it */
 fail_free:
-	free(q);
+	queue_free(q);
 	return ret;
 }
 
 void l3l2q_destroy(struct l3l2q_queue *q)
 {
+	int inherited;
+
 	if (!q)
 		return;
+	reg_del(q);
 	if (q->role == L3L2Q_ROLE_L3)
 		l3l2q_l3_close(&q->ep.l3);
 	else
 		l3l2q_l2_close(&q->ep.l2);
 	/*
 	 * A copy inherited across fork is not the role: dropping it must not
-	 * tell the peer that the role is gone.
+	 * tell the peer that the role is gone, nor unmap (it has no mapping;
+	 * its address may hold something else by now).
 	 */
-	q->backing->destroy(q, q->owner == getpid());
-	free(q);
+	inherited = q->inherited || q->owner != getpid();
+	q->backing->destroy(q, !inherited, inherited);
+	queue_free(q);
 }
 
 struct l3l2q_l3 *l3l2q_queue_l3(struct l3l2q_queue *q)
@@ -361,22 +475,45 @@ struct l3l2q_l2 *l3l2q_queue_l2(struct l3l2q_queue *q)
 
 const struct l3l2q_layout *l3l2q_queue_layout(const struct l3l2q_queue *q)
 {
-	return &q->layout;
+	return q ? &q->layout : NULL;
 }
 
-enum l3l2q_backend l3l2q_queue_backend(const struct l3l2q_queue *q)
+int l3l2q_queue_backend(const struct l3l2q_queue *q)
 {
-	return q->backing->id;
+	return q ? (int)q->backing->id : -EINVAL;
 }
 
 const struct l3l2q_mem *l3l2q_queue_mem(const struct l3l2q_queue *q)
 {
-	return &q->mem;
+	return q ? &q->mem : NULL;
 }
 
 int l3l2q_queue_poll_fd(const struct l3l2q_queue *q)
 {
-	int fd = q->backing->poll_fd(q);
+	int fd;
 
-	return fd >= 0 ? fd : -EOPNOTSUPP;
+	if (!q)
+		return -EINVAL;
+	fd = q->backing->poll_fd(q);
+	if (fd < 0)
+		return -EOPNOTSUPP;
+	/*
+	 * A memfd role's set is drained by every arming from now on; the
+	 * flag is the queue's own business, not the caller's: not const.
+	 */
+	if (q->backing == &l3l2q_memfd_backing)
+		l3l2q__memfd_role_set_used((struct l3l2q_queue *)q);
+	return fd;
+}
+
+int l3l2q_queue_wait_fd(const struct l3l2q_queue *q, __u32 bit)
+{
+	int fd;
+
+	if (!q)
+		return -EINVAL;
+	if (q->backing->poll_fd(q) < 0)
+		return -EOPNOTSUPP;
+	fd = q->backing->wait_fd(q, bit);
+	return fd >= 0 ? fd : -EINVAL;
 }

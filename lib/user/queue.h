@@ -7,6 +7,7 @@
 #ifndef L3L2Q_USER_QUEUE_H
 #define L3L2Q_USER_QUEUE_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -34,18 +35,37 @@ struct l3l2q_backing {
 	int (*attach)(struct l3l2q_queue *q, int fd, struct l3l2q_error *err);
 	/* Take the L2 role after every argument was checked; -EBUSY if taken. */
 	int (*claim)(struct l3l2q_queue *q, struct l3l2q_error *err);
-	/* Unmap and close; @gone: this process held the role, tell the peer. */
-	void (*destroy)(struct l3l2q_queue *q, int gone);
-	/* env.sleep and env.kick (uapi/l3l2q.h, W4 and P4). */
+	/*
+	 * Unmap and close; @gone: this process held the role, tell the peer.
+	 * @inherited: a copy from fork, whose mapping was not inherited.
+	 */
+	void (*destroy)(struct l3l2q_queue *q, int gone, int inherited);
+	/* env.sleep, env.kick_bit and env.arm (uapi/l3l2q.h, W4, P4, W1). */
 	int (*sleep)(struct l3l2q_queue *q, __u32 counter, __s32 seen,
 		     __u64 deadline_ns);
-	void (*kick)(struct l3l2q_queue *q);
-	/* The one fd to poll for this role's wake-ups. */
+	void (*kick)(struct l3l2q_queue *q, __u32 bit);
+	int (*arm)(struct l3l2q_queue *q, __u32 bits);	/* NULL: nothing */
+	/* The fd to poll for this role's wake-ups, for one bit or all. */
+	int (*wait_fd)(const struct l3l2q_queue *q, __u32 bit);
 	int (*poll_fd)(const struct l3l2q_queue *q);
 };
 
 extern const struct l3l2q_backing l3l2q_memfd_backing;
 extern const struct l3l2q_backing l3l2q_device_backing;
+
+/* Index of a single wait bit (0..3). */
+static inline unsigned int l3l2q__bit_index(__u32 bit)
+{
+	return (unsigned int)__builtin_ctz(bit);
+}
+
+/* The bits a role waits on (the table of waits in uapi/l3l2q.h). */
+static inline __u32 l3l2q__role_bits(enum l3l2q_role role)
+{
+	return role == L3L2Q_ROLE_L3 ?
+	       L3L2Q_WAKE_INPUT_SPACE | L3L2Q_WAKE_OUTPUT_AVAIL :
+	       L3L2Q_WAKE_INPUT_AVAIL | L3L2Q_WAKE_OUTPUT_SPACE;
+}
 
 struct l3l2q_queue {
 	const struct l3l2q_backing *backing;
@@ -58,10 +78,32 @@ struct l3l2q_queue {
 	struct l3l2q_mem mem;
 	__u64 start_pos;
 	pid_t owner;			/* the process that created or attached */
-	int efd[2];			/* memfd: eventfds, by role (L3, L2) */
-	int peer_pidfd;			/* memfd: the peer process, once known */
-	int bundle_sock;		/* memfd: during attach, the socket to consume */
-	unsigned int spins;		/* for the relax hint */
+	int inherited;			/* a copy from fork (set in the child) */
+	struct l3l2q_queue *reg_prev, *reg_next;	/* every live queue */
+	/*
+	 * memfd: one eventfd per wait bit (the owner of the bit sleeps on
+	 * it, the peer writes it), so that each direction has its own kick
+	 * and no sleeper can take another's.
+	 */
+	int kfd[4];
+	/* memfd, per own wait bit: an epoll set of kfd[bit], the peer's
+	 * liveness fd and tfd[bit] (a deadline of l3l2q_prep_wait()). */
+	int wset[4];
+	int tfd[4];
+	int tfd_armed[4];		/* touched by the bit's thread only */
+	int role_set;			/* memfd: own kfds and the peer's fd */
+	int role_set_used;		/* l3l2q_queue_poll_fd() handed it out */
+	/*
+	 * memfd, the peer's liveness: a pidfd of its process.  The L3 gets
+	 * it over its end of the attach socket (back_sock) when the L2
+	 * attaches; until then back_sock itself is watched.  Both change
+	 * under peer_lock and are read without it (atomically).
+	 */
+	int peer_pidfd;
+	int back_sock;
+	int back_done;			/* back_sock read to its end */
+	pthread_mutex_t peer_lock;
+	int bundle_sock;		/* memfd: during attach, the socket */
 	unsigned char peer_given;
 	union {
 		struct l3l2q_l3 l3;
@@ -74,16 +116,23 @@ int l3l2q__user_error(struct l3l2q_error *err, int errnum, __u32 kind,
 		      __u32 op, const char *msg);
 
 /*
- * SCM_RIGHTS with up to 4 fds.  @flags go to recvmsg: MSG_DONTWAIT fails
+ * SCM_RIGHTS with up to 8 fds.  @flags go to recvmsg: MSG_DONTWAIT fails
  * with -EAGAIN when nothing is queued; MSG_PEEK installs the fds but
- * leaves the message queued.
+ * leaves the message queued.  l3l2q__recv_fds() wants exactly @n fds
+ * (-EBADMSG otherwise); l3l2q__recv_some_fds() takes 0 to @n and returns
+ * how many came.  Both give -ECONNRESET at end of file.
  */
+#define L3L2Q__MAX_FDS	8
 int l3l2q__send_fds(int sock, const int *fds, unsigned int n);
 int l3l2q__recv_fds(int sock, int *fds, unsigned int n, int flags);
+int l3l2q__recv_some_fds(int sock, int *fds, unsigned int n, int flags);
+
+/* memfd: the role's set was handed out (arming drains it too). */
+void l3l2q__memfd_role_set_used(struct l3l2q_queue *q);
 
 /* Map q->fd's whole region of @bytes shared, read-write. */
 int l3l2q__map(struct l3l2q_queue *q, size_t bytes, struct l3l2q_error *err);
-/* Unmap and close whatever q holds. */
-void l3l2q__unmap(struct l3l2q_queue *q);
+/* Unmap (unless @inherited: the mapping did not come along) and close. */
+void l3l2q__unmap(struct l3l2q_queue *q, int inherited);
 
 #endif /* L3L2Q_USER_QUEUE_H */

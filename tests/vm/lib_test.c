@@ -18,7 +18,7 @@
 
 #include "kselftest_harness.h"
 #include "helpers.h"
-#include "libl3l2q.h"
+#include "libl3l2q_uring.h"
 #include "streamer.h"
 
 #define SEC 1000000000ull
@@ -280,6 +280,44 @@ TEST_F_TIMEOUT(vm, create_map_destroy_1000_cycles_do_not_leak, 300)
 	EXPECT_GT(slab0 + 1024, slab1)
 		TH_LOG("SUnreclaim %ld -> %ld kB", slab0, slab1);
 	EXPECT_EQ(fds0, count_fds());
+}
+
+/*
+ * l3l2q_prep_wait() puts in the WAIT the counter value the endpoint
+ * recorded when it armed the bit (W1), from its own copy: the shared seen
+ * word, which the peer can rewrite between arming and sleeping (a fuzz
+ * finding), is never read back.  Here the L3 scribbles its own seen words
+ * after arming, as a hostile peer could; the SQE must still carry the
+ * real counter.  And with the bit not armed, the last value seen.
+ */
+TEST_F(vm, prep_wait_takes_the_armed_seen_from_the_endpoint)
+{
+	const __u64 start = 0x7654321ull;
+	struct l3l2q_wait_args w;
+	struct io_uring_sqe sqe;
+	struct l3l2q_l3 *l3;
+	unsigned int i;
+
+	self->q = stream_create(L3L2Q_BACKEND_DEVICE, 4, 256, 256, start);
+	ASSERT_NE(NULL, self->q);
+	l3 = l3l2q_queue_l3(self->q);
+	ASSERT_EQ(0, l3l2q_ep_want_wakeup(&l3->ep, L3L2Q_WAKE_OUTPUT_AVAIL));
+	for (i = 0; i < 4; i++)
+		__atomic_store_n((__u32 *)((char *)l3l2q_queue_mem(self->q)->ctrl +
+			L3L2Q_CTRL_WAKE_SEEN(L3L2Q_CTRL_L3_WAKE, i)),
+			0xdead0000u + i, __ATOMIC_RELAXED);
+	memset(&sqe, 0, sizeof(sqe));
+	ASSERT_EQ(0, l3l2q_prep_wait(&sqe, self->q, L3L2Q_WAKE_OUTPUT_AVAIL,
+				     l3l2q_deadline_in(SEC), NULL));
+	memcpy(&w, sqe.cmd, sizeof(w));
+	EXPECT_EQ((__u16)L3L2Q_CTR_OUTPUT_TAIL, w.counter);
+	EXPECT_EQ(l3l2q_low32(start), w.seen);
+	/* Not armed: the endpoint's last sample, the same here. */
+	ASSERT_EQ(0, l3l2q_ep_clear_wakeup(&l3->ep, L3L2Q_WAKE_OUTPUT_AVAIL));
+	ASSERT_EQ(0, l3l2q_prep_wait(&sqe, self->q, L3L2Q_WAKE_OUTPUT_AVAIL,
+				     l3l2q_deadline_in(SEC), NULL));
+	memcpy(&w, sqe.cmd, sizeof(w));
+	EXPECT_EQ(l3l2q_low32(start), w.seen);
 }
 
 TEST_HARNESS_MAIN

@@ -752,7 +752,7 @@ TEST_F(lb, raw_endpoint_echo_woken_by_kick)
 		ASSERT_TRUE(check_payload(out, n, i, 0)) TH_LOG("message %u", i);
 	}
 	/* The thread slept at least 4 times and was kicked awake. */
-	EXPECT_LE(4ull, l3l2q_ep_stats(&l3.ep)->kicks);
+	EXPECT_LE(4ull, th_stats(&l3.ep).kicks);
 }
 
 FIXTURE(stream) {
@@ -981,7 +981,7 @@ TEST_F(lb, blocking_dequeue_sleeps_and_is_woken_by_the_answer)
 	EXPECT_EQ(L3L2Q_OP_DATA, m.opcode);
 	ASSERT_EQ(100ull, m.nbytes);
 	EXPECT_TRUE(check_payload(out, 100, 7, 0));
-	EXPECT_LE(1ull, l3l2q_ep_stats(&l3.ep)->sleeps);
+	EXPECT_LE(1ull, th_stats(&l3.ep).sleeps);
 }
 
 /* Ask to be kicked for output, check, then send one message. */

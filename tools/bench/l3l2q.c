@@ -288,8 +288,8 @@ static int stream_common(const struct bench_case *c, const struct bench_opts *o,
 		 * ppoll plus one eventfd read (lib/user/memfd.c); a yield is
 		 * one sched_yield from the spin loop.
 		 */
-		st3 = *l3l2q_ep_stats(&a->lq.l3->ep);
-		st2 = *l3l2q_ep_stats(&a->lq.l2->ep);
+		l3l2q_ep_stats(&a->lq.l3->ep, &st3);
+		l3l2q_ep_stats(&a->lq.l2->ep, &st2);
 		msgs = a->ctl.n1 ? a->ctl.n1 : 1;
 		s->kicks_per_msg = (double)(st3.kicks + st2.kicks) / msgs;
 		s->sleeps_per_msg = (double)(st3.sleeps + st2.sleeps) / msgs;

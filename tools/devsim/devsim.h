@@ -80,7 +80,7 @@ struct opts {
 /* How the orchestrator hears of new input while tasks are in flight. */
 enum input_wake {
 	INPUT_WAKE_WAIT,		/* the driver's WAIT (l3l2q_prep_wait) */
-	INPUT_WAKE_EVENTFD,		/* POLL_ADD on wake_fd, drained after */
+	INPUT_WAKE_EVENTFD,		/* POLL_ADD on wake_fd */
 	INPUT_WAKE_POLL,		/* nothing wakes it: re-check every poll_ns */
 };
 
@@ -112,6 +112,7 @@ struct devsim {
 	__u64 slice_ns;			/* blocking calls end this often */
 	enum input_wake input_wake;
 	int wake_fd;			/* INPUT_WAKE_EVENTFD */
+	int drain_wake;			/* wake_fd is ours: read it after */
 	__u64 poll_ns;			/* INPUT_WAKE_POLL */
 	/* Set (by a device) when this endpoint must stop serving; or NULL. */
 	const atomic_int *stop;

@@ -267,6 +267,7 @@ const char *region_start(struct region *r, const struct slot_view *v)
 		r->d.peer_features = ctrl_word(r, L3L2Q_CTRL_L3_FEATURES);
 	devsim_serve_prepare(&r->d);
 	r->d.wake_fd = r->wake_fd;
+	r->d.drain_wake = 1;
 	atomic_store(&r->stop, STOP_NONE);
 	atomic_store(&r->done, 0);
 	r->relax_last_ns = 0;

@@ -44,7 +44,7 @@ int devsim_stopping(const struct devsim *d)
 
 static int publish_stats(struct devsim *d)
 {
-	const struct l3l2q_stats *ls = l3l2q_ep_stats(&d->l2->ep);
+	struct l3l2q_stats lst = { 0 }, *ls = &lst;
 	struct l3l2q_task_hdr h = {
 		.magic = L3L2Q_TASK_MAGIC,
 		.version = L3L2Q_TASK_VERSION,
@@ -58,6 +58,7 @@ static int publish_stats(struct devsim *d)
 
 	if (n > d->out_arena)
 		return 0;	/* a tiny arena gets no STATS, which is legal */
+	l3l2q_ep_stats(&d->l2->ep, ls);
 	d->st.kicks = ls->kicks;
 	d->st.kicks_suppressed = ls->kicks_suppressed;
 	d->st.sleeps = ls->sleeps;

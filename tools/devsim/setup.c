@@ -94,11 +94,12 @@ int devsim_setup(struct devsim *d, const struct opts *o)
 	d->l2 = l3l2q_queue_l2(d->q);
 	/*
 	 * The driver's WAIT ends when the input tail moves past what this
-	 * endpoint saw; a memfd queue's kicks arrive on its eventfd.
+	 * endpoint saw; a memfd queue's kicks arrive on the input bit's
+	 * wait fd, which the library drains when it arms.
 	 */
 	if (l3l2q_queue_backend(d->q) == L3L2Q_BACKEND_MEMFD) {
 		d->input_wake = INPUT_WAKE_EVENTFD;
-		d->wake_fd = l3l2q_queue_poll_fd(d->q);
+		d->wake_fd = l3l2q_queue_wait_fd(d->q, L3L2Q_WAKE_INPUT_AVAIL);
 	} else {
 		d->input_wake = INPUT_WAKE_WAIT;
 	}

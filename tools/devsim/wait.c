@@ -19,8 +19,10 @@
  * "tail != head", which stays true while the window holds entries, so it
  * cannot say "new input".  Over the driver it is a WAIT command that ends
  * when the input tail moves past what this endpoint saw; over a memfd (or
- * a device region) a POLL_ADD on the eventfd the kicks arrive on (a read
- * there would steal kicks meant for the library's own sleeps).
+ * a device region) a POLL_ADD on the fd the kicks arrive on: the input
+ * bit's wait fd of a memfd queue (a kick or the L3's death; the next
+ * arming drops the kick, nothing is read), or the device region's own
+ * eventfd, drained after.
  */
 static int arm_input(struct devsim *d)
 {
@@ -75,8 +77,8 @@ static int reap(struct devsim *d)
 		n++;
 	}
 	io_uring_cq_advance(&d->ring, n);
-	/* The kick eventfd (non-blocking): drain the kick we saw. */
-	if (d->input_wake == INPUT_WAKE_EVENTFD &&
+	/* The device region's own kick eventfd (non-blocking): drain it. */
+	if (d->input_wake == INPUT_WAKE_EVENTFD && d->drain_wake &&
 	    read(d->wake_fd, &val, sizeof(val)) < 0 && errno != EAGAIN && !ret)
 		ret = -errno;
 	return ret;
@@ -121,7 +123,11 @@ int devsim_wait_for_work(struct devsim *d, int want_input, int *got,
 	ts.tv_nsec = (long long)(wait_ns % 1000000000ull);
 	if (want_input) {
 		/* W1, W2: ask L3 for a kick, then re-check (W3). */
-		if (l3l2q_ep_want_wakeup(&d->l2->ep, L3L2Q_WAKE_INPUT_AVAIL))
+		ret = l3l2q_ep_want_wakeup(&d->l2->ep, L3L2Q_WAKE_INPUT_AVAIL);
+		if (ret == -ECONNRESET)		/* a memfd L3 is gone */
+			return devsim_queue_failure(d, "waiting for input",
+						    ret);
+		if (ret)
 			want_input = 0;	/* no control block: the timeout re-checks */
 		ret = l3l2q_l2_try_peek(d->l2, in);
 		if (ret != -EAGAIN) {
