@@ -63,6 +63,7 @@ struct l3l2q_queue {
 	int bundle_sock;		/* memfd: during attach, the socket to consume */
 	unsigned int spins;		/* for the relax hint */
 	unsigned char peer_given;
+	void *mp_mem;			/* l3l2q_params.threads: lib/user/threads.c */
 	union {
 		struct l3l2q_l3 l3;
 		struct l3l2q_l2 l2;
@@ -80,6 +81,14 @@ int l3l2q__user_error(struct l3l2q_error *err, int errnum, __u32 kind,
  */
 int l3l2q__send_fds(int sock, const int *fds, unsigned int n);
 int l3l2q__recv_fds(int sock, int *fds, unsigned int n, int flags);
+
+/*
+ * Put the L3 endpoint in multi-thread mode for @threads (L3L2Q_MP_*): the
+ * shared state, futex parking.  0 or -errno with @err filled.
+ */
+int l3l2q__mp_setup(struct l3l2q_queue *q, __u32 threads,
+		    struct l3l2q_error *err);
+void l3l2q__mp_free(struct l3l2q_queue *q);
 
 /* Map q->fd's whole region of @bytes shared, read-write. */
 int l3l2q__map(struct l3l2q_queue *q, size_t bytes, struct l3l2q_error *err);
