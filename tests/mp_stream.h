@@ -43,12 +43,14 @@ struct mps_cfg {
 	__u64 watchdog_s;		/* per blocking call: only a hang */
 	/*
 	 * Producers wait at most this long per call and retry (up to the
-	 * watchdog); 0: one wait of watchdog_s.  For memfd queues with
-	 * consumer threads too: there both L3 directions sleep on one
-	 * eventfd, so a consumer's sleep can take the kick meant for a
-	 * sleeping producer (issue 12, item 1); short waits keep such a run
-	 * correct while that stands.  The runs without consumers keep one
-	 * long wait, and would catch a lost wakeup of the producers' own.
+	 * watchdog); 0: one wait of watchdog_s.  For runs with consumer
+	 * threads too, so both L3 directions sleep at once: the endpoint
+	 * arms both on one need-wakeup word with one arming count, so the
+	 * L2 can spend the arming on a kick for the consumers and skip the
+	 * one the producers wait for (and on a memfd both sleep on one
+	 * eventfd): issue 12, item 1, the thread model.  Short waits keep
+	 * such a run correct while that stands.  The runs without consumers
+	 * keep one long wait, and would catch a lost wake-up of their own.
 	 */
 	__u64 retry_ms;
 };
