@@ -576,7 +576,7 @@ TEST_F_TIMEOUT(mp, memfd_8_producers_1e5_each, 1800)
 {
 	struct mps_cfg c = {
 		.backend = L3L2Q_BACKEND_MEMFD, .producers = 8,
-		.per_producer = 100000, .depth = 64, .in_arena = 16384,
+		.per_producer = th_work(100000), .depth = 64, .in_arena = 16384,
 		.out_arena = 4096, .max_size = 512, .watchdog_s = 600,
 	};
 
@@ -588,7 +588,7 @@ TEST_F_TIMEOUT(mp, memfd_4_producers_4_consumers_echo, 1800)
 {
 	struct mps_cfg c = {
 		.backend = L3L2Q_BACKEND_MEMFD, .producers = 4,
-		.per_producer = 50000, .consumers = 4, .depth = 32,
+		.per_producer = th_work(50000), .consumers = 4, .depth = 32,
 		.in_arena = 8192, .out_arena = 8192, .max_size = 400,
 		.watchdog_s = 600, .retry_ms = 100,
 	};
@@ -601,7 +601,7 @@ TEST_F_TIMEOUT(mp, memfd_8_producers_tiny_ring, 1800)
 {
 	struct mps_cfg c = {
 		.backend = L3L2Q_BACKEND_MEMFD, .producers = 8,
-		.per_producer = 5000, .consumers = 2, .depth = 2,
+		.per_producer = th_work(5000), .consumers = 2, .depth = 2,
 		.in_arena = 512, .out_arena = 512, .max_size = 300,
 		.watchdog_s = 600, .retry_ms = 100,
 	};

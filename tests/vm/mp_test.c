@@ -7,6 +7,7 @@
  * consumer threads the producers wait in short calls (mps_cfg.retry_ms).
  */
 #include "kselftest_harness.h"
+#include "vm_helpers.h"
 #include "libl3l2q.h"
 #include "mp_stream.h"
 
