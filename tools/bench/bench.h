@@ -128,7 +128,8 @@ static inline int stream_tick(struct stream_ctl *c, uint64_t n)
 			c->n0 = n;
 			c->phase = 1;
 		}
-	} else if (c->phase == 1 && now - c->t0 >= c->dur_ns) {
+	} else if (c->phase == 1 && now - c->t0 >= c->dur_ns && n > c->n0) {
+		/* At least the duration and at least one message: a rate. */
 		c->t1 = now;
 		c->n1 = n;
 		c->phase = 2;

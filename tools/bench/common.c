@@ -146,6 +146,14 @@ int bench_mp_run(const struct bench_opts *o, const struct bench_job *jobs,
 		t0 = bench_now_ns();
 		sleep_s(o->duration_s);
 		n1 = consumed(ctx);
+		/*
+		 * At least one message, so a rate is measured however slow
+		 * the machine (a minute without one: broken, rate 0).
+		 */
+		for (i = 0; n1 == n0 && i < 60000; i++) {
+			sleep_s(0.001);
+			n1 = consumed(ctx);
+		}
 		t1 = bench_now_ns();
 		s->msgs_per_s = t1 > t0 ? (double)(n1 - n0) * 1e9 /
 					  (double)(t1 - t0) : 0;
