@@ -77,9 +77,12 @@ SCRIPT_SUITES	+= tests/man_check.sh
 SCRIPT_SUITES	+= tests/bench_smoke.sh
 SCRIPT_SUITES	+= tests/fuzz_check.sh
 
+# SUITE_TIMEOUT is a watchdog per suite (the VM suites boot two kernels,
+# the aarch64 one runs every host suite under qemu-user): generous, since
+# no verdict may depend on how busy the machine is.
 SUITE_ENV	:= ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
 		   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		   SUITE_TIMEOUT=2400
+		   SUITE_TIMEOUT=7200
 
 .PHONY: all lib tools tests asan check deps demo demo-host clean
 .DEFAULT_GOAL := all
