@@ -13,6 +13,8 @@
 #   make demo-driver run l3l2q-demo and l3l2q-devsim in a VM over /dev/l3l2q
 #   make demo-host  run it here, over a memfd
 #   make vm-check   only the in-VM suites (tools/vm/run.sh)
+#   make fuzz       the libFuzzer harnesses of tests/fuzz/, FUZZ_SECONDS
+#                   (default 60) each; make check runs them briefly
 #   make clean
 #   make install    the library, headers, man pages, tools and l3l2q.pc
 #                   (PREFIX, DESTDIR, ...: mk/install.mk); make uninstall
@@ -95,14 +97,18 @@ SCRIPT_SUITES	+= tests/channel_spin_check.sh
 SCRIPT_SUITES	+= tests/aarch64_check.sh
 SCRIPT_SUITES	+= tests/man_check.sh
 SCRIPT_SUITES	+= tests/bench_smoke.sh
+SCRIPT_SUITES	+= tests/fuzz_check.sh
 SCRIPT_SUITES	+= tests/install_check.sh tests/license_check.sh
 SCRIPT_SUITES	+= tests/deb_check.sh
 # After the VM suites, which install both kernels' headers.
 SCRIPT_SUITES	+= tests/kmod_lint.sh
 
+# SUITE_TIMEOUT is a watchdog per suite (the VM suites boot two kernels,
+# the aarch64 one runs every host suite under qemu-user): generous, since
+# no verdict may depend on how busy the machine is.
 SUITE_ENV	:= ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
 		   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		   SUITE_TIMEOUT=2400
+		   SUITE_TIMEOUT=7200
 
 .PHONY: all lib tools tests asan check deps demo demo-plain demo-driver \
 	demo-host clean
@@ -197,7 +203,7 @@ deps:
 # The runner prints the totals line last; on failure make adds its own
 # "Error" line on stderr after it (.ci/run re-prints the totals).
 check: deps
-	$(MAKE) --no-print-directory all asan
+	$(MAKE) --no-print-directory all asan fuzz-build
 	$(SUITE_ENV) bash tests/run-suites.sh $(TESTS) $(ASAN_TESTS) \
 		$(SCRIPT_SUITES)
 
@@ -263,9 +269,52 @@ bench: $(BENCH)
 		$(BENCH_ARGS) | tee $(BENCH_OUT)/results.txt
 	sh tools/bench/report.sh $(BENCH_OUT)/results.txt $(BENCH_OUT)
 
+# Fuzzing ---------------------------------------------------------------
+#
+#   make fuzz-build   build/fuzz/fuzz_* (clang, libFuzzer, ASan+UBSan)
+#   make fuzz         run each from its corpus for FUZZ_SECONDS (default
+#                     60); new inputs go to build/fuzz/corpus-<name>,
+#                     failures to build/fuzz/crash-*
+#
+# Only the freestanding core is linked: the harnesses play both roles over
+# an in-process region.  tests/fuzz_check.sh (in make check) runs each for
+# a fixed number of runs; tests/fuzz/README says what each one asserts.
+
+FUZZ_CC		?= clang
+FUZZ_SAN	:= -fsanitize=address,undefined -fno-sanitize-recover=all \
+		   -fno-omit-frame-pointer
+FUZZ_CFLAGS	:= -std=c11 -O1 -g $(WARNFLAGS) $(FUZZ_SAN)
+FUZZ_SRCS	:= $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZERS		:= $(FUZZ_SRCS:tests/fuzz/%.c=$(B)/fuzz/%)
+FUZZ_OBJS	:= $(patsubst %.c,$(B)/fuzz/obj/%.o,$(sort $(wildcard lib/core/*.c)))
+FUZZ_SECONDS	?= 60
+
+$(B)/fuzz/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link \
+		$(DEPFLAGS) -c -o $@ $<
+
+$(B)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) -Itests/fuzz $(FUZZ_CFLAGS) -fsanitize=fuzzer \
+		$(DEPFLAGS) -o $@ $< $(FUZZ_OBJS)
+
+.PHONY: fuzz fuzz-build
+fuzz-build: $(FUZZERS)
+
+fuzz: fuzz-build
+	@for f in $(FUZZERS); do \
+		n=$$(basename $$f); mkdir -p $(B)/fuzz/corpus-$$n; \
+		echo "=== $$n: $(FUZZ_SECONDS) s"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+			-artifact_prefix=$(B)/fuzz/ $(B)/fuzz/corpus-$$n \
+			tests/fuzz/corpus/$$n || exit 1; \
+	done
+
 -include $(wildcard $(B)/obj/lib/*/*.d $(B)/asan/obj/lib/*/*.d \
 		    $(B)/tools/*.d $(B)/obj/tools/*/*.d \
-		    $(B)/tests/*.d $(B)/asan/tests/*.d)
+		    $(B)/tests/*.d $(B)/asan/tests/*.d \
+		    $(B)/fuzz/*.d $(B)/fuzz/obj/lib/*/*.d)
 
 # Installing, the module on one's own machine, Debian packages.
 include mk/install.mk mk/module.mk mk/deb.mk

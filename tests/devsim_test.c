@@ -41,7 +41,7 @@ FIXTURE_TEARDOWN(devsim)
 	dc_cleanup(self->child, self->q, &self->s, self->sock, self->dir);
 }
 
-TEST_F_TIMEOUT(devsim, inherited_fd_attach_streams, 120)
+TEST_F_TIMEOUT(devsim, inherited_fd_attach_streams, 900)
 {
 	self->child = dc_spawn_peer(self->q, 16, 4);
 	ASSERT_LT(0, self->child);
@@ -52,7 +52,7 @@ TEST_F_TIMEOUT(devsim, inherited_fd_attach_streams, 120)
 }
 
 /* devsim connects to a unix socket and receives the L2 fd over it. */
-TEST_F_TIMEOUT(devsim, unix_socket_attach_streams, 120)
+TEST_F_TIMEOUT(devsim, unix_socket_attach_streams, 900)
 {
 	int ls, c, fd;
 
@@ -76,7 +76,7 @@ TEST_F_TIMEOUT(devsim, unix_socket_attach_streams, 120)
 
 /* Earlier tasks work longer: they must complete after later ones. */
 
-TEST_F_TIMEOUT(devsim, completes_out_of_order_each_result_once, 120)
+TEST_F_TIMEOUT(devsim, completes_out_of_order_each_result_once, 900)
 {
 	__u64 i;
 
@@ -102,7 +102,7 @@ TEST_F_TIMEOUT(devsim, completes_out_of_order_each_result_once, 120)
  * after it exited, so none can come later.
  */
 
-TEST_F_TIMEOUT(devsim, stop_drains_every_result_before_exit, 120)
+TEST_F_TIMEOUT(devsim, stop_drains_every_result_before_exit, 900)
 {
 	struct dc_stream *s = &self->s;
 	int ret;
@@ -118,7 +118,7 @@ TEST_F_TIMEOUT(devsim, stop_drains_every_result_before_exit, 120)
 		if (!ret)
 			usleep(1000);
 	}
-	ASSERT_EQ(0, dc_wait_exit(self->child, 60));
+	ASSERT_EQ(0, dc_wait_exit(self->child, 600));
 	self->child = -1;
 	while ((ret = dc_recv_step(s)) == 1)
 		;
@@ -186,7 +186,7 @@ static const struct bad_case bad_cases[] = {
 
 #define NBAD (sizeof(bad_cases) / sizeof(bad_cases[0]))
 
-TEST_F_TIMEOUT(devsim, malformed_task_gets_error_later_tasks_succeed, 120)
+TEST_F_TIMEOUT(devsim, malformed_task_gets_error_later_tasks_succeed, 900)
 {
 	struct dc_stream *s = &self->s;
 	unsigned char buf[256];
@@ -201,8 +201,8 @@ TEST_F_TIMEOUT(devsim, malformed_task_gets_error_later_tasks_succeed, 120)
 	for (i = 0; i < NBAD; i++) {
 		op = make_bad(i, buf, &n);
 		ASSERT_EQ(0, l3l2q_l3_enqueue(self->l3, op, n ? buf : NULL, n,
-					      l3l2q_deadline_in(10 * SEC)));
-		ASSERT_EQ(0, l3l2q_l3_peek(self->l3, l3l2q_deadline_in(30 * SEC),
+					      l3l2q_deadline_in(300 * SEC)));
+		ASSERT_EQ(0, l3l2q_l3_peek(self->l3, l3l2q_deadline_in(300 * SEC),
 					   &m)) TH_LOG("case %s", bad_cases[i].name);
 		EXPECT_EQ(L3L2Q_OP_ERROR, m.opcode) TH_LOG("case %s",
 							   bad_cases[i].name);
@@ -232,7 +232,7 @@ TEST_F_TIMEOUT(devsim, malformed_task_gets_error_later_tasks_succeed, 120)
 }
 
 /* Garbage of every size never crashes it; each gets an ERROR. */
-TEST_F_TIMEOUT(devsim, random_garbage_gets_errors_not_a_crash, 120)
+TEST_F_TIMEOUT(devsim, random_garbage_gets_errors_not_a_crash, 900)
 {
 	struct dc_stream *s = &self->s;
 	unsigned char buf[200];
@@ -253,7 +253,7 @@ TEST_F_TIMEOUT(devsim, random_garbage_gets_errors_not_a_crash, 120)
 			memcpy(buf, "L3TK", 4);
 		ASSERT_EQ(0, l3l2q_l3_enqueue(self->l3, L3L2Q_OP_DATA, buf,
 					      l3l2q_task_mix(i) % sizeof(buf) + 1,
-					      l3l2q_deadline_in(10 * SEC)));
+					      l3l2q_deadline_in(300 * SEC)));
 		while ((ret = l3l2q_l3_try_peek(self->l3, &m)) == 0) {
 			errors += m.opcode == L3L2Q_OP_ERROR;
 			ASSERT_EQ(0, l3l2q_l3_release(self->l3, &m));
@@ -261,7 +261,7 @@ TEST_F_TIMEOUT(devsim, random_garbage_gets_errors_not_a_crash, 120)
 		ASSERT_EQ(-EAGAIN, ret);
 	}
 	while (errors < 300) {
-		ASSERT_EQ(0, l3l2q_l3_peek(self->l3, l3l2q_deadline_in(30 * SEC),
+		ASSERT_EQ(0, l3l2q_l3_peek(self->l3, l3l2q_deadline_in(300 * SEC),
 					   &m)) TH_LOG("after %llu errors",
 						       (unsigned long long)errors);
 		errors += m.opcode == L3L2Q_OP_ERROR;
@@ -275,7 +275,7 @@ TEST_F_TIMEOUT(devsim, random_garbage_gets_errors_not_a_crash, 120)
 
 /* ---- the L3 going away ---- */
 
-TEST_F_TIMEOUT(devsim, exits_3_when_l3_destroys_the_queue, 120)
+TEST_F_TIMEOUT(devsim, exits_3_when_l3_destroys_the_queue, 900)
 {
 	struct dc_stream *s = &self->s;
 
@@ -288,7 +288,7 @@ TEST_F_TIMEOUT(devsim, exits_3_when_l3_destroys_the_queue, 120)
 	EXPECT_EQ(50ull, s->got);
 	l3l2q_destroy(self->q);	/* no STOP */
 	self->q = NULL;
-	EXPECT_EQ(3, dc_wait_exit(self->child, 60));
+	EXPECT_EQ(3, dc_wait_exit(self->child, 600));
 	self->child = -1;
 }
 
@@ -297,7 +297,7 @@ TEST_F_TIMEOUT(devsim, exits_3_when_l3_destroys_the_queue, 120)
  * owns the queue and starts devsim, then dies; this process reaps devsim
  * as the subreaper.
  */
-TEST_F_TIMEOUT(devsim, exits_3_when_l3_is_killed, 120)
+TEST_F_TIMEOUT(devsim, exits_3_when_l3_is_killed, 900)
 {
 	int pfd[2], status;
 	pid_t mid, dev = -1;
@@ -329,13 +329,13 @@ TEST_F_TIMEOUT(devsim, exits_3_when_l3_is_killed, 120)
 	self->child = dev;	/* the teardown kills it if it hangs */
 	ASSERT_EQ(mid, waitpid(mid, &status, 0));
 	ASSERT_TRUE(WIFSIGNALED(status)) TH_LOG("status %d", status);
-	EXPECT_EQ(3, dc_wait_exit(dev, 60));
+	EXPECT_EQ(3, dc_wait_exit(dev, 600));
 	self->child = -1;
 }
 
 /* ---- long stream ---- */
 
-TEST_F_TIMEOUT(devsim, stream_1e4_tasks_random_sizes, 300)
+TEST_F_TIMEOUT(devsim, stream_1e4_tasks_random_sizes, 900)
 {
 	self->child = dc_spawn_peer(self->q, 32, 4);
 	ASSERT_LT(0, self->child);
@@ -345,31 +345,31 @@ TEST_F_TIMEOUT(devsim, stream_1e4_tasks_random_sizes, 300)
 
 /* ---- options ---- */
 
-TEST_F_TIMEOUT(devsim, bad_options_are_refused, 60)
+TEST_F_TIMEOUT(devsim, bad_options_are_refused, 900)
 {
 	pid_t pid;
 	int fd;
 
 	pid = dc_spawn(-1, "--fd", "x", NULL, NULL, NULL, NULL);
-	EXPECT_EQ(2, dc_wait_exit(pid, 30));
+	EXPECT_EQ(2, dc_wait_exit(pid, 600));
 	pid = dc_spawn(-1, "--fd", "3", "--inflight", "0", NULL, NULL);
-	EXPECT_EQ(2, dc_wait_exit(pid, 30));
+	EXPECT_EQ(2, dc_wait_exit(pid, 600));
 	pid = dc_spawn(-1, "--fd", "3", "--socket", self->sock, NULL, NULL);
-	EXPECT_EQ(2, dc_wait_exit(pid, 30));
+	EXPECT_EQ(2, dc_wait_exit(pid, 600));
 	pid = dc_spawn(-1, "--socket", self->sock, NULL, NULL, NULL, NULL);
-	EXPECT_EQ(1, dc_wait_exit(pid, 30));	/* nobody listens */
+	EXPECT_EQ(1, dc_wait_exit(pid, 600));	/* nobody listens */
 	/* A window deeper than the queue is refused by attach. */
 	fd = l3l2q_peer_fd(self->q);
 	ASSERT_LE(0, fd);
 	pid = dc_spawn_fd(fd, 128, 1);
 	close(fd);
-	EXPECT_EQ(1, dc_wait_exit(pid, 30));
+	EXPECT_EQ(1, dc_wait_exit(pid, 600));
 }
 
 /* The README's main command, small, on the host: l3l2q-demo exits 0. */
-TEST_F_TIMEOUT(devsim, demo_runs_clean_over_memfd, 240)
+TEST_F_TIMEOUT(devsim, demo_runs_clean_over_memfd, 900)
 {
-	EXPECT_EQ(0, dc_run_demo("memfd", "5000", 200));
+	EXPECT_EQ(0, dc_run_demo("memfd", "5000", 800));
 }
 
 /*

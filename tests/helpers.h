@@ -263,6 +263,20 @@ static inline long meminfo_kb(const char *field)
 	return v;
 }
 
+/*
+ * The amount of work of a stress test in this environment: @n, divided by
+ * $L3L2Q_TEST_DIVISOR when it is set.  tests/aarch64_check.sh runs the
+ * host suites under qemu-user, 10-50x slower, with a divisor: a smaller
+ * fixed amount of work there, never a time budget.
+ */
+static inline __u64 th_work(__u64 n)
+{
+	const char *d = getenv("L3L2Q_TEST_DIVISOR");
+	unsigned long v = d ? strtoul(d, NULL, 10) : 1;
+
+	return v > 1 && n / v ? n / v : n;
+}
+
 /* The child's exit status, or 128 + the signal that ended it; -1 on error. */
 static inline int th_wait_child(pid_t pid)
 {

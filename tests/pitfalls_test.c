@@ -905,10 +905,12 @@ TEST(api_create_rejects_nonzero_resv)
 {
 	unsigned int i;
 
-	for (i = 0; i < 4; i++) {
-		struct l3l2q_params p = good_params;
+	struct l3l2q_params p = good_params;
+
+	for (i = 0; i < sizeof(p.resv) / sizeof(p.resv[0]); i++) {
 		char what[32];
 
+		p = good_params;
 		p.resv[i] = 1;
 		snprintf(what, sizeof(what), "resv[%u] = 1", i);
 		expect_create_einval(_metadata, &p, "resv", what);
@@ -916,6 +918,12 @@ TEST(api_create_rejects_nonzero_resv)
 		snprintf(what, sizeof(what), "resv[%u] = ~0", i);
 		expect_create_einval(_metadata, &p, "resv", what);
 	}
+	p = good_params;
+	p.resv0 = 1;
+	expect_create_einval(_metadata, &p, "resv0", "resv0 = 1");
+	p = good_params;
+	p.threads = L3L2Q_MP_ALL + 1;
+	expect_create_einval(_metadata, &p, "threads", "threads = 4");
 }
 
 TEST(api_create_rejects_unknown_flags)

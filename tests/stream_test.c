@@ -64,26 +64,31 @@ TEST_F_TIMEOUT(wrap, stream_1e5_each_way_across_counter_wrap, 120)
 	struct streamer s = {
 		.l3 = l3l2q_queue_l3(self->l3q),
 		.l2 = l3l2q_queue_l2(self->l2q),
-		.total = 100000,
+		.total = th_work(100000),
 		.in_max = 1024,
 		.out_max = 512,
 	};
-	__u64 deadline = l3l2q_deadline_in(100ull * 1000000000ull);
 	__u64 end = variant->start + s.total;
+	int moved;
 
 	s.buf = malloc(1024);
 	ASSERT_NE(NULL, s.buf);
 	ASSERT_EQ(variant->start, s.l3->in.tail);
 	while (!(l3_done(&s) && l2_done(&s))) {
-		ASSERT_LE(0, l3_send_step(&s)) TH_LOG("%s at %llu", s.fail,
-						     (unsigned long long)s.fail_at);
-		ASSERT_LE(0, l2_recv_step(&s)) TH_LOG("%s at %llu", s.fail,
-						     (unsigned long long)s.fail_at);
-		ASSERT_LE(0, l2_send_step(&s)) TH_LOG("%s at %llu", s.fail,
-						     (unsigned long long)s.fail_at);
-		ASSERT_LE(0, l3_recv_step(&s)) TH_LOG("%s at %llu", s.fail,
-						     (unsigned long long)s.fail_at);
-		ASSERT_GT(deadline, l3l2q_now_ns());
+		moved = l3_send_step(&s);
+		ASSERT_LE(0, moved) TH_LOG("%s at %llu", s.fail,
+					   (unsigned long long)s.fail_at);
+		moved |= l2_recv_step(&s);
+		ASSERT_LE(0, moved) TH_LOG("%s at %llu", s.fail,
+					   (unsigned long long)s.fail_at);
+		moved |= l2_send_step(&s);
+		ASSERT_LE(0, moved) TH_LOG("%s at %llu", s.fail,
+					   (unsigned long long)s.fail_at);
+		moved |= l3_recv_step(&s);
+		ASSERT_LE(0, moved) TH_LOG("%s at %llu", s.fail,
+					   (unsigned long long)s.fail_at);
+		/* One thread drives both: a round without a step is a hang. */
+		ASSERT_NE(0, moved);
 	}
 	free(s.buf);
 	/* STOP took one more input position. */
@@ -129,9 +134,9 @@ FIXTURE_TEARDOWN(proc)
 }
 
 
-TEST_F_TIMEOUT(proc, fork_stream_1e6_random_sizes_both_directions, 300)
+TEST_F_TIMEOUT(proc, fork_stream_1e6_random_sizes_both_directions, 900)
 {
-	struct streamer s = { .total = FORK_MSGS, .in_max = FORK_ARENA,
+	struct streamer s = { .total = th_work(FORK_MSGS), .in_max = FORK_ARENA,
 			      .out_max = FORK_ARENA };
 	int fd;
 
@@ -142,7 +147,7 @@ TEST_F_TIMEOUT(proc, fork_stream_1e6_random_sizes_both_directions, 300)
 	self->child = fork();
 	ASSERT_LE(0, self->child);
 	if (self->child == 0)
-		_exit(stream_child_l2(fd, FORK_MSGS, FORK_ARENA,
+		_exit(stream_child_l2(fd, th_work(FORK_MSGS), FORK_ARENA,
 					     L3L2Q_BACKEND_AUTO,
 					     l3l2q_deadline_in(250ull * 1000000000ull)));
 	close(fd);
@@ -154,14 +159,14 @@ TEST_F_TIMEOUT(proc, fork_stream_1e6_random_sizes_both_directions, 300)
 	free(s.buf);
 	EXPECT_EQ(0, th_wait_child(self->child));
 	self->child = -1;
-	EXPECT_EQ(FORK_MSGS, s.got_out);
-	EXPECT_EQ(l3l2q_low32(FORK_MSGS + 1),
+	EXPECT_EQ(s.total, s.got_out);
+	EXPECT_EQ(l3l2q_low32(s.total + 1),
 		  counter(self->q, L3L2Q_CTR_INPUT_HEAD));
 	EXPECT_EQ(0, counter(self->q, L3L2Q_CTR_L2_ABORT));
 }
 
 /* The L2 role travels over a unix socket instead of fork inheritance. */
-TEST_F_TIMEOUT(proc, fd_passed_over_unix_socket_streams, 60)
+TEST_F_TIMEOUT(proc, fd_passed_over_unix_socket_streams, 300)
 {
 	struct streamer s = { .total = 10000, .in_max = 256, .out_max = 256 };
 	int sv[2], fd;
@@ -223,12 +228,11 @@ TEST_F(proc, second_attach_from_another_process_is_ebusy)
  * A peer that goes away ends a blocking wait with -ECONNRESET, long before
  * its deadline, and every message it published first is still delivered.
  */
-TEST_F_TIMEOUT(proc, peer_close_delivers_published_then_connreset, 30)
+TEST_F_TIMEOUT(proc, peer_close_delivers_published_then_connreset, 120)
 {
 	struct l3l2q_queue *l2q = NULL;
 	struct l3l2q_msg m;
 	unsigned char buf[16];
-	__u64 t0;
 	int fd, i;
 
 	self->q = stream_create(L3L2Q_BACKEND_MEMFD, 8, 256, 256, 0);
@@ -259,7 +263,6 @@ TEST_F_TIMEOUT(proc, peer_close_delivers_published_then_connreset, 30)
 	close(fd);
 	ASSERT_EQ(0, th_wait_child(self->child));
 	self->child = -1;
-	t0 = l3l2q_now_ns();
 	for (i = 0; i < 3; i++) {
 		ASSERT_EQ(0, l3l2q_l3_dequeue(l3l2q_queue_l3(self->q), buf,
 					      sizeof(buf),
@@ -268,10 +271,10 @@ TEST_F_TIMEOUT(proc, peer_close_delivers_published_then_connreset, 30)
 		EXPECT_EQ(1ull, m.nbytes);
 		EXPECT_EQ((unsigned char)i, buf[0]);
 	}
+	/* No deadline: only noticing the death can end it (watchdog). */
 	EXPECT_EQ(-ECONNRESET,
-		  l3l2q_l3_peek(l3l2q_queue_l3(self->q),
-				l3l2q_deadline_in(20ull * 1000000000ull), &m));
-	EXPECT_GT(5ull * 1000000000ull, l3l2q_now_ns() - t0);
+		  l3l2q_l3_peek(l3l2q_queue_l3(self->q), L3L2Q_DEADLINE_NONE,
+				&m));
 	EXPECT_EQ((__u32)L3L2Q_ERR_REMOTE_ABORTED,
 		  l3l2q_ep_error(&l3l2q_queue_l3(self->q)->ep)->kind);
 	/* Our own abort flag stays down: this was not our failure. */

@@ -203,14 +203,18 @@ static void relax(void)
 
 /*
  * Drive one role until @done: try both of its steps in turn, relax when
- * neither progresses, and give up at @deadline (checked every 4096 idle
- * rounds).  @what names the side in the failure.
+ * neither progresses.  A watchdog, not a time limit on the work: it gives
+ * up only when neither step has progressed for as long as @deadline was
+ * ahead when the call began (a hang), however long the whole run takes.
+ * Checked every 4096 idle rounds.  @what names the side in the failure.
  */
 static inline int run_side(struct streamer *s, __u64 deadline,
 			   int (*step_a)(struct streamer *),
 			   int (*step_b)(struct streamer *),
 			   int (*done)(struct streamer *), const char *what)
 {
+	__u64 now = l3l2q_now_ns(), last = now;
+	__u64 stall = deadline > now ? deadline - now : 0;
 	unsigned int idle = 0;
 	int a, b;
 
@@ -226,7 +230,10 @@ static inline int run_side(struct streamer *s, __u64 deadline,
 		relax();
 		if (++idle % 4096 == 0) {
 			sched_yield();
-			if (l3l2q_now_ns() > deadline)
+			now = l3l2q_now_ns();
+			if (idle == 4096)
+				last = now;	/* idle since about now */
+			else if (now - last > stall)
 				return failed(s, what, s->got_in + s->got_out);
 		}
 	}
@@ -236,19 +243,19 @@ static inline int run_side(struct streamer *s, __u64 deadline,
 static inline int run_l3(struct streamer *s, __u64 deadline)
 {
 	return run_side(s, deadline, l3_send_step, l3_recv_step, l3_done,
-			"l3 deadline");
+			"l3 made no progress for the watchdog's time");
 }
 
 static inline int run_l2(struct streamer *s, __u64 deadline)
 {
 	return run_side(s, deadline, l2_recv_step, l2_send_step, l2_done,
-			"l2 deadline");
+			"l2 made no progress for the watchdog's time");
 }
 
 /*
  * A forked L2 child's whole life: attach through @fd (on @backend unless
  * it is L3L2Q_BACKEND_AUTO), stream @total messages of up to @max bytes
- * each way until @deadline, destroy.  Its exit status: 0, 10 (attach), 11
+ * each way (@deadline: the stall watchdog of run_side()), destroy.  Its exit status: 0, 10 (attach), 11
  * (wrong backend) or 12 (the stream failed, reason on stderr).
  */
 static inline int stream_child_l2(int fd, __u64 total, __u64 max,

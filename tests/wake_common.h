@@ -8,13 +8,18 @@
  *
  *   WK_BACKEND         L3L2Q_BACKEND_MEMFD or L3L2Q_BACKEND_DEVICE
  *   WK_STRESS_MSGS     messages per direction of the no-lost-wakeup stress
- *   WK_STEADY_MSGS     messages per direction of the syscall count
- *   WK_STREAM_BUDGET_NS  0, or the time after which L3 stops sending and a
- *                      stream is judged on what it streamed (each of the
- *                      steady count's three runs gets a sixth of it)
- *   WK_STREAM_MIN      the fewest messages per direction a stream may end
- *                      with
- *   WK_STREAM_TIMEOUT  the harness timeout (s) of each of those two tests
+ *   WK_STEADY_MSGS     messages per direction of the steady stream
+ *   WK_STREAM_TIMEOUT  the harness timeout (s) of each of those two tests:
+ *                      a watchdog, many times what the fixed work takes
+ *                      on a slow, loaded machine
+ *
+ * No verdict here depends on how fast the machine is: every stream moves
+ * a fixed number of messages and is judged on what arrived and on counts
+ * the protocol fixes (at most one kick per arming of the peer, one arming
+ * per sleep); the peer's death is judged by how a wait ended, not by when.
+ * Deadlines are watchdogs for hangs and lost wake-ups, far beyond any
+ * pause.  How many system calls a message costs is a performance target:
+ * make bench measures it (tools/bench, target bstream64_vs_poll).
  *
  * Every test runs once per way of sleeping (FIXTURE_VARIANT wake.*):
  *
@@ -68,18 +73,25 @@
 #define WK_SEC		1000000000ull
 /*
  * One wait's deadline: far beyond any pause (<= 200 us) a side takes, and
- * beyond what a loaded 2-core machine stalls a process for; a real lost
- * wakeup still ends here and fails.
+ * beyond what a loaded machine (or a VM under TCG) stalls a process for; a
+ * real lost wakeup still ends here and fails.
  */
-#define WK_WAIT_NS	(20 * WK_SEC)
+#define WK_WAIT_NS	(30 * WK_SEC)
 /* Failed attempts before arming and sleeping, as the library does... */
 #define WK_SPINS	L3L2Q_SPIN_ATTEMPTS_DEFAULT
 /* ...and in the stress, where sleeping early and often is the point. */
 #define WK_STRESS_SPINS	16u
-/* After a wait's deadline, how long a kick already on its way may take. */
-#define WK_GRACE_NS	WK_SEC
+/*
+ * After a wait's deadline, how long a kick already on its way may take: its
+ * sender may have been descheduled between publishing and kicking.
+ */
+#define WK_GRACE_NS	(30 * WK_SEC)
 /* -WK_LOST: a wait reached its deadline although its condition held. */
 #define WK_LOST		EDEADLK
+/* The harness watchdog of a death or idle test: two waits and more. */
+#ifndef WK_DEATH_TIMEOUT
+#define WK_DEATH_TIMEOUT	120
+#endif
 
 enum wk_mech { WK_BLOCKING, WK_EPOLL, WK_EVENTFD, WK_URING };
 
@@ -339,6 +351,7 @@ struct wk_report {
 	__u64 late;		/* ... and then got a kick within WK_GRACE_NS */
 	__u64 lost;		/* ... while their condition held */
 	__u64 pauses;		/* random pauses taken */
+	__u64 arms;		/* armings of the need-wakeup bits (W1) */
 	__u64 wsyscalls;	/* the waiter's own system calls */
 	struct l3l2q_stats st;	/* the library's kicks and sleeps */
 	long nvcsw;		/* the kernel's count of this side's sleeps */
@@ -389,6 +402,70 @@ static void wk_pace(struct wk_side *sd)
 		relax();
 }
 
+/*
+ * How many times @q's own role armed its need-wakeup bits: the arming count
+ * of its wake word, bumped by every l3l2q_ep_want_wakeup() (W1), ours or
+ * the library's (far from its wrap in any test here).
+ */
+static __u64 wk_arms_of(struct l3l2q_queue *q, int l3_side)
+{
+	__u32 *word = (__u32 *)((char *)l3l2q_queue_mem(q)->ctrl +
+				(l3_side ? L3L2Q_CTRL_L3_WAKE :
+				 L3L2Q_CTRL_L2_WAKE));
+
+	return __atomic_load_n(word, __ATOMIC_ACQUIRE) >> L3L2Q_WAKE_ARM_SHIFT;
+}
+
+static __u64 wk_own_arms(struct l3l2q_queue *q)
+{
+	return wk_arms_of(q, l3l2q_queue_l3(q) != NULL);
+}
+
+/* The scheduler state of process @pid ('S': asleep in a system call). */
+static char wk_proc_state(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strrchr(buf, ')');		/* the name may hold anything */
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+/*
+ * Instead of sleeping "long enough" for the L3 process @pid to fall asleep:
+ * wait until its side of @q armed @bit beyond arming @after and the process
+ * sleeps in a system call (after arming, the only one it makes is its
+ * wait).  A watchdog of WK_WAIT_NS only catches a hang.  0, or -ETIMEDOUT.
+ */
+static int wk_await_asleep(struct l3l2q_queue *q, pid_t pid, __u32 bit,
+			   __u64 after)
+{
+	__u32 *word = (__u32 *)((char *)l3l2q_queue_mem(q)->ctrl +
+				L3L2Q_CTRL_L3_WAKE);
+	__u64 end = l3l2q_now_ns() + WK_WAIT_NS;
+	__u32 w;
+
+	for (;;) {
+		w = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+		if ((w & bit) && (w >> L3L2Q_WAKE_ARM_SHIFT) > after &&
+		    wk_proc_state(pid) == 'S')
+			return 0;
+		if (l3l2q_now_ns() > end)
+			return -ETIMEDOUT;
+		usleep(1000);	/* a back-off between looks, not a guess */
+	}
+}
+
 /* The peer's role word; a SIGKILL'd memfd peer stays LIVE here. */
 static int wk_peer_dead(struct l3l2q_queue *q)
 {
@@ -418,7 +495,7 @@ static const char *wk_why(int ret)
 #define WK_LOG_SIDE(name, r)						\
 	TH_LOG("%s: %llu msgs in %llu ms, %llu pauses, %llu waits "	\
 	       "(%llu woken, %llu timed out, %llu late, %llu lost), "	\
-	       "%llu waiter "						\
+	       "%llu armings, %llu waiter "				\
 	       "syscalls, kicks %llu (suppressed %llu), sleeps %llu, "	\
 	       "nvcsw %ld%s%s", name, (unsigned long long)(r).msgs,	\
 	       (unsigned long long)((r).ns / WK_MS),			\
@@ -428,6 +505,7 @@ static const char *wk_why(int ret)
 	       (unsigned long long)(r).timeouts,			\
 	       (unsigned long long)(r).late,				\
 	       (unsigned long long)(r).lost,				\
+	       (unsigned long long)(r).arms,				\
 	       (unsigned long long)(r).wsyscalls,			\
 	       (unsigned long long)(r).st.kicks,			\
 	       (unsigned long long)(r).st.kicks_suppressed,		\
@@ -568,7 +646,6 @@ struct wk_l3 {
 	struct streamer s;
 	struct wk_side sd;
 	__u64 cap;		/* s.buf bytes */
-	__u64 deadline;		/* then send no more inputs; 0: none */
 	__u64 window;		/* most inputs ahead of outputs; 0: any */
 	__u64 next_window;	/* sent_in at which to pick it again */
 };
@@ -664,10 +741,6 @@ static int wk_l3_run(struct wk_l3 *x)
 			x->window = r % 8 ? 0 : 1 + (r >> 8) % 2;
 			x->next_window = s->sent_in + 1024;
 		}
-		/* Out of time: what was sent is the stream, STOP comes next. */
-		if (x->deadline && s->sent_in < s->total &&
-		    !(s->sent_in % 1024) && l3l2q_now_ns() > x->deadline)
-			s->total = s->sent_in;
 	}
 	return 0;
 }
@@ -730,8 +803,11 @@ static int wk_l2_run(struct wk_l2 *x)
 				wk_l2_peek);
 		if (ret)
 			return wk_fail(r, ret, "L2 waiting for input", i);
-		if (x->m.opcode == L3L2Q_OP_STOP)
-			break;	/* L3 may have run out of time before total */
+		if (x->m.opcode == L3L2Q_OP_STOP) {
+			if (i != x->total)
+				return wk_fail(r, -EBADMSG, "STOP before the last input", i);
+			break;
+		}
 		if (i == x->total || x->m.opcode != L3L2Q_OP_DATA ||
 		    x->m.nbytes != msg_size(DIR_IN, i, x->max) ||
 		    msg_check(DIR_IN, i, x->m.data, x->m.nbytes))
@@ -802,7 +878,6 @@ struct wk_stream_cfg {
 	__u64 total;			/* messages per direction */
 	__u64 depth, arena, max;	/* both directions alike */
 	unsigned int pause_every;	/* 0: both sides always busy */
-	__u64 budget_ns;		/* stop sending after this; 0: never */
 };
 
 struct wk_stream_result {
@@ -838,6 +913,7 @@ static void wk_l2_child(int fd, const struct wk_stream_cfg *c, int rep)
 			ret = wk_l2_run(&x);
 		r.ns = l3l2q_now_ns() - t0;
 		r.st = th_stats(&x.l2->ep);
+		r.arms = wk_own_arms(q);
 		r.wsyscalls = x.sd.w.syscalls;
 		wk_waiter_fini(&x.sd.w);
 	}
@@ -896,7 +972,6 @@ static int wk_stream(const struct wk_stream_cfg *c,
 	      wk_waiter_init(&x.sd.w, q, c->mech);
 	nvcsw = wk_nvcsw();
 	t0 = l3l2q_now_ns();
-	x.deadline = c->budget_ns ? t0 + c->budget_ns : 0;
 	if (!ret)
 		ret = wk_l3_run(&x);
 	else
@@ -905,6 +980,7 @@ static int wk_stream(const struct wk_stream_cfg *c,
 	res->l3.nvcsw = wk_nvcsw() - nvcsw;
 	res->l3.msgs = x.s.got_out;
 	res->l3.st = th_stats(x.sd.ep);
+	res->l3.arms = wk_own_arms(q);
 	res->l3.wsyscalls = x.sd.w.syscalls;
 	wk_waiter_fini(&x.sd.w);
 	free(x.s.buf);
@@ -964,8 +1040,9 @@ enum wk_how { WK_DESTROY, WK_SIGKILL };
 
 struct wk_death_result {
 	int ret;		/* the wait: blocking call result, or wk_wait() */
-	__u64 ns;		/* how long it took */
-	int after;		/* then a blocking dequeue, 1 s deadline */
+	__u64 ns;		/* how long it took (logged only) */
+	int dead;		/* the peer's role was DEAD when it ended */
+	int after;		/* then a blocking dequeue */
 	__u64 after_ns;
 	__u32 revents;		/* epoll/poll events of the wake-up */
 	int res;		/* io_uring completion */
@@ -1025,11 +1102,13 @@ static int wk_wait_output_once(struct wk_waiter *w, struct l3l2q_l3 *l3,
 
 /*
  * L3 goes to sleep waiting for output on an empty queue; the L2 child,
- * attached and otherwise idle, goes away @delay_ns after it said it was
- * ready, by l3l2q_destroy() or by SIGKILL.
+ * attached and otherwise idle, goes away by l3l2q_destroy() or by SIGKILL
+ * once it sees L3 asleep (armed, and sleeping in its wait: no guessed
+ * delay).  L3's wait has @wait_ns; then a blocking dequeue must report the
+ * death.
  */
 static int wk_death(int backend, enum wk_mech mech, enum wk_how how,
-		    __u64 delay_ns, __u64 wait_ns, struct wk_death_result *out)
+		    __u64 wait_ns, struct wk_death_result *out)
 {
 	struct wk_waiter w = { .efd = -1, .epfd = -1 };
 	struct l3l2q_queue *q, *l2q;
@@ -1053,7 +1132,8 @@ static int wk_death(int backend, enum wk_mech mech, enum wk_how how,
 		l2q = wk_child_attach(fd);
 		if (!l2q || write(sync[1], "r", 1) != 1)
 			_exit(1);
-		usleep((useconds_t)(delay_ns / 1000));
+		if (wk_await_asleep(l2q, getppid(), L3L2Q_WAKE_OUTPUT_AVAIL, 0))
+			_exit(3);
 		if (how == WK_SIGKILL)
 			kill(getpid(), SIGKILL);
 		l3l2q_destroy(l2q);
@@ -1068,12 +1148,18 @@ static int wk_death(int backend, enum wk_mech mech, enum wk_how how,
 		t0 = l3l2q_now_ns();
 		ret = wk_wait_output_once(&w, l3, mech, t0 + wait_ns, buf,
 					  sizeof(buf), &out->wakes, &out->ret);
+		out->dead = wk_peer_dead(q);
 		out->ns = l3l2q_now_ns() - t0;
 		out->revents = w.revents;
 		out->res = w.res;
 		t0 = l3l2q_now_ns();
+		/*
+		 * The peer check comes before the deadline's: a dead peer
+		 * ends this at once, a live one (not yet killed, if the wait
+		 * above ended first) when it dies.
+		 */
 		out->after = l3l2q_l3_dequeue(l3, buf, sizeof(buf),
-					      l3l2q_deadline_in(WK_SEC), &m);
+					      l3l2q_deadline_in(WK_WAIT_NS), &m);
 		out->after_ns = l3l2q_now_ns() - t0;
 		out->sleeps = th_stats(&l3->ep).sleeps;
 	}
@@ -1195,9 +1281,26 @@ FIXTURE_TEARDOWN(wake)
 
 
 /*
- * No lost wake-up: WK_STRESS_MSGS each way (or what fits in
- * WK_STREAM_BUDGET_NS, at least WK_STREAM_MIN), each side pausing at
- * random (about one message in 64) and giving up spinning after only
+ * What the protocol fixes, whatever the speed of either side: each
+ * direction of a side kicks at most once per arming of its peer (P4: it
+ * keeps the arming it kicked last), so a side's two directions kick at most
+ * twice per arming (an own waiter arms both bits at once); and each sleep
+ * of a side, in the library or in its own wait, has an arming of its own
+ * (W5).
+ */
+#define WK_EXPECT_COUNTS(r)						\
+	do {								\
+		int lib_ = variant->mech == WK_BLOCKING;		\
+									\
+		EXPECT_GE(2 * (r).l2.arms, (r).l3.st.kicks);		\
+		EXPECT_GE(2 * (r).l3.arms, (r).l2.st.kicks);		\
+		EXPECT_GE((r).l3.arms, lib_ ? (r).l3.st.sleeps : (r).l3.waits); \
+		EXPECT_GE((r).l2.arms, lib_ ? (r).l2.st.sleeps : (r).l2.waits); \
+	} while (0)
+
+/*
+ * No lost wake-up: WK_STRESS_MSGS each way, each side pausing at random
+ * (about one message in 64) and giving up spinning after only
  * WK_STRESS_SPINS attempts, so that both sleep often; one stretch in eight
  * is ping-pong; content and order checked on both sides.
  */
@@ -1206,9 +1309,8 @@ TEST_F_TIMEOUT(wake, no_lost_wakeup_stress_with_random_pauses,
 {
 	struct wk_stream_cfg c = {
 		.backend = WK_BACKEND, .mech = variant->mech,
-		.total = WK_STRESS_MSGS, .depth = WK_DEPTH,
+		.total = th_work(WK_STRESS_MSGS), .depth = WK_DEPTH,
 		.arena = WK_ARENA, .max = WK_MAX, .pause_every = 64,
-		.budget_ns = WK_STREAM_BUDGET_NS,
 	};
 	struct wk_stream_result r;
 	int ret = wk_stream(&c, &r);
@@ -1220,100 +1322,71 @@ TEST_F_TIMEOUT(wake, no_lost_wakeup_stress_with_random_pauses,
 	EXPECT_EQ(0, r.l2.ret);
 	EXPECT_EQ(0ull, r.l3.lost);
 	EXPECT_EQ(0ull, r.l2.lost);
-	EXPECT_EQ(r.l3.msgs, r.l2.msgs);
-	EXPECT_LE(WK_STREAM_MIN, r.l3.msgs);
-	if (!c.budget_ns)
-		EXPECT_EQ(c.total, r.l3.msgs);
-	/* The waits really happened, often, on both sides, and were
-	 * kicked (~15% of the messages with WK_STRESS_SPINS). */
-	EXPECT_LE(r.l3.msgs / 100, r.l3.waits);
-	EXPECT_LE(r.l3.msgs / 100, r.l2.waits);
-	EXPECT_LE(r.l3.msgs / 100, r.l3.st.kicks + r.l2.st.kicks);
+	EXPECT_EQ(c.total, r.l3.msgs);
+	EXPECT_EQ(c.total, r.l2.msgs);
+	WK_EXPECT_COUNTS(r);
+	/*
+	 * The waits happened, on both sides, and were kicked.  Not a rate:
+	 * any speed gives thousands over the pauses (sleeps of up to
+	 * 200 us against a budget of 16 attempts), a protocol that never
+	 * sleeps or never kicks gives none.
+	 */
+	EXPECT_LE(1ull, r.l3.waits);
+	EXPECT_LE(1ull, r.l2.waits);
+	EXPECT_LE(1ull, r.l3.st.kicks + r.l2.st.kicks);
 }
 
 /*
- * Steady streaming, both sides always busy: the need-wakeup bits stay
- * clear, so (almost) no kicks, sleeps or waits.  Counted by the library
- * (kicks + env.sleep calls, its only system calls besides the relax
- * hint's sched_yield) plus the waiter's own calls: at most one per 100
- * messages of a direction (one per 200 of all messages); and the kernel
- * agrees: voluntary context switches, which every sleep costs, at most
- * one per 100 messages.
- *
- * The property needs each side on a CPU of its own.  Another busy process
- * on this 2-CPU machine (a VM of the in-VM suites, a build) descheduling
- * one side makes the other sleep, and the pair can fall into a lockstep of
- * one sleep and several kicks per message; so the best of up to three
- * runs counts, every run is logged.
+ * Steady streaming, both sides always busy, WK_STEADY_MSGS each way: all
+ * delivered in order, and the need-wakeup protocol's counts hold -- a kick
+ * only for an arming of the peer, a sleep only after an arming of its
+ * own.  How few sleeps and kicks there are per message depends on how the
+ * two sides are scheduled against each other, so it is logged here and
+ * judged by make bench (target bstream64_vs_poll: <= 0.01 system calls
+ * per message), not by this test.
  */
-#define WK_STEADY_TRIES	3
-
 static __u64 wk_calls(const struct wk_stream_result *r)
 {
 	return r->l3.st.kicks + r->l3.st.sleeps + r->l3.wsyscalls +
 	       r->l2.st.kicks + r->l2.st.sleeps + r->l2.wsyscalls;
 }
 
-/*
- * Whether the steady test asserts <= 0.01 system calls per message.  How
- * often a side falls asleep depends on scheduling, which is real on the
- * host and meaningless under TCG, where the VM build only counts them.
- */
-#ifndef WK_ASSERT_SYSCALLS
-#define WK_ASSERT_SYSCALLS	1
-#endif
-
-static int wk_steady_ok(const struct wk_stream_result *r)
-{
-	return wk_calls(r) <= r->l3.msgs / 100 &&
-	       r->l3.nvcsw + r->l2.nvcsw <= (long)(r->l3.msgs / 100);
-}
-
-TEST_F_TIMEOUT(wake, steady_stream_syscalls_per_message, WK_STREAM_TIMEOUT)
+TEST_F_TIMEOUT(wake, steady_stream_counts, WK_STREAM_TIMEOUT)
 {
 	struct wk_stream_cfg c = {
 		.backend = WK_BACKEND, .mech = variant->mech,
-		.total = WK_STEADY_MSGS, .depth = WK_DEPTH,
+		.total = th_work(WK_STEADY_MSGS), .depth = WK_DEPTH,
 		.arena = WK_ARENA, .max = WK_MAX, .pause_every = 0,
-		.budget_ns = WK_STREAM_BUDGET_NS / 2 / WK_STEADY_TRIES,
 	};
-	struct wk_stream_result r, best;
-	int i, ret;
+	struct wk_stream_result r;
+	int ret = wk_stream(&c, &r);
 
-	memset(&best, 0, sizeof(best));
-	for (i = 0; i < WK_STEADY_TRIES; i++) {
-		ret = wk_stream(&c, &r);
-		WK_LOG_SIDE("L3", r.l3);
-		WK_LOG_SIDE("L2", r.l2);
-		ASSERT_EQ(0, ret);
-		ASSERT_EQ(0, r.child);
-		ASSERT_EQ(r.l3.msgs, r.l2.msgs);
-		TH_LOG("run %d: %llu system calls for %llu messages each way: "
-		       "%.5f per message of a direction", i + 1,
-		       (unsigned long long)wk_calls(&r),
-		       (unsigned long long)r.l3.msgs,
-		       (double)wk_calls(&r) / (double)r.l3.msgs);
-		if (!i || (double)wk_calls(&r) / (double)r.l3.msgs <
-			  (double)wk_calls(&best) / (double)best.l3.msgs)
-			best = r;
-		if (wk_steady_ok(&r))
-			break;
-	}
-	EXPECT_LE(WK_STREAM_MIN, best.l3.msgs);
-#if WK_ASSERT_SYSCALLS
-	EXPECT_GE(best.l3.msgs / 100, wk_calls(&best));
-	EXPECT_GE((long)(best.l3.msgs / 100), best.l3.nvcsw + best.l2.nvcsw);
-#endif
+	WK_LOG_SIDE("L3", r.l3);
+	WK_LOG_SIDE("L2", r.l2);
+	TH_LOG("%llu system calls for %llu messages each way: %.5f per "
+	       "message of a direction (information; make bench judges it)",
+	       (unsigned long long)wk_calls(&r), (unsigned long long)r.l3.msgs,
+	       (double)wk_calls(&r) / (double)(r.l3.msgs ? r.l3.msgs : 1));
+	EXPECT_EQ(0, ret);
+	EXPECT_EQ(0, r.child);
+	EXPECT_EQ(0, r.l2.ret);
+	EXPECT_EQ(0ull, r.l3.lost);
+	EXPECT_EQ(0ull, r.l2.lost);
+	EXPECT_EQ(c.total, r.l3.msgs);
+	EXPECT_EQ(c.total, r.l2.msgs);
+	WK_EXPECT_COUNTS(r);
 }
 
-/* The L2 child goes away by l3l2q_destroy(): the sleeper wakes at once. */
-TEST_F_TIMEOUT(wake, peer_destroy_wakes_sleeper, 30)
+/*
+ * The L2 child goes away by l3l2q_destroy() while L3 sleeps: the sleeper
+ * wakes for it (not at its deadline), and the peer is dead by then.
+ */
+TEST_F_TIMEOUT(wake, peer_destroy_wakes_sleeper, WK_DEATH_TIMEOUT)
 {
-	const __u64 delay = 200 * WK_MS;
 	struct wk_death_result r;
 
-	ASSERT_EQ(0, wk_death(WK_BACKEND, variant->mech, WK_DESTROY, delay,
-			      10 * WK_SEC, &r));
+	ASSERT_EQ(0, wk_death(WK_BACKEND, variant->mech, WK_DESTROY,
+			      WK_WAIT_NS, &r));
 	TH_LOG("wait %d after %llu ms, %llu wake-ups (revents %#x, res %d); "
 	       "then %d in %llu ms; sleeps %llu", r.ret,
 	       (unsigned long long)(r.ns / WK_MS),
@@ -1327,35 +1400,31 @@ TEST_F_TIMEOUT(wake, peer_destroy_wakes_sleeper, 30)
 	} else {
 		EXPECT_EQ(1, r.ret);		/* woken, not timed out */
 	}
+	EXPECT_EQ(1, r.dead);			/* woken by the death */
 	if (variant->mech == WK_EPOLL && WK_BACKEND == L3L2Q_BACKEND_DEVICE)
 		EXPECT_EQ((__u32)(EPOLLHUP | EPOLLERR),
 			  r.revents & (EPOLLHUP | EPOLLERR));
 	if (variant->mech == WK_URING)
 		EXPECT_EQ(WK_BACKEND == L3L2Q_BACKEND_DEVICE ? -ECONNRESET :
 			  POLLIN, r.res);
-	/* Woken by the death, not before it, and within 1 s of it. */
-	EXPECT_LE(delay / 2, r.ns);
-	EXPECT_GT(delay + WK_SEC, r.ns);
 	EXPECT_EQ(-ECONNRESET, r.after);
-	EXPECT_GT(WK_SEC / 2, r.after_ns);
 }
 
 /*
  * The L2 child is killed with SIGKILL: no l3l2q_destroy() runs, nobody
- * kicks.  Every kind of waiter still wakes within a second: the driver
- * notices the role's last fd going (EPOLLHUP|EPOLLERR, the eventfd, the
- * WAIT completing with -ECONNRESET); on a memfd each wait fd and the
- * blocking calls watch a pidfd of the peer, which the L2 sent over the
- * attach socket (the wake-up reads POLLIN, and the next arming says
- * -ECONNRESET).  The next blocking call reports the death at once.
+ * kicks.  Every kind of waiter still wakes: the driver notices the role's
+ * last fd going (EPOLLHUP|EPOLLERR, the eventfd, the WAIT completing with
+ * -ECONNRESET); on a memfd each wait fd and the blocking calls watch a
+ * pidfd of the peer, which the L2 sent over the attach socket (the
+ * wake-up reads POLLIN, and the next arming says -ECONNRESET).  Judged by
+ * how the wait ends (woken, the peer dead by then), never by when.
  */
-TEST_F_TIMEOUT(wake, peer_sigkill_wakes_sleeper, 30)
+TEST_F_TIMEOUT(wake, peer_sigkill_wakes_sleeper, WK_DEATH_TIMEOUT)
 {
-	const __u64 delay = 200 * WK_MS;
 	struct wk_death_result r;
 
-	ASSERT_EQ(0, wk_death(WK_BACKEND, variant->mech, WK_SIGKILL, delay,
-			      10 * WK_SEC, &r));
+	ASSERT_EQ(0, wk_death(WK_BACKEND, variant->mech, WK_SIGKILL,
+			      WK_WAIT_NS, &r));
 	TH_LOG("wait %d after %llu ms, %llu wake-ups (revents %#x, res %d); "
 	       "then %d in %llu ms; sleeps %llu", r.ret,
 	       (unsigned long long)(r.ns / WK_MS),
@@ -1369,8 +1438,7 @@ TEST_F_TIMEOUT(wake, peer_sigkill_wakes_sleeper, 30)
 	} else {
 		EXPECT_EQ(1, r.ret);
 	}
-	EXPECT_LE(delay / 2, r.ns);
-	EXPECT_GT(delay + WK_SEC, r.ns);
+	EXPECT_EQ(1, r.dead);			/* woken by the death */
 	if (variant->mech == WK_EPOLL && WK_BACKEND == L3L2Q_BACKEND_DEVICE)
 		EXPECT_EQ((__u32)(EPOLLHUP | EPOLLERR),
 			  r.revents & (EPOLLHUP | EPOLLERR));
@@ -1378,14 +1446,14 @@ TEST_F_TIMEOUT(wake, peer_sigkill_wakes_sleeper, 30)
 		EXPECT_EQ(WK_BACKEND == L3L2Q_BACKEND_DEVICE ? -ECONNRESET :
 			  POLLIN, r.res);
 	EXPECT_EQ(-ECONNRESET, r.after);
-	EXPECT_GT(WK_SEC, r.after_ns);
 }
 
 /*
  * A waiter on an idle queue (L2 attached, alive, sending nothing) sleeps
- * through a 2 s wait on under 50 ms of CPU, and times out correctly.
+ * through a 2 s wait and times out correctly: it slept, it did not poll --
+ * counted in sleeps, wake-ups and system calls, not in CPU time (logged).
  */
-TEST_F_TIMEOUT(wake, sleeping_waiter_uses_no_cpu, 30)
+TEST_F_TIMEOUT(wake, sleeping_waiter_uses_no_cpu, WK_DEATH_TIMEOUT)
 {
 	const __u64 wait = 2 * WK_SEC;
 	struct wk_idle_result r;
@@ -1401,7 +1469,10 @@ TEST_F_TIMEOUT(wake, sleeping_waiter_uses_no_cpu, 30)
 	EXPECT_EQ(0, r.child);
 	if (variant->mech == WK_BLOCKING) {
 		EXPECT_EQ(-ETIMEDOUT, r.ret);
+		/* One sleep, and one more after the kick a memfd L2 sends
+		 * when it attaches: a poller would count many. */
 		EXPECT_LE(1ull, r.sleeps);
+		EXPECT_GE(2ull, r.sleeps);
 	} else {
 		EXPECT_EQ(0, r.ret);		/* timed out: nothing came */
 		/* It slept, did not poll: at most one spurious wake-up (a
@@ -1411,7 +1482,6 @@ TEST_F_TIMEOUT(wake, sleeping_waiter_uses_no_cpu, 30)
 	}
 	EXPECT_EQ(-EAGAIN, r.again);
 	EXPECT_LE(wait, r.ns);
-	EXPECT_GT(50 * WK_MS, r.cpu_ns);
 }
 
 #endif /* WK_BACKEND */

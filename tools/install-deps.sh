@@ -7,6 +7,8 @@
 set -eu
 
 pkgs="gcc make libc6-dev binutils xz-utils g++ dpkg-dev liburing-dev spin gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static groff-base pkg-config sparse perl"
+# The fuzzers (tests/fuzz/): clang with libFuzzer and the sanitizer runtimes.
+pkgs="$pkgs clang libclang-rt-14-dev"
 root=$(cd "$(dirname "$0")/.." && pwd)
 
 # --bench: only what "make bench" compares with and plots with (DPDK's

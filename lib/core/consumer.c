@@ -98,7 +98,8 @@ int l3l2q__cons_try_peek(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 	if (!msg)
 		return l3l2q__reject(ep, EINVAL, L3L2Q_ERR_BAD_ARGUMENT, op,
 				     "msg must not be NULL", 0, NULL, 0, NULL);
-	if (c->active) {
+	/* Many consumers (mp.c): every peek takes the next message. */
+	if (c->active && !c->multi) {
 		/* L3 output: the active message again (the same handle). */
 		if (!c->is_input) {
 			entry_to_msg(&c->win[c->first], msg);
@@ -285,6 +286,11 @@ static int pop_completed(struct l3l2q_ep *ep, struct l3l2q_cons *c, __u32 op)
 					L3L2Q_WAKE_OUTPUT_SPACE,
 		      (__u32)l3l2q_low32(c->head));
 	return 0;
+}
+
+int l3l2q__cons_pop(struct l3l2q_ep *ep, struct l3l2q_cons *c, __u32 op)
+{
+	return pop_completed(ep, c, op);
 }
 
 int l3l2q__cons_release(struct l3l2q_ep *ep, struct l3l2q_cons *c,

@@ -697,3 +697,13 @@ int l3l2q__wait(struct l3l2q_ep *ep, __u32 op, __u64 deadline_ns,
 		disarm(ep, w->bit);
 	return ret;
 }
+
+int l3l2q__peer_gone(struct l3l2q_ep *ep, const char **why)
+{
+	return peer_gone(ep, why);
+}
+
+int l3l2q__remote_abort(struct l3l2q_ep *ep, __u32 op, const char *why)
+{
+	return remote_abort(ep, op, why);
+}

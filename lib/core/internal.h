@@ -189,6 +189,14 @@ int l3l2q__wait(struct l3l2q_ep *ep, __u32 op, __u64 deadline_ns,
 void l3l2q__notify(struct l3l2q_ep *ep, __u32 bit, __u32 pos);
 
 /*
+ * For a wait loop of its own (mp.c): is the peer gone (its abort flag or
+ * its role state; @why says which)?  Reads only.  Then, once nothing more
+ * came, enter the remote-aborted state: -ECONNRESET.
+ */
+int l3l2q__peer_gone(struct l3l2q_ep *ep, const char **why);
+int l3l2q__remote_abort(struct l3l2q_ep *ep, __u32 op, const char *why);
+
+/*
  * The counter value this endpoint armed @bit with (W1), from its private
  * copy, never from the shared seen word the peer could rewrite; 1 in
  * *armed if @bit is armed now (0 and no value otherwise).
@@ -237,6 +245,8 @@ int l3l2q__prod_publish(struct l3l2q_ep *ep, struct l3l2q_prod *p,
 int l3l2q__prod_publish_defer(struct l3l2q_ep *ep, struct l3l2q_prod *p,
 			      const struct l3l2q_res *res, __u64 opcode,
 			      __u32 op);
+/* Learn how far the consumer released, replaying the released slots. */
+int l3l2q__prod_refresh(struct l3l2q_ep *ep, struct l3l2q_prod *p, __u32 op);
 /* Store the tail once for every deferred publish, then notify once. */
 int l3l2q__prod_flush(struct l3l2q_ep *ep, struct l3l2q_prod *p, __u32 op);
 
@@ -252,6 +262,8 @@ int l3l2q__cons_release(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 /* Release @n held messages with at most one head store and one notify. */
 int l3l2q__cons_release_batch(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 			      const struct l3l2q_msg *msgs, __u32 n, __u32 op);
+/* Pop the completed prefix of held entries (head store, notify). */
+int l3l2q__cons_pop(struct l3l2q_ep *ep, struct l3l2q_cons *c, __u32 op);
 /* The held entry that @msg names with every field equal, or NULL. */
 const struct l3l2q_entry *l3l2q__cons_find(const struct l3l2q_cons *c,
 					   const struct l3l2q_msg *msg);

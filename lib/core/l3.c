@@ -41,7 +41,22 @@ int l3l2q_l3_init(struct l3l2q_l3 *q, const struct l3l2q_mem *mem,
 		return ret;
 	l3l2q__prod_init(&q->in, &q->ep, 1, start_pos);
 	l3l2q__cons_init(&q->out, &q->ep, 0, start_pos, q->out_win, 1);
+	q->mp = (struct l3l2q_mp *)0;
 	return 0;
+}
+
+/*
+ * A direction in multi-thread mode (l3l2q_l3_mp_init) is driven only by
+ * the l3l2q_l3_mp_* or l3l2q_l3_mc_* calls, whose threads share its state.
+ */
+static int single_only(struct l3l2q_l3 *q, int input, __u32 op)
+{
+	if (input ? !q->in.mp : !q->out.multi)
+		return 0;
+	return l3l2q__reject(&q->ep, EINVAL, L3L2Q_ERR_BAD_ARGUMENT, op,
+			     input ? "the input is in multi-producer mode: use l3l2q_l3_mp_*" :
+			     "the output is in multi-consumer mode: use l3l2q_l3_mc_*",
+			     0, NULL, 0, NULL);
 }
 
 /* ---- input ---- */
@@ -59,6 +74,8 @@ int l3l2q_l3_try_reserve(struct l3l2q_l3 *q, __u64 n, struct l3l2q_res *res)
 {
 	int ret = CHECK(q, L3L2Q_EOP_INPUT_TRY_RESERVE);
 
+	if (!ret)
+		ret = single_only(q, 1, L3L2Q_EOP_INPUT_TRY_RESERVE);
 	if (!ret)
 		ret = check_not_stopped(q, L3L2Q_EOP_INPUT_TRY_RESERVE);
 	if (ret)
@@ -98,6 +115,8 @@ int l3l2q_l3_publish(struct l3l2q_l3 *q, const struct l3l2q_res *res,
 {
 	int ret = CHECK(q, L3L2Q_EOP_INPUT_PUBLISH);
 
+	if (!ret)
+		ret = single_only(q, 1, L3L2Q_EOP_INPUT_PUBLISH);
 	if (ret)
 		return ret;
 	return l3l2q__prod_publish(&q->ep, &q->in, res, opcode,
@@ -109,6 +128,8 @@ int l3l2q_l3_publish_defer(struct l3l2q_l3 *q, const struct l3l2q_res *res,
 {
 	int ret = CHECK(q, L3L2Q_EOP_INPUT_PUBLISH);
 
+	if (!ret)
+		ret = single_only(q, 1, L3L2Q_EOP_INPUT_PUBLISH);
 	if (ret)
 		return ret;
 	return l3l2q__prod_publish_defer(&q->ep, &q->in, res, opcode,
@@ -119,6 +140,8 @@ int l3l2q_l3_flush(struct l3l2q_l3 *q)
 {
 	int ret = CHECK(q, L3L2Q_EOP_INPUT_PUBLISH);
 
+	if (!ret)
+		ret = single_only(q, 1, L3L2Q_EOP_INPUT_PUBLISH);
 	if (ret)
 		return ret;
 	return l3l2q__prod_flush(&q->ep, &q->in, L3L2Q_EOP_INPUT_PUBLISH);
@@ -142,7 +165,9 @@ int l3l2q_l3_try_enqueue(struct l3l2q_l3 *q, __u64 opcode, const void *buf,
 	if (n && !buf)
 		return l3l2q__reject(&q->ep, EINVAL, L3L2Q_ERR_BAD_ARGUMENT, op,
 				     "buf is NULL but n is ", n, "", 0, NULL);
-	ret = check_not_stopped(q, op);
+	ret = single_only(q, 1, op);
+	if (!ret)
+		ret = check_not_stopped(q, op);
 	if (ret)
 		return ret;
 	ret = l3l2q__prod_try_reserve(&q->ep, &q->in, n, &res, op);
@@ -188,6 +213,8 @@ int l3l2q_l3_try_request_stop(struct l3l2q_l3 *q)
 
 	ret = CHECK(q, op);
 	if (!ret)
+		ret = single_only(q, 1, op);
+	if (!ret)
 		ret = check_not_stopped(q, op);
 	if (!ret)
 		ret = l3l2q__prod_try_reserve(&q->ep, &q->in, 0, &res, op);
@@ -218,6 +245,8 @@ int l3l2q_l3_try_peek(struct l3l2q_l3 *q, struct l3l2q_msg *msg)
 {
 	int ret = CHECK(q, L3L2Q_EOP_OUTPUT_TRY_PEEK);
 
+	if (!ret)
+		ret = single_only(q, 0, L3L2Q_EOP_OUTPUT_TRY_PEEK);
 	if (ret)
 		return ret;
 	return l3l2q__cons_try_peek(&q->ep, &q->out, msg,
@@ -256,6 +285,8 @@ int l3l2q_l3_read(struct l3l2q_l3 *q, const struct l3l2q_msg *msg, void *buf,
 	int ret;
 
 	ret = CHECK(q, op);
+	if (!ret)
+		ret = single_only(q, 0, op);
 	if (ret)
 		return ret;
 	/* Reading is harmless, so a wrong handle is rejected, not poison. */
@@ -284,6 +315,8 @@ int l3l2q_l3_release(struct l3l2q_l3 *q, const struct l3l2q_msg *msg)
 {
 	int ret = CHECK(q, L3L2Q_EOP_OUTPUT_RELEASE);
 
+	if (!ret)
+		ret = single_only(q, 0, L3L2Q_EOP_OUTPUT_RELEASE);
 	if (ret)
 		return ret;
 	return l3l2q__cons_release(&q->ep, &q->out, msg,

@@ -91,6 +91,11 @@ static int refresh_head(struct l3l2q_ep *ep, struct l3l2q_prod *p, __u32 op)
 	return 0;
 }
 
+int l3l2q__prod_refresh(struct l3l2q_ep *ep, struct l3l2q_prod *p, __u32 op)
+{
+	return refresh_head(ep, p, op);
+}
+
 /* (C), then P2-P4 of the need-wakeup protocol (uapi/l3l2q.h). */
 static void publish_tail(struct l3l2q_ep *ep, struct l3l2q_prod *p)
 {

@@ -241,6 +241,7 @@ struct l3l2q_prod {
 	__u8 is_input;
 	__u8 stopped;			/* STOP published (input only) */
 	__u8 deferred;			/* tail moved, counter not yet stored */
+	__u8 mp;			/* driven by l3l2q_l3_mp_* (l3l2q_mp.h) */
 };
 
 struct l3l2q_entry {
@@ -269,7 +270,10 @@ struct l3l2q_cons {
 	__u8 is_input;
 	__u8 stop_seen;
 	__u8 drained;
+	__u8 multi;			/* l3l2q_l3_mc_*: every peek takes the next */
 };
+
+struct l3l2q_mp;
 
 /* Each direction's ring state sits apart from the other's (threads). */
 struct l3l2q_l3 {
@@ -278,6 +282,7 @@ struct l3l2q_l3 {
 	__u8 pad[64];
 	struct l3l2q_cons out;
 	struct l3l2q_entry out_win[2];
+	struct l3l2q_mp *mp;		/* many threads (l3l2q_mp.h), or NULL */
 };
 
 struct l3l2q_l2 {

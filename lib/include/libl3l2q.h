@@ -31,6 +31,7 @@
 #define LIBL3L2Q_H
 
 #include "l3l2q_core.h"
+#include "l3l2q_mp.h"
 #include "l3l2q_version.h"
 
 #ifdef __cplusplus
@@ -50,7 +51,14 @@ struct l3l2q_params {
 	__u32 flags;			/* L3L2Q_CREATE_*; must be within _ALL */
 	__u32 backend;			/* enum l3l2q_backend */
 	__u64 start_pos;		/* tests only: first position, normally 0 */
-	__u64 resv[4];			/* must be zero */
+	/*
+	 * L3L2Q_MP_PRODUCERS: any number of threads enqueue, through
+	 * l3l2q_l3_mp_*; L3L2Q_MP_CONSUMERS: any number dequeue, through
+	 * l3l2q_l3_mc_* (l3l2q_mp.h).  0: one thread per direction.
+	 */
+	__u32 threads;
+	__u32 resv0;			/* must be zero */
+	__u64 resv[3];			/* must be zero */
 };
 
 struct l3l2q_attach_params {

@@ -89,6 +89,10 @@ static int check_params(const struct l3l2q_params *p, struct l3l2q_error *err)
 	if (p->backend > L3L2Q_BACKEND_DEVICE)
 		return l3l2q__user_error(err, EINVAL, L3L2Q_ERR_BAD_ARGUMENT,
 					 L3L2Q_EOP_INIT, "backend is unknown");
+	if (p->threads & ~L3L2Q_MP_ALL || p->resv0)
+		return l3l2q__user_error(err, EINVAL, L3L2Q_ERR_BAD_ARGUMENT,
+					 L3L2Q_EOP_INIT,
+					 "threads has unknown bits set, or resv0 is not zero");
 	for (i = 0; i < sizeof(p->resv) / sizeof(p->resv[0]); i++)
 		if (p->resv[i])
 			return l3l2q__user_error(err, EINVAL,
@@ -350,6 +354,14 @@ int l3l2q_create(const struct l3l2q_params *p, struct l3l2q_queue **qp,
 		queue_free(q);
 		return ret;
 	}
+	if (p->threads) {
+		ret = l3l2q__mp_setup(q, p->threads, err);
+		if (ret) {
+			q->backing->destroy(q, 1, 0);
+			queue_free(q);
+			return ret;
+		}
+	}
 	reg_add(q);
 	*qp = q;
 	return 0;
@@ -460,6 +472,7 @@ void l3l2q_destroy(struct l3l2q_queue *q)
 	 */
 	inherited = q->inherited || q->owner != getpid();
 	q->backing->destroy(q, !inherited, inherited);
+	l3l2q__mp_free(q);
 	queue_free(q);
 }
 

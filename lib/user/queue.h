@@ -105,6 +105,7 @@ struct l3l2q_queue {
 	pthread_mutex_t peer_lock;
 	int bundle_sock;		/* memfd: during attach, the socket */
 	unsigned char peer_given;
+	void *mp_mem;			/* l3l2q_params.threads: lib/user/threads.c */
 	union {
 		struct l3l2q_l3 l3;
 		struct l3l2q_l2 l2;
@@ -129,6 +130,14 @@ int l3l2q__recv_some_fds(int sock, int *fds, unsigned int n, int flags);
 
 /* memfd: the role's set was handed out (arming drains it too). */
 void l3l2q__memfd_role_set_used(struct l3l2q_queue *q);
+
+/*
+ * Put the L3 endpoint in multi-thread mode for @threads (L3L2Q_MP_*): the
+ * shared state, futex parking.  0 or -errno with @err filled.
+ */
+int l3l2q__mp_setup(struct l3l2q_queue *q, __u32 threads,
+		    struct l3l2q_error *err);
+void l3l2q__mp_free(struct l3l2q_queue *q);
 
 /* Map q->fd's whole region of @bytes shared, read-write. */
 int l3l2q__map(struct l3l2q_queue *q, size_t bytes, struct l3l2q_error *err);

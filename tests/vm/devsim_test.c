@@ -13,6 +13,7 @@
 #define DC_BACKEND	L3L2Q_BACKEND_DEVICE
 
 #include "kselftest_harness.h"
+#include "vm_helpers.h"
 #include "devsim_client.h"
 
 FIXTURE(vmdev) {
@@ -40,7 +41,7 @@ FIXTURE_TEARDOWN(vmdev)
 	dc_cleanup(self->child, self->q, &self->s, self->sock, self->dir);
 }
 
-TEST_F_TIMEOUT(vmdev, inherited_fd_stream_random_sizes, 120)
+TEST_F_TIMEOUT(vmdev, inherited_fd_stream_random_sizes, 900)
 {
 	self->child = dc_spawn_peer(self->q, 16, 4);
 	ASSERT_LT(0, self->child);
@@ -48,7 +49,7 @@ TEST_F_TIMEOUT(vmdev, inherited_fd_stream_random_sizes, 120)
 	DC_EXPECT_CLEAN_RUN(self->s, self->child, 100);
 }
 
-TEST_F_TIMEOUT(vmdev, unix_socket_attach_streams, 120)
+TEST_F_TIMEOUT(vmdev, unix_socket_attach_streams, 900)
 {
 	int ls, c, fd;
 
@@ -70,7 +71,7 @@ TEST_F_TIMEOUT(vmdev, unix_socket_attach_streams, 120)
 	EXPECT_EQ(8ull, self->s.stats.window);
 }
 
-TEST_F_TIMEOUT(vmdev, completes_out_of_order_each_result_once, 120)
+TEST_F_TIMEOUT(vmdev, completes_out_of_order_each_result_once, 900)
 {
 	self->child = dc_spawn_peer(self->q, 8, 8);
 	ASSERT_LT(0, self->child);
@@ -82,7 +83,7 @@ TEST_F_TIMEOUT(vmdev, completes_out_of_order_each_result_once, 120)
 }
 
 /* Everything answered before devsim exits 0: read only after its exit. */
-TEST_F_TIMEOUT(vmdev, stop_drains_every_result_before_exit, 120)
+TEST_F_TIMEOUT(vmdev, stop_drains_every_result_before_exit, 900)
 {
 	struct dc_stream *s = &self->s;
 	int ret;
@@ -97,7 +98,7 @@ TEST_F_TIMEOUT(vmdev, stop_drains_every_result_before_exit, 120)
 		if (!ret)
 			usleep(1000);
 	}
-	ASSERT_EQ(0, dc_wait_exit(self->child, 60));
+	ASSERT_EQ(0, dc_wait_exit(self->child, 600));
 	self->child = -1;
 	while ((ret = dc_recv_step(s)) == 1)
 		;
@@ -109,7 +110,7 @@ TEST_F_TIMEOUT(vmdev, stop_drains_every_result_before_exit, 120)
 	EXPECT_EQ(40ull, s->stats.tasks);
 }
 
-TEST_F_TIMEOUT(vmdev, malformed_task_gets_error_later_tasks_succeed, 120)
+TEST_F_TIMEOUT(vmdev, malformed_task_gets_error_later_tasks_succeed, 900)
 {
 	struct l3l2q_task_hdr h = {
 		.magic = L3L2Q_TASK_MAGIC, .version = L3L2Q_TASK_VERSION,
@@ -125,8 +126,8 @@ TEST_F_TIMEOUT(vmdev, malformed_task_gets_error_later_tasks_succeed, 120)
 	memset(buf, 'a', sizeof(buf));
 	l3l2q_task_store(buf, &h);
 	ASSERT_EQ(0, l3l2q_l3_enqueue(self->l3, L3L2Q_OP_DATA, buf, sizeof(buf),
-				      l3l2q_deadline_in(10 * SEC)));
-	ASSERT_EQ(0, l3l2q_l3_peek(self->l3, l3l2q_deadline_in(30 * SEC), &m));
+				      l3l2q_deadline_in(300 * SEC)));
+	ASSERT_EQ(0, l3l2q_l3_peek(self->l3, l3l2q_deadline_in(300 * SEC), &m));
 	EXPECT_EQ(L3L2Q_OP_ERROR, m.opcode);
 	ASSERT_LE(L3L2Q_TASK_HDR_BYTES, m.nbytes);
 	l3l2q_task_load(&r, m.data);
@@ -137,8 +138,8 @@ TEST_F_TIMEOUT(vmdev, malformed_task_gets_error_later_tasks_succeed, 120)
 	ASSERT_EQ(0, l3l2q_l3_release(self->l3, &m));
 	/* Too short for a header: still an ERROR, and devsim goes on. */
 	ASSERT_EQ(0, l3l2q_l3_enqueue(self->l3, L3L2Q_OP_DATA, buf, 5,
-				      l3l2q_deadline_in(10 * SEC)));
-	ASSERT_EQ(0, l3l2q_l3_peek(self->l3, l3l2q_deadline_in(30 * SEC), &m));
+				      l3l2q_deadline_in(300 * SEC)));
+	ASSERT_EQ(0, l3l2q_l3_peek(self->l3, l3l2q_deadline_in(300 * SEC), &m));
 	EXPECT_EQ(L3L2Q_OP_ERROR, m.opcode);
 	ASSERT_LE(L3L2Q_TASK_HDR_BYTES, m.nbytes);
 	EXPECT_EQ(0, strncmp((const char *)m.data + L3L2Q_TASK_HDR_BYTES,
@@ -149,7 +150,7 @@ TEST_F_TIMEOUT(vmdev, malformed_task_gets_error_later_tasks_succeed, 120)
 	EXPECT_EQ(2ull, self->s.stats.errors);
 }
 
-TEST_F_TIMEOUT(vmdev, exits_3_when_l3_destroys_the_queue, 120)
+TEST_F_TIMEOUT(vmdev, exits_3_when_l3_destroys_the_queue, 900)
 {
 	struct dc_stream *s = &self->s;
 
@@ -161,12 +162,12 @@ TEST_F_TIMEOUT(vmdev, exits_3_when_l3_destroys_the_queue, 120)
 		TH_LOG("%s", s->fail);
 	l3l2q_destroy(self->q);
 	self->q = NULL;
-	EXPECT_EQ(3, dc_wait_exit(self->child, 60));
+	EXPECT_EQ(3, dc_wait_exit(self->child, 600));
 	self->child = -1;
 }
 
 /* The driver sees the L3 process die (SIGKILL) and tells devsim. */
-TEST_F_TIMEOUT(vmdev, exits_3_when_l3_is_killed, 120)
+TEST_F_TIMEOUT(vmdev, exits_3_when_l3_is_killed, 900)
 {
 	int pfd[2], status;
 	pid_t mid, dev = -1;
@@ -197,14 +198,14 @@ TEST_F_TIMEOUT(vmdev, exits_3_when_l3_is_killed, 120)
 	self->child = dev;
 	ASSERT_EQ(mid, waitpid(mid, &status, 0));
 	ASSERT_TRUE(WIFSIGNALED(status)) TH_LOG("status %d", status);
-	EXPECT_EQ(3, dc_wait_exit(dev, 60));
+	EXPECT_EQ(3, dc_wait_exit(dev, 600));
 	self->child = -1;
 }
 
 /* The demo over the driver, small (make demo runs the full one). */
-TEST_F_TIMEOUT(vmdev, demo_runs_clean_over_driver, 240)
+TEST_F_TIMEOUT(vmdev, demo_runs_clean_over_driver, 900)
 {
-	EXPECT_EQ(0, dc_run_demo("device", "5000", 200));
+	EXPECT_EQ(0, dc_run_demo("device", "5000", 800));
 }
 
 TEST_HARNESS_MAIN

@@ -67,6 +67,7 @@ static void stream_tasks(struct __test_metadata *_metadata,
 	static unsigned char out[L3L2Q_TASK_HDR_BYTES + TASK_MAX];
 	struct dq *q = &self->q;
 	__u64 sent = 0, got = 0, t0 = l3l2q_now_ns();
+	struct l3l2q_stats st;
 	struct l3l2q_msg msg;
 	const char *why;
 	long long id;
@@ -92,11 +93,12 @@ static void stream_tasks(struct __test_metadata *_metadata,
 		self->seen[id] = 1;
 		got++;
 	}
+	ASSERT_EQ(0, l3l2q_ep_stats(&q->l3.ep, &st));
 	TH_LOG("%llu tasks each way in %llu ms; poller %lld wakes in %lld ticks; L3 kicks %llu, sleeps %llu; device: doorbells %lld, interrupts %lld",
 	       got, (l3l2q_now_ns() - t0) / MS, dbg_num(q->id, "poller_wakes"),
 	       dbg_num(q->id, "poller_ticks"),
-	       (unsigned long long)l3l2q_ep_stats(&q->l3.ep)->kicks,
-	       (unsigned long long)l3l2q_ep_stats(&q->l3.ep)->sleeps,
+	       (unsigned long long)st.kicks,
+	       (unsigned long long)st.sleeps,
 	       ivs_num(&self->d, "doorbells"), ivs_irqs(&self->d));
 }
 

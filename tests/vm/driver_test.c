@@ -110,13 +110,13 @@ static void *map_queue(int fd, size_t len)
 	return mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 }
 
-/* Poll a shared word for up to 2 s; returns 1 once it equals @want. */
+/* Poll a shared word until it equals @want (1), or the watchdog (0). */
 static int wait_u32(const void *base, size_t off, __u32 want)
 {
 	struct timespec ts = { 0, 1000 * 1000 };
-	int i;
+	unsigned int i;
 
-	for (i = 0; i < 2000; i++) {
+	for (i = 0; i < VM_WATCHDOG_MS; i++) {
 		if (load_u32(base, off) == want)
 			return 1;
 		nanosleep(&ts, NULL);

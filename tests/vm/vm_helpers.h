@@ -8,6 +8,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/types.h>
 #include <stdio.h>
@@ -257,6 +258,86 @@ static inline int vm_cgroup_enter(const char *dir)
 	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
 	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
 	return vm_write_str(path, pid);
+}
+
+/*
+ * How long to wait for something that must happen (a thread reaching its
+ * wait, a completion already triggered): a watchdog for a hang, never a
+ * verdict on speed -- TCG on a loaded host is slow.
+ */
+#define VM_WATCHDOG_MS	120000u
+
+/*
+ * The harness's default limit per test (30 s) is a speed limit under TCG,
+ * not a watchdog: every in-VM suite includes this after the harness, and
+ * a test without its own TEST_F_TIMEOUT gets two watchdog periods.
+ */
+#ifdef TEST_TIMEOUT_DEFAULT
+#undef TEST_TIMEOUT_DEFAULT
+#define TEST_TIMEOUT_DEFAULT	(2 * VM_WATCHDOG_MS / 1000)
+#endif
+
+/*
+ * Is thread @tid blocked in system call @nr?  /proc/<tid>/syscall starts
+ * with the number of the call a blocked task is in.
+ */
+static inline int vm_in_syscall(pid_t tid, long nr)
+{
+	char path[64], buf[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/syscall", tid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	n = strtol(buf, NULL, 10);
+	/* glibc may implement epoll_wait() with epoll_pwait. */
+	if (nr == SYS_epoll_wait && n == SYS_epoll_pwait)
+		return 1;
+	return n == nr;
+}
+
+/* The scheduler state of thread @tid ('S': asleep in a system call). */
+static inline char vm_task_state(pid_t tid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", tid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+/*
+ * Wait until @tid sleeps in system call @nr: inside it and in state S (a
+ * WAIT goes to S only in schedule(), after its check).  No guessed delay;
+ * the limit is a watchdog.
+ */
+static inline int vm_wait_blocked(pid_t tid, long nr)
+{
+	unsigned int i;
+
+	for (i = 0; i < VM_WATCHDOG_MS; i++) {
+		if (vm_in_syscall(tid, nr) && vm_task_state(tid) == 'S')
+			return 1;
+		sleep_ms(1);
+	}
+	return 0;
 }
 
 #endif /* L3L2Q_VM_HELPERS_H */

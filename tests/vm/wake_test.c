@@ -67,6 +67,13 @@
 #define MS		1000000ull	/* ns */
 #define SEC		1000000000ull	/* ns */
 #define FOREVER		(~0ull)
+/*
+ * How long to wait for something that must happen (a completion already
+ * triggered, a thread reaching its wait): a watchdog for a hang, never a
+ * verdict on speed; TCG on a loaded host is slow.  A wait for something
+ * that must NOT happen stays short: a slow machine can only make it pass.
+ */
+#define WATCHDOG_MS	VM_WATCHDOG_MS
 
 /* ---------------------------------------------------------------------- */
 /* Helpers                                                                */
@@ -127,47 +134,6 @@ static __s32 load_ctr(void *ctr, unsigned int off)
 static __u32 *wake_word(void *map, unsigned int off)
 {
 	return (__u32 *)((char *)map + off);
-}
-
-/*
- * Is thread @tid blocked in system call @nr?  /proc/<tid>/syscall starts
- * with the number of the call a blocked task is in.
- */
-static int in_syscall(pid_t tid, long nr)
-{
-	char path[64], buf[64];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/syscall", tid);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	n = strtol(buf, NULL, 10);
-	/* glibc may implement epoll_wait() with epoll_pwait. */
-	if (nr == SYS_epoll_wait && n == SYS_epoll_pwait)
-		return 1;
-	return n == nr;
-}
-
-/* Wait up to 5 s for @tid to block in @nr; then a little more to sleep. */
-static int wait_blocked(pid_t tid, long nr)
-{
-	int i;
-
-	for (i = 0; i < 5000; i++) {
-		if (in_syscall(tid, nr)) {
-			sleep_ms(20);
-			return 1;
-		}
-		sleep_ms(1);
-	}
-	return 0;
 }
 
 /* Wait up to @ms for a debugfs value to become @want. */
@@ -265,7 +231,7 @@ static int uring_wait_sync(int fd, __u32 cmd_op, __u16 counter, __u16 flags,
 	prep_wait(sqe, fd, cmd_op, counter, flags, seen, deadline, 1);
 	ret = io_uring_submit(&ring);
 	if (ret == 1)
-		ret = get_cqe(&ring, 1000, res, NULL);
+		ret = get_cqe(&ring, WATCHDOG_MS, res, NULL);
 	else if (ret >= 0)
 		ret = -EIO;
 	io_uring_queue_exit(&ring);
@@ -297,6 +263,7 @@ FIXTURE(wq) {
 	void *map;		/* L3's mapping of the region */
 	void *ctr;		/* its counter block */
 	unsigned long long id;	/* debugfs name */
+	unsigned long cap;	/* uring_max_wait_ms before the test */
 };
 
 FIXTURE_SETUP(wq)
@@ -341,10 +308,19 @@ FIXTURE_SETUP(wq)
 	__atomic_store_n(wake_word((char *)self->map + self->args.off.ctrl_offset,
 				   L3L2Q_CTRL_L2_FEATURES), L3L2Q_FEAT_KICKS,
 			 __ATOMIC_RELEASE);
+	/*
+	 * Where io_uring does not cancel commands (6.1) the module caps
+	 * every queued WAIT (10 s): on a slow VM that cap, not the test's
+	 * kick, could end a WAIT.  Only uring_wait_cap_policy tests it.
+	 */
+	ASSERT_EQ(0, read_param("uring_max_wait_ms", &self->cap));
+	ASSERT_EQ(0, write_param("uring_max_wait_ms", 3600000));
 }
 
 FIXTURE_TEARDOWN(wq)
 {
+	if (self->cap)
+		write_param("uring_max_wait_ms", self->cap);
 	if (self->map != MAP_FAILED)
 		munmap(self->map, self->len);
 	if (self->l2 >= 0)
@@ -359,23 +335,22 @@ FIXTURE_TEARDOWN(wq)
 /* WAIT                                                                   */
 /* ---------------------------------------------------------------------- */
 
+/*
+ * No deadline: a WAIT that slept although its counter differed would
+ * sleep for ever, which the harness's watchdog reports; a WAIT that
+ * returns 0 checked first.
+ */
 TEST_F(wq, wait_returns_at_once_when_counter_differs)
 {
-	__u64 t0;
-
 	store_ctr(self->ctr, L3L2Q_CTR_OUTPUT_TAIL, 5);
 	store_ctr(self->ctr, L3L2Q_CTR_INPUT_TAIL, -1);
 	store_ctr(self->ctr, L3L2Q_CTR_INPUT_HEAD, 7);
 	store_ctr(self->ctr, L3L2Q_CTR_OUTPUT_HEAD, 0x7fffffff);
 
-	t0 = l3l2q_now_ns();
-	EXPECT_EQ(0, do_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
-			     l3l2q_now_ns() + 10 * SEC));
+	EXPECT_EQ(0, do_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0, FOREVER));
 	EXPECT_EQ(0, do_wait(self->l3, L3L2Q_CTR_INPUT_HEAD, 6, FOREVER));
 	EXPECT_EQ(0, do_wait(self->l2, L3L2Q_CTR_INPUT_TAIL, 0, FOREVER));
-	EXPECT_EQ(0, do_wait(self->l2, L3L2Q_CTR_OUTPUT_HEAD, -1,
-			     l3l2q_now_ns() + SEC));
-	EXPECT_LT(l3l2q_now_ns() - t0, 1 * SEC);
+	EXPECT_EQ(0, do_wait(self->l2, L3L2Q_CTR_OUTPUT_HEAD, -1, FOREVER));
 
 	/* Deadline 0 only checks. */
 	EXPECT_EQ(0, do_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 4, 0));
@@ -391,22 +366,19 @@ TEST_F(wq, wait_deadline_times_out)
 	EXPECT_EQ(-ETIMEDOUT, do_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
 				      t0 + 200 * MS));
 	dt = l3l2q_now_ns() - t0;
-	EXPECT_GE(dt, 200 * MS);
-	EXPECT_LT(dt, 1500 * MS);
+	EXPECT_GE(dt, 200 * MS);	/* not before its deadline */
 
 	t0 = l3l2q_now_ns();
 	EXPECT_EQ(-ETIMEDOUT, do_wait(self->l2, L3L2Q_CTR_OUTPUT_HEAD, 0,
 				      t0 + 100 * MS));
 	dt = l3l2q_now_ns() - t0;
 	EXPECT_GE(dt, 100 * MS);
-	EXPECT_LT(dt, 1500 * MS);
 
-	/* A deadline already past does not sleep. */
+	/* A deadline already past times out (the watchdog catches a hang). */
 	t0 = l3l2q_now_ns();
 	EXPECT_EQ(-ETIMEDOUT, do_wait(self->l3, L3L2Q_CTR_INPUT_HEAD, 0, 1));
 	EXPECT_EQ(-ETIMEDOUT, do_wait(self->l3, L3L2Q_CTR_INPUT_HEAD, 0,
 				      t0 - 1));
-	EXPECT_LT(l3l2q_now_ns() - t0, 200 * MS);
 }
 
 TEST_F(wq, wait_bad_counter_or_flags_einval)
@@ -463,7 +435,6 @@ TEST_F(wq, wait_bad_counter_or_flags_einval)
 TEST_F(wq, wait_woken_by_kick_after_change)
 {
 	pid_t parent = gettid_(), pid;
-	__u64 t0, dt;
 	int status;
 
 	pid = fork();
@@ -477,17 +448,14 @@ TEST_F(wq, wait_woken_by_kick_after_change)
 		if (m == MAP_FAILED)
 			_exit(1);
 		ctr = (char *)m + self->args.off.counter_offset;
-		if (!wait_blocked(parent, SYS_ioctl))
+		if (!vm_wait_blocked(parent, SYS_ioctl))
 			_exit(2);
 		store_ctr(ctr, L3L2Q_CTR_OUTPUT_TAIL, 1);
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		_exit(do_kick(self->l2) ? 3 : 0);
 	}
-	t0 = l3l2q_now_ns();
-	EXPECT_EQ(0, do_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
-			     t0 + 10 * SEC));
-	dt = l3l2q_now_ns() - t0;
-	EXPECT_LT(dt, 5 * SEC);
+	/* No deadline: a lost kick would leave it asleep (watchdog). */
+	EXPECT_EQ(0, do_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0, FOREVER));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
@@ -497,14 +465,15 @@ TEST_F(wq, wait_woken_by_kick_after_change)
 
 struct kicker {
 	int fd;
-	pid_t target;		/* kick once this thread sleeps in @nr */
+	pid_t target;		/* kick only while this thread sleeps in @nr */
 	long nr;		/* default ioctl */
-	unsigned int every_ms;
 	unsigned int count;
 	void *ctr;		/* if set, bump @off before the last kick */
 	unsigned int off;
-	volatile int stop;
+	int last_fd;		/* if not 0, the fd of the last kick */
+	int stop;
 	int kicks;
+	int changed;		/* set just before the bump */
 };
 
 static void *kicker_thread(void *arg)
@@ -512,64 +481,56 @@ static void *kicker_thread(void *arg)
 	struct kicker *k = arg;
 	unsigned int i;
 
-	if (k->target && !wait_blocked(k->target, k->nr ? k->nr : SYS_ioctl))
-		return NULL;
-	for (i = 0; i < k->count && !k->stop; i++) {
+	for (i = 0; i < k->count && !__atomic_load_n(&k->stop, __ATOMIC_ACQUIRE);
+	     i++) {
+		/* Each kick lands on a sleeping target: no guessed pace. */
+		if (k->target &&
+		    !vm_wait_blocked(k->target, k->nr ? k->nr : SYS_ioctl))
+			return NULL;
 		if (k->ctr && i + 1 == k->count) {
+			__atomic_store_n(&k->changed, 1, __ATOMIC_RELEASE);
 			store_ctr(k->ctr, k->off, load_ctr(k->ctr, k->off) + 1);
 			__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		}
-		if (do_kick(k->fd) == 0)
-			k->kicks++;
-		if (k->every_ms)
-			sleep_ms(k->every_ms);
+		if (do_kick(k->last_fd && i + 1 == k->count ? k->last_fd :
+			    k->fd) == 0)
+			__atomic_fetch_add(&k->kicks, 1, __ATOMIC_RELEASE);
 	}
 	return NULL;
 }
 
-/* KICKs without a counter change: WAIT re-checks and sleeps on. */
+/*
+ * KICKs without a counter change: WAIT re-checks and sleeps on.  Eleven
+ * kicks, each while the WAIT sleeps, then a change and a twelfth: the
+ * WAIT (no deadline) ends only after the change.  A WAIT that a bare kick
+ * ended would return before it, with the change flag still clear.
+ */
 TEST_F(wq, kick_without_change_keeps_waiting)
 {
 	struct kicker k = {
-		.fd = self->l2, .target = gettid_(), .every_ms = 50,
-		.count = 12,
+		.fd = self->l2, .target = gettid_(), .count = 12,
+		.ctr = self->ctr, .off = L3L2Q_CTR_OUTPUT_TAIL,
 	};
 	pthread_t th;
-	__u64 t0, dt;
 
 	ASSERT_EQ(0, pthread_create(&th, NULL, kicker_thread, &k));
-	t0 = l3l2q_now_ns();
-	EXPECT_EQ(-ETIMEDOUT, do_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
-				      t0 + 1 * SEC));
-	dt = l3l2q_now_ns() - t0;
-	EXPECT_GE(dt, 1 * SEC);
-	EXPECT_LT(dt, 3 * SEC);
-	pthread_join(th, NULL);
-	EXPECT_GE(k.kicks, 5);
-
-	/* The same, then one kick after a change ends the wait. */
-	k.kicks = 0;
-	k.ctr = self->ctr;
-	k.off = L3L2Q_CTR_OUTPUT_TAIL;
-	ASSERT_EQ(0, pthread_create(&th, NULL, kicker_thread, &k));
-	t0 = l3l2q_now_ns();
-	EXPECT_EQ(0, do_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
-			     t0 + 10 * SEC));
-	EXPECT_LT(l3l2q_now_ns() - t0, 5 * SEC);
+	EXPECT_EQ(0, do_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0, FOREVER));
+	EXPECT_EQ(1, __atomic_load_n(&k.changed, __ATOMIC_ACQUIRE));
 	pthread_join(th, NULL);
 	EXPECT_EQ(12, k.kicks);
 
-	/* A kick from L3 wakes L2, not L3 itself. */
+	/* L3's own kicks (for L2) leave L3's WAIT asleep as well; then the
+	 * change and L2's kick end it. */
 	k.kicks = 0;
-	k.ctr = NULL;
+	k.changed = 0;
 	k.fd = self->l3;
-	k.count = 6;
+	k.last_fd = self->l2;
+	k.count = 7;
 	ASSERT_EQ(0, pthread_create(&th, NULL, kicker_thread, &k));
-	t0 = l3l2q_now_ns();
-	EXPECT_EQ(-ETIMEDOUT, do_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 1,
-				      t0 + 500 * MS));
-	EXPECT_GE(l3l2q_now_ns() - t0, 500 * MS);
+	EXPECT_EQ(0, do_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 1, FOREVER));
+	EXPECT_EQ(1, __atomic_load_n(&k.changed, __ATOMIC_ACQUIRE));
 	pthread_join(th, NULL);
+	EXPECT_EQ(7, k.kicks);
 }
 
 static void on_sigusr1(int sig)
@@ -586,7 +547,7 @@ static void *signaller_thread(void *arg)
 {
 	struct signaller *s = arg;
 
-	wait_blocked(s->tid, SYS_ioctl);
+	vm_wait_blocked(s->tid, SYS_ioctl);
 	while (!s->stop) {
 		pthread_kill(s->target, SIGUSR1);
 		sleep_ms(100);
@@ -600,7 +561,6 @@ TEST_F(wq, wait_interrupted_by_signal)
 	struct signaller s;
 	pthread_t th;
 	int pass;
-	__u64 t0;
 
 	/* Without and with SA_RESTART: WAIT is never restarted. */
 	for (pass = 0; pass < 2; pass++) {
@@ -612,10 +572,9 @@ TEST_F(wq, wait_interrupted_by_signal)
 		s.tid = gettid_();
 		s.stop = 0;
 		ASSERT_EQ(0, pthread_create(&th, NULL, signaller_thread, &s));
-		t0 = l3l2q_now_ns();
+		/* No deadline: only the signal can end it (-EINTR). */
 		EXPECT_EQ(-EINTR, do_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
-					  t0 + 10 * SEC));
-		EXPECT_LT(l3l2q_now_ns() - t0, 5 * SEC);
+					  FOREVER));
 		s.stop = 1;
 		pthread_join(th, NULL);
 	}
@@ -683,7 +642,6 @@ TEST_F(wq, epoll_woken_by_kick)
 		.nr = SYS_epoll_wait,
 	};
 	pthread_t th;
-	__u64 t0;
 	int ep;
 
 	ep = epoll_create1(EPOLL_CLOEXEC);
@@ -693,11 +651,9 @@ TEST_F(wq, epoll_woken_by_kick)
 
 	/* Asleep in epoll_wait; a thread publishes output and kicks. */
 	ASSERT_EQ(0, pthread_create(&th, NULL, kicker_thread, &k));
-	t0 = l3l2q_now_ns();
 	memset(&out, 0, sizeof(out));
 	/* The kicker bumps the tail right before its one kick. */
-	ASSERT_EQ(1, epoll_wait(ep, &out, 1, 10000));
-	EXPECT_LT(l3l2q_now_ns() - t0, 5 * SEC);
+	ASSERT_EQ(1, epoll_wait(ep, &out, 1, -1));
 	EXPECT_NE(0u, out.events & EPOLLIN);
 	pthread_join(th, NULL);
 
@@ -715,7 +671,7 @@ TEST_F(wq, epoll_woken_by_kick)
 	store_ctr(self->ctr, L3L2Q_CTR_OUTPUT_TAIL, 2);
 	EXPECT_EQ(0, epoll_wait(ep, &out, 1, 100));
 	ASSERT_EQ(0, do_kick(self->l2));
-	EXPECT_EQ(1, epoll_wait(ep, &out, 1, 1000));
+	EXPECT_EQ(1, epoll_wait(ep, &out, 1, WATCHDOG_MS));
 	EXPECT_NE(0u, out.events & EPOLLIN);
 	close(ep);
 }
@@ -812,7 +768,9 @@ TEST_F(wq, eventfd_replace_while_kicking)
 	int i, efd;
 
 	ASSERT_EQ(0, pthread_create(&th, NULL, kicker_thread, &k));
-	for (i = 0; i < 3000; i++) {
+	/* 3000 rounds, and on until the kicker has run: it may start late. */
+	for (i = 0; i < 3000 ||
+		    !__atomic_load_n(&k.kicks, __ATOMIC_ACQUIRE); i++) {
 		if (i % 3 == 2) {
 			ASSERT_EQ(0, set_eventfd(self->l3, -1));
 			continue;
@@ -822,7 +780,7 @@ TEST_F(wq, eventfd_replace_while_kicking)
 		ASSERT_EQ(0, set_eventfd(self->l3, efd));
 		close(efd);
 	}
-	k.stop = 1;
+	__atomic_store_n(&k.stop, 1, __ATOMIC_RELEASE);
 	pthread_join(th, NULL);
 	EXPECT_GT(k.kicks, 0);
 
@@ -848,7 +806,7 @@ TEST_F(wq, uring_wait_completes_on_kick)
 
 	/* L3 waits for output. */
 	ASSERT_EQ(1, submit_wait(&ring, self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
-				 l3l2q_now_ns() + 10 * SEC, 42));
+				 FOREVER, 42));
 	EXPECT_EQ(-ETIME, get_cqe(&ring, 100, &res, &ud));
 	EXPECT_EQ(1, dbg_num(self->id, "uring_pending"));
 	/* A kick with nothing new leaves it queued; so does L3's own. */
@@ -858,26 +816,26 @@ TEST_F(wq, uring_wait_completes_on_kick)
 	/* The change, then the kick. */
 	store_ctr(self->ctr, L3L2Q_CTR_OUTPUT_TAIL, 1);
 	ASSERT_EQ(0, do_kick(self->l2));
-	ASSERT_EQ(0, get_cqe(&ring, 2000, &res, &ud));
+	ASSERT_EQ(0, get_cqe(&ring, WATCHDOG_MS, &res, &ud));
 	EXPECT_EQ(0, res);
 	EXPECT_EQ(42ull, ud);
 	EXPECT_EQ(0, dbg_num(self->id, "uring_pending"));
 
 	/* L2 waits for input, woken by L3; two at once, one completes. */
 	ASSERT_EQ(1, submit_wait(&ring, self->l2, L3L2Q_CTR_INPUT_TAIL, 0,
-				 l3l2q_now_ns() + 10 * SEC, 7));
+				 FOREVER, 7));
 	ASSERT_EQ(1, submit_wait(&ring, self->l2, L3L2Q_CTR_OUTPUT_HEAD, 0,
-				 l3l2q_now_ns() + 10 * SEC, 8));
+				 FOREVER, 8));
 	EXPECT_EQ(2, dbg_num(self->id, "uring_pending"));
 	store_ctr(self->ctr, L3L2Q_CTR_INPUT_TAIL, 1);
 	ASSERT_EQ(0, do_kick(self->l3));
-	ASSERT_EQ(0, get_cqe(&ring, 2000, &res, &ud));
+	ASSERT_EQ(0, get_cqe(&ring, WATCHDOG_MS, &res, &ud));
 	EXPECT_EQ(0, res);
 	EXPECT_EQ(7ull, ud);
 	EXPECT_EQ(-ETIME, get_cqe(&ring, 100, &res, &ud));
 	store_ctr(self->ctr, L3L2Q_CTR_OUTPUT_HEAD, 1);
 	ASSERT_EQ(0, do_kick(self->l3));
-	ASSERT_EQ(0, get_cqe(&ring, 2000, &res, &ud));
+	ASSERT_EQ(0, get_cqe(&ring, WATCHDOG_MS, &res, &ud));
 	EXPECT_EQ(0, res);
 	EXPECT_EQ(8ull, ud);
 	EXPECT_EQ(0, dbg_num(self->id, "uring_pending"));
@@ -895,11 +853,10 @@ TEST_F(wq, uring_wait_deadline)
 	t0 = l3l2q_now_ns();
 	ASSERT_EQ(1, submit_wait(&ring, self->l3, L3L2Q_CTR_INPUT_HEAD, 0,
 				 t0 + 300 * MS, 1));
-	ASSERT_EQ(0, get_cqe(&ring, 3000, &res, &ud));
+	ASSERT_EQ(0, get_cqe(&ring, WATCHDOG_MS, &res, &ud));
 	dt = l3l2q_now_ns() - t0;
 	EXPECT_EQ(-ETIMEDOUT, res);
 	EXPECT_GE(dt, 300 * MS);
-	EXPECT_LT(dt, 2 * SEC);
 
 	/* Several deadlines on one role's timer, out of order. */
 	t0 = l3l2q_now_ns();
@@ -909,12 +866,11 @@ TEST_F(wq, uring_wait_deadline)
 					 t0 + (__u64)(400 - 100 * i) * MS,
 					 (__u64)(10 + i)));
 	for (i = 3; i >= 0; i--) {
-		ASSERT_EQ(0, get_cqe(&ring, 3000, &res, &ud));
+		ASSERT_EQ(0, get_cqe(&ring, WATCHDOG_MS, &res, &ud));
 		EXPECT_EQ(-ETIMEDOUT, res);
 		EXPECT_EQ((__u64)(10 + i), ud);
 		EXPECT_GE(l3l2q_now_ns() - t0, (__u64)(400 - 100 * i) * MS);
 	}
-	EXPECT_LT(l3l2q_now_ns() - t0, 3 * SEC);
 	EXPECT_EQ(0, dbg_num(self->id, "uring_pending"));
 	io_uring_queue_exit(&ring);
 }
@@ -995,7 +951,7 @@ TEST_F(wq, uring_wait_sqe128_and_async)
 		sqe = io_uring_get_sqe(&ring);
 		ASSERT_NE(NULL, sqe);
 		prep_wait(sqe, self->l3, L3L2Q_IOC_WAIT, L3L2Q_CTR_OUTPUT_TAIL,
-			  0, pass, l3l2q_now_ns() + 10 * SEC, 100 + pass);
+			  0, pass, FOREVER, 100 + pass);
 		if (pass == 2)
 			sqe->flags |= IOSQE_ASYNC;
 		ASSERT_EQ(1, io_uring_submit(&ring));
@@ -1005,7 +961,7 @@ TEST_F(wq, uring_wait_sqe128_and_async)
 		EXPECT_EQ(1, dbg_num(self->id, "uring_pending"));
 		store_ctr(self->ctr, L3L2Q_CTR_OUTPUT_TAIL, pass + 1);
 		ASSERT_EQ(0, do_kick(self->l2));
-		ASSERT_EQ(0, get_cqe(&ring, 2000, &res, &ud));
+		ASSERT_EQ(0, get_cqe(&ring, WATCHDOG_MS, &res, &ud));
 		EXPECT_EQ(0, res);
 		EXPECT_EQ((__u64)(100 + pass), ud);
 		io_uring_queue_exit(&ring);
@@ -1028,7 +984,7 @@ TEST_F(wq, uring_poll_add_completes_on_kick)
 	EXPECT_EQ(-ETIME, get_cqe(&ring, 100, &res, &ud));
 	store_ctr(self->ctr, L3L2Q_CTR_OUTPUT_TAIL, 1);
 	ASSERT_EQ(0, do_kick(self->l2));
-	ASSERT_EQ(0, get_cqe(&ring, 2000, &res, &ud));
+	ASSERT_EQ(0, get_cqe(&ring, WATCHDOG_MS, &res, &ud));
 	EXPECT_EQ(5ull, ud);
 	EXPECT_NE(0, res & POLLIN);
 
@@ -1040,7 +996,7 @@ TEST_F(wq, uring_poll_add_completes_on_kick)
 	EXPECT_EQ(-ETIME, get_cqe(&ring, 100, &res, &ud));
 	store_ctr(self->ctr, L3L2Q_CTR_INPUT_TAIL, 1);
 	ASSERT_EQ(0, do_kick(self->l3));
-	ASSERT_EQ(0, get_cqe(&ring, 2000, &res, &ud));
+	ASSERT_EQ(0, get_cqe(&ring, WATCHDOG_MS, &res, &ud));
 	EXPECT_EQ(6ull, ud);
 	EXPECT_NE(0, res & POLLIN);
 	io_uring_queue_exit(&ring);
@@ -1048,17 +1004,30 @@ TEST_F(wq, uring_poll_add_completes_on_kick)
 
 /*
  * A child submits a WAIT on the L3 fd and exits.  Where io_uring cancels
- * commands (6.7+) the exit cancels it at once; on 6.1 the command runs to
- * its (short) deadline.  Either way the exit is prompt and nothing is left
- * queued, so rmmod works later.  Then the same with the ring closed.
+ * commands (6.7+) the exit cancels it at once; on 6.1 the command stays
+ * queued.  Either way the exit does not wait for it: its deadline is far
+ * beyond the watchdog of this wait.  On 6.1 a change and a kick then
+ * complete it, so nothing is left queued for rmmod.  Then the same with
+ * the ring closed.
  */
-TEST_F(wq, uring_wait_of_exiting_task)
+static int reaped_within(pid_t pid, int *status, unsigned int ms)
+{
+	unsigned int i;
+
+	for (i = 0; i < ms; i++) {
+		if (waitpid(pid, status, WNOHANG) == pid)
+			return 1;
+		sleep_ms(1);
+	}
+	return 0;
+}
+
+TEST_F_TIMEOUT(wq, uring_wait_of_exiting_task, 600)
 {
 	int cancels = kernel_cancels_uring_cmd();
-	__u64 deadline_ms = cancels ? 30000 : 1500;
+	const __u64 never = 3600 * SEC;	/* beyond every watchdog here */
 	struct io_uring ring;
 	int p[2], status;
-	__u64 t0;
 	pid_t pid;
 	char c;
 
@@ -1070,7 +1039,7 @@ TEST_F(wq, uring_wait_of_exiting_task)
 		if (io_uring_queue_init(4, &ring, 0))
 			_exit(1);
 		if (submit_wait(&ring, self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
-				l3l2q_now_ns() + deadline_ms * MS, 1) != 1)
+				l3l2q_now_ns() + never, 1) != 1)
 			_exit(2);
 		if (write(p[1], "q", 1) != 1)
 			_exit(3);
@@ -1078,37 +1047,39 @@ TEST_F(wq, uring_wait_of_exiting_task)
 	}
 	close(p[1]);
 	ASSERT_EQ(1, read(p[0], &c, 1));
-	t0 = l3l2q_now_ns();
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	EXPECT_LT(l3l2q_now_ns() - t0, 1 * SEC);
+	ASSERT_TRUE(reaped_within(pid, &status, WATCHDOG_MS));
 	EXPECT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
 	close(p[0]);
-	/* Cancelled at once, or completed at its deadline. */
-	EXPECT_TRUE(dbg_wait_value(self->id, "uring_pending", 0,
-				   cancels ? 1000 :
-				   (unsigned int)deadline_ms + 1000));
+	if (!cancels) {
+		store_ctr(self->ctr, L3L2Q_CTR_OUTPUT_TAIL, 1);
+		EXPECT_EQ(0, do_kick(self->l2));
+	}
+	EXPECT_TRUE(dbg_wait_value(self->id, "uring_pending", 0, WATCHDOG_MS));
 	EXPECT_EQ(1, dbg_num(self->id, "uring_waits"));
 
-	/* A ring closed with a command queued. */
+	/* A ring closed with a command queued: the close does not wait. */
 	ASSERT_EQ(0, io_uring_queue_init(4, &ring, 0));
 	ASSERT_EQ(1, submit_wait(&ring, self->l2, L3L2Q_CTR_INPUT_TAIL, 0,
-				 l3l2q_now_ns() + deadline_ms * MS, 1));
+				 l3l2q_now_ns() + never, 1));
 	EXPECT_EQ(1, dbg_num(self->id, "uring_pending"));
-	t0 = l3l2q_now_ns();
 	io_uring_queue_exit(&ring);
-	EXPECT_LT(l3l2q_now_ns() - t0, 1 * SEC);
-	EXPECT_TRUE(dbg_wait_value(self->id, "uring_pending", 0,
-				   cancels ? 1000 :
-				   (unsigned int)deadline_ms + 1000));
+	if (!cancels) {
+		store_ctr(self->ctr, L3L2Q_CTR_INPUT_TAIL, 1);
+		EXPECT_EQ(0, do_kick(self->l3));
+	}
+	EXPECT_TRUE(dbg_wait_value(self->id, "uring_pending", 0, WATCHDOG_MS));
 }
 
 /*
  * Without cancellation (6.1) a queued WAIT never outlives
  * uring_max_wait_ms; with it (6.7+) the parameter does not apply and a
- * WAIT without a deadline stays queued until it is woken.
+ * WAIT without a deadline stays queued until it is woken.  On 6.1 the
+ * caller's own deadline still counts when it is nearer: with the cap far
+ * away, a near deadline completes the WAIT (the watchdog catches one that
+ * would wait for the cap).
  */
-TEST_F(wq, uring_wait_cap_policy)
+TEST_F_TIMEOUT(wq, uring_wait_cap_policy, 600)
 {
 	int cancels = kernel_cancels_uring_cmd();
 	unsigned long old;
@@ -1123,25 +1094,27 @@ TEST_F(wq, uring_wait_cap_policy)
 	ASSERT_EQ(1, submit_wait(&ring, self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
 				 FOREVER, 1));
 	if (cancels) {
+		/* Past the cap and still queued (a slow machine only makes
+		 * this easier to pass, never fail). */
 		EXPECT_EQ(-ETIME, get_cqe(&ring, 1200, &res, &ud));
 		store_ctr(self->ctr, L3L2Q_CTR_OUTPUT_TAIL, 1);
 		EXPECT_EQ(0, do_kick(self->l2));
-		ASSERT_EQ(0, get_cqe(&ring, 2000, &res, &ud));
+		ASSERT_EQ(0, get_cqe(&ring, WATCHDOG_MS, &res, &ud));
 		EXPECT_EQ(0, res);
 	} else {
-		ASSERT_EQ(0, get_cqe(&ring, 3000, &res, &ud));
+		ASSERT_EQ(0, get_cqe(&ring, WATCHDOG_MS, &res, &ud));
 		dt = l3l2q_now_ns() - t0;
 		EXPECT_EQ(-ETIMEDOUT, res);
 		EXPECT_GE(dt, 500 * MS);
-		EXPECT_LT(dt, 2 * SEC);
 		/* A nearer deadline of the caller still wins. */
+		ASSERT_EQ(0, write_param("uring_max_wait_ms", 3600000));
 		t0 = l3l2q_now_ns();
 		ASSERT_EQ(1, submit_wait(&ring, self->l3,
 					 L3L2Q_CTR_OUTPUT_TAIL, 0,
 					 t0 + 100 * MS, 2));
-		ASSERT_EQ(0, get_cqe(&ring, 3000, &res, &ud));
+		ASSERT_EQ(0, get_cqe(&ring, WATCHDOG_MS, &res, &ud));
 		EXPECT_EQ(-ETIMEDOUT, res);
-		EXPECT_LT(l3l2q_now_ns() - t0, 450 * MS);
+		EXPECT_GE(l3l2q_now_ns() - t0, 100 * MS);
 	}
 	io_uring_queue_exit(&ring);
 	EXPECT_EQ(0, write_param("uring_max_wait_ms", old));
@@ -1155,20 +1128,20 @@ struct killer {
 	pid_t waiter;		/* act once this thread sleeps in ioctl */
 	pid_t child;
 	int go_fd;		/* write a byte here, or -1: SIGKILL child */
-	__u64 t_death;
+	int done;		/* it acted */
 };
 
 static void *killer_thread(void *arg)
 {
 	struct killer *k = arg;
 
-	wait_blocked(k->waiter, SYS_ioctl);
-	k->t_death = l3l2q_now_ns();
+	if (!vm_wait_blocked(k->waiter, SYS_ioctl))
+		return NULL;
 	if (k->go_fd >= 0) {
-		if (write(k->go_fd, "g", 1) != 1)
-			k->t_death = 0;
+		if (write(k->go_fd, "g", 1) == 1)
+			k->done = 1;
 	} else {
-		kill(k->child, SIGKILL);
+		k->done = !kill(k->child, SIGKILL);
 	}
 	return NULL;
 }
@@ -1176,7 +1149,9 @@ static void *killer_thread(void *arg)
 /*
  * L2 lives in a child; the parent (L3) has every kind of wait pending -
  * a blocked WAIT, an io_uring WAIT, an eventfd, epoll - when the child
- * closes its L2 fd or is killed.  Each ends within 1 s of the death.
+ * closes its L2 fd or is killed.  Each ends because of the death: none
+ * has a deadline (or one beyond the watchdog), so only the death (or a
+ * hang the harness reports) can end it.
  */
 static void peer_death(struct __test_metadata *_metadata,
 		       FIXTURE_DATA(wq) *self, int kill9)
@@ -1186,7 +1161,6 @@ static void peer_death(struct __test_metadata *_metadata,
 	struct pollfd pfd;
 	struct io_uring ring;
 	int go[2], efd, ep, res = 1, status;
-	__u64 t_ret;
 	pthread_t th;
 	pid_t pid;
 
@@ -1215,7 +1189,7 @@ static void peer_death(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, set_eventfd(self->l3, efd));
 	ASSERT_EQ(0, io_uring_queue_init(4, &ring, 0));
 	ASSERT_EQ(1, submit_wait(&ring, self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
-				 l3l2q_now_ns() + 10 * SEC, 1));
+				 FOREVER, 1));
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	ASSERT_GE(ep, 0);
 	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, self->l3, &ev));
@@ -1225,28 +1199,24 @@ static void peer_death(struct __test_metadata *_metadata,
 
 	ASSERT_EQ(0, pthread_create(&th, NULL, killer_thread, &k));
 	EXPECT_EQ(-ECONNRESET, do_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
-				       l3l2q_now_ns() + 10 * SEC));
-	t_ret = l3l2q_now_ns();
+				       FOREVER));
 	pthread_join(th, NULL);
-	ASSERT_NE(0ull, k.t_death);
-	EXPECT_LT(t_ret - k.t_death, 1 * SEC);
+	ASSERT_EQ(1, k.done);
 
 	/* The io_uring WAIT. */
-	ASSERT_EQ(0, get_cqe(&ring, 1000, &res, NULL));
+	ASSERT_EQ(0, get_cqe(&ring, WATCHDOG_MS, &res, NULL));
 	EXPECT_EQ(-ECONNRESET, res);
-	EXPECT_LT(l3l2q_now_ns() - k.t_death, 1 * SEC);
 	/* The eventfd. */
 	pfd.fd = efd;
 	pfd.events = POLLIN;
-	EXPECT_EQ(1, poll(&pfd, 1, 1000));
+	EXPECT_EQ(1, poll(&pfd, 1, WATCHDOG_MS));
 	EXPECT_GE(efd_read(efd), 1);
 	/* poll and epoll. */
 	EXPECT_EQ((__u32)(POLLHUP | POLLERR),
 		  poll_mask(self->l3) & (POLLHUP | POLLERR));
-	ASSERT_EQ(1, epoll_wait(ep, &out, 1, 1000));
+	ASSERT_EQ(1, epoll_wait(ep, &out, 1, WATCHDOG_MS));
 	EXPECT_EQ((__u32)(EPOLLHUP | EPOLLERR),
 		  out.events & (EPOLLHUP | EPOLLERR));
-	EXPECT_LT(l3l2q_now_ns() - k.t_death, 1 * SEC);
 
 	/* Later waits end at once; published data still comes first. */
 	EXPECT_EQ(-ECONNRESET, do_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
@@ -1292,7 +1262,7 @@ static void *l2_wait_thread(void *arg)
 
 	w->tid = gettid_();
 	__atomic_store_n(&w->ready, 1, __ATOMIC_RELEASE);
-	w->ret = do_wait(w->fd, L3L2Q_CTR_INPUT_TAIL, 0, l3l2q_now_ns() + 10 * SEC);
+	w->ret = do_wait(w->fd, L3L2Q_CTR_INPUT_TAIL, 0, FOREVER);
 	return NULL;
 }
 
@@ -1301,20 +1271,17 @@ TEST_F(wq, l3_death_ends_l2_wait)
 {
 	struct l2_waiter w = { .fd = self->l2, .ret = 1 };
 	pthread_t th;
-	__u64 t0;
 
 	ASSERT_EQ(0, pthread_create(&th, NULL, l2_wait_thread, &w));
 	while (!__atomic_load_n(&w.ready, __ATOMIC_ACQUIRE))
 		sleep_ms(1);
-	ASSERT_TRUE(wait_blocked(w.tid, SYS_ioctl));
+	ASSERT_TRUE(vm_wait_blocked(w.tid, SYS_ioctl));
 	munmap(self->map, self->len);
 	self->map = MAP_FAILED;
-	t0 = l3l2q_now_ns();
 	close(self->l3);
 	self->l3 = -1;
-	pthread_join(th, NULL);
+	pthread_join(th, NULL);	/* no deadline: only the death ends it */
 	EXPECT_EQ(-ECONNRESET, w.ret);
-	EXPECT_LT(l3l2q_now_ns() - t0, 1 * SEC);
 	EXPECT_EQ((__u32)(POLLHUP | POLLERR),
 		  poll_mask(self->l2) & (POLLHUP | POLLERR));
 }
@@ -1323,9 +1290,21 @@ TEST_F(wq, l3_death_ends_l2_wait)
 /* The need-wakeup protocol under stress                                  */
 /* ---------------------------------------------------------------------- */
 
-#define STRESS_ITERS		100000
-#define STRESS_OTHER_ITERS	10000
-#define STRESS_OTHER_BUDGET	(8 * SEC)	/* then stop early */
+/*
+ * Fixed work: round trips of ping-pong, each with a sleep or a race on one
+ * side or the other.  Under TCG a round trip with a sleep costs ~1 ms on a
+ * quiet host and several on a loaded one; the harness timeouts below are
+ * watchdogs many times that, and no time budget cuts a run short.
+ */
+#define STRESS_ITERS		20000
+#define STRESS_OTHER_ITERS	5000
+#define STRESS_TIMEOUT		900
+/*
+ * One wait's deadline: a watchdog far beyond any stall of a busy VM.  A
+ * WAIT re-checks its counter, so a lost kick shows as a wait that returns
+ * 0 only at its deadline, or (eventfd) times out with the counter moved.
+ */
+#define STRESS_WAIT_NS		(60 * SEC)
 
 struct side {
 	int fd;
@@ -1399,6 +1378,7 @@ static void side_publish(struct side *s, __s32 v)
 static int side_wait(struct side *s, __s32 seen, unsigned int spin)
 {
 	__u32 *word = wake_word(s->ctrl, s->my_wake);
+	__u64 dl;
 	unsigned int i;
 	int ret = 0, r;
 
@@ -1411,14 +1391,20 @@ static int side_wait(struct side *s, __s32 seen, unsigned int spin)
 		if (load_ctr(s->ctr, s->wait_ctr) != seen)
 			break;
 		s->sleeps++;
+		dl = l3l2q_now_ns() + STRESS_WAIT_NS;
 		if (s->efd >= 0)
-			r = efd_wait_one(s->efd, l3l2q_now_ns() + 2 * SEC);
+			r = efd_wait_one(s->efd, dl);
 		else if (s->ring)
 			r = uring_wait_one(s->ring, s->fd, (__u16)s->wait_ctr,
-					   seen, l3l2q_now_ns() + 2 * SEC);
+					   seen, dl);
 		else
-			r = do_wait(s->fd, (__u16)s->wait_ctr, seen,
-				    l3l2q_now_ns() + 2 * SEC);
+			r = do_wait(s->fd, (__u16)s->wait_ctr, seen, dl);
+		if (!r && l3l2q_now_ns() >= dl) {
+			/* Slept to the deadline though the counter moved. */
+			s->lost++;
+			ret = -1;
+			break;
+		}
 		if (r == -ETIMEDOUT) {
 			s->timeouts++;
 			if (load_ctr(s->ctr, s->wait_ctr) != seen) {
@@ -1457,18 +1443,10 @@ static unsigned int stress_spin(__s32 i, unsigned int salt)
 enum { VIA_IOCTL, VIA_URING, VIA_EVENTFD };
 static const char *const via_name[] = { "ioctl", "io_uring", "eventfd" };
 
-/*
- * @budget_ns, if not 0, ends the run early on a slow (loaded) machine: the
- * parent then raises a stop word in the payload area together with its
- * last release, and the child stops after that round.
- */
 static void stress(struct __test_metadata *_metadata,
-		   FIXTURE_DATA(wq) *self, __s32 iters, int via,
-		   __u64 budget_ns)
+		   FIXTURE_DATA(wq) *self, __s32 iters, int via)
 {
-	int use_uring = via == VIA_URING, stopped = 0;
-	__u32 *stop = (__u32 *)((char *)self->map +
-				self->args.off.payload_offset);
+	int use_uring = via == VIA_URING;
 	struct io_uring ring;
 	struct side me = {
 		.fd = self->l3, .ctrl = self->map, .ctr = self->ctr,
@@ -1501,7 +1479,6 @@ static void stress(struct __test_metadata *_metadata,
 			.efd = -1,
 		};
 		long out[4];
-		__u32 *cstop;
 		void *m;
 
 		child_setup();
@@ -1513,7 +1490,6 @@ static void stress(struct __test_metadata *_metadata,
 			_exit(1);
 		s.ctrl = m;
 		s.ctr = (char *)m + self->args.off.counter_offset;
-		cstop = (__u32 *)((char *)m + self->args.off.payload_offset);
 		if (use_uring) {
 			if (io_uring_queue_init(4, &ring, 0))
 				_exit(4);
@@ -1528,10 +1504,6 @@ static void stress(struct __test_metadata *_metadata,
 			side_publish(&s, i);
 			if (side_wait(&s, i - 1, stress_spin(i, 7)))
 				break;
-			if (__atomic_load_n(cstop, __ATOMIC_ACQUIRE)) {
-				stopped = 1;
-				break;
-			}
 		}
 		out[0] = s.sleeps;
 		out[1] = s.kicks;
@@ -1539,7 +1511,7 @@ static void stress(struct __test_metadata *_metadata,
 		out[3] = s.lost;
 		if (write(report[1], out, sizeof(out)) != sizeof(out))
 			_exit(3);
-		_exit(i > iters || stopped ? 0 : 2);
+		_exit(i > iters ? 0 : 2);
 	}
 	close(report[1]);
 	close(self->l2);	/* the child's death must end our waits */
@@ -1558,30 +1530,20 @@ static void stress(struct __test_metadata *_metadata,
 			break;
 		if (load_ctr(self->ctr, L3L2Q_CTR_OUTPUT_TAIL) != i)
 			break;
-		if (budget_ns && l3l2q_now_ns() - t0 > budget_ns && i < iters) {
-			__atomic_store_n(stop, 1, __ATOMIC_RELEASE);
-			stopped = 1;
-		}
 		side_publish(&me, i);
-		if (stopped) {
-			i++;
-			break;
-		}
 	}
-	if (!stopped)
-		EXPECT_EQ(iters + 1, i);
-	if (i <= iters && !stopped)
+	EXPECT_EQ(iters + 1, i);
+	if (i <= iters)
 		kill(pid, SIGKILL);	/* stuck waiting for us: stop it */
 	if (read(report[0], child, sizeof(child)) != sizeof(child))
 		child[0] = child[1] = child[2] = child[3] = -1;
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	if (i > iters || stopped) {
+	if (i > iters) {
 		EXPECT_TRUE(WIFEXITED(status));
 		EXPECT_EQ(0, WEXITSTATUS(status));
 	}
-	TH_LOG("%d of %d round trips (%s%s) in %llu ms; L3 slept %ld, kicked %ld, timed out %ld, lost %ld; L2 slept %ld, kicked %ld, timed out %ld, lost %ld",
+	TH_LOG("%d of %d round trips (%s) in %llu ms; L3 slept %ld, kicked %ld, timed out %ld, lost %ld; L2 slept %ld, kicked %ld, timed out %ld, lost %ld",
 	       i - 1, iters, via_name[via],
-	       stopped ? ", stopped by the time budget" : "",
 	       (unsigned long long)((l3l2q_now_ns() - t0) / MS),
 	       me.sleeps, me.kicks, me.timeouts, me.lost,
 	       child[0], child[1], child[2], child[3]);
@@ -1596,23 +1558,21 @@ static void stress(struct __test_metadata *_metadata,
 		close(me.efd);
 }
 
-TEST_F_TIMEOUT(wq, stress_need_wakeup_no_lost_wakeup, 110)
+TEST_F_TIMEOUT(wq, stress_need_wakeup_no_lost_wakeup, STRESS_TIMEOUT)
 {
-	stress(_metadata, self, STRESS_ITERS, VIA_IOCTL, 0);
+	stress(_metadata, self, STRESS_ITERS, VIA_IOCTL);
 }
 
 /* The same with both sides waiting through io_uring WAIT commands... */
-TEST_F_TIMEOUT(wq, stress_need_wakeup_uring, 30)
+TEST_F_TIMEOUT(wq, stress_need_wakeup_uring, STRESS_TIMEOUT)
 {
-	stress(_metadata, self, STRESS_OTHER_ITERS, VIA_URING,
-	       STRESS_OTHER_BUDGET);
+	stress(_metadata, self, STRESS_OTHER_ITERS, VIA_URING);
 }
 
 /* ...and in poll() on their registered eventfds. */
-TEST_F_TIMEOUT(wq, stress_need_wakeup_eventfd, 30)
+TEST_F_TIMEOUT(wq, stress_need_wakeup_eventfd, STRESS_TIMEOUT)
 {
-	stress(_metadata, self, STRESS_OTHER_ITERS, VIA_EVENTFD,
-	       STRESS_OTHER_BUDGET);
+	stress(_metadata, self, STRESS_OTHER_ITERS, VIA_EVENTFD);
 }
 
 TEST_HARNESS_MAIN

@@ -9,29 +9,21 @@
  * do.  Every queue is forced onto the driver (no memfd fallback).
  */
 #include "kselftest_harness.h"
+#include "vm_helpers.h"
 
 #define WK_BACKEND		L3L2Q_BACKEND_DEVICE
 /*
- * 10^6 each way, as on the host: ~15 s a stress stream under TCG on a
- * quiet machine (~65000 messages/s with the stress's frequent sleeps).
- * Other VMs on the host can make TCG several times slower, so each stream
- * stops sending after its budget (25 s for the stress, ~4 s for each run
- * of the steady count) and is judged on what it streamed, at least 10^4
- * messages each way; the suite stays well inside the runner's per-suite
- * limit (300 s).
+ * Fewer messages than the host's 10^6: a fixed amount of work that TCG
+ * moves in a second or two a stream on a quiet machine (~65000 messages/s
+ * with the stress's frequent sleeps), and in under a minute on a host so
+ * loaded that TCG ran the stress at ~1200 messages/s.  The stream's
+ * verdict is what arrived and the protocol's counts, never a rate; the
+ * harness timeout and the runner's per-suite limit are watchdogs.
  */
-#define WK_STRESS_MSGS		1000000ull
-#define WK_STEADY_MSGS		1000000ull
-#define WK_STREAM_MIN		10000ull
-#define WK_STREAM_BUDGET_NS	(25 * 1000000000ull)
-#define WK_STREAM_TIMEOUT	90
-
-/*
- * Under TCG a vCPU can be descheduled for a host tick at any point, so how
- * often a side sleeps says nothing about the protocol: the VM counts and
- * logs system calls per message, the host test asserts the bound.
- */
-#define WK_ASSERT_SYSCALLS	0
+#define WK_STRESS_MSGS		50000ull
+#define WK_STEADY_MSGS		20000ull
+#define WK_STREAM_TIMEOUT	900
+#define WK_DEATH_TIMEOUT	300
 
 #include "wake_common.h"
 

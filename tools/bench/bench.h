@@ -25,6 +25,7 @@ enum bench_kind {
 	BK_RTT,			/* round-trip latency, p50/p99 */
 	BK_BSTREAM,		/* streaming through blocking calls */
 	BK_MEMCPY,		/* one thread, memcpy bandwidth */
+	BK_MPSTREAM,		/* streaming, many producers or consumers */
 	BK_NKINDS
 };
 
@@ -35,6 +36,8 @@ struct bench_opts {
 	int cpu[2];
 	unsigned int batch;	/* messages per publish in l3l2q_batch */
 	unsigned int rtt_bytes;	/* payload of a round trip */
+	unsigned int producers;	/* BK_MPSTREAM: producer threads (mp) */
+	unsigned int consumers;	/* BK_MPSTREAM: consumer threads (mc) */
 };
 
 struct bench_case {
@@ -125,7 +128,8 @@ static inline int stream_tick(struct stream_ctl *c, uint64_t n)
 			c->n0 = n;
 			c->phase = 1;
 		}
-	} else if (c->phase == 1 && now - c->t0 >= c->dur_ns) {
+	} else if (c->phase == 1 && now - c->t0 >= c->dur_ns && n > c->n0) {
+		/* At least the duration and at least one message: a rate. */
 		c->t1 = now;
 		c->n1 = n;
 		c->phase = 2;
@@ -253,6 +257,31 @@ int bench_memcpy(const struct bench_case *, const struct bench_opts *,
 		 struct bench_sample *);
 /* Cross-core probe: p50 round trip of a shared line, in ns (or -1). */
 double bench_probe(const struct bench_opts *o, double seconds);
+
+/*
+ * Many threads (BK_MPSTREAM): the jobs run unpinned (there are more threads
+ * than the two CPUs of the pairs); the caller's thread keeps time: after
+ * the warm-up it reads @consumed(ctx), again after the duration, then
+ * raises *stop and joins every job.  0, or -errno if a thread could not
+ * start.
+ */
+#define BENCH_MP_MAX	16u
+
+struct bench_job {
+	void *(*fn)(void *);
+	void *arg;
+};
+
+int bench_mp_run(const struct bench_opts *o, const struct bench_job *jobs,
+		 unsigned int n, uint64_t (*consumed)(void *ctx), void *ctx,
+		 atomic_int *stop, struct bench_sample *s);
+
+/* mp.c: l3l2q_mp (MP input, one L2 consumer), l3l2q_mc (MC output) */
+int bench_l3l2q_mpstream(const struct bench_case *, const struct bench_opts *,
+			 struct bench_sample *);
+/* rte_ring.c: rte_ring_mp (MP/SC), rte_ring_mc (SP/MC) */
+int bench_rte_ring_mpstream(const struct bench_case *,
+			    const struct bench_opts *, struct bench_sample *);
 
 /* Counted by the interposed sched_yield() (common.c): spin-loop yields. */
 extern atomic_ulong bench_yields;

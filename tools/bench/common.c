@@ -116,6 +116,54 @@ int stream_result(const struct stream_ctl *c, struct bench_sample *s)
 	return 0;
 }
 
+static void sleep_s(double sec)
+{
+	struct timespec ts = { (time_t)sec,
+			       (long)((sec - (double)(time_t)sec) * 1e9) };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+int bench_mp_run(const struct bench_opts *o, const struct bench_job *jobs,
+		 unsigned int n, uint64_t (*consumed)(void *ctx), void *ctx,
+		 atomic_int *stop, struct bench_sample *s)
+{
+	pthread_t t[BENCH_MP_MAX];
+	uint64_t n0, n1, t0, t1;
+	unsigned int i, started;
+	int ret = 0;
+
+	for (started = 0; started < n && started < BENCH_MP_MAX; started++) {
+		ret = -pthread_create(&t[started], NULL, jobs[started].fn,
+				      jobs[started].arg);
+		if (ret)
+			break;
+	}
+	if (!ret) {
+		sleep_s(o->warmup_s);
+		n0 = consumed(ctx);
+		t0 = bench_now_ns();
+		sleep_s(o->duration_s);
+		n1 = consumed(ctx);
+		/*
+		 * At least one message, so a rate is measured however slow
+		 * the machine (a minute without one: broken, rate 0).
+		 */
+		for (i = 0; n1 == n0 && i < 60000; i++) {
+			sleep_s(0.001);
+			n1 = consumed(ctx);
+		}
+		t1 = bench_now_ns();
+		s->msgs_per_s = t1 > t0 ? (double)(n1 - n0) * 1e9 /
+					  (double)(t1 - t0) : 0;
+	}
+	atomic_store(stop, 1);
+	for (i = 0; i < started; i++)
+		pthread_join(t[i], NULL);
+	return ret;
+}
+
 int rtt_init(struct rtt_ctl *r, const struct bench_opts *o)
 {
 	memset(r, 0, sizeof(*r));

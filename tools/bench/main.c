@@ -55,11 +55,19 @@ static const struct bench_mech mechs[] = {
 	  "l3l2q blocking enqueue / blocking peek, copy in and out" },
 	{ "memcpy", BK_MEMCPY, bench_memcpy,
 	  "memcpy of one message, hot in cache, one core" },
+	{ "l3l2q_mp", BK_MPSTREAM, bench_l3l2q_mpstream,
+	  "l3l2q MP: --producers threads mp_try_enqueue, one L2 consumer" },
+	{ "rte_ring_mp", BK_MPSTREAM, bench_rte_ring_mpstream,
+	  "DPDK rte_ring MP/SC: --producers threads, one consumer" },
+	{ "l3l2q_mc", BK_MPSTREAM, bench_l3l2q_mpstream,
+	  "l3l2q MC: one L2 producer, --consumers threads mc_try_dequeue" },
+	{ "rte_ring_mc", BK_MPSTREAM, bench_rte_ring_mpstream,
+	  "DPDK rte_ring SP/MC: one producer, --consumers threads" },
 };
 #define NMECHS	(sizeof(mechs) / sizeof(mechs[0]))
 
 static const char *const kind_names[BK_NKINDS] = {
-	"stream", "rtt", "bstream", "memcpy"
+	"stream", "rtt", "bstream", "memcpy", "mpstream"
 };
 
 struct bcase {
@@ -82,6 +90,8 @@ static struct bench_opts opts = {
 	.cpu = { 0, 1 },
 	.batch = 32,
 	.rtt_bytes = 8,
+	.producers = 2,
+	.consumers = 2,
 };
 static unsigned int sizes[16] = { 0, 64, 4096, 65536 };
 static unsigned int nsizes = 4;
@@ -98,10 +108,12 @@ static void usage(FILE *f)
 "  --warmup S         unmeasured seconds before that (0.05)\n"
 "  --sizes A,B,..     message sizes in bytes (0,64,4096,65536)\n"
 "  --mech A,B,..      only these mechanisms (see --list)\n"
-"  --kind A,B,..      only these kinds: stream,rtt,bstream,memcpy\n"
+"  --kind A,B,..      only these kinds: stream,rtt,bstream,memcpy,mpstream\n"
 "  --cpus P,C         producer/client CPU, consumer/server CPU (0,1)\n"
 "  --batch N          messages per flush in l3l2q_batch (32)\n"
 "  --rtt-bytes N      payload of a round trip, <= 64 (8)\n"
+"  --producers N      mpstream: producer threads of the mp cases (2)\n"
+"  --consumers N      mpstream: consumer threads of the mc cases (2)\n"
 "  --tag TEXT         appended to the kind=meta line (e.g. commit=abc)\n"
 "  --list             list the mechanisms and exit\n"
 "  --solo N           no benchmark: move N messages of each --sizes through\n"
@@ -157,6 +169,8 @@ static void parse_args(int argc, char **argv)
 		{ "cpus", required_argument, 0, 'c' },
 		{ "batch", required_argument, 0, 'b' },
 		{ "rtt-bytes", required_argument, 0, 'R' },
+		{ "producers", required_argument, 0, 'P' },
+		{ "consumers", required_argument, 0, 'C' },
 		{ "tag", required_argument, 0, 't' },
 		{ "list", no_argument, 0, 'l' },
 		{ "solo", required_argument, 0, 'S' },
@@ -207,6 +221,12 @@ static void parse_args(int argc, char **argv)
 		case 'R':
 			opts.rtt_bytes = (unsigned int)atoi(optarg);
 			break;
+		case 'P':
+			opts.producers = (unsigned int)atoi(optarg);
+			break;
+		case 'C':
+			opts.consumers = (unsigned int)atoi(optarg);
+			break;
 		case 't':
 			tag = optarg;
 			break;
@@ -218,7 +238,7 @@ static void parse_args(int argc, char **argv)
 				printf("%-8s %-12s %s%s\n",
 				       kind_names[mechs[i].kind], mechs[i].name,
 				       mechs[i].what,
-				       !strcmp(mechs[i].name, "rte_ring") &&
+				       !strncmp(mechs[i].name, "rte_ring", 8) &&
 				       !bench_have_rte_ring ?
 				       " [not built: no libdpdk]" : "");
 			exit(0);
@@ -231,7 +251,10 @@ static void parse_args(int argc, char **argv)
 		}
 	}
 	if (!opts.reps || opts.duration_s <= 0 || opts.warmup_s < 0 ||
-	    !opts.batch || opts.rtt_bytes > 64 || optind != argc) {
+	    !opts.batch || opts.rtt_bytes > 64 || optind != argc ||
+	    !opts.producers || !opts.consumers ||
+	    opts.producers + 1 > BENCH_MP_MAX ||
+	    opts.consumers + 1 > BENCH_MP_MAX) {
 		usage(stderr);
 		exit(2);
 	}
@@ -271,9 +294,9 @@ static void build_cases(void)
 		if (!in_list(mech_sel, m->name) ||
 		    !in_list(kind_sel, kind_names[m->kind]))
 			continue;
-		if (!strcmp(m->name, "rte_ring") && !bench_have_rte_ring) {
-			printf("# rte_ring: not built (no libdpdk at build time;"
-			       " make bench-deps)\n");
+		if (!strncmp(m->name, "rte_ring", 8) && !bench_have_rte_ring) {
+			printf("# %s: not built (no libdpdk at build time;"
+			       " make bench-deps)\n", m->name);
 			continue;
 		}
 		if (m->kind == BK_RTT) {
@@ -557,6 +580,34 @@ static void print_tables(double probe0, double probe1)
 		       b->med.sleeps_per_msg, b->med.yields_per_msg);
 	}
 
+	printf("\n# Many threads, msgs/s taken by the consumers (%u producers"
+	       " for mp, %u consumers for mc, unpinned)\n| mech |",
+	       opts.producers, opts.consumers);
+	for (j = 0; j < nsizes; j++)
+		printf(" %u B |", sizes[j]);
+	printf("\n|---|");
+	for (j = 0; j < nsizes; j++)
+		printf("---|");
+	printf("\n");
+	for (i = 0; i < NMECHS; i++) {
+		const struct bench_mech *m = &mechs[i];
+
+		if (m->kind != BK_MPSTREAM)
+			continue;
+		printf("| %s |", m->name);
+		for (j = 0; j < nsizes; j++) {
+			struct bcase *b = find(m->kind, m->name, sizes[j]);
+
+			if (!b || !b->nok) {
+				printf(" %s |", b ? "fail" : "-");
+				continue;
+			}
+			fmt_rate(r, sizeof(r), b->med.msgs_per_s);
+			printf(" %s |", r);
+		}
+		printf("\n");
+	}
+
 	printf("\n# Targets (median of per-repetition ratios)\n"
 	       "| target | ratio | goal | status |\n|---|---|---|---|\n");
 	for (i = 0; i < NTARGETS; i++) {
@@ -601,10 +652,12 @@ static void print_meta(void)
 	uname(&u);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
 	printf("kind=meta date=%s kernel=%s cpu=%s ncpus=%ld cpus=%d,%d"
-	       " reps=%u duration_s=%.3f warmup_s=%.3f batch=%u%s%s\n",
+	       " reps=%u duration_s=%.3f warmup_s=%.3f batch=%u producers=%u"
+	       " consumers=%u%s%s\n",
 	       when, u.release, model, sysconf(_SC_NPROCESSORS_ONLN),
 	       opts.cpu[0], opts.cpu[1], opts.reps, opts.duration_s,
-	       opts.warmup_s, opts.batch, *tag ? " " : "", tag);
+	       opts.warmup_s, opts.batch, opts.producers, opts.consumers,
+	       *tag ? " " : "", tag);
 }
 
 static int run_solo(void)

@@ -40,7 +40,10 @@ function rate(v) {
 }
 /^kind=/ {
 	k = val("kind"); m = val("mech"); b = val("bytes")
-	if (k == "meta") { meta = $0; next }
+	if (k == "meta") {
+		meta = $0; prod = val("producers"); cons = val("consumers")
+		next
+	}
 	if (k == "probe") {
 		w = val("when"); probe[w] = val("p50_ns")
 		if (w ~ /^rep/) reps = reps (reps == "" ? "" : ", ") val("p50_ns")
@@ -57,7 +60,8 @@ function rate(v) {
 	mps[key] = val("msgs_per_s"); gbs[key] = val("gb_per_s")
 	err[key] = val("error")
 	if (!((k SUBSEP m) in seenm)) { seenm[k SUBSEP m] = 1; nm[k]++; mname[k, nm[k]] = m }
-	if (!(b in seenb) && (k == "stream" || k == "bstream" || k == "memcpy")) {
+	if (!(b in seenb) && (k == "stream" || k == "bstream" || k == "memcpy" ||
+			      k == "mpstream")) {
 		seenb[b] = 1; ns++; size[ns] = b
 	}
 	if (k == "rtt") { p50[m] = val("p50_ns"); p99[m] = val("p99_ns"); rtm[m] = val("msgs_per_s") }
@@ -118,6 +122,24 @@ END {
 			sys[b], kick[b], slp[b], yld[b]
 	}
 	print ""
+	if (nm["mpstream"] > 0) {
+		printf "**Many threads**, msgs/s taken by the consumers (mp: %s producer threads and one consumer; mc: one producer and %s consumer threads; unpinned):\n", prod, cons
+		print ""
+		printf "| mechanism |"; for (i = 1; i <= ns; i++) printf " %s B |", size[i]; print ""
+		printf "|---|"; for (i = 1; i <= ns; i++) printf "---:|"; print ""
+		for (j = 1; j <= nm["mpstream"]; j++) {
+			m = mname["mpstream", j]
+			printf "| %s |", m
+			for (i = 1; i <= ns; i++) {
+				key = "mpstream" SUBSEP m SUBSEP size[i]
+				if (!(key in mps)) printf " - |"
+				else if (err[key] != "" && mps[key] + 0 == 0) printf " fail |"
+				else printf " %s |", rate(mps[key])
+			}
+			print ""
+		}
+		print ""
+	}
 	print "**Targets** (ratio = median over repetitions of the per-repetition ratio):"
 	print ""
 	print "| target | l3l2q | baseline | bytes | ratio | min..max over repetitions | goal | status |"

@@ -8,6 +8,13 @@
  * an 8-byte token, as a pointer would be).  Built only where pkg-config finds
  * libdpdk (Debian's libdpdk-dev); elsewhere the mechanism reports itself
  * unavailable.
+ *
+ * With many threads (kind mpstream), the same ring in its default MP/MC
+ * mode: rte_ring_mp -- --producers threads rte_ring_mp_enqueue_elem(), one
+ * rte_ring_sc_dequeue_elem() consumer; rte_ring_mc -- one
+ * rte_ring_sp_enqueue_elem() producer, --consumers threads
+ * rte_ring_mc_dequeue_elem().  The counterparts of l3l2q_mp and l3l2q_mc
+ * (mp.c), with the same stamps, checks and clock.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -26,6 +33,12 @@ int bench_rte_ring_stream(const struct bench_case *c,
 	(void)o;
 	(void)s;
 	return -ENOSYS;
+}
+
+int bench_rte_ring_mpstream(const struct bench_case *c,
+			    const struct bench_opts *o, struct bench_sample *s)
+{
+	return bench_rte_ring_stream(c, o, s);
 }
 
 #else
@@ -122,6 +135,139 @@ int bench_rte_ring_stream(const struct bench_case *c,
 	ret = bench_pair(o, rte_producer, rte_consumer, a);
 	if (!ret)
 		ret = stream_result(&a->ctl, s);
+out:
+	free(a->r);
+	free(a);
+	return ret;
+}
+
+/* ---- many threads: MP/SC and SP/MC ---- */
+
+struct mthr {
+	struct marg *a;
+	unsigned int id;
+	_Alignas(64) atomic_ullong got;
+};
+
+struct marg {
+	struct rte_ring *r;
+	unsigned int bytes, esize, nprod, ncons;
+	atomic_int stop;
+	atomic_int failed;
+	struct mthr t[BENCH_MP_MAX];
+};
+
+static void *m_producer(void *p)
+{
+	struct mthr *t = p;
+	struct marg *a = t->a;
+	unsigned char *src = calloc(1, a->esize);
+	int mp = a->nprod > 1 || a->ncons == 1;
+	uint64_t i = 0, v;
+
+	while (src && !atomic_load_explicit(&a->stop, memory_order_relaxed)) {
+		v = (uint64_t)t->id << 56 | ++i;
+		if (a->bytes >= 8)
+			memcpy(src, &v, 8);
+		while ((mp ? rte_ring_mp_enqueue_elem(a->r, src, a->esize) :
+			rte_ring_sp_enqueue_elem(a->r, src, a->esize)) != 0) {
+			if (atomic_load_explicit(&a->stop, memory_order_relaxed))
+				goto out;
+			bench_pause();
+		}
+	}
+out:
+	free(src);
+	return NULL;
+}
+
+static void *m_consumer(void *p)
+{
+	struct mthr *t = p;
+	struct marg *a = t->a;
+	unsigned char *dst = calloc(1, a->esize);
+	uint64_t last[BENCH_MP_MAX] = { 0 }, got = 0, v;
+	int mc = a->nprod == 1 && a->ncons > 1;
+	unsigned int id;
+
+	while (dst && !atomic_load_explicit(&a->stop, memory_order_relaxed)) {
+		if ((mc ? rte_ring_mc_dequeue_elem(a->r, dst, a->esize) :
+		     rte_ring_sc_dequeue_elem(a->r, dst, a->esize)) != 0) {
+			bench_pause();
+			continue;
+		}
+		if (a->bytes >= 8) {
+			memcpy(&v, dst, 8);
+			id = (unsigned int)(v >> 56);
+			if (id >= BENCH_MP_MAX ||
+			    (v & ((1ull << 56) - 1)) <= last[id]) {
+				atomic_store(&a->failed, 1);
+				atomic_store(&a->stop, 1);
+				break;
+			}
+			last[id] = v & ((1ull << 56) - 1);
+		}
+		atomic_store_explicit(&t->got, ++got, memory_order_relaxed);
+	}
+	free(dst);
+	return NULL;
+}
+
+static uint64_t m_consumed(void *ctx)
+{
+	struct marg *a = ctx;
+	uint64_t n = 0;
+	unsigned int i;
+
+	for (i = 0; i < a->nprod + a->ncons; i++)
+		n += atomic_load_explicit(&a->t[i].got, memory_order_relaxed);
+	return n;
+}
+
+int bench_rte_ring_mpstream(const struct bench_case *c,
+			    const struct bench_opts *o, struct bench_sample *s)
+{
+	int mc = !strcmp(c->mech, "rte_ring_mc");
+	unsigned int count = bench_depth(c->bytes), i;
+	struct bench_job jobs[BENCH_MP_MAX];
+	struct marg *a = calloc(1, sizeof(*a));
+	ssize_t sz;
+	int ret = -ENOMEM;
+
+	if (!a)
+		return -ENOMEM;
+	a->bytes = c->bytes;
+	a->esize = c->bytes < 8 ? 8 : (c->bytes + 3) & ~3u;
+	a->nprod = mc ? 1 : o->producers;
+	a->ncons = mc ? o->consumers : 1;
+	if (a->nprod + a->ncons > BENCH_MP_MAX) {
+		ret = -E2BIG;
+		goto out;
+	}
+	sz = rte_ring_get_memsize_elem(a->esize, count);
+	if (sz < 0) {
+		ret = (int)sz;
+		goto out;
+	}
+	a->r = aligned_alloc(RTE_CACHE_LINE_SIZE,
+			     ((size_t)sz + RTE_CACHE_LINE_SIZE - 1) &
+			     ~(size_t)(RTE_CACHE_LINE_SIZE - 1));
+	if (!a->r)
+		goto out;
+	/* Flags 0: the MP/MC mode (the calls above name the side anyway). */
+	ret = rte_ring_init(a->r, "bench-mp", count, 0);
+	if (ret)
+		goto out;
+	for (i = 0; i < a->nprod + a->ncons; i++) {
+		a->t[i].a = a;
+		a->t[i].id = i < a->nprod ? i : i - a->nprod;
+		jobs[i].fn = i < a->nprod ? m_producer : m_consumer;
+		jobs[i].arg = &a->t[i];
+	}
+	ret = bench_mp_run(o, jobs, a->nprod + a->ncons, m_consumed, a,
+			   &a->stop, s);
+	if (!ret && atomic_load(&a->failed))
+		ret = -EIO;
 out:
 	free(a->r);
 	free(a);

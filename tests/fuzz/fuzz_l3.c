@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: MIT
+/*
+ * libFuzzer harness: the L3 endpoint facing a hostile L2 (fuzz_queue.h has
+ * the script format and the invariants).  The L2 is the library's own L2
+ * endpoint, driven honestly by the script, plus arbitrary writes anywhere
+ * in the region.
+ */
+#include "fuzz_queue.h"
+
+static const int e_enq[] = { -EAGAIN, -EMSGSIZE, -EPIPE, 0 };
+static const int e_peek[] = { -EAGAIN, 0 };
+static const int e_read[] = { -EMSGSIZE, 0 };
+static const int e_stop[] = { -EAGAIN, -EPIPE, 0 };
+static const int e_benq[] = { -ETIMEDOUT, -EMSGSIZE, -EPIPE, 0 };
+static const int e_bdeq[] = { -ETIMEDOUT, -EMSGSIZE, 0 };
+static const int e_tdeq[] = { -EAGAIN, -EMSGSIZE, 0 };
+
+static unsigned char buf[FZ_MAX_ARENA * 2];
+
+/* A message the L3 now holds: new (checked) or the active one again. */
+static void took(struct fz *f, const struct l3l2q_msg *m)
+{
+	if (f->n_sut_held) {
+		if (memcmp(m, &f->sut_held[0].m, sizeof(*m)))
+			fz_fail("peek gave another message while one is active");
+		return;
+	}
+	fz_check_delivery(f, m);
+	f->sut_held[0].m = *m;
+	f->n_sut_held = 1;
+}
+
+static void sut_op(struct fz *f, struct fz_in *in, uint8_t op)
+{
+	struct l3l2q_l3 *q = &f->l3;
+	uint64_t a = f->layout.input_arena_bytes, n;
+	struct l3l2q_res res;
+	struct l3l2q_msg m;
+	uint8_t b = fz_u8(in);
+	int ret;
+
+	n = fz_u16(in) % (a + a / 4 + 1);
+	switch (op) {
+	case 0:
+		memset(buf, b, n);
+		ret = l3l2q_l3_try_enqueue(q, b & 1 ? L3L2Q_OP_ERROR :
+					   L3L2Q_OP_DATA, buf, n);
+		fz_result(f, "l3_try_enqueue", ret, e_enq);
+		break;
+	case 1:
+		ret = l3l2q_l3_try_reserve(q, n, &res);
+		fz_result(f, "l3_try_reserve", ret, e_enq);
+		if (ret)
+			break;
+		fz_check_res(f, 1, &res, n);
+		if (n)
+			memset(res.data, b, n);
+		if (b & 2)
+			ret = l3l2q_l3_publish_defer(q, &res, L3L2Q_OP_DATA);
+		else
+			ret = l3l2q_l3_publish(q, &res, L3L2Q_OP_DATA);
+		fz_result(f, "l3_publish", ret, fz_none);
+		break;
+	case 2:
+		fz_result(f, "l3_flush", l3l2q_l3_flush(q), fz_none);
+		break;
+	case 3:
+		ret = l3l2q_l3_try_peek(q, &m);
+		fz_result(f, "l3_try_peek", ret, e_peek);
+		if (ret)
+			break;
+		took(f, &m);
+		ret = l3l2q_l3_read(q, &m, buf, b & 1 ? n : sizeof(buf));
+		fz_result(f, "l3_read", ret, e_read);
+		if (!ret && m.nbytes && memcmp(buf, m.data, m.nbytes))
+			fz_fail("read copied other bytes than the message's");
+		if (b & 2)
+			break;		/* keep it active */
+		/* fall through */
+	case 4:
+		if (!f->n_sut_held)
+			break;
+		ret = l3l2q_l3_release(q, &f->sut_held[0].m);
+		fz_result(f, "l3_release", ret, fz_none);
+		f->n_sut_held = 0;
+		break;
+	case 5:
+		ret = l3l2q_l3_try_dequeue(q, buf, b & 1 ? n : sizeof(buf), &m);
+		fz_result(f, "l3_try_dequeue", ret, e_tdeq);
+		if (ret == -EMSGSIZE && f->n_sut_held == 0) {
+			/* the message stays active: a delivery all the same */
+			if (l3l2q_l3_try_peek(q, &m))
+				fz_fail("after -EMSGSIZE the message is gone");
+			took(f, &m);
+		} else if (!ret) {
+			if (!f->n_sut_held)
+				fz_check_delivery(f, &m);
+			f->n_sut_held = 0;
+		}
+		break;
+	case 6:
+		if (b > 16)	/* rarely: STOP ends the input for good */
+			break;
+		ret = l3l2q_l3_try_request_stop(q);
+		fz_result(f, "l3_try_request_stop", ret, e_stop);
+		break;
+	case 7:
+		if (b & 1) {
+			ret = l3l2q_ep_want_wakeup(&q->ep, b & 2 ?
+						   L3L2Q_WAKE_INPUT_SPACE :
+						   L3L2Q_WAKE_OUTPUT_AVAIL);
+			if (ret)
+				fz_fail("want_wakeup of a valid bit: %d", ret);
+		} else {
+			l3l2q_ep_clear_wakeup(&q->ep, L3L2Q_WAKE_INPUT_SPACE |
+					      L3L2Q_WAKE_OUTPUT_AVAIL);
+		}
+		break;
+	default: {
+		/* Blocking, with a deadline a few clock reads ahead. */
+		uint64_t dl = f->clock + 1000 * (b % 4);
+
+		if (b & 4) {
+			memset(buf, b, n);
+			ret = l3l2q_l3_enqueue(q, L3L2Q_OP_DATA, buf, n, dl);
+			fz_result(f, "l3_enqueue", ret, e_benq);
+			break;
+		}
+		ret = l3l2q_l3_dequeue(q, buf, sizeof(buf), dl, &m);
+		fz_result(f, "l3_dequeue", ret, e_bdeq);
+		if (!ret) {
+			if (!f->n_sut_held)
+				fz_check_delivery(f, &m);
+			f->n_sut_held = 0;
+		}
+		break;
+	}
+	}
+}
+
+/* The honest L2: consume inputs, publish outputs (recorded). */
+static void peer_op(struct fz *f, struct fz_in *in, uint8_t op)
+{
+	struct l3l2q_l2 *q = &f->l2;
+	uint64_t a = f->layout.output_arena_bytes, n;
+	struct l3l2q_res res;
+	struct l3l2q_msg m;
+	uint8_t b = fz_u8(in);
+	unsigned int i;
+
+	switch (op) {
+	case 0:
+		if (f->window == 1 && f->n_peer_held)
+			break;		/* a second peek would be a broken caller */
+		if (!l3l2q_l2_try_peek(q, &m) && f->n_peer_held <= f->window)
+			f->peer_held[f->n_peer_held++].m = m;
+		break;
+	case 1:
+		if (!f->n_peer_held)
+			break;
+		i = b % f->n_peer_held;
+		l3l2q_l2_release(q, &f->peer_held[i].m);
+		f->peer_held[i] = f->peer_held[--f->n_peer_held];
+		break;
+	default:
+		n = fz_u16(in) % (a + 1);
+		if (l3l2q_l2_try_reserve(q, n, &res))
+			break;
+		for (i = 0; i < n; i++)
+			((unsigned char *)res.data)[i] = fz_byte(res.seq, b, i);
+		if (!l3l2q_l2_publish(q, &res, b & 1 ? L3L2Q_OP_ERROR :
+				      L3L2Q_OP_DATA))
+			fz_record(f, &res, b & 1 ? L3L2Q_OP_ERROR :
+				  L3L2Q_OP_DATA, b);
+		break;
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct fz_in in = { data, size, 0 };
+	struct fz f;
+	unsigned int ops = 0;
+	uint8_t op;
+
+	if (fz_setup(&f, &in, 1)) {
+		fz_teardown(&f);
+		return 0;
+	}
+	while (in.i < in.n && ops++ < FZ_MAX_OPS) {
+		op = fz_u8(&in) % 16;
+		if (op < 9)
+			sut_op(&f, &in, op);
+		else if (op < 13)
+			peer_op(&f, &in, op - 9);
+		else
+			fz_hostile(&f, &in, fz_u8(&in));
+	}
+	fz_teardown(&f);
+	return 0;
+}
