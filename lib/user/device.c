@@ -41,6 +41,31 @@ static int same_offsets(const struct l3l2q_region_offsets *a,
 	       a->total_bytes == b->total_bytes;
 }
 
+/* What CREATE's errno means (docs/driver.rst, CREATE): the driver logs nothing. */
+static const char *create_refusal(int e)
+{
+	switch (e) {
+	case EINVAL:
+		return "L3L2Q_IOC_CREATE: depth, arena sizes, flags or start_pos out of range";
+	case E2BIG:
+		return "L3L2Q_IOC_CREATE: the region would pass the module's max_queue_bytes";
+	case ENOMEM:
+		return "L3L2Q_IOC_CREATE: RLIMIT_MEMLOCK or the memory cgroup's limit, or no memory";
+	case ENOSPC:
+		return "L3L2Q_IOC_CREATE: the device's memory or queue directory is full";
+	case EPERM:
+		return "L3L2Q_IOC_CREATE: flags: L3L2Q_CREATE_LOOPBACK needs CAP_SYS_ADMIN";
+	case EAGAIN:
+		return "L3L2Q_IOC_CREATE: flags: this uid has max_user_loopbacks loopback peers";
+	case EBADF:
+		return "L3L2Q_IOC_CREATE: the device node is not open for writing";
+	case EOPNOTSUPP:
+		return "L3L2Q_IOC_CREATE: the driver lacks this kind or flag on this node";
+	default:
+		return "L3L2Q_IOC_CREATE refused the queue";
+	}
+}
+
 static int device_create(struct l3l2q_queue *q, const struct l3l2q_params *p,
 			 struct l3l2q_error *err)
 {
@@ -67,8 +92,7 @@ static int device_create(struct l3l2q_queue *q, const struct l3l2q_params *p,
 	close(dev);
 	if (ret)
 		return l3l2q__user_error(err, -ret, L3L2Q_ERR_BAD_ARGUMENT,
-					 L3L2Q_EOP_INIT,
-					 "L3L2Q_IOC_CREATE refused the queue (see dmesg)");
+					 L3L2Q_EOP_INIT, create_refusal(-ret));
 	q->fd = args.fd;
 	/* The kernel and this library must agree on the mapping's shape. */
 	if (!l3l2q_region_layout(&q->layout, &want) ||
