@@ -52,9 +52,11 @@ static __u64 env_now(void *ctx)
 /*
  * A spin hint, and now and then a yield so a waiter never starves its peer
  * on an oversubscribed machine.  (Sleeping waits come with the wake-ups.)
- * The count is per thread: each direction may have its own.
+ * The count is per thread: each direction may have its own.  Also the
+ * spin of the many-thread paths (threads.c), where a token holder
+ * preempted on a busy machine must get to run.
  */
-static void env_relax(void *ctx)
+void l3l2q__relax(void *ctx)
 {
 	static _Thread_local unsigned int spins;
 
@@ -196,7 +198,7 @@ static void set_env(struct l3l2q_queue *q, struct l3l2q_env *env)
 {
 	memset(env, 0, sizeof(*env));
 	env->now_ns = env_now;
-	env->relax = env_relax;
+	env->relax = l3l2q__relax;
 	env->ctx = q;
 	if (q->backing->poll_fd(q) >= 0) {
 		env->sleep = env_sleep;

@@ -135,6 +135,9 @@ void l3l2q__memfd_role_set_used(struct l3l2q_queue *q);
  * Put the L3 endpoint in multi-thread mode for @threads (L3L2Q_MP_*): the
  * shared state, futex parking.  0 or -errno with @err filled.
  */
+/* queue.c: a spin hint, yielding now and then (env.relax). */
+void l3l2q__relax(void *ctx);
+
 int l3l2q__mp_setup(struct l3l2q_queue *q, __u32 threads,
 		    struct l3l2q_error *err);
 void l3l2q__mp_free(struct l3l2q_queue *q);

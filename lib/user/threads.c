@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -48,22 +47,6 @@ static void mp_unpark(void *ctx, __u32 *word)
 	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }
 
-/* Per thread: the spin count of the calling thread only. */
-static _Thread_local unsigned int mp_spins;
-
-static void mp_relax(void *ctx)
-{
-	(void)ctx;
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield" ::: "memory");
-#endif
-	/* A token holder preempted on a busy machine must get to run. */
-	if (++mp_spins % 64 == 0)
-		sched_yield();
-}
-
 int l3l2q__mp_setup(struct l3l2q_queue *q, __u32 threads,
 		    struct l3l2q_error *err)
 {
@@ -98,7 +81,7 @@ int l3l2q__mp_setup(struct l3l2q_queue *q, __u32 threads,
 	p.win = m->win;
 	p.park = mp_park;
 	p.unpark = mp_unpark;
-	p.relax = mp_relax;
+	p.relax = l3l2q__relax;
 	ret = l3l2q_l3_mp_init(&q->ep.l3, &m->mp, &p);
 	if (ret) {
 		if (err)

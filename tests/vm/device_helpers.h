@@ -826,44 +826,6 @@ static inline pid_t standin_start_live(const struct ivs *d,
 /* Sleepers in each mechanism                                             */
 /* ---------------------------------------------------------------------- */
 
-/* Is thread @tid blocked in system call @nr? */
-static inline int in_syscall(pid_t tid, long nr)
-{
-	char path[64], buf[64];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/syscall", tid);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	n = strtol(buf, NULL, 10);
-	if (nr == SYS_epoll_wait && n == SYS_epoll_pwait)
-		return 1;
-	if (nr == SYS_read && n == SYS_pread64)
-		return 1;
-	return n == nr;
-}
-
-static inline int wait_blocked(pid_t tid, long nr)
-{
-	int i;
-
-	for (i = 0; i < 20000; i++) {
-		if (in_syscall(tid, nr)) {
-			sleep_ms(20);
-			return 1;
-		}
-		sleep_ms(1);
-	}
-	return 0;
-}
-
 enum { VIA_WAIT, VIA_EPOLL, VIA_EVENTFD, VIA_URING, VIA_COUNT };
 
 static inline const char *via_str(int via)

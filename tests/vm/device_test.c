@@ -484,7 +484,7 @@ TEST_F_TIMEOUT(plain, poller_wakes_each_sleeper, 300)
 			ASSERT_EQ(0, pthread_create(&th, NULL, sleeper_fn, &sl));
 			while (!__atomic_load_n(&sl.tid, __ATOMIC_ACQUIRE))
 				sleep_ms(1);
-			ASSERT_TRUE(wait_blocked(sl.tid, SYS_ioctl));
+			ASSERT_TRUE(vm_wait_blocked(sl.tid, SYS_ioctl));
 		} else if (via == VIA_EPOLL) {
 			ep = epoll_create1(EPOLL_CLOEXEC);
 			ASSERT_GE(ep, 0);
@@ -870,7 +870,7 @@ TEST_F_TIMEOUT(plain, hot_unplug_wakes_every_sleeper, 300)
 	for (i = 0; i < 3; i++) {
 		while (!__atomic_load_n(&sl[i].tid, __ATOMIC_ACQUIRE))
 			sleep_ms(1);
-		ASSERT_TRUE(wait_blocked(sl[i].tid, i == VIA_WAIT ? SYS_ioctl :
+		ASSERT_TRUE(vm_wait_blocked(sl[i].tid, i == VIA_WAIT ? SYS_ioctl :
 					 i == VIA_EPOLL ? SYS_epoll_wait :
 					 SYS_read));
 	}
@@ -1085,7 +1085,7 @@ TEST_F_TIMEOUT(bell, doorbell_and_msix_wake_each_sleeper, 300)
 			ASSERT_EQ(0, pthread_create(&th, NULL, sleeper_fn, &sl));
 			while (!__atomic_load_n(&sl.tid, __ATOMIC_ACQUIRE))
 				sleep_ms(1);
-			ASSERT_TRUE(wait_blocked(sl.tid, via == VIA_WAIT ?
+			ASSERT_TRUE(vm_wait_blocked(sl.tid, via == VIA_WAIT ?
 						 SYS_ioctl : via == VIA_EPOLL ?
 						 SYS_epoll_wait : SYS_read));
 		}

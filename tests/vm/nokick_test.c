@@ -313,7 +313,7 @@ TEST_F_TIMEOUT(nk, each_sleeper_woken, 300)
 			ASSERT_EQ(0, pthread_create(&th, NULL, sleeper_fn, &sl));
 			while (!__atomic_load_n(&sl.tid, __ATOMIC_ACQUIRE))
 				sleep_ms(1);
-			ASSERT_TRUE(wait_blocked(sl.tid, SYS_ioctl));
+			ASSERT_TRUE(vm_wait_blocked(sl.tid, SYS_ioctl));
 		} else if (via == VIA_EPOLL) {
 			ep = epoll_create1(EPOLL_CLOEXEC);
 			ASSERT_GE(ep, 0);

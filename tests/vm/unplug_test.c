@@ -117,7 +117,7 @@ TEST_F_TIMEOUT(unplug, sleepers_wake_and_calls_fail, 300)
 	for (i = 0; i < 3; i++) {
 		while (!__atomic_load_n(&sl[i].tid, __ATOMIC_ACQUIRE))
 			sleep_ms(1);
-		ASSERT_TRUE(wait_blocked(sl[i].tid, i == VIA_WAIT ? SYS_ioctl :
+		ASSERT_TRUE(vm_wait_blocked(sl[i].tid, i == VIA_WAIT ? SYS_ioctl :
 					 i == VIA_EPOLL ? SYS_epoll_wait :
 					 SYS_read)) TH_LOG("%s never slept",
 							   via_str(i));

@@ -300,6 +300,8 @@ static inline int vm_in_syscall(pid_t tid, long nr)
 	/* glibc may implement epoll_wait() with epoll_pwait. */
 	if (nr == SYS_epoll_wait && n == SYS_epoll_pwait)
 		return 1;
+	if (nr == SYS_read && n == SYS_pread64)
+		return 1;
 	return n == nr;
 }
 
