@@ -31,8 +31,9 @@ else
 		sed 's|^\./||'
 fi | sort -u >"$out/files"
 
-# Files that carry no tag: documents, data, license texts, Debian's
-# metadata (covered by debian/copyright itself), man page aliases.
+# Files that carry no tag: documents, data (the fuzzers' binary corpus),
+# license texts, Debian's metadata (covered by debian/copyright itself),
+# man page aliases.
 exempt() {
 	case "$1" in
 	*.md | *.txt | *.png | LICENSE | LICENSES/* | .gitignore) return 0 ;;
@@ -40,6 +41,7 @@ exempt() {
 	debian/source/* | debian/*.install | debian/*.dkms) return 0 ;;
 	debian/*.examples | debian/*.symbols) return 0 ;;
 	debian/*.lintian-overrides) return 0 ;;
+	tests/fuzz/README | tests/fuzz/corpus/*) return 0 ;;	# data, a note
 	man/man[1-9]/*.[1-9])
 		[ "$(wc -l <"$1")" -le 1 ] && head -n 1 "$1" | grep -q '^\.so ' ;;
 	*) return 1 ;;

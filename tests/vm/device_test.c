@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT
 /*
  * device_test - the ivshmem PCI driver (kmod/l3l2q_pci.c and the
  * l3l2q_dev*.c files) on an ivshmem-plain device, from inside the VM, with

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT
 /*
  * devstream_test - 10^5 tasks each way between an L3 process in the VM and
  * l3l2q-devsim, the device on the host (tools/vm/run.sh), through the

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT
 /*
  * hostile_test - the driver under a hostile user (issue 11).  Fixed seed,
  * fixed amount of work, generous watchdogs; every check is about what

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT
 /*
  * nokick_test - a process L2 on /dev/l3l2q that never kicks (lib/core's L2
  * endpoint with env.kick = NULL: its feature word lacks L3L2Q_FEAT_KICKS),

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT
 /*
  * unplug_test - QEMU's hot-unplug of each ivshmem device (VMCTL unplug N:
  * QMP device_del, ACPI's eject in the guest) while an L3 process has a

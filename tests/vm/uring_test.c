@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT
 /*
  * uring_test - the io_uring WAIT command under load: what one user can
  * make the kernel do is bounded (kmod/l3l2q_uring.c).
