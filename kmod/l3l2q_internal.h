@@ -421,6 +421,7 @@ bool l3l2q_wait_peer_gone(struct l3l2q_end *end);
 long l3l2q_wait_ioctl(struct l3l2q_end *end,
 		      const struct l3l2q_wait_args __user *uarg);
 void l3l2q_kick(struct l3l2q_end *end);
+void l3l2q_trace_kick(struct l3l2q_end *end, bool doorbell);
 long l3l2q_set_eventfd_ioctl(struct l3l2q_end *end,
 			     const struct l3l2q_eventfd_args __user *uarg);
 __poll_t l3l2q_region_poll(struct file *file, struct poll_table_struct *pt);

@@ -24,6 +24,7 @@
 #include <linux/uaccess.h>
 
 #include "l3l2q_internal.h"
+#include "l3l2q_trace.h"
 
 static atomic64_t l3l2q_next_id = ATOMIC64_INIT(0);
 
@@ -217,6 +218,24 @@ out_free_region:
 /* Role death                                                             */
 /* ---------------------------------------------------------------------- */
 
+/*
+ * Why @role died, for the trace: an L3 role and a process L2 only ever
+ * die with their file; an L2 that is no file is the software peer or the
+ * device.
+ */
+static u32 l3l2q_death_reason(struct l3l2q_region *r,
+			      enum l3l2q_end_role role)
+{
+	if (role == L3L2Q_END_L3)
+		return L3L2Q_TRACE_DIED_RELEASE;
+	if (r->peer)
+		return L3L2Q_TRACE_DIED_PEER_EXIT;
+	if (r->dev->ops->l2_is_device)
+		return READ_ONCE(r->dev->gone) ? L3L2Q_TRACE_DIED_UNPLUG :
+						 L3L2Q_TRACE_DIED_DEVICE;
+	return L3L2Q_TRACE_DIED_RELEASE;
+}
+
 /**
  * l3l2q_role_died() - a role is gone: tell the survivor
  * @r: the region
@@ -244,6 +263,8 @@ void l3l2q_role_died(struct l3l2q_region *r, enum l3l2q_end_role role,
 	}
 	WRITE_ONCE(r->state[role], L3L2Q_ROLE_DEAD);
 	mutex_unlock(&r->lock);
+	trace_l3l2q_role_death(r->id, role, l3l2q_death_reason(r, role),
+			       abort);
 
 	/* A removed device took the shared words with it: nothing to mark. */
 	if (l3l2q_mem_enter(r)) {
@@ -320,6 +341,7 @@ static long l3l2q_region_peer(struct l3l2q_end *end,
 	smp_store_release(l3l2q_state_word(r, L3L2Q_END_L2), L3L2Q_ROLE_LIVE);
 	atomic64_inc(&r->nr_peers);
 	mutex_unlock(&r->lock);
+	trace_l3l2q_attach(r->id, L3L2Q_END_L2, L3L2Q_TRACE_BY_FILE);
 	fd_install(fd, file);
 	return 0;
 
@@ -358,6 +380,7 @@ static long l3l2q_region_kick(struct l3l2q_end *end)
 
 	if (end->role == L3L2Q_END_L3 && r->dev->ops->kick_l2) {
 		atomic64_inc(&r->nr_kicks);
+		l3l2q_trace_kick(end, true);
 		r->dev->ops->kick_l2(r);
 		return 0;
 	}
