@@ -596,6 +596,7 @@ int l3l2q_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
 	l3l2q_poller_want(end);
 	atomic64_inc(&end->r->nr_uring_queued);
 	atomic64_inc(&end->r->nr_uring_pending);
+	atomic64_inc(&end->nr_sleeps);
 	/*
 	 * A KICK or a death between the check above and the link found
 	 * nothing to complete; both change what they signal before they

@@ -69,6 +69,9 @@ void l3l2q_end_init(struct l3l2q_end *end)
 	init_waitqueue_head(&end->wq);
 	spin_lock_init(&end->lock);
 	end->evfd = NULL;
+	atomic64_set(&end->nr_kicks, 0);
+	atomic64_set(&end->nr_sleeps, 0);
+	atomic_set(&end->nr_waiting, 0);
 	l3l2q_uring_init(end);
 }
 
@@ -302,6 +305,7 @@ long l3l2q_wait_ioctl(struct l3l2q_end *end,
 	timed = l3l2q_deadline(args.deadline_ns, &deadline);
 	trace_l3l2q_wait_begin(end->r->id, end->role, args.counter, args.seen,
 			       args.deadline_ns, false);
+	atomic_inc(&end->nr_waiting);
 
 	for (;;) {
 		/* Registered, and a full fence, before the counter is read. */
@@ -322,7 +326,8 @@ long l3l2q_wait_ioctl(struct l3l2q_end *end,
 			ret = -EINTR;
 			break;
 		}
-		sleeps++;
+		if (!sleeps++)
+			atomic64_inc(&end->nr_sleeps);
 		if (timed)
 			schedule_hrtimeout_range(&deadline,
 						 current->timer_slack_ns,
@@ -331,6 +336,7 @@ long l3l2q_wait_ioctl(struct l3l2q_end *end,
 			schedule();
 	}
 	finish_wait(&end->wq, &wait);
+	atomic_dec(&end->nr_waiting);
 	/* The counter as the caller will find it: one more read, if traced. */
 	if (trace_l3l2q_wait_end_enabled()) {
 		if (l3l2q_wait_word_get(end, args.counter, &now))
@@ -378,6 +384,7 @@ void l3l2q_trace_kick(struct l3l2q_end *end, bool doorbell)
 void l3l2q_kick(struct l3l2q_end *end)
 {
 	atomic64_inc(&end->r->nr_kicks);
+	atomic64_inc(&end->nr_kicks);
 	l3l2q_trace_kick(end, false);
 	l3l2q_wake_end(l3l2q_peer_end(end));
 }
