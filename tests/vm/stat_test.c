@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * stat_test - what a queue's owner can see of it without root or debugfs:
- * the fdinfo of the queue fds (docs/driver.rst, "fdinfo"), checked
- * against a queue whose every word this suite wrote, inside the test VM
- * with l3l2q.ko loaded.
+ * the fdinfo of the queue fds (docs/driver.rst, "fdinfo"), and
+ * l3l2q-stat(1) listing them, checked against a queue whose every word
+ * this suite wrote, inside the test VM with l3l2q.ko loaded.
  *
  * The counters are written directly into the mapping (the kernel only
  * reads them), so each expected value is known exactly.  The WAIT that
@@ -346,6 +346,90 @@ TEST_F(sq, owner_reads_without_root)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+/* Run l3l2q-stat (on PATH in the VM) with @args; its output in @out. */
+static int run_stat(const char *args, char *out, size_t cap)
+{
+	char cmd[256];
+	size_t len = 0;
+	FILE *p;
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "l3l2q-stat %s", args);
+	p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	while (len + 1 < cap && fgets(out + len, (int)(cap - len), p))
+		len += strlen(out + len);
+	out[len] = 0;
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The line of @out holding @a and @b, copied to @line; NULL if none. */
+static const char *line_with(const char *out, const char *a, const char *b,
+			     char *line, size_t cap)
+{
+	const char *p = out, *e;
+	size_t n;
+
+	while (*p) {
+		e = strchr(p, '\n');
+		n = e ? (size_t)(e - p) : strlen(p);
+		if (n < cap) {
+			memcpy(line, p, n);
+			line[n] = 0;
+			if (strstr(line, a) && strstr(line, b))
+				return line;
+		}
+		if (!e)
+			break;
+		p = e + 1;
+	}
+	return NULL;
+}
+
+/* l3l2q-stat lists both role fds of a driver queue, from fdinfo. */
+TEST_F(sq, tool_lists_driver_queue)
+{
+	char *out = malloc(1 << 16), args[64], fd3[32], fd2[32], id[48];
+	char line[2048], want[160];
+	const char *l;
+
+	ASSERT_NE(NULL, out);
+	store_u32(self->ctr, L3L2Q_CTR_INPUT_TAIL, START + 4);
+	store_u32(self->ctr, L3L2Q_CTR_INPUT_HEAD, START + 1);
+	ASSERT_EQ(0, ioctl(self->l3, L3L2Q_IOC_KICK));
+	snprintf(args, sizeof(args), "--json --pid %d", (int)getpid());
+	ASSERT_EQ(0, run_stat(args, out, 1 << 16));
+	snprintf(fd3, sizeof(fd3), "\"fd\":%d,", self->l3);
+	snprintf(fd2, sizeof(fd2), "\"fd\":%d,", self->l2);
+	snprintf(id, sizeof(id), "\"id\":%llu,", self->id);
+
+	l = line_with(out, fd3, id, line, sizeof(line));
+	ASSERT_NE(NULL, l) TH_LOG("%s", out);
+	EXPECT_TRUE(strstr(l, "\"backend\":\"host\"") != NULL);
+	EXPECT_TRUE(strstr(l, "\"role\":\"l3\"") != NULL);
+	EXPECT_TRUE(strstr(l, "\"l2_state\":\"live\"") != NULL);
+	EXPECT_TRUE(strstr(l, "\"depth\":8,") != NULL);
+	EXPECT_TRUE(strstr(l, "\"output_arena_bytes\":8192,") != NULL);
+	EXPECT_TRUE(strstr(l, "\"input_used\":3,") != NULL);
+	EXPECT_TRUE(strstr(l, "\"l3_kicks\":1,") != NULL);
+
+	l = line_with(out, fd2, id, line, sizeof(line));
+	ASSERT_NE(NULL, l) TH_LOG("%s", out);
+	EXPECT_TRUE(strstr(l, "\"role\":\"l2\"") != NULL);
+	EXPECT_TRUE(strstr(l, "\"input_used\":3,") != NULL);
+
+	/* The table: the L3 fd's line. */
+	snprintf(args, sizeof(args), "--pid %d", (int)getpid());
+	ASSERT_EQ(0, run_stat(args, out, 1 << 16));
+	snprintf(want, sizeof(want), "%-7s %6d %-4s %-13s %5d %5d %5d %-11s",
+		 "host", self->l3, "l3", "live/live", 8, 3, 0, "1/0");
+	EXPECT_TRUE(strstr(out, want) != NULL)
+		TH_LOG("want '%s' in:\n%s", want, out);
+	free(out);
 }
 
 TEST_HARNESS_MAIN
