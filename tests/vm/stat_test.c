@@ -7,8 +7,8 @@
  *
  * The counters are written directly into the mapping (the kernel only
  * reads them), so each expected value is known exactly.  The WAIT that
- * must be counted as a waiter is known to be blocked in ioctl(2)
- * (/proc/<pid>/syscall) before fdinfo is read; nothing depends on speed.
+ * must be counted as a waiter is known to be asleep in ioctl(2)
+ * (vm_wait_blocked()) before fdinfo is read; nothing depends on speed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -100,24 +100,6 @@ static int do_wait(int fd, __u16 counter, __s32 seen, __u64 deadline)
 	a.seen = seen;
 	a.deadline_ns = deadline;
 	return ioctl(fd, L3L2Q_IOC_WAIT, &a) ? -errno : 0;
-}
-
-static int in_syscall(pid_t pid, long nr)
-{
-	char path[64], buf[64];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/syscall", pid);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	return strtol(buf, NULL, 10) == nr;
 }
 
 /* An IORING_OP_URING_CMD WAIT, built by hand (liburing 2.3). */
@@ -269,7 +251,7 @@ TEST_F_TIMEOUT(sq, kicks_sleeps_waiters, 120)
 {
 	struct io_uring_cqe *cqe;
 	struct io_uring ring;
-	int i, status;
+	int status;
 
 	ASSERT_EQ(0, ioctl(self->l3, L3L2Q_IOC_KICK));
 	ASSERT_EQ(0, ioctl(self->l3, L3L2Q_IOC_KICK));
@@ -290,9 +272,8 @@ TEST_F_TIMEOUT(sq, kicks_sleeps_waiters, 120)
 		_exit(-do_wait(self->l2, L3L2Q_CTR_INPUT_TAIL, START,
 			       now_ns() + 60 * SEC));
 	}
-	for (i = 0; i < 30000 && !in_syscall(self->child, SYS_ioctl); i++)
-		sleep_ms(1);
-	ASSERT_TRUE(in_syscall(self->child, SYS_ioctl));
+	/* Asleep in the WAIT: inside ioctl(2) and in state S. */
+	ASSERT_TRUE(vm_wait_blocked(self->child, SYS_ioctl));
 	EXPECT_EQ(1, fdnum(self->l3, "l2-waiters"));
 	EXPECT_EQ(0, fdnum(self->l3, "l3-waiters"));
 	store_u32(self->ctr, L3L2Q_CTR_INPUT_TAIL, START + 1);

@@ -11,7 +11,7 @@
  * clock, so that events of different CPUs sort by when they happened.
  *
  * Nothing depends on speed: the one WAIT that must sleep is known to be
- * asleep (blocked in ioctl(2), seen in /proc/<pid>/syscall) before the
+ * asleep (inside ioctl(2) and in state S: vm_wait_blocked()) before the
  * counter moves, and every wait has a deadline far beyond any delay.
  *
  * liburing 2.3 (bookworm) has no io_uring_prep_uring_cmd(): the SQE is
@@ -235,25 +235,6 @@ static void store_u32(void *map, size_t off, __u32 v)
 	__atomic_store_n((__u32 *)((char *)map + off), v, __ATOMIC_SEQ_CST);
 }
 
-/* Is @pid blocked in system call @nr (/proc/<pid>/syscall)? */
-static int in_syscall(pid_t pid, long nr)
-{
-	char path[64], buf[64];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/syscall", pid);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	return strtol(buf, NULL, 10) == nr;
-}
-
 /* An IORING_OP_URING_CMD WAIT, built by hand (liburing 2.3). */
 static int submit_wait(struct io_uring *ring, int fd, __u16 counter,
 		       __s32 seen, __u64 deadline)
@@ -414,10 +395,8 @@ TEST_F_TIMEOUT(tq, round_trip, 120)
 		_exit(-do_wait(self->l2, L3L2Q_CTR_INPUT_TAIL, START,
 			       now_ns() + 60 * SEC));
 	}
-	for (i = 0; i < 30000 && !in_syscall(self->child, SYS_ioctl); i++)
-		sleep_ms(1);
-	ASSERT_TRUE(in_syscall(self->child, SYS_ioctl));
-	sleep_ms(50);	/* from the call's entry to its sleep */
+	/* Asleep in the WAIT: inside ioctl(2) and in state S. */
+	ASSERT_TRUE(vm_wait_blocked(self->child, SYS_ioctl));
 
 	/* The L3 sends: one input published, then its kick. */
 	store_u32(ctr, L3L2Q_CTR_INPUT_TAIL, START + 1);
@@ -522,11 +501,9 @@ TEST_F_TIMEOUT(tq, loopback, 120)
 	t = calloc(1, sizeof(*t));
 	ASSERT_NE(NULL, t);
 	ASSERT_EQ(0, tq_create(_metadata, self, L3L2Q_CREATE_LOOPBACK));
+	/* The release waits for the peer: both deaths are traced by now. */
 	close(self->l3);
 	self->l3 = -1;
-	/* The region, and so the peer, is gone once debugfs says so. */
-	for (c = 0; c < 30000 && dbg_num(self->id, "id") != -9999; c++)
-		sleep_ms(1);
 
 	tfs_write("tracing_on", "0");
 	ASSERT_EQ(0, trace_read(self->id, t));
