@@ -554,8 +554,11 @@ int l3l2q_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
 	}
 
 	u = kzalloc(sizeof(*u), GFP_KERNEL_ACCOUNT);
-	if (!u)
+	if (!u) {
+		trace_l3l2q_uring_complete(end->r->id, end->role, args.counter,
+					   args.seen, -ENOMEM, false);
 		return -ENOMEM;
+	}
 	RB_CLEAR_NODE(&u->wnode);
 	timerqueue_init(&u->tnode);
 	u->tnode.expires = l3l2q_uring_deadline(args.deadline_ns, now);
@@ -572,6 +575,8 @@ int l3l2q_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
 	if (!l3l2q_uring_reserve(end, u)) {
 		kfree(u);
 		atomic64_inc(&end->r->nr_uring_refused);
+		trace_l3l2q_uring_complete(end->r->id, end->role, args.counter,
+					   args.seen, -EBUSY, false);
 		pr_debug("queue %llu: io_uring WAIT refused: uring_max_pending=%u commands of this role are pending\n",
 			 end->r->id, READ_ONCE(l3l2q_uring_max_pending));
 		return -EBUSY;
