@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT
 /*
  * stat_test - what a queue's owner can see of it without root or debugfs:
  * the fdinfo of the queue fds (docs/driver.rst, "fdinfo"), and

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT
 /*
  * trace_test - the driver's tracepoints (kmod/l3l2q_trace.h,
  * docs/tracing.md), inside the test VM as root with l3l2q.ko loaded.
