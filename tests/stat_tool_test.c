@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -332,15 +333,22 @@ TEST_F(st, json_known_queues)
 /* The table: a header and a line per queue fd, with the same numbers. */
 TEST_F(st, table)
 {
-	char pid[16], want[128];
+	char pid[16], want[160], path[64];
 	char *argv[] = { "l3l2q-stat", "--pid", pid, NULL };
+	unsigned long long id_b;
+	struct stat st;
 
+	/* Queue B's id: its memfd's inode number. */
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)self->child,
+		 self->rd.fd_b);
+	ASSERT_EQ(0, stat(path, &st));
+	id_b = (unsigned long long)st.st_ino;
 	snprintf(pid, sizeof(pid), "%d", (int)self->child);
 	ASSERT_EQ(0, run_stat(argv, self->out, OUT_CAP));
 	EXPECT_EQ(0, strncmp(self->out, "PID ", 4)) TH_LOG("%s", self->out);
-	snprintf(want, sizeof(want), "%-7d %-15s %-7s %6d %-4s %-13s %5d %5d %5d",
-		 (int)self->child, "stat_tool_test", "memfd", self->rd.fd_b,
-		 "-", "live/absent", 8, 5, 0);
+	snprintf(want, sizeof(want), "%-7d %-15s %-7s %8llu %5d %-4s %-13s %5d %5d %5d",
+		 (int)self->child, "stat_tool_test", "memfd", id_b,
+		 self->rd.fd_b, "-", "live/absent", 8, 5, 0);
 	EXPECT_TRUE(strstr(self->out, want) != NULL)
 		TH_LOG("want '%s' in:\n%s", want, self->out);
 }

@@ -447,25 +447,24 @@ static void print_table(const struct list *l)
 	char c[64], a[24], b[24], in[24], out[24], k[48], s[48], w[48];
 	size_t i;
 
-	printf("%-7s %-15s %-7s %6s %-4s %-13s %5s %5s %5s %-11s %-11s %-7s\n",
-	       "PID", "COMM", "BACKEND", "FD", "ROLE", "L3/L2", "DEPTH",
+	printf("%-7s %-15s %-7s %8s %5s %-4s %-13s %5s %5s %5s %-11s %-11s %-7s\n",
+	       "PID", "COMM", "BACKEND", "ID", "FD", "ROLE", "L3/L2", "DEPTH",
 	       "IN", "OUT", "KICKS", "SLEEPS", "WAITERS");
 	for (i = 0; i < l->n; i++) {
 		const struct rec *r = &l->r[i];
-		char id[24];
 
-		snprintf(id, sizeof(id), "%d", r->fd);
 		if (r->invalid) {
-			printf("%-7d %-15s %-7s %6s invalid: %s\n", r->pid,
-			       printable(c, sizeof(c), r->comm), r->backend,
-			       id, r->invalid);
+			printf("%-7d %-15s %-7s %8llu %5d invalid: %s\n",
+			       r->pid, printable(c, sizeof(c), r->comm),
+			       r->backend, r->id, r->fd, r->invalid);
 			continue;
 		}
 		snprintf(a, sizeof(a), "%s/%s", r->state[0], r->state[1]);
 		/* A memfd counts no kicks; its arming counts stand in. */
-		printf("%-7d %-15s %-7s %6s %-4s %-13s %5s %5s %5s %-11s %-11s %-7s\n",
+		printf("%-7d %-15s %-7s %8llu %5d %-4s %-13s %5s %5s %5s %-11s %-11s %-7s\n",
 		       r->pid, printable(c, sizeof(c), r->comm), r->backend,
-		       id, r->role, a, fmt_num(b, sizeof(b), &r->depth),
+		       r->id, r->fd, r->role, a,
+		       fmt_num(b, sizeof(b), &r->depth),
 		       fmt_num(in, sizeof(in), &r->in_used),
 		       fmt_num(out, sizeof(out), &r->out_used),
 		       fmt_pair(k, sizeof(k), r->kicks),

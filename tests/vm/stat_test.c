@@ -375,7 +375,7 @@ static const char *line_with(const char *out, const char *a, const char *b,
 TEST_F(sq, tool_lists_driver_queue)
 {
 	char *out = malloc(1 << 16), args[64], fd3[32], fd2[32], id[48];
-	char line[2048], want[160];
+	char line[2048], want[200];
 	const char *l;
 
 	ASSERT_NE(NULL, out);
@@ -406,8 +406,9 @@ TEST_F(sq, tool_lists_driver_queue)
 	/* The table: the L3 fd's line. */
 	snprintf(args, sizeof(args), "--pid %d", (int)getpid());
 	ASSERT_EQ(0, run_stat(args, out, 1 << 16));
-	snprintf(want, sizeof(want), "%-7s %6d %-4s %-13s %5d %5d %5d %-11s",
-		 "host", self->l3, "l3", "live/live", 8, 3, 0, "1/0");
+	snprintf(want, sizeof(want), "%-7s %8llu %5d %-4s %-13s %5d %5d %5d %-11s",
+		 "host", self->id, self->l3, "l3", "live/live", 8, 3, 0,
+		 "1/0");
 	EXPECT_TRUE(strstr(out, want) != NULL)
 		TH_LOG("want '%s' in:\n%s", want, out);
 	free(out);
