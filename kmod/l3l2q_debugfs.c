@@ -14,19 +14,6 @@
 
 static struct dentry *l3l2q_debugfs_root;
 
-static const char *l3l2q_role_state_name(u32 state)
-{
-	switch (state) {
-	case L3L2Q_ROLE_ABSENT:
-		return "absent";
-	case L3L2Q_ROLE_LIVE:
-		return "live";
-	case L3L2Q_ROLE_DEAD:
-		return "dead";
-	}
-	return "invalid";
-}
-
 static int l3l2q_debugfs_show(struct seq_file *m, void *unused)
 {
 	struct l3l2q_region *r = m->private;

@@ -17,6 +17,7 @@
 #include <linux/uaccess.h>
 
 #include "l3l2q_internal.h"
+#include "l3l2q_trace.h"
 
 /**
  * l3l2q_dev_get() - take a reference on a device node's state
@@ -49,6 +50,27 @@ static struct l3l2q_dev *l3l2q_file_dev(struct file *file)
 	struct miscdevice *misc = file->private_data;
 
 	return container_of(misc, struct l3l2q_dev, misc);
+}
+
+/* The region is complete: its creation and who plays its roles. */
+static void l3l2q_dev_trace_create(struct l3l2q_region *r)
+{
+	bool device = r->dev->ops->l2_is_device;
+	u64 geom[3];
+
+	if (trace_l3l2q_create_enabled()) {
+		r->kind->get_geometry(r, geom);
+		trace_l3l2q_create(r->id, r->kind->kind, geom,
+				   device ? L3L2Q_TRACE_BACKEND_DEVICE :
+					    L3L2Q_TRACE_BACKEND_HOST,
+				   r->flags);
+	}
+	trace_l3l2q_attach(r->id, L3L2Q_END_L3, L3L2Q_TRACE_BY_FILE);
+	if (r->peer)
+		trace_l3l2q_attach(r->id, L3L2Q_END_L2,
+				   L3L2Q_TRACE_BY_LOOPBACK);
+	else if (device)
+		trace_l3l2q_attach(r->id, L3L2Q_END_L2, L3L2Q_TRACE_BY_DEVICE);
 }
 
 /*
@@ -105,6 +127,7 @@ static long l3l2q_dev_create(struct l3l2q_dev *dev,
 	if (dev->ops->publish)
 		dev->ops->publish(r);
 	l3l2q_debugfs_add(r);
+	l3l2q_dev_trace_create(r);
 	fd_install(fd, file);
 	return 0;
 

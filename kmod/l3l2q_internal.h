@@ -127,6 +127,12 @@ struct l3l2q_kind_ops {
 	__poll_t (*poll)(struct l3l2q_region *r, enum l3l2q_end_role role);
 	/* debugfs: the kind's geometry and a snapshot of its shared words. */
 	void (*show)(struct seq_file *m, struct l3l2q_region *r);
+	/*
+	 * fdinfo: the same as "l3l2q-<key>:\t<value>" lines, the stable keys
+	 * of docs/driver.rst.  The words only while the memory is there.
+	 */
+	void (*show_fdinfo)(struct seq_file *m, struct l3l2q_region *r,
+			    bool mem);
 };
 
 extern const struct l3l2q_kind_ops l3l2q_queue_kind;
@@ -281,7 +287,8 @@ void l3l2q_poller_show(struct seq_file *m, struct l3l2q_region *r);
  *               in bounded batches in process context
  *
  * lock protects evfd, uwaits, udeadlines, the counts, ucancel, useq and
- * the arming of timer.  A device's interrupt may wake a role
+ * the arming of timer.  The statistics at the end are atomics, for
+ * fdinfo.  A device's interrupt may wake a role
  * (l3l2q_wake_role()), so it is always taken with interrupts disabled and
  * held for a bounded number of steps; eventfd signals and io_uring
  * completions are issued under it, which is what makes replacing the
@@ -303,6 +310,11 @@ struct l3l2q_end {
 	u64 useq;			/* protected by lock: issue order */
 	struct hrtimer timer;
 	struct work_struct uwork;
+
+	atomic64_t nr_kicks;		/* KICKs this role made */
+	/* Its waits that slept: WAIT calls that slept, io_uring WAITs queued. */
+	atomic64_t nr_sleeps;
+	atomic_t nr_waiting;		/* WAIT calls of this role in progress */
 };
 
 struct l3l2q_region {
@@ -390,6 +402,7 @@ struct file *l3l2q_region_getfile(struct l3l2q_region *r,
 void l3l2q_role_died(struct l3l2q_region *r, enum l3l2q_end_role role,
 		     bool abort);
 void *l3l2q_region_at(struct l3l2q_region *r, u64 offset);
+const char *l3l2q_role_state_name(u32 state);
 u32 *l3l2q_ctrl_word(struct l3l2q_region *r, unsigned int offset);
 
 /**
@@ -421,6 +434,7 @@ bool l3l2q_wait_peer_gone(struct l3l2q_end *end);
 long l3l2q_wait_ioctl(struct l3l2q_end *end,
 		      const struct l3l2q_wait_args __user *uarg);
 void l3l2q_kick(struct l3l2q_end *end);
+void l3l2q_trace_kick(struct l3l2q_end *end, bool doorbell);
 long l3l2q_set_eventfd_ioctl(struct l3l2q_end *end,
 			     const struct l3l2q_eventfd_args __user *uarg);
 __poll_t l3l2q_region_poll(struct file *file, struct poll_table_struct *pt);

@@ -206,6 +206,12 @@ static const struct {
 	{ "l2_abort",		L3L2Q_CTR_L2_ABORT },
 };
 
+/* The same counters' fdinfo keys (docs/driver.rst), in the same order. */
+static const char *const l3l2q_queue_fdinfo_keys[] = {
+	"input-tail", "input-head", "output-tail", "output-head",
+	"l3-abort", "l2-abort",
+};
+
 /* The private geometry, then each counter read once and only printed. */
 static void l3l2q_queue_show(struct seq_file *m, struct l3l2q_region *r)
 {
@@ -228,6 +234,38 @@ static void l3l2q_queue_show(struct seq_file *m, struct l3l2q_region *r)
 	}
 }
 
+/*
+ * fdinfo: the geometry, and with @mem each counter read once (its low 32
+ * bits, as stored) and what each ring holds computed from those very
+ * values, so the lines agree with each other whatever the words say.
+ */
+static void l3l2q_queue_show_fdinfo(struct seq_file *m,
+				    struct l3l2q_region *r, bool mem)
+{
+	const struct l3l2q_layout *l = &r->layout.queue;
+	u32 v[ARRAY_SIZE(l3l2q_queue_counters)];
+	unsigned int i;
+
+	BUILD_BUG_ON(ARRAY_SIZE(l3l2q_queue_fdinfo_keys) !=
+		     ARRAY_SIZE(l3l2q_queue_counters));
+	seq_printf(m, "l3l2q-depth:\t%llu\n", l->depth);
+	seq_printf(m, "l3l2q-input-arena-bytes:\t%llu\n", l->input_arena_bytes);
+	seq_printf(m, "l3l2q-output-arena-bytes:\t%llu\n",
+		   l->output_arena_bytes);
+	seq_printf(m, "l3l2q-start-pos:\t%llu\n", r->start_pos);
+	if (!mem)
+		return;
+	for (i = 0; i < ARRAY_SIZE(l3l2q_queue_counters); i++) {
+		v[i] = (u32)READ_ONCE(*l3l2q_counter_word(r,
+					l3l2q_queue_counters[i].offset));
+		seq_printf(m, "l3l2q-%s:\t%u\n", l3l2q_queue_fdinfo_keys[i],
+			   v[i]);
+	}
+	/* In the order of l3l2q_queue_counters: tails before heads. */
+	seq_printf(m, "l3l2q-input-used:\t%u\n", v[0] - v[1]);
+	seq_printf(m, "l3l2q-output-used:\t%u\n", v[2] - v[3]);
+}
+
 const struct l3l2q_kind_ops l3l2q_queue_kind = {
 	.kind		= L3L2Q_KIND_QUEUE,
 	.name		= "queue",
@@ -240,4 +278,5 @@ const struct l3l2q_kind_ops l3l2q_queue_kind = {
 	.peer_aborted	= l3l2q_queue_peer_aborted,
 	.poll		= l3l2q_queue_poll,
 	.show		= l3l2q_queue_show,
+	.show_fdinfo	= l3l2q_queue_show_fdinfo,
 };

@@ -24,6 +24,7 @@
 #include <linux/uaccess.h>
 
 #include "l3l2q_internal.h"
+#include "l3l2q_trace.h"
 
 static atomic64_t l3l2q_next_id = ATOMIC64_INIT(0);
 
@@ -36,6 +37,25 @@ static const char *const l3l2q_end_names[L3L2Q_NR_ENDS] = {
 static const struct l3l2q_kind_ops *const l3l2q_kinds[] = {
 	[L3L2Q_KIND_QUEUE] = &l3l2q_queue_kind,
 };
+
+/**
+ * l3l2q_role_state_name() - the name of a role state, for debugfs and fdinfo
+ * @state: an L3L2Q_ROLE_* value
+ *
+ * Return: "absent", "live", "dead", or "invalid" for anything else.
+ */
+const char *l3l2q_role_state_name(u32 state)
+{
+	switch (state) {
+	case L3L2Q_ROLE_ABSENT:
+		return "absent";
+	case L3L2Q_ROLE_LIVE:
+		return "live";
+	case L3L2Q_ROLE_DEAD:
+		return "dead";
+	}
+	return "invalid";
+}
 
 /* ---------------------------------------------------------------------- */
 /* The region's memory                                                    */
@@ -217,6 +237,24 @@ out_free_region:
 /* Role death                                                             */
 /* ---------------------------------------------------------------------- */
 
+/*
+ * Why @role died, for the trace: an L3 role and a process L2 only ever
+ * die with their file; an L2 that is no file is the software peer or the
+ * device.
+ */
+static u32 l3l2q_death_reason(struct l3l2q_region *r,
+			      enum l3l2q_end_role role)
+{
+	if (role == L3L2Q_END_L3)
+		return L3L2Q_TRACE_DIED_RELEASE;
+	if (r->peer)
+		return L3L2Q_TRACE_DIED_PEER_EXIT;
+	if (r->dev->ops->l2_is_device)
+		return READ_ONCE(r->dev->gone) ? L3L2Q_TRACE_DIED_UNPLUG :
+						 L3L2Q_TRACE_DIED_DEVICE;
+	return L3L2Q_TRACE_DIED_RELEASE;
+}
+
 /**
  * l3l2q_role_died() - a role is gone: tell the survivor
  * @r: the region
@@ -244,6 +282,8 @@ void l3l2q_role_died(struct l3l2q_region *r, enum l3l2q_end_role role,
 	}
 	WRITE_ONCE(r->state[role], L3L2Q_ROLE_DEAD);
 	mutex_unlock(&r->lock);
+	trace_l3l2q_role_death(r->id, role, l3l2q_death_reason(r, role),
+			       abort);
 
 	/* A removed device took the shared words with it: nothing to mark. */
 	if (l3l2q_mem_enter(r)) {
@@ -320,6 +360,7 @@ static long l3l2q_region_peer(struct l3l2q_end *end,
 	smp_store_release(l3l2q_state_word(r, L3L2Q_END_L2), L3L2Q_ROLE_LIVE);
 	atomic64_inc(&r->nr_peers);
 	mutex_unlock(&r->lock);
+	trace_l3l2q_attach(r->id, L3L2Q_END_L2, L3L2Q_TRACE_BY_FILE);
 	fd_install(fd, file);
 	return 0;
 
@@ -358,6 +399,8 @@ static long l3l2q_region_kick(struct l3l2q_end *end)
 
 	if (end->role == L3L2Q_END_L3 && r->dev->ops->kick_l2) {
 		atomic64_inc(&r->nr_kicks);
+		atomic64_inc(&end->nr_kicks);
+		l3l2q_trace_kick(end, true);
 		r->dev->ops->kick_l2(r);
 		return 0;
 	}
@@ -397,15 +440,67 @@ static int l3l2q_region_mmap(struct file *file, struct vm_area_struct *vma)
 	return end->r->dev->ops->mmap(end->r, vma);
 }
 
-/* /proc/<pid>/fdinfo/<fd>: which region (its debugfs name) and role. */
+/*
+ * /proc/<pid>/fdinfo/<fd>, readable by whoever may read the fd owner's
+ * fdinfo (the owner, no debugfs): which region (its debugfs name) and
+ * role, the kernel's copy of the role states and geometry, a snapshot of
+ * the shared words (each read once and only printed: user space may be
+ * changing them) and the role counts.  The keys are docs/driver.rst's:
+ * keys may be added, none is renamed or changes meaning.
+ */
 static void l3l2q_region_show_fdinfo(struct seq_file *m, struct file *file)
 {
+	static const char *const names[L3L2Q_NR_ENDS] = { "l3", "l2" };
+	static const unsigned int wake_off[L3L2Q_NR_ENDS] = {
+		L3L2Q_CTRL_L3_WAKE, L3L2Q_CTRL_L2_WAKE,
+	};
 	struct l3l2q_end *end = file->private_data;
+	struct l3l2q_region *r = end->r;
+	u32 wake[L3L2Q_NR_ENDS] = { 0 };
+	unsigned int pending;
+	unsigned long flags;
+	bool mem;
+	int i;
 
-	seq_printf(m, "l3l2q-queue:\t%llu\n", end->r->id);
-	seq_printf(m, "l3l2q-kind:\t%s\n", end->r->kind->name);
-	seq_printf(m, "l3l2q-role:\t%s\n",
-		   end->role == L3L2Q_END_L3 ? "l3" : "l2");
+	seq_printf(m, "l3l2q-queue:\t%llu\n", r->id);
+	seq_printf(m, "l3l2q-kind:\t%s\n", r->kind->name);
+	seq_printf(m, "l3l2q-role:\t%s\n", names[end->role]);
+	seq_printf(m, "l3l2q-backend:\t%s\n", r->dev->ops->name);
+	seq_printf(m, "l3l2q-flags:\t%#x\n", r->flags);
+	seq_printf(m, "l3l2q-total-bytes:\t%llu\n", r->off.total_bytes);
+	for (i = 0; i < L3L2Q_NR_ENDS; i++)
+		seq_printf(m, "l3l2q-%s-state:\t%s\n", names[i],
+			   l3l2q_role_state_name(READ_ONCE(r->state[i])));
+
+	/* Nothing here sleeps: seq_printf() only fills the page it has. */
+	mem = l3l2q_mem_enter(r);
+	r->kind->show_fdinfo(m, r, mem);
+	if (mem)
+		for (i = 0; i < L3L2Q_NR_ENDS; i++)
+			wake[i] = READ_ONCE(*l3l2q_ctrl_word(r, wake_off[i]));
+	l3l2q_mem_exit(r);
+	if (!mem)
+		seq_puts(m, "l3l2q-memory:\tgone\n");
+
+	for (i = 0; i < L3L2Q_NR_ENDS; i++) {
+		struct l3l2q_end *e = &r->ends[i];
+
+		spin_lock_irqsave(&e->lock, flags);
+		pending = e->nr_upending;
+		spin_unlock_irqrestore(&e->lock, flags);
+		if (mem) {
+			seq_printf(m, "l3l2q-%s-wake-bits:\t%#x\n", names[i],
+				   wake[i] & L3L2Q_WAKE_BITS);
+			seq_printf(m, "l3l2q-%s-arms:\t%u\n", names[i],
+				   wake[i] >> L3L2Q_WAKE_ARM_SHIFT);
+		}
+		seq_printf(m, "l3l2q-%s-kicks:\t%lld\n", names[i],
+			   atomic64_read(&e->nr_kicks));
+		seq_printf(m, "l3l2q-%s-sleeps:\t%lld\n", names[i],
+			   atomic64_read(&e->nr_sleeps));
+		seq_printf(m, "l3l2q-%s-waiters:\t%u\n", names[i],
+			   atomic_read(&e->nr_waiting) + pending);
+	}
 }
 
 /*

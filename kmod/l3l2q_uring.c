@@ -83,6 +83,7 @@
 
 #include "l3l2q_compat.h"
 #include "l3l2q_internal.h"
+#include "l3l2q_trace.h"
 
 /* Completions per wake-up under the role's lock; the work does the rest. */
 #define L3L2Q_URING_BATCH	32u
@@ -200,6 +201,8 @@ static void l3l2q_uring_complete_locked(struct l3l2q_end *end,
 {
 	l3l2q_uring_unlink_locked(end, u);
 	u->res = res;
+	trace_l3l2q_uring_complete(end->r->id, end->role, u->counter, u->seen,
+				   res, true);
 	io_uring_cmd_complete_in_task(u->ioucmd, l3l2q_uring_done);
 }
 
@@ -464,6 +467,8 @@ static int l3l2q_uring_cancel(struct l3l2q_end *end,
 	}
 	spin_unlock_irqrestore(&end->lock, flags);
 	if (mine) {
+		trace_l3l2q_uring_complete(end->r->id, end->role, u->counter,
+					   u->seen, -ECANCELED, true);
 		kfree(u);
 		io_uring_cmd_done(ioucmd, -ECANCELED, 0, issue_flags);
 	}
@@ -533,19 +538,27 @@ int l3l2q_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
 	ret = l3l2q_wait_validate(end, &args);
 	if (ret)
 		return ret;
+	trace_l3l2q_wait_begin(end->r->id, end->role, args.counter, args.seen,
+			       args.deadline_ns, true);
 
 	/* Known now: complete at once, nothing is queued. */
 	ret = l3l2q_wait_cond(end, args.counter, args.seen);
-	if (ret != -EAGAIN)
-		return ret;
 	now = ktime_get();
-	if (args.deadline_ns <= (u64)KTIME_MAX &&
+	if (ret == -EAGAIN && args.deadline_ns <= (u64)KTIME_MAX &&
 	    ktime_compare(ns_to_ktime(args.deadline_ns), now) <= 0)
-		return -ETIMEDOUT;
+		ret = -ETIMEDOUT;
+	if (ret != -EAGAIN) {
+		trace_l3l2q_uring_complete(end->r->id, end->role, args.counter,
+					   args.seen, ret, false);
+		return ret;
+	}
 
 	u = kzalloc(sizeof(*u), GFP_KERNEL_ACCOUNT);
-	if (!u)
+	if (!u) {
+		trace_l3l2q_uring_complete(end->r->id, end->role, args.counter,
+					   args.seen, -ENOMEM, false);
 		return -ENOMEM;
+	}
 	RB_CLEAR_NODE(&u->wnode);
 	timerqueue_init(&u->tnode);
 	u->tnode.expires = l3l2q_uring_deadline(args.deadline_ns, now);
@@ -562,6 +575,8 @@ int l3l2q_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
 	if (!l3l2q_uring_reserve(end, u)) {
 		kfree(u);
 		atomic64_inc(&end->r->nr_uring_refused);
+		trace_l3l2q_uring_complete(end->r->id, end->role, args.counter,
+					   args.seen, -EBUSY, false);
 		pr_debug("queue %llu: io_uring WAIT refused: uring_max_pending=%u commands of this role are pending\n",
 			 end->r->id, READ_ONCE(l3l2q_uring_max_pending));
 		return -EBUSY;
@@ -586,6 +601,7 @@ int l3l2q_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
 	l3l2q_poller_want(end);
 	atomic64_inc(&end->r->nr_uring_queued);
 	atomic64_inc(&end->r->nr_uring_pending);
+	atomic64_inc(&end->nr_sleeps);
 	/*
 	 * A KICK or a death between the check above and the link found
 	 * nothing to complete; both change what they signal before they

@@ -54,6 +54,7 @@
 
 #include "l3l2q_compat.h"
 #include "l3l2q_internal.h"
+#include "l3l2q_trace.h"
 
 /* ---------------------------------------------------------------------- */
 /* Per-role state                                                         */
@@ -68,6 +69,9 @@ void l3l2q_end_init(struct l3l2q_end *end)
 	init_waitqueue_head(&end->wq);
 	spin_lock_init(&end->lock);
 	end->evfd = NULL;
+	atomic64_set(&end->nr_kicks, 0);
+	atomic64_set(&end->nr_sleeps, 0);
+	atomic_set(&end->nr_waiting, 0);
 	l3l2q_uring_init(end);
 }
 
@@ -289,6 +293,8 @@ long l3l2q_wait_ioctl(struct l3l2q_end *end,
 	ktime_t deadline = 0;
 	DEFINE_WAIT(wait);
 	bool timed, polled = false;
+	u32 sleeps = 0;
+	s32 now;
 	int ret;
 
 	if (copy_from_user(&args, uarg, sizeof(args)))
@@ -297,6 +303,9 @@ long l3l2q_wait_ioctl(struct l3l2q_end *end,
 	if (ret)
 		return ret;
 	timed = l3l2q_deadline(args.deadline_ns, &deadline);
+	trace_l3l2q_wait_begin(end->r->id, end->role, args.counter, args.seen,
+			       args.deadline_ns, false);
+	atomic_inc(&end->nr_waiting);
 
 	for (;;) {
 		/* Registered, and a full fence, before the counter is read. */
@@ -317,6 +326,8 @@ long l3l2q_wait_ioctl(struct l3l2q_end *end,
 			ret = -EINTR;
 			break;
 		}
+		if (!sleeps++)
+			atomic64_inc(&end->nr_sleeps);
 		if (timed)
 			schedule_hrtimeout_range(&deadline,
 						 current->timer_slack_ns,
@@ -325,12 +336,43 @@ long l3l2q_wait_ioctl(struct l3l2q_end *end,
 			schedule();
 	}
 	finish_wait(&end->wq, &wait);
+	atomic_dec(&end->nr_waiting);
+	/* The counter as the caller will find it: one more read, if traced. */
+	if (trace_l3l2q_wait_end_enabled()) {
+		if (l3l2q_wait_word_get(end, args.counter, &now))
+			now = args.seen;
+		trace_l3l2q_wait_end(end->r->id, end->role, args.counter,
+				     args.seen, now, sleeps, ret);
+	}
 	return ret;
 }
 
 /* ---------------------------------------------------------------------- */
 /* KICK                                                                   */
 /* ---------------------------------------------------------------------- */
+
+/**
+ * l3l2q_trace_kick() - the kick tracepoint, with the peer's wake bits
+ * @end: the kicking role
+ * @doorbell: the kick rings a device's doorbell
+ *
+ * The peer's need-wakeup word is shared memory: read once, only when the
+ * event is enabled, and only reported.  Any context but NMI.
+ */
+void l3l2q_trace_kick(struct l3l2q_end *end, bool doorbell)
+{
+	struct l3l2q_region *r = end->r;
+	u32 wake = 0;
+
+	if (!trace_l3l2q_kick_enabled())
+		return;
+	if (l3l2q_mem_enter(r))
+		wake = READ_ONCE(*l3l2q_ctrl_word(r, end->role == L3L2Q_END_L3 ?
+						  L3L2Q_CTRL_L2_WAKE :
+						  L3L2Q_CTRL_L3_WAKE));
+	l3l2q_mem_exit(r);
+	trace_l3l2q_kick(r->id, end->role, wake & L3L2Q_WAKE_BITS, doorbell);
+}
 
 /**
  * l3l2q_kick() - wake the role other than @end's
@@ -342,6 +384,8 @@ long l3l2q_wait_ioctl(struct l3l2q_end *end,
 void l3l2q_kick(struct l3l2q_end *end)
 {
 	atomic64_inc(&end->r->nr_kicks);
+	atomic64_inc(&end->nr_kicks);
+	l3l2q_trace_kick(end, false);
 	l3l2q_wake_end(l3l2q_peer_end(end));
 }
 

@@ -77,8 +77,9 @@ esac
 # host-built binary (e.g. build/tools/l3l2q-devsim) and reap it as a child
 # subreaper, which qemu-user does not emulate.  They run natively and in
 # the VM suites.  pidns_test execs the host's unshare(1), which would have
-# to exec the aarch64 binary in turn: it runs natively.
-tool_suites=" devsim_test ivshmem_test pidns_test "
+# to exec the aarch64 binary in turn: it runs natively.  stat_tool_test
+# checks the host-built l3l2q-stat against the test's own process.
+tool_suites=" devsim_test ivshmem_test pidns_test stat_tool_test "
 
 tests=
 left_out=

@@ -155,6 +155,7 @@ fi
 {
 	echo /usr/bin/l3l2q-demo
 	echo /usr/bin/l3l2q-devsim
+	echo /usr/bin/l3l2q-stat
 	for p in man/man1/*.1 man/man4/*.4; do echo "/usr/share/man/${p#man/}.gz"; done
 	[ -f tools/udev/60-l3l2q.rules ] && echo /lib/udev/rules.d/60-l3l2q.rules
 } >"$out/want-tools"
