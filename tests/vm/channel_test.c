@@ -18,13 +18,16 @@
  *     close handshake ends both directions;
  *   - each way of sleeping (blocking WAIT, poll, eventfd, io_uring WAIT,
  *     a blocking receive) is woken by the peer's send;
- *   - kill -9 of the L2 process ends every wait of L3 with ECONNRESET.
+ *   - kill -9 of the L2 process ends every wait of L3 with ECONNRESET;
+ *   - libl3l2q's channel objects (libl3l2q_channel.h) over the driver:
+ *     the echo exchange and kill -9, as channel_lib_test runs them on a
+ *     memfd.
  *
  * Fixed amounts of work; every wait has a watchdog deadline, reached only
  * if something hangs.
  *
  * liburing 2.3 (bookworm) has no io_uring_prep_uring_cmd(): the SQE is
- * built by hand.
+ * built by device_helpers.h's submit_uwait().
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -47,20 +50,15 @@
 #include "l3l2q/l3l2q_channel.h"
 #include "l3l2q_channel_core.h"
 #include "kselftest_harness.h"
-#include "vm_helpers.h"
+#include "device_helpers.h"	/* vm_helpers.h, the io_uring WAIT helpers */
+#include "channel_peer.h"	/* both sides of the exchanges */
+#include "channel_lib.h"	/* the same with libl3l2q's objects */
 
 #define DEV_PATH	"/dev/l3l2q"
-#define SEC		1000000000ull
-#define WATCHDOG_NS	((__u64)VM_WATCHDOG_MS * 1000000ull)
 
-#define LANES		4u
+#define LANES		CP_ROUTES
 #define DEPTH		8u
-#define MAXMSG		256u
-
-#define ROUTE_CALL	9u	/* the echo child replies on ROUTE_REPLY */
-#define ECHO_MSGS	1000u
-#define ECHO_CALLS	50u
-#define CID_BASE	0x1000000000ull
+#define MAXMSG		CP_MAXMSG
 
 /* ---------------------------------------------------------------------- */
 /* One role's endpoint on its own mapping                                 */
@@ -76,31 +74,12 @@ struct side {
 	struct l3l2q_chan ch;
 };
 
-static __u64 mono_ns(void *ctx)
-{
-	struct timespec ts;
-
-	(void)ctx;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * SEC + (__u64)ts.tv_nsec;
-}
-
-static __u64 deadline(void)
-{
-	return mono_ns(NULL) + WATCHDOG_NS;
-}
-
 /* env.sleep: W4 is the driver's WAIT on the bell's offset. */
 static int drv_sleep(void *ctx, __u32 counter, __s32 seen, __u64 dl)
 {
 	struct side *s = ctx;
-	struct l3l2q_wait_args w = {
-		.counter = (__u16)counter,
-		.seen = seen,
-		.deadline_ns = dl,
-	};
 
-	return ioctl(s->fd, L3L2Q_IOC_WAIT, &w) ? -errno : 0;
+	return do_wait(s->fd, (__u16)counter, seen, dl);
 }
 
 static void drv_kick(void *ctx)
@@ -108,17 +87,6 @@ static void drv_kick(void *ctx)
 	struct side *s = ctx;
 
 	ioctl(s->fd, L3L2Q_IOC_KICK);
-}
-
-static int do_wait(int fd, __u32 off, __u32 seen, __u64 dl)
-{
-	struct l3l2q_wait_args w = {
-		.counter = (__u16)off,
-		.seen = (__s32)seen,
-		.deadline_ns = dl,
-	};
-
-	return ioctl(fd, L3L2Q_IOC_WAIT, &w) ? -errno : 0;
 }
 
 static int same_off(const struct l3l2q_region_offsets *a,
@@ -156,7 +124,7 @@ static int side_open(struct side *s, int fd, enum l3l2q_role role)
 		return 4;
 	s->mem.ctrl = (char *)s->base + info.off.ctrl_offset;
 	s->mem.hdch = (char *)s->base + info.off.payload_offset;
-	s->env.now_ns = mono_ns;
+	s->env.now_ns = cp_now;
 	s->env.sleep = drv_sleep;
 	s->env.kick = drv_kick;
 	s->env.ctx = s;
@@ -196,70 +164,6 @@ static int make_peer(int l3fd)
 	if (ioctl(l3fd, L3L2Q_IOC_PEER, &p))
 		return -errno;
 	return p.fd;
-}
-
-/* ---------------------------------------------------------------------- */
-/* The L2 process                                                         */
-/* ---------------------------------------------------------------------- */
-
-/*
- * Echo: every message comes back on its route with its correlation id and
- * payload; a message on ROUTE_CALL is a call, answered on ROUTE_REPLY with
- * each byte + 1.  When L3 closes its direction, close ours and exit 0.
- */
-static int child_echo(struct side *s)
-{
-	unsigned char buf[MAXMSG];
-	struct l3l2q_chan_ctx ctx;
-	struct l3l2q_chan_msg m;
-	__u32 i;
-	int ret;
-
-	l3l2q_chan_ctx_init(&ctx, &s->ch);
-	if (l3l2q_chan_lease(&ctx, 0, deadline()))
-		return 20;
-	for (;;) {
-		ret = l3l2q_chan_recv(&ctx, buf, sizeof(buf), deadline(), &m);
-		if (ret == -EPIPE)
-			break;
-		if (ret)
-			return 21;
-		if (m.route == ROUTE_CALL) {
-			for (i = 0; i < m.nbytes; i++)
-				buf[i]++;
-			ret = l3l2q_chan_send(&ctx, L3L2Q_CHAN_ROUTE_REPLY,
-					      m.correlation_id, buf, m.nbytes,
-					      deadline());
-		} else {
-			ret = l3l2q_chan_send(&ctx, m.route, m.correlation_id,
-					      buf, m.nbytes, deadline());
-		}
-		if (ret)
-			return 22;
-	}
-	if (l3l2q_chan_unlease(&ctx))
-		return 23;
-	if (l3l2q_chan_close(&ctx, deadline()))
-		return 24;
-	return 0;
-}
-
-/*
- * On command: each byte b read from @cmd sends one message on route b with
- * correlation id 1000 + b (a kick if L3 armed); 'q' or EOF ends it.
- */
-static int child_cmd(struct side *s, int cmd)
-{
-	struct l3l2q_chan_ctx ctx;
-	unsigned char b;
-
-	l3l2q_chan_ctx_init(&ctx, &s->ch);
-	if (l3l2q_chan_lease(&ctx, 0, deadline()))
-		return 30;
-	while (read(cmd, &b, 1) == 1 && b != 'q')
-		if (l3l2q_chan_send(&ctx, b, 1000 + b, &b, 1, deadline()))
-			return 31;
-	return 0;
 }
 
 enum child_mode { CHILD_ECHO, CHILD_CMD };
@@ -344,7 +248,8 @@ static void start_child(struct __test_metadata *_metadata,
 			_exit(10);
 		if (write(self->ready[1], "r", 1) != 1)
 			_exit(11);
-		ret = mode == CHILD_ECHO ? child_echo(s) : child_cmd(s, self->cmd[0]);
+		ret = mode == CHILD_ECHO ? cp_echo(&s->ch) :
+					   cp_on_command(&s->ch, self->cmd[0]);
 		_exit(ret);
 	}
 	close(self->cmd[0]);
@@ -382,7 +287,7 @@ static void expect_cmd_msg(struct __test_metadata *_metadata,
 	struct l3l2q_chan_msg m;
 	unsigned char b = 0;
 
-	ASSERT_EQ(0, l3l2q_chan_recv(ctx, &b, 1, deadline(), &m));
+	ASSERT_EQ(0, l3l2q_chan_recv(ctx, &b, 1, cp_deadline(), &m));
 	EXPECT_EQ((__u32)route, m.route);
 	EXPECT_EQ(1000ull + route, m.correlation_id);
 	EXPECT_EQ(1u, m.nbytes);
@@ -617,7 +522,7 @@ TEST_F(chan, wait_takes_the_peer_bells_only)
 					       L3L2Q_CHAN_CTRL_L2_RX_BELL), 0));
 	/* A bell that differs from seen ends the wait at once. */
 	EXPECT_EQ(0, do_wait(self->l3, L3L2Q_CHAN_CTRL_L2_TX_BELL, seen + 1,
-			     deadline()));
+			     cp_deadline()));
 	/* Its own bells, the peer's other words, a queue counter. */
 	EXPECT_EQ(-EINVAL, do_wait(self->l3, L3L2Q_CHAN_CTRL_L3_TX_BELL, 0, 0));
 	EXPECT_EQ(-EINVAL, do_wait(self->l3, L3L2Q_CHAN_CTRL_L3_RX_BELL, 0, 0));
@@ -634,104 +539,13 @@ TEST_F(chan, wait_takes_the_peer_bells_only)
 /* Messages, routes, correlation ids, calls, close                        */
 /* ---------------------------------------------------------------------- */
 
-struct sender {
-	struct l3l2q_chan *ch;
-	int ret;
-};
-
-/* Payload of message i: its index, then a pattern of it. */
-static __u32 fill_msg(unsigned char *buf, __u32 i)
-{
-	__u32 n = 4 + i % (MAXMSG - 4), k;
-
-	memcpy(buf, &i, 4);
-	for (k = 4; k < n; k++)
-		buf[k] = (unsigned char)(i * 7 + k);
-	return n;
-}
-
-static void *sender_main(void *arg)
-{
-	struct sender *sd = arg;
-	unsigned char buf[MAXMSG];
-	struct l3l2q_chan_ctx ctx;
-	__u32 i, n;
-
-	l3l2q_chan_ctx_init(&ctx, sd->ch);
-	sd->ret = l3l2q_chan_lease(&ctx, 1, deadline());
-	for (i = 0; !sd->ret && i < ECHO_MSGS; i++) {
-		n = fill_msg(buf, i);
-		sd->ret = l3l2q_chan_send(&ctx, i % LANES, CID_BASE + i, buf, n,
-					  deadline());
-	}
-	if (!sd->ret)
-		sd->ret = l3l2q_chan_unlease(&ctx);
-	return NULL;
-}
-
 TEST_F(chan, echo_routes_calls_and_close)
 {
-	unsigned char buf[MAXMSG], want[MAXMSG], req[MAXMSG];
-	static unsigned char seen[ECHO_MSGS];
-	struct sender sd = { .ch = &self->s->ch, .ret = -1 };
-	struct l3l2q_chan_ctx ctx;
-	struct l3l2q_chan_msg m;
-	pthread_t th;
-	__u32 i, k, n, idx, bad = 0, dup = 0, order = 0;
-	__u64 next = 0;
+	struct cp_result r;
 
-	memset(seen, 0, sizeof(seen));
 	start_child(_metadata, self, CHILD_ECHO);
-	l3l2q_chan_ctx_init(&ctx, &self->s->ch);
-	ASSERT_EQ(0, pthread_create(&th, NULL, sender_main, &sd));
-
-	/* Each echo once, on its route, with its id and bytes, in order. */
-	for (i = 0; i < ECHO_MSGS; i++) {
-		ASSERT_EQ(0, l3l2q_chan_recv(&ctx, buf, sizeof(buf), deadline(),
-					     &m));
-		idx = (__u32)(m.correlation_id - CID_BASE);
-		if (m.correlation_id < CID_BASE || idx >= ECHO_MSGS) {
-			bad++;
-			continue;
-		}
-		dup += seen[idx]++;
-		/* The child echoes from one lane: the send order. */
-		order += m.correlation_id != CID_BASE + next;
-		next = idx + 1;
-		n = fill_msg(want, idx);
-		bad += m.route != idx % LANES || m.nbytes != n ||
-		       memcmp(buf, want, n);
-	}
-	ASSERT_EQ(0, pthread_join(th, NULL));
-	EXPECT_EQ(0, sd.ret);
-	EXPECT_EQ(0u, bad);
-	EXPECT_EQ(0u, dup);
-	EXPECT_EQ(0u, order);
-	for (i = 0; i < ECHO_MSGS; i++)
-		EXPECT_EQ(1, seen[i]);
-
-	/* Calls: the reply has the call's id and each byte + 1. */
-	ASSERT_EQ(0, l3l2q_chan_lease(&ctx, 0, deadline()));
-	for (i = 0; i < ECHO_CALLS; i++) {
-		n = fill_msg(req, i);
-		ASSERT_EQ(0, l3l2q_chan_call(&ctx, ROUTE_CALL, req, n, buf,
-					     sizeof(buf), deadline(), &m));
-		EXPECT_EQ(L3L2Q_CHAN_ROUTE_REPLY, m.route);
-		ASSERT_EQ(n, m.nbytes);
-		for (k = 0; k < n; k++)
-			bad += buf[k] != (unsigned char)(req[k] + 1);
-	}
-	EXPECT_EQ(0u, bad);
-	ASSERT_EQ(0, l3l2q_chan_unlease(&ctx));
-
-	/*
-	 * Close: L3's direction is acked once the child took everything;
-	 * the child then closes its own, which ends our receives.
-	 */
-	EXPECT_EQ(0, l3l2q_chan_close(&ctx, deadline()));
-	EXPECT_EQ(-EPIPE, l3l2q_chan_recv(&ctx, buf, sizeof(buf), deadline(),
-					  &m));
-	EXPECT_EQ(0, child_status(self));
+	cp_run_echo(&self->s->ch, &r);
+	cl_check_echo(_metadata, &r, child_status(self));
 }
 
 /* ---------------------------------------------------------------------- */
@@ -762,7 +576,7 @@ TEST_F(chan, wait_ioctl_woken_by_send)
 	start_child(_metadata, self, CHILD_CMD);
 	arm_recv(_metadata, self, &ctx, &off, &seen);
 	command(_metadata, self, 3);
-	EXPECT_EQ(0, do_wait(self->l3, off, seen, deadline()));
+	EXPECT_EQ(0, do_wait(self->l3, off, seen, cp_deadline()));
 	l3l2q_chan_clear_wakeup(&ctx);
 	expect_cmd_msg(_metadata, &ctx, 3);
 	EXPECT_GE(l3l2q_chan_stats(&ctx)->received, 1ull);
@@ -791,7 +605,6 @@ TEST_F(chan, poll_woken_by_send)
 
 TEST_F(chan, eventfd_woken_by_send)
 {
-	struct l3l2q_eventfd_args e;
 	struct pollfd p;
 	struct l3l2q_chan_ctx ctx;
 	__u32 off, seen;
@@ -800,9 +613,7 @@ TEST_F(chan, eventfd_woken_by_send)
 
 	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	ASSERT_LE(0, efd);
-	memset(&e, 0, sizeof(e));
-	e.fd = efd;
-	ASSERT_EQ(0, ioctl(self->l3, L3L2Q_IOC_SET_EVENTFD, &e));
+	ASSERT_EQ(0, set_eventfd(self->l3, efd));
 	start_child(_metadata, self, CHILD_CMD);
 	arm_recv(_metadata, self, &ctx, &off, &seen);
 	EXPECT_EQ(-1, read(efd, &v, sizeof(v)));
@@ -818,40 +629,6 @@ TEST_F(chan, eventfd_woken_by_send)
 	close(efd);
 }
 
-static void prep_wait(struct io_uring_sqe *sqe, int fd, __u32 off,
-		      __u32 seen, __u64 dl)
-{
-	struct l3l2q_wait_args a;
-
-	memset(&a, 0, sizeof(a));
-	a.counter = (__u16)off;
-	a.seen = (__s32)seen;
-	a.deadline_ns = dl;
-	io_uring_prep_rw(IORING_OP_URING_CMD, sqe, fd, NULL, 0, 0);
-	sqe->cmd_op = L3L2Q_IOC_WAIT;
-	memcpy((char *)sqe + offsetof(struct io_uring_sqe, cmd), &a,
-	       sizeof(a));
-	sqe->user_data = 77;
-}
-
-/* The next CQE's res within @ms, or -ETIME. */
-static int cqe_res(struct io_uring *ring, unsigned int ms)
-{
-	struct __kernel_timespec ts = {
-		.tv_sec = ms / 1000,
-		.tv_nsec = (long long)(ms % 1000) * 1000000LL,
-	};
-	struct io_uring_cqe *cqe;
-	int ret;
-
-	ret = io_uring_wait_cqe_timeout(ring, &cqe, &ts);
-	if (ret)
-		return ret;
-	ret = cqe->res;
-	io_uring_cqe_seen(ring, cqe);
-	return ret;
-}
-
 /*
  * The result of the WAIT already submitted.  On kernels without uring_cmd
  * cancellation (6.1) a command also ends at the module's
@@ -864,12 +641,12 @@ static int uring_wait_res(struct io_uring *ring, int fd, __u32 off,
 	int res, i;
 
 	for (i = 0; i < 1000; i++) {
-		res = cqe_res(ring, VM_WATCHDOG_MS);
+		if (get_cqe(ring, VM_WATCHDOG_MS, &res))
+			return -ETIME;
 		if (res != -ETIMEDOUT)
 			return res;
-		prep_wait(io_uring_get_sqe(ring), fd, off, seen,
-			  L3L2Q_DEADLINE_NONE);
-		if (io_uring_submit(ring) != 1)
+		if (submit_uwait(ring, fd, (__u16)off, (__s32)seen, FOREVER,
+				 77) != 1)
 			return -EIO;
 	}
 	return -ETIMEDOUT;
@@ -885,9 +662,8 @@ TEST_F(chan, io_uring_wait_woken_by_send)
 	ASSERT_EQ(0, io_uring_queue_init(4, &ring, 0));
 	start_child(_metadata, self, CHILD_CMD);
 	arm_recv(_metadata, self, &ctx, &off, &seen);
-	prep_wait(io_uring_get_sqe(&ring), self->l3, off, seen,
-		  L3L2Q_DEADLINE_NONE);
-	ASSERT_EQ(1, io_uring_submit(&ring));
+	ASSERT_EQ(1, submit_uwait(&ring, self->l3, (__u16)off, (__s32)seen,
+				  FOREVER, 77));
 	/* Pending: the bell has not moved. */
 	EXPECT_NE(0, io_uring_peek_cqe(&ring, &cqe));
 	command(_metadata, self, 6);
@@ -897,31 +673,14 @@ TEST_F(chan, io_uring_wait_woken_by_send)
 	io_uring_queue_exit(&ring);
 }
 
-struct receiver {
-	struct l3l2q_chan *ch;
-	int ret;
-	struct l3l2q_chan_msg m;
-	unsigned char b;
-};
-
-static void *receiver_main(void *arg)
-{
-	struct receiver *rc = arg;
-	struct l3l2q_chan_ctx ctx;
-
-	l3l2q_chan_ctx_init(&ctx, rc->ch);
-	rc->ret = l3l2q_chan_recv(&ctx, &rc->b, 1, deadline(), &rc->m);
-	return NULL;
-}
-
 /* lib/core's blocking receive, sleeping in the driver's WAIT. */
 TEST_F(chan, blocking_recv_woken_by_send)
 {
-	struct receiver rc = { .ch = &self->s->ch, .ret = 1 };
+	struct cp_receiver rc = { .ch = &self->s->ch, .ret = 1 };
 	pthread_t th;
 
 	start_child(_metadata, self, CHILD_CMD);
-	ASSERT_EQ(0, pthread_create(&th, NULL, receiver_main, &rc));
+	ASSERT_EQ(0, pthread_create(&th, NULL, cp_receiver_main, &rc));
 	command(_metadata, self, 7);
 	ASSERT_EQ(0, pthread_join(th, NULL));
 	EXPECT_EQ(0, rc.ret);
@@ -950,8 +709,7 @@ static void *waiter_main(void *arg)
 
 TEST_F(chan, peer_kill9_ends_every_wait)
 {
-	struct receiver rc = { .ch = &self->s->ch, .ret = 1 };
-	struct l3l2q_eventfd_args e;
+	struct cp_receiver rc = { .ch = &self->s->ch, .ret = 1 };
 	struct l3l2q_chan_ctx ctx;
 	struct io_uring ring;
 	struct waiter w;
@@ -963,9 +721,7 @@ TEST_F(chan, peer_kill9_ends_every_wait)
 
 	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	ASSERT_LE(0, efd);
-	memset(&e, 0, sizeof(e));
-	e.fd = efd;
-	ASSERT_EQ(0, ioctl(self->l3, L3L2Q_IOC_SET_EVENTFD, &e));
+	ASSERT_EQ(0, set_eventfd(self->l3, efd));
 	ASSERT_EQ(0, io_uring_queue_init(4, &ring, 0));
 	start_child(_metadata, self, CHILD_CMD);
 	arm_recv(_metadata, self, &ctx, &off, &seen);
@@ -975,10 +731,9 @@ TEST_F(chan, peer_kill9_ends_every_wait)
 	w.seen = seen;
 	w.ret = 1;
 	ASSERT_EQ(0, pthread_create(&tw, NULL, waiter_main, &w));
-	ASSERT_EQ(0, pthread_create(&tr, NULL, receiver_main, &rc));
-	prep_wait(io_uring_get_sqe(&ring), self->l3, off, seen,
-		  L3L2Q_DEADLINE_NONE);
-	ASSERT_EQ(1, io_uring_submit(&ring));
+	ASSERT_EQ(0, pthread_create(&tr, NULL, cp_receiver_main, &rc));
+	ASSERT_EQ(1, submit_uwait(&ring, self->l3, (__u16)off, (__s32)seen,
+				  FOREVER, 77));
 
 	ASSERT_EQ(0, kill(self->child, SIGKILL));
 	EXPECT_EQ(128 + SIGKILL, child_status(self));
@@ -997,12 +752,35 @@ TEST_F(chan, peer_kill9_ends_every_wait)
 	ASSERT_EQ(1, poll(&p, 1, 0));
 	EXPECT_EQ(POLLHUP | POLLERR, p.revents & (POLLHUP | POLLERR));
 	/* A new wait ends at once; the kernel raised L2's abort word. */
-	EXPECT_EQ(-ECONNRESET, do_wait(self->l3, off, seen, deadline()));
+	EXPECT_EQ(-ECONNRESET, do_wait(self->l3, off, seen, cp_deadline()));
 	EXPECT_EQ(1u, load_u32(self->s->mem.ctrl, L3L2Q_CHAN_CTRL_L2_ABORT));
 	EXPECT_EQ(1, dbg_num(self->id, "l2_abort"));
 	l3l2q_chan_clear_wakeup(&ctx);
 	io_uring_queue_exit(&ring);
 	close(efd);
+}
+
+/* ---------------------------------------------------------------------- */
+/* libl3l2q's channel objects over the driver (lib/user/channel_device.c) */
+/* ---------------------------------------------------------------------- */
+
+TEST(lib_echo_over_the_driver)
+{
+	struct cp_result r;
+	int status = -1;
+
+	ASSERT_EQ(0, cl_echo(L3L2Q_BACKEND_DEVICE, &r, &status));
+	cl_check_echo(_metadata, &r, status);
+}
+
+TEST(lib_kill9_over_the_driver)
+{
+	struct cl_death d = { .recv = 1 };
+
+	ASSERT_EQ(0, cl_death(L3L2Q_BACKEND_DEVICE, &d));
+	EXPECT_EQ(128 + SIGKILL, d.status);
+	EXPECT_EQ(-ECONNRESET, d.recv);
+	EXPECT_EQ(POLLHUP | POLLERR, d.wait_revents & (POLLHUP | POLLERR));
 }
 
 TEST_HARNESS_MAIN
