@@ -29,6 +29,7 @@
 #include <linux/futex.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -149,14 +150,19 @@ static void *watch(void *arg)
 	return NULL;
 }
 
+/* The watcher takes no signal: they stay the application's threads'. */
 static int start_watcher(struct l3l2q_channel *c)
 {
+	sigset_t all, old;
 	int ret;
 
 	c->stop_fd = eventfd(0, EFD_CLOEXEC);
 	if (c->stop_fd < 0)
 		return -errno;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	ret = pthread_create(&c->watcher, NULL, watch, c);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (ret) {
 		close_fd(&c->stop_fd);
 		return -ret;
