@@ -12,7 +12,7 @@
  * One object model (DESIGN §8): every region has
  *
  *   a kind     its layout and protocol (struct l3l2q_kind_ops): the L3Q2
- *              queue today (l3l2q_queue.c); channels and signals later;
+ *              queue (l3l2q_queue.c), the HDCH channel (l3l2q_channel.c);
  *   a backend  where its memory comes from and how its L2 role is told
  *              (struct l3l2q_backend_ops): host pages, where the L2 role is
  *              a process (l3l2q_host.c), or a device's own memory,
@@ -56,6 +56,7 @@
 #include <linux/workqueue.h>
 
 #include "l3l2q.h"
+#include "l3l2q_channel.h"
 
 struct address_space;
 struct dentry;
@@ -136,6 +137,7 @@ struct l3l2q_kind_ops {
 };
 
 extern const struct l3l2q_kind_ops l3l2q_queue_kind;
+extern const struct l3l2q_kind_ops l3l2q_channel_kind;
 
 /* ---------------------------------------------------------------------- */
 /* Backends and device nodes                                              */
@@ -326,6 +328,7 @@ struct l3l2q_region {
 	/* Immutable after creation: the kernel's private copy. */
 	union {
 		struct l3l2q_layout queue;	/* L3L2Q_KIND_QUEUE */
+		struct l3l2q_chan_layout chan;	/* L3L2Q_KIND_CHANNEL */
 	} layout;
 	struct l3l2q_region_offsets off;
 	u64 start_pos;

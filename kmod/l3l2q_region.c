@@ -36,6 +36,7 @@ static const char *const l3l2q_end_names[L3L2Q_NR_ENDS] = {
 /* The kinds this driver knows, by L3L2Q_KIND_*. */
 static const struct l3l2q_kind_ops *const l3l2q_kinds[] = {
 	[L3L2Q_KIND_QUEUE] = &l3l2q_queue_kind,
+	[L3L2Q_KIND_CHANNEL] = &l3l2q_channel_kind,
 };
 
 /**

@@ -545,6 +545,17 @@ L3L2Q__ASSERT(L3L2Q_CHAN__OFF(l3l2q_chan_rx_line, bell) == 8, "RX bell at 8");
  */
 
 /*
+ * The driver (/dev/l3l2q, docs/driver.rst "Channels"): CREATE with kind
+ * L3L2Q_KIND_CHANNEL takes the L3L2Q_GEOMETRY channel member of uapi/l3l2q.h
+ * (the l3l2q_chan_layout() rules; channel_flags, channel_resv and the
+ * CREATE flags 0, else -EINVAL) and formats the region as
+ * l3l2q_chan_region_init() does.  WAIT's counter field is a bell's offset
+ * from the start of the region: L3L2Q_CHAN_CTRL_L2_TX_BELL or _L2_RX_BELL
+ * for the L3 role, L3L2Q_CHAN_CTRL_L3_TX_BELL or _L3_RX_BELL for the L2
+ * role (-EINVAL otherwise); a role's death raises its abort word.
+ */
+
+/*
  * Operations in error records (struct l3l2q_error.op), after the queue's
  * (enum l3l2q_error_op in uapi/l3l2q.h).
  */

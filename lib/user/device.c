@@ -22,7 +22,7 @@
  * device's node, whose queues live in device memory), else /dev/l3l2q.
  * Ignored in a set-uid program (secure_getenv).
  */
-static const char *device_path(void)
+const char *l3l2q__device_path(void)
 {
 	const char *p = secure_getenv("L3L2Q_DEVICE");
 
@@ -74,10 +74,10 @@ static int device_create(struct l3l2q_queue *q, const struct l3l2q_params *p,
 	char why[96];
 	int dev, ret;
 
-	dev = open(device_path(), O_RDWR | O_CLOEXEC);
+	dev = open(l3l2q__device_path(), O_RDWR | O_CLOEXEC);
 	if (dev < 0) {
 		ret = errno == ENOENT ? ENODEV : errno;
-		snprintf(why, sizeof(why), "cannot open %s", device_path());
+		snprintf(why, sizeof(why), "cannot open %s", l3l2q__device_path());
 		return l3l2q__user_error(err, ret, L3L2Q_ERR_ENDPOINT_ERROR,
 					 L3L2Q_EOP_INIT, why);
 	}
@@ -169,9 +169,8 @@ static void device_destroy(struct l3l2q_queue *q, int gone, int inherited)
 	l3l2q__unmap(q, inherited);
 }
 
-/* W4: the kernel registers, re-reads the counter, then sleeps. */
-static int device_sleep(struct l3l2q_queue *q, __u32 counter, __s32 seen,
-			__u64 deadline_ns)
+/* W4: the kernel registers, re-reads the word, then sleeps. */
+int l3l2q__wait_ioctl(int fd, __u32 counter, __s32 seen, __u64 deadline_ns)
 {
 	struct l3l2q_wait_args w = {
 		.counter = (__u16)counter,
@@ -179,7 +178,13 @@ static int device_sleep(struct l3l2q_queue *q, __u32 counter, __s32 seen,
 		.deadline_ns = deadline_ns,
 	};
 
-	return ioctl(q->fd, L3L2Q_IOC_WAIT, &w) ? -errno : 0;
+	return ioctl(fd, L3L2Q_IOC_WAIT, &w) ? -errno : 0;
+}
+
+static int device_sleep(struct l3l2q_queue *q, __u32 counter, __s32 seen,
+			__u64 deadline_ns)
+{
+	return l3l2q__wait_ioctl(q->fd, counter, seen, deadline_ns);
 }
 
 /*

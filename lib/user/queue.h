@@ -142,6 +142,11 @@ int l3l2q__mp_setup(struct l3l2q_queue *q, __u32 threads,
 		    struct l3l2q_error *err);
 void l3l2q__mp_free(struct l3l2q_queue *q);
 
+/* The node to create regions on: $L3L2Q_DEVICE, else /dev/l3l2q. */
+const char *l3l2q__device_path(void);
+/* The driver's WAIT on a role fd: 0 or -errno (uapi/l3l2q.h). */
+int l3l2q__wait_ioctl(int fd, __u32 counter, __s32 seen, __u64 deadline_ns);
+
 /* Map q->fd's whole region of @bytes shared, read-write. */
 int l3l2q__map(struct l3l2q_queue *q, size_t bytes, struct l3l2q_error *err);
 /* Unmap (unless @inherited: the mapping did not come along) and close. */
