@@ -291,6 +291,40 @@ static void l3l2q_chan_show(struct seq_file *m, struct l3l2q_region *r)
 	l3l2q_chan_show_lanes(m, r, false);
 }
 
+/*
+ * fdinfo (docs/driver.rst): the kernel's copy of the geometry, then the
+ * shared fatal status and the four bells, each read once, while the
+ * memory is there.
+ */
+static void l3l2q_chan_show_fdinfo(struct seq_file *m,
+				   struct l3l2q_region *r, bool mem)
+{
+	static const struct {
+		const char *key;
+		unsigned int offset;
+	} bells[] = {
+		{ "l3-tx-bell", L3L2Q_CHAN_CTRL_L3_TX_BELL },
+		{ "l3-rx-bell", L3L2Q_CHAN_CTRL_L3_RX_BELL },
+		{ "l2-tx-bell", L3L2Q_CHAN_CTRL_L2_TX_BELL },
+		{ "l2-rx-bell", L3L2Q_CHAN_CTRL_L2_RX_BELL },
+	};
+	const struct l3l2q_chan_layout *l = &r->layout.chan;
+	struct l3l2q_chan_hdr *h;
+	unsigned int i;
+
+	seq_printf(m, "l3l2q-lanes-to-l2:\t%u\n", l->lanes_to_l2);
+	seq_printf(m, "l3l2q-lanes-to-l3:\t%u\n", l->lanes_to_l3);
+	seq_printf(m, "l3l2q-lane-depth:\t%u\n", l->lane_depth);
+	seq_printf(m, "l3l2q-max-message-bytes:\t%u\n", l->max_message_bytes);
+	if (!mem)
+		return;
+	h = l3l2q_chan_hdch(r);
+	seq_printf(m, "l3l2q-fatal-status:\t%#llx\n", READ_ONCE(h->fatal_status));
+	for (i = 0; i < ARRAY_SIZE(bells); i++)
+		seq_printf(m, "l3l2q-%s:\t%u\n", bells[i].key,
+			   READ_ONCE(*l3l2q_ctrl_word(r, bells[i].offset)));
+}
+
 const struct l3l2q_kind_ops l3l2q_channel_kind = {
 	.kind		= L3L2Q_KIND_CHANNEL,
 	.name		= "channel",
@@ -303,4 +337,5 @@ const struct l3l2q_kind_ops l3l2q_channel_kind = {
 	.peer_aborted	= l3l2q_chan_peer_aborted,
 	.poll		= l3l2q_chan_poll,
 	.show		= l3l2q_chan_show,
+	.show_fdinfo	= l3l2q_chan_show_fdinfo,
 };

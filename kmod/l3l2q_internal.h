@@ -131,6 +131,7 @@ struct l3l2q_kind_ops {
 	/*
 	 * fdinfo: the same as "l3l2q-<key>:\t<value>" lines, the stable keys
 	 * of docs/driver.rst.  The words only while the memory is there.
+	 * Optional: a kind without it shows only the common keys.
 	 */
 	void (*show_fdinfo)(struct seq_file *m, struct l3l2q_region *r,
 			    bool mem);

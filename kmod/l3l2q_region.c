@@ -475,7 +475,8 @@ static void l3l2q_region_show_fdinfo(struct seq_file *m, struct file *file)
 
 	/* Nothing here sleeps: seq_printf() only fills the page it has. */
 	mem = l3l2q_mem_enter(r);
-	r->kind->show_fdinfo(m, r, mem);
+	if (r->kind->show_fdinfo)	/* optional: the common keys suffice */
+		r->kind->show_fdinfo(m, r, mem);
 	if (mem)
 		for (i = 0; i < L3L2Q_NR_ENDS; i++)
 			wake[i] = READ_ONCE(*l3l2q_ctrl_word(r, wake_off[i]));
