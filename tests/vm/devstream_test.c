@@ -9,7 +9,12 @@
  *             doorbell, it interrupts the host (MSI-X); the poller never
  *             runs for the region;
  *   plain     ivshmem-plain: no interrupts either way, every wake-up of the
- *             host comes from the driver's poller.
+ *             host comes from the driver's poller;
+ *   upstream_only
+ *             ivshmem-doorbell served by device code written for the
+ *             upstream ABI alone (l3l2q-devsim --upstream-only: it never
+ *             touches the control block and never kicks): the blocking
+ *             host still streams, woken by the poller, with no hang.
  *
  * Fixed work; the only clock is the blocking calls' generous deadline,
  * reaching which is the failure.
@@ -28,6 +33,7 @@ FIXTURE(stream) {
 	struct ivs d;
 	struct dq q;
 	unsigned char *seen;		/* one byte per task id */
+	__u64 *waits;			/* each result's dequeue, in ns */
 };
 
 FIXTURE_SETUP(stream)
@@ -35,13 +41,23 @@ FIXTURE_SETUP(stream)
 	self->q.fd = -1;
 	self->q.map = MAP_FAILED;
 	self->seen = calloc(STREAM_TASKS, 1);
+	self->waits = calloc(STREAM_TASKS, sizeof(*self->waits));
 	ASSERT_NE(NULL, self->seen);
+	ASSERT_NE(NULL, self->waits);
 }
 
 FIXTURE_TEARDOWN(stream)
 {
 	dq_destroy(&self->q);
 	free(self->seen);
+	free(self->waits);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
+
+	return x < y ? -1 : x > y;
 }
 
 /* Wait until the host has seen the device's heartbeat move. */
@@ -66,7 +82,7 @@ static void stream_tasks(struct __test_metadata *_metadata,
 {
 	static unsigned char out[L3L2Q_TASK_HDR_BYTES + TASK_MAX];
 	struct dq *q = &self->q;
-	__u64 sent = 0, got = 0, t0 = l3l2q_now_ns();
+	__u64 sent = 0, got = 0, t0 = l3l2q_now_ns(), w0;
 	struct l3l2q_stats st;
 	struct l3l2q_msg msg;
 	const char *why;
@@ -82,8 +98,10 @@ static void stream_tasks(struct __test_metadata *_metadata,
 			}
 			ASSERT_EQ(-EAGAIN, ret);
 		}
+		w0 = l3l2q_now_ns();
 		ret = l3l2q_l3_dequeue(&q->l3, out, sizeof(out),
 				       l3l2q_deadline_in(60 * SEC), &msg);
+		self->waits[got] = l3l2q_now_ns() - w0;
 		ASSERT_EQ(0, ret) TH_LOG("result %llu: %s", got,
 					 l3l2q_ep_last_error(&q->l3.ep)->message);
 		id = task_check(out, msg.nbytes, msg.opcode, &why);
@@ -94,6 +112,10 @@ static void stream_tasks(struct __test_metadata *_metadata,
 		got++;
 	}
 	ASSERT_EQ(0, l3l2q_ep_stats(&q->l3.ep, &st));
+	qsort(self->waits, count, sizeof(*self->waits), cmp_u64);
+	TH_LOG("blocking dequeue wait p50 %llu us, p99 %llu us, max %llu us (TCG: information only)",
+	       self->waits[count / 2] / 1000, self->waits[count * 99 / 100] / 1000,
+	       self->waits[count - 1] / 1000);
 	TH_LOG("%llu tasks each way in %llu ms; poller %lld wakes in %lld ticks; L3 kicks %llu, sleeps %llu; device: doorbells %lld, interrupts %lld",
 	       got, (l3l2q_now_ns() - t0) / MS, dbg_num(q->id, "poller_wakes"),
 	       dbg_num(q->id, "poller_ticks"),
@@ -132,6 +154,56 @@ TEST_F_TIMEOUT(stream, plain, 1200)
 	stream_tasks(_metadata, self, STREAM_TASKS);
 	EXPECT_LT(0, dbg_num(self->q.id, "poller_wakes"));
 	EXPECT_EQ(0, ivs_irqs(&self->d));
+}
+
+/* Wait until the host has counted one more death of the device than @n. */
+static int wait_death(const struct ivs *d, long long n)
+{
+	unsigned int i;
+
+	for (i = 0; i < 120000; i += 10) {
+		if (ivs_num(d, "deaths") > n)
+			return 0;
+		sleep_ms(10);
+	}
+	return -1;
+}
+
+/* Restart device 0 with @opts ("" for its default); wait until it beats. */
+static int restart_device(const struct ivs *d, const char *opts, char *why,
+			  size_t cap)
+{
+	long long deaths = ivs_num(d, "deaths");
+
+	if (vmctl(why, cap, "kill-device 0") || wait_death(d, deaths) ||
+	    vmctl(why, cap, "start-device 0%s", opts))
+		return -1;
+	return wait_live(d);
+}
+
+/*
+ * Device code for the upstream ABI alone: no control block (its feature
+ * word stays without L3L2Q_FEAT_KICKS), no kick, no interrupt.  The
+ * device is put back as it was for the suites after this one.
+ */
+TEST_F_TIMEOUT(stream, upstream_only, 1800)
+{
+	char why[128] = "";
+	int ret;
+
+	ASSERT_EQ(0, ivs_find(&self->d, 1, NULL))
+		TH_LOG("no ivshmem-doorbell device bound: does the VM have one (tools/vm/run.sh)?");
+	ASSERT_EQ(0, wait_live(&self->d)) TH_LOG("the device never beat");
+	ASSERT_EQ(0, restart_device(&self->d, " --upstream-only", why,
+				    sizeof(why))) TH_LOG("%s", why);
+	ASSERT_EQ(0, dq_create(&self->q, self->d.node, 64, 1 << 16, 1 << 16));
+	stream_tasks(_metadata, self, STREAM_TASKS);
+	EXPECT_EQ(0u, dq_ctrl(&self->q, L3L2Q_CTRL_L2_FEATURES) &
+		     L3L2Q_FEAT_KICKS);
+	EXPECT_LT(0, dbg_num(self->q.id, "poller_wakes"));
+	dq_destroy(&self->q);
+	ret = restart_device(&self->d, "", why, sizeof(why));
+	ASSERT_EQ(0, ret) TH_LOG("putting the device back: %s", why);
 }
 
 TEST_HARNESS_MAIN
