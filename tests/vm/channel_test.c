@@ -27,7 +27,7 @@
  * if something hangs.
  *
  * liburing 2.3 (bookworm) has no io_uring_prep_uring_cmd(): the SQE is
- * built by device_helpers.h's submit_uwait().
+ * built by device_helpers.h's vm_submit_wait().
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -79,7 +79,7 @@ static int drv_sleep(void *ctx, __u32 counter, __s32 seen, __u64 dl)
 {
 	struct side *s = ctx;
 
-	return do_wait(s->fd, (__u16)counter, seen, dl);
+	return vm_wait(s->fd, (__u16)counter, seen, dl);
 }
 
 static void drv_kick(void *ctx)
@@ -515,22 +515,22 @@ TEST_F(chan, wait_takes_the_peer_bells_only)
 	__u32 seen = load_u32(self->s->mem.ctrl, L3L2Q_CHAN_CTRL_L2_TX_BELL);
 
 	/* A check (deadline 0) of an unchanged bell. */
-	EXPECT_EQ(-ETIMEDOUT, do_wait(self->l3, L3L2Q_CHAN_CTRL_L2_TX_BELL,
+	EXPECT_EQ(-ETIMEDOUT, vm_wait(self->l3, L3L2Q_CHAN_CTRL_L2_TX_BELL,
 				      seen, 0));
-	EXPECT_EQ(-ETIMEDOUT, do_wait(self->l3, L3L2Q_CHAN_CTRL_L2_RX_BELL,
+	EXPECT_EQ(-ETIMEDOUT, vm_wait(self->l3, L3L2Q_CHAN_CTRL_L2_RX_BELL,
 				      load_u32(self->s->mem.ctrl,
 					       L3L2Q_CHAN_CTRL_L2_RX_BELL), 0));
 	/* A bell that differs from seen ends the wait at once. */
-	EXPECT_EQ(0, do_wait(self->l3, L3L2Q_CHAN_CTRL_L2_TX_BELL, seen + 1,
+	EXPECT_EQ(0, vm_wait(self->l3, L3L2Q_CHAN_CTRL_L2_TX_BELL, seen + 1,
 			     cp_deadline()));
 	/* Its own bells, the peer's other words, a queue counter. */
-	EXPECT_EQ(-EINVAL, do_wait(self->l3, L3L2Q_CHAN_CTRL_L3_TX_BELL, 0, 0));
-	EXPECT_EQ(-EINVAL, do_wait(self->l3, L3L2Q_CHAN_CTRL_L3_RX_BELL, 0, 0));
-	EXPECT_EQ(-EINVAL, do_wait(self->l3, L3L2Q_CHAN_CTRL_L2_TX, 0, 0));
-	EXPECT_EQ(-EINVAL, do_wait(self->l3, L3L2Q_CHAN_CTRL_L2_ABORT, 0, 0));
-	EXPECT_EQ(-EINVAL, do_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0, 0));
-	EXPECT_EQ(-EINVAL, do_wait(self->l2, L3L2Q_CHAN_CTRL_L2_TX_BELL, 0, 0));
-	EXPECT_EQ(-ETIMEDOUT, do_wait(self->l2, L3L2Q_CHAN_CTRL_L3_TX_BELL,
+	EXPECT_EQ(-EINVAL, vm_wait(self->l3, L3L2Q_CHAN_CTRL_L3_TX_BELL, 0, 0));
+	EXPECT_EQ(-EINVAL, vm_wait(self->l3, L3L2Q_CHAN_CTRL_L3_RX_BELL, 0, 0));
+	EXPECT_EQ(-EINVAL, vm_wait(self->l3, L3L2Q_CHAN_CTRL_L2_TX, 0, 0));
+	EXPECT_EQ(-EINVAL, vm_wait(self->l3, L3L2Q_CHAN_CTRL_L2_ABORT, 0, 0));
+	EXPECT_EQ(-EINVAL, vm_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0, 0));
+	EXPECT_EQ(-EINVAL, vm_wait(self->l2, L3L2Q_CHAN_CTRL_L2_TX_BELL, 0, 0));
+	EXPECT_EQ(-ETIMEDOUT, vm_wait(self->l2, L3L2Q_CHAN_CTRL_L3_TX_BELL,
 				      load_u32(self->s->mem.ctrl,
 					       L3L2Q_CHAN_CTRL_L3_TX_BELL), 0));
 }
@@ -565,7 +565,7 @@ static void arm_recv(struct __test_metadata *_metadata,
 					    seen));
 	EXPECT_EQ((__u32)L3L2Q_CHAN_CTRL_L2_TX_BELL, *off);
 	ASSERT_EQ(-EAGAIN, l3l2q_chan_try_recv(ctx, &b, 1, &m));
-	ASSERT_EQ(-ETIMEDOUT, do_wait(self->l3, *off, *seen, 0));
+	ASSERT_EQ(-ETIMEDOUT, vm_wait(self->l3, *off, *seen, 0));
 }
 
 TEST_F(chan, wait_ioctl_woken_by_send)
@@ -576,7 +576,7 @@ TEST_F(chan, wait_ioctl_woken_by_send)
 	start_child(_metadata, self, CHILD_CMD);
 	arm_recv(_metadata, self, &ctx, &off, &seen);
 	command(_metadata, self, 3);
-	EXPECT_EQ(0, do_wait(self->l3, off, seen, cp_deadline()));
+	EXPECT_EQ(0, vm_wait(self->l3, off, seen, cp_deadline()));
 	l3l2q_chan_clear_wakeup(&ctx);
 	expect_cmd_msg(_metadata, &ctx, 3);
 	EXPECT_GE(l3l2q_chan_stats(&ctx)->received, 1ull);
@@ -645,7 +645,7 @@ static int uring_wait_res(struct io_uring *ring, int fd, __u32 off,
 			return -ETIME;
 		if (res != -ETIMEDOUT)
 			return res;
-		if (submit_uwait(ring, fd, (__u16)off, (__s32)seen, FOREVER,
+		if (vm_submit_wait(ring, fd, (__u16)off, (__s32)seen, FOREVER,
 				 77) != 1)
 			return -EIO;
 	}
@@ -662,7 +662,7 @@ TEST_F(chan, io_uring_wait_woken_by_send)
 	ASSERT_EQ(0, io_uring_queue_init(4, &ring, 0));
 	start_child(_metadata, self, CHILD_CMD);
 	arm_recv(_metadata, self, &ctx, &off, &seen);
-	ASSERT_EQ(1, submit_uwait(&ring, self->l3, (__u16)off, (__s32)seen,
+	ASSERT_EQ(1, vm_submit_wait(&ring, self->l3, (__u16)off, (__s32)seen,
 				  FOREVER, 77));
 	/* Pending: the bell has not moved. */
 	EXPECT_NE(0, io_uring_peek_cqe(&ring, &cqe));
@@ -703,7 +703,7 @@ static void *waiter_main(void *arg)
 {
 	struct waiter *w = arg;
 
-	w->ret = do_wait(w->fd, w->off, w->seen, L3L2Q_DEADLINE_NONE);
+	w->ret = vm_wait(w->fd, w->off, w->seen, L3L2Q_DEADLINE_NONE);
 	return NULL;
 }
 
@@ -732,7 +732,7 @@ TEST_F(chan, peer_kill9_ends_every_wait)
 	w.ret = 1;
 	ASSERT_EQ(0, pthread_create(&tw, NULL, waiter_main, &w));
 	ASSERT_EQ(0, pthread_create(&tr, NULL, cp_receiver_main, &rc));
-	ASSERT_EQ(1, submit_uwait(&ring, self->l3, (__u16)off, (__s32)seen,
+	ASSERT_EQ(1, vm_submit_wait(&ring, self->l3, (__u16)off, (__s32)seen,
 				  FOREVER, 77));
 
 	ASSERT_EQ(0, kill(self->child, SIGKILL));
@@ -752,7 +752,7 @@ TEST_F(chan, peer_kill9_ends_every_wait)
 	ASSERT_EQ(1, poll(&p, 1, 0));
 	EXPECT_EQ(POLLHUP | POLLERR, p.revents & (POLLHUP | POLLERR));
 	/* A new wait ends at once; the kernel raised L2's abort word. */
-	EXPECT_EQ(-ECONNRESET, do_wait(self->l3, off, seen, cp_deadline()));
+	EXPECT_EQ(-ECONNRESET, vm_wait(self->l3, off, seen, cp_deadline()));
 	EXPECT_EQ(1u, load_u32(self->s->mem.ctrl, L3L2Q_CHAN_CTRL_L2_ABORT));
 	EXPECT_EQ(1, dbg_num(self->id, "l2_abort"));
 	l3l2q_chan_clear_wakeup(&ctx);

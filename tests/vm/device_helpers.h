@@ -44,6 +44,7 @@
 #include "l3l2q_core.h"
 #include "libl3l2q.h"
 #include "vm_helpers.h"
+#include "wait_cmd.h"
 #include "vmctl.h"
 #include "../../tools/l3l2q_task.h"
 
@@ -403,17 +404,6 @@ static inline __u32 dq_ctrl(const struct dq *q, unsigned int off)
 					      off), __ATOMIC_ACQUIRE);
 }
 
-static inline int do_wait(int fd, __u16 counter, __s32 seen, __u64 deadline)
-{
-	struct l3l2q_wait_args a;
-
-	memset(&a, 0, sizeof(a));
-	a.counter = counter;
-	a.seen = seen;
-	a.deadline_ns = deadline;
-	return ioctl(fd, L3L2Q_IOC_WAIT, &a) ? -errno : 0;
-}
-
 static inline int set_eventfd(int fd, int efd)
 {
 	struct l3l2q_eventfd_args a;
@@ -426,26 +416,6 @@ static inline int set_eventfd(int fd, int efd)
 /* ---------------------------------------------------------------------- */
 /* io_uring WAIT (liburing 2.3 has no io_uring_prep_uring_cmd)            */
 /* ---------------------------------------------------------------------- */
-
-static inline int submit_uwait(struct io_uring *ring, int fd, __u16 counter,
-			       __s32 seen, __u64 deadline, __u64 user_data)
-{
-	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
-	struct l3l2q_wait_args a;
-
-	if (!sqe)
-		return -EBUSY;
-	memset(&a, 0, sizeof(a));
-	a.counter = counter;
-	a.seen = seen;
-	a.deadline_ns = deadline;
-	io_uring_prep_rw(IORING_OP_URING_CMD, sqe, fd, NULL, 0, 0);
-	sqe->cmd_op = L3L2Q_IOC_WAIT;
-	memcpy((char *)sqe + offsetof(struct io_uring_sqe, cmd), &a,
-	       sizeof(a));
-	sqe->user_data = user_data;
-	return io_uring_submit(ring);
-}
 
 /* The next CQE within @ms: 0 and its res, or -ETIME. */
 static inline int get_cqe(struct io_uring *ring, unsigned int ms, int *res)
@@ -855,7 +825,7 @@ static inline void *sleeper_fn(void *arg)
 	s->tid = (pid_t)syscall(SYS_gettid);
 	switch (s->via) {
 	case VIA_WAIT:
-		s->res = do_wait(s->fd, L3L2Q_CTR_OUTPUT_TAIL, s->seen,
+		s->res = vm_wait(s->fd, L3L2Q_CTR_OUTPUT_TAIL, s->seen,
 				 l3l2q_now_ns() + 120 * SEC);
 		break;
 	case VIA_EPOLL:

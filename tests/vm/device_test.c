@@ -494,7 +494,7 @@ TEST_F_TIMEOUT(plain, poller_wakes_each_sleeper, 300)
 			ASSERT_GE(efd, 0);
 			ASSERT_EQ(0, set_eventfd(q.fd, efd));
 		} else if (via == VIA_URING) {
-			ASSERT_EQ(1, submit_uwait(&ring, q.fd,
+			ASSERT_EQ(1, vm_submit_wait(&ring, q.fd,
 						  L3L2Q_CTR_OUTPUT_TAIL, seen,
 						  l3l2q_now_ns() + 60 * SEC, 1));
 		}
@@ -598,7 +598,7 @@ TEST_F_TIMEOUT(plain, death_by_silence, 120)
 	kill(self->standin, SIGKILL);
 	waitpid(self->standin, &status, 0);
 	self->standin = -1;
-	EXPECT_EQ(-ECONNRESET, do_wait(q.fd, L3L2Q_CTR_OUTPUT_TAIL,
+	EXPECT_EQ(-ECONNRESET, vm_wait(q.fd, L3L2Q_CTR_OUTPUT_TAIL,
 				       dq_ctr(&q, L3L2Q_CTR_OUTPUT_TAIL),
 				       l3l2q_now_ns() + 60 * SEC));
 	t1 = l3l2q_now_ns();
@@ -630,14 +630,14 @@ TEST_F_TIMEOUT(plain, death_stored_dead, 120)
 	waitpid(self->standin, &status, 0);
 	self->standin = -1;
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	EXPECT_EQ(-ECONNRESET, do_wait(q.fd, L3L2Q_CTR_OUTPUT_TAIL,
+	EXPECT_EQ(-ECONNRESET, vm_wait(q.fd, L3L2Q_CTR_OUTPUT_TAIL,
 				       dq_ctr(&q, L3L2Q_CTR_OUTPUT_TAIL),
 				       l3l2q_now_ns() + 60 * SEC));
 	ivs_line(&self->d, "death", why, sizeof(why));
 	EXPECT_STREQ("it stored DEAD", why);
 	/* While the line says DEAD, a new region's L2 dies too. */
 	ASSERT_EQ(0, dq_create(&q2, self->d.node, DEPTH, ARENA, ARENA));
-	EXPECT_EQ(-ECONNRESET, do_wait(q2.fd, L3L2Q_CTR_OUTPUT_TAIL,
+	EXPECT_EQ(-ECONNRESET, vm_wait(q2.fd, L3L2Q_CTR_OUTPUT_TAIL,
 				       dq_ctr(&q2, L3L2Q_CTR_OUTPUT_TAIL),
 				       l3l2q_now_ns() + 60 * SEC));
 	dq_destroy(&q2);
@@ -658,12 +658,12 @@ TEST_F_TIMEOUT(plain, never_live_is_not_dead, 120)
 	ASSERT_EQ(0, plain_set_heartbeat(self, 100));
 	deaths = ivs_num(&self->d, "deaths");
 	ASSERT_EQ(0, dq_create(&q, self->d.node, DEPTH, ARENA, ARENA));
-	EXPECT_EQ(-ETIMEDOUT, do_wait(q.fd, L3L2Q_CTR_OUTPUT_TAIL,
+	EXPECT_EQ(-ETIMEDOUT, vm_wait(q.fd, L3L2Q_CTR_OUTPUT_TAIL,
 				      dq_ctr(&q, L3L2Q_CTR_OUTPUT_TAIL),
 				      l3l2q_now_ns() + 3 * SEC));
 	self->standin = standin_start(&self->d, &o);
 	ASSERT_GT(self->standin, 0);
-	EXPECT_EQ(-ETIMEDOUT, do_wait(q.fd, L3L2Q_CTR_OUTPUT_TAIL,
+	EXPECT_EQ(-ETIMEDOUT, vm_wait(q.fd, L3L2Q_CTR_OUTPUT_TAIL,
 				      dq_ctr(&q, L3L2Q_CTR_OUTPUT_TAIL),
 				      l3l2q_now_ns() + 3 * SEC));
 	EXPECT_EQ(deaths, ivs_num(&self->d, "deaths"));
@@ -684,7 +684,7 @@ TEST_F_TIMEOUT(plain, device_lets_go, 120)
 	ASSERT_EQ(0, dq_create(&q, self->d.node, DEPTH, ARENA, ARENA));
 	ASSERT_EQ(0, roundtrip(&q, 9));
 	kill(self->standin, SIGUSR2);
-	EXPECT_EQ(-ECONNRESET, do_wait(q.fd, L3L2Q_CTR_OUTPUT_TAIL,
+	EXPECT_EQ(-ECONNRESET, vm_wait(q.fd, L3L2Q_CTR_OUTPUT_TAIL,
 				       dq_ctr(&q, L3L2Q_CTR_OUTPUT_TAIL),
 				       l3l2q_now_ns() + 60 * SEC));
 	EXPECT_LE(1, ivs_num(&self->d, "letgo"));
@@ -795,7 +795,7 @@ TEST_F_TIMEOUT(plain, device_scribbles_everything, 300)
 							   sizeof(buf), NULL),
 				      0, -EAGAIN, -EPROTO, -ECONNRESET,
 				      -EMSGSIZE);
-			EXPECT_ONE_OF(do_wait(q[i].fd, L3L2Q_CTR_OUTPUT_TAIL,
+			EXPECT_ONE_OF(vm_wait(q[i].fd, L3L2Q_CTR_OUTPUT_TAIL,
 					      (__s32)round,
 					      l3l2q_now_ns() + 2 * MS),
 				      0, -ETIMEDOUT, -ECONNRESET, -EINTR);
@@ -849,7 +849,7 @@ TEST_F_TIMEOUT(plain, hot_unplug_wakes_every_sleeper, 300)
 	dev = open(self->d.node, O_RDWR | O_CLOEXEC);
 	ASSERT_GE(dev, 0);
 	ASSERT_EQ(0, io_uring_queue_init(4, &ring, 0));
-	ASSERT_EQ(1, submit_uwait(&ring, q.fd, L3L2Q_CTR_OUTPUT_TAIL,
+	ASSERT_EQ(1, vm_submit_wait(&ring, q.fd, L3L2Q_CTR_OUTPUT_TAIL,
 				  dq_ctr(&q, L3L2Q_CTR_OUTPUT_TAIL),
 				  l3l2q_now_ns() + 120 * SEC, 1));
 	for (i = 0; i < 3; i++) {
@@ -887,8 +887,8 @@ TEST_F_TIMEOUT(plain, hot_unplug_wakes_every_sleeper, 300)
 	EXPECT_EQ(-ENODEV, res);
 
 	/* Later calls fail cleanly. */
-	EXPECT_EQ(-ENODEV, do_wait(q.fd, L3L2Q_CTR_OUTPUT_TAIL, 0, FOREVER));
-	EXPECT_EQ(1, submit_uwait(&ring, q.fd, L3L2Q_CTR_OUTPUT_TAIL, 0,
+	EXPECT_EQ(-ENODEV, vm_wait(q.fd, L3L2Q_CTR_OUTPUT_TAIL, 0, FOREVER));
+	EXPECT_EQ(1, vm_submit_wait(&ring, q.fd, L3L2Q_CTR_OUTPUT_TAIL, 0,
 				  FOREVER, 2));
 	ASSERT_EQ(0, get_cqe(&ring, 60000, &res));
 	EXPECT_EQ(-ENODEV, res);
@@ -1068,7 +1068,7 @@ TEST_F_TIMEOUT(bell, doorbell_and_msix_wake_each_sleeper, 300)
 		sl.seen = dq_ctr(&q, L3L2Q_CTR_OUTPUT_TAIL);
 		sl.efd = sl.ep = -1;
 		if (via == VIA_URING) {
-			ASSERT_EQ(1, submit_uwait(&ring, q.fd,
+			ASSERT_EQ(1, vm_submit_wait(&ring, q.fd,
 						  L3L2Q_CTR_OUTPUT_TAIL, sl.seen,
 						  l3l2q_now_ns() + 60 * SEC, 1));
 		} else {
@@ -1152,7 +1152,7 @@ TEST_F_TIMEOUT(bell, killed_device_is_told, 300)
 	self->restart = 1;
 	ASSERT_EQ(0, vmctl(why, sizeof(why), "kill-device 0")) TH_LOG("%s", why);
 	t0 = l3l2q_now_ns();
-	EXPECT_EQ(-ECONNRESET, do_wait(q.fd, L3L2Q_CTR_OUTPUT_TAIL,
+	EXPECT_EQ(-ECONNRESET, vm_wait(q.fd, L3L2Q_CTR_OUTPUT_TAIL,
 				       dq_ctr(&q, L3L2Q_CTR_OUTPUT_TAIL),
 				       l3l2q_now_ns() + 120 * SEC));
 	TH_LOG("told %llu ms after the kill (bound: %lld ms after the last beat, plus the check's delay)",
@@ -1204,7 +1204,7 @@ TEST_F_TIMEOUT(bell, scribbling_device_fails_cleanly, 300)
 							   sizeof(buf), NULL),
 				      0, -EAGAIN, -EPROTO, -ECONNRESET,
 				      -EMSGSIZE);
-			EXPECT_ONE_OF(do_wait(q[i].fd, L3L2Q_CTR_OUTPUT_TAIL,
+			EXPECT_ONE_OF(vm_wait(q[i].fd, L3L2Q_CTR_OUTPUT_TAIL,
 					      (__s32)round,
 					      l3l2q_now_ns() + 10 * MS),
 				      0, -ETIMEDOUT, -ECONNRESET, -EINTR);

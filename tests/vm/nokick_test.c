@@ -61,7 +61,7 @@ static __u64 nk_now(void *ctx)
 
 static int nk_sleep(void *ctx, __u32 counter, __s32 seen, __u64 deadline)
 {
-	return do_wait(*(int *)ctx, (__u16)counter, seen, deadline);
+	return vm_wait(*(int *)ctx, (__u16)counter, seen, deadline);
 }
 
 static void nk_kick(void *ctx)
@@ -324,7 +324,7 @@ TEST_F_TIMEOUT(nk, each_sleeper_woken, 300)
 			ASSERT_GE(efd, 0);
 			ASSERT_EQ(0, set_eventfd(self->q.fd, efd));
 		} else if (via == VIA_URING) {
-			ASSERT_EQ(1, submit_uwait(&ring, self->q.fd,
+			ASSERT_EQ(1, vm_submit_wait(&ring, self->q.fd,
 						  L3L2Q_CTR_OUTPUT_TAIL, seen,
 						  l3l2q_now_ns() + 60 * SEC, 1));
 		}
@@ -416,7 +416,7 @@ TEST_F_TIMEOUT(nk, peer_poison_ends_wait, 120)
 						NULL));
 	TH_LOG("told %llu ms after the go", (l3l2q_now_ns() - t0) / MS);
 	EXPECT_EQ(1, dq_ctr(&self->q, L3L2Q_CTR_L2_ABORT));
-	EXPECT_EQ(-ECONNRESET, do_wait(self->q.fd, L3L2Q_CTR_OUTPUT_TAIL,
+	EXPECT_EQ(-ECONNRESET, vm_wait(self->q.fd, L3L2Q_CTR_OUTPUT_TAIL,
 				       dq_ctr(&self->q, L3L2Q_CTR_OUTPUT_TAIL),
 				       l3l2q_now_ns() + 60 * SEC));
 	pfd.fd = self->q.fd;

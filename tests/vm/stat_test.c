@@ -29,6 +29,7 @@
 #include "l3l2q.h"
 #include "kselftest_harness.h"
 #include "vm_helpers.h"
+#include "wait_cmd.h"
 
 #define DEV_PATH	"/dev/l3l2q"
 #define DEPTH		8ull
@@ -81,45 +82,6 @@ static int fdis(int fd, const char *key, const char *want)
 static void store_u32(void *base, size_t off, __u32 v)
 {
 	__atomic_store_n((__u32 *)((char *)base + off), v, __ATOMIC_SEQ_CST);
-}
-
-static __u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * SEC + (__u64)ts.tv_nsec;
-}
-
-static int do_wait(int fd, __u16 counter, __s32 seen, __u64 deadline)
-{
-	struct l3l2q_wait_args a;
-
-	memset(&a, 0, sizeof(a));
-	a.counter = counter;
-	a.seen = seen;
-	a.deadline_ns = deadline;
-	return ioctl(fd, L3L2Q_IOC_WAIT, &a) ? -errno : 0;
-}
-
-/* An IORING_OP_URING_CMD WAIT, built by hand (liburing 2.3). */
-static int submit_wait(struct io_uring *ring, int fd, __u16 counter,
-		       __s32 seen, __u64 deadline)
-{
-	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
-	struct l3l2q_wait_args a;
-
-	if (!sqe)
-		return -EBUSY;
-	memset(&a, 0, sizeof(a));
-	a.counter = counter;
-	a.seen = seen;
-	a.deadline_ns = deadline;
-	io_uring_prep_rw(IORING_OP_URING_CMD, sqe, fd, NULL, 0, 0);
-	sqe->cmd_op = L3L2Q_IOC_WAIT;
-	memcpy((char *)sqe + offsetof(struct io_uring_sqe, cmd), &a,
-	       sizeof(a));
-	return io_uring_submit(ring);
 }
 
 FIXTURE(sq) {
@@ -260,7 +222,7 @@ TEST_F_TIMEOUT(sq, kicks_sleeps_waiters, 120)
 	EXPECT_EQ(1, fdnum(self->l3, "l2-kicks"));
 
 	/* A check-only WAIT neither sleeps nor stays a waiter. */
-	ASSERT_EQ(-ETIMEDOUT, do_wait(self->l2, L3L2Q_CTR_INPUT_TAIL, START,
+	ASSERT_EQ(-ETIMEDOUT, vm_wait(self->l2, L3L2Q_CTR_INPUT_TAIL, START,
 				      0));
 	EXPECT_EQ(0, fdnum(self->l3, "l2-sleeps"));
 	EXPECT_EQ(0, fdnum(self->l3, "l2-waiters"));
@@ -269,8 +231,8 @@ TEST_F_TIMEOUT(sq, kicks_sleeps_waiters, 120)
 	ASSERT_LE(0, self->child);
 	if (self->child == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		_exit(-do_wait(self->l2, L3L2Q_CTR_INPUT_TAIL, START,
-			       now_ns() + 60 * SEC));
+		_exit(-vm_wait(self->l2, L3L2Q_CTR_INPUT_TAIL, START,
+			       vm_now_ns() + 60 * SEC));
 	}
 	/* Asleep in the WAIT: inside ioctl(2) and in state S. */
 	ASSERT_TRUE(vm_wait_blocked(self->child, SYS_ioctl));
@@ -289,8 +251,8 @@ TEST_F_TIMEOUT(sq, kicks_sleeps_waiters, 120)
 
 	/* A pending io_uring WAIT is a waiter and a sleep of its role. */
 	ASSERT_EQ(0, io_uring_queue_init(4, &ring, 0));
-	ASSERT_EQ(1, submit_wait(&ring, self->l3, L3L2Q_CTR_OUTPUT_TAIL,
-				 START, now_ns() + 60 * SEC));
+	ASSERT_EQ(1, vm_submit_wait(&ring, self->l3, L3L2Q_CTR_OUTPUT_TAIL,
+				 START, vm_now_ns() + 60 * SEC, 0));
 	EXPECT_EQ(1, fdnum(self->l2, "l3-waiters"));
 	EXPECT_EQ(1, fdnum(self->l2, "l3-sleeps"));
 	store_u32(self->ctr, L3L2Q_CTR_OUTPUT_TAIL, START + 1);

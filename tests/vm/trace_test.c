@@ -37,6 +37,7 @@
 #include "l3l2q.h"
 #include "kselftest_harness.h"
 #include "vm_helpers.h"
+#include "wait_cmd.h"
 
 #define DEV_PATH	"/dev/l3l2q"
 #define TFS		"/sys/kernel/tracing"
@@ -211,48 +212,9 @@ static void dump_evs(const struct evs *t)
 /* The queue                                                              */
 /* ---------------------------------------------------------------------- */
 
-static int do_wait(int fd, __u16 counter, __s32 seen, __u64 deadline)
-{
-	struct l3l2q_wait_args a;
-
-	memset(&a, 0, sizeof(a));
-	a.counter = counter;
-	a.seen = seen;
-	a.deadline_ns = deadline;
-	return ioctl(fd, L3L2Q_IOC_WAIT, &a) ? -errno : 0;
-}
-
-static __u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * SEC + (__u64)ts.tv_nsec;
-}
-
 static void store_u32(void *map, size_t off, __u32 v)
 {
 	__atomic_store_n((__u32 *)((char *)map + off), v, __ATOMIC_SEQ_CST);
-}
-
-/* An IORING_OP_URING_CMD WAIT, built by hand (liburing 2.3). */
-static int submit_wait(struct io_uring *ring, int fd, __u16 counter,
-		       __s32 seen, __u64 deadline)
-{
-	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
-	struct l3l2q_wait_args a;
-
-	if (!sqe)
-		return -EBUSY;
-	memset(&a, 0, sizeof(a));
-	a.counter = counter;
-	a.seen = seen;
-	a.deadline_ns = deadline;
-	io_uring_prep_rw(IORING_OP_URING_CMD, sqe, fd, NULL, 0, 0);
-	sqe->cmd_op = L3L2Q_IOC_WAIT;
-	memcpy((char *)sqe + offsetof(struct io_uring_sqe, cmd), &a,
-	       sizeof(a));
-	return io_uring_submit(ring);
 }
 
 /* The next CQE's res within 30 s; -ETIME if none came. */
@@ -382,7 +344,7 @@ TEST_F_TIMEOUT(tq, round_trip, 120)
 	store_u32(ctrl, L3L2Q_CTRL_L2_FEATURES, L3L2Q_FEAT_KICKS);
 
 	/* A check-only WAIT: nothing published, deadline 0. */
-	ASSERT_EQ(-ETIMEDOUT, do_wait(self->l2, L3L2Q_CTR_INPUT_TAIL, START,
+	ASSERT_EQ(-ETIMEDOUT, vm_wait(self->l2, L3L2Q_CTR_INPUT_TAIL, START,
 				      0));
 
 	/* The L2 sleeps for input (its bit armed, as W1 does). */
@@ -392,8 +354,8 @@ TEST_F_TIMEOUT(tq, round_trip, 120)
 	ASSERT_LE(0, self->child);
 	if (self->child == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		_exit(-do_wait(self->l2, L3L2Q_CTR_INPUT_TAIL, START,
-			       now_ns() + 60 * SEC));
+		_exit(-vm_wait(self->l2, L3L2Q_CTR_INPUT_TAIL, START,
+			       vm_now_ns() + 60 * SEC));
 	}
 	/* Asleep in the WAIT: inside ioctl(2) and in state S. */
 	ASSERT_TRUE(vm_wait_blocked(self->child, SYS_ioctl));
@@ -409,16 +371,16 @@ TEST_F_TIMEOUT(tq, round_trip, 120)
 
 	/* The L3 waits for output in io_uring; the L2 answers and kicks. */
 	ASSERT_EQ(0, io_uring_queue_init(4, &ring, 0));
-	ASSERT_EQ(1, submit_wait(&ring, self->l3, L3L2Q_CTR_OUTPUT_TAIL,
-				 START, now_ns() + 60 * SEC));
+	ASSERT_EQ(1, vm_submit_wait(&ring, self->l3, L3L2Q_CTR_OUTPUT_TAIL,
+				 START, vm_now_ns() + 60 * SEC, 0));
 	store_u32(ctr, L3L2Q_CTR_INPUT_HEAD, START + 1);	/* received */
 	store_u32(ctr, L3L2Q_CTR_OUTPUT_TAIL, START + 1);	/* answered */
 	ASSERT_EQ(0, ioctl(self->l2, L3L2Q_IOC_KICK));
 	ASSERT_EQ(0, get_res(&ring, &res));
 	ASSERT_EQ(0, res);
 	/* Known at issue: the output tail moved already. */
-	ASSERT_EQ(1, submit_wait(&ring, self->l3, L3L2Q_CTR_OUTPUT_TAIL,
-				 START, now_ns() + 60 * SEC));
+	ASSERT_EQ(1, vm_submit_wait(&ring, self->l3, L3L2Q_CTR_OUTPUT_TAIL,
+				 START, vm_now_ns() + 60 * SEC, 0));
 	ASSERT_EQ(0, get_res(&ring, &res));
 	ASSERT_EQ(0, res);
 	io_uring_queue_exit(&ring);

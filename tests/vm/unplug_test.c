@@ -95,7 +95,7 @@ TEST_F_TIMEOUT(unplug, sleepers_wake_and_calls_fail, 300)
 	ASSERT_GE(dev, 0);
 
 	ASSERT_EQ(0, io_uring_queue_init(4, &ring, 0));
-	ASSERT_EQ(1, submit_uwait(&ring, self->q.fd, L3L2Q_CTR_OUTPUT_TAIL,
+	ASSERT_EQ(1, vm_submit_wait(&ring, self->q.fd, L3L2Q_CTR_OUTPUT_TAIL,
 				  dq_ctr(&self->q, L3L2Q_CTR_OUTPUT_TAIL),
 				  l3l2q_now_ns() + 120 * SEC, 1));
 	for (i = 0; i < 3; i++) {
@@ -142,9 +142,9 @@ TEST_F_TIMEOUT(unplug, sleepers_wake_and_calls_fail, 300)
 	EXPECT_NE(0, access(self->d.dbg, F_OK));
 
 	/* Later calls. */
-	EXPECT_EQ(-ENODEV, do_wait(self->q.fd, L3L2Q_CTR_OUTPUT_TAIL, 0,
+	EXPECT_EQ(-ENODEV, vm_wait(self->q.fd, L3L2Q_CTR_OUTPUT_TAIL, 0,
 				   FOREVER));
-	EXPECT_EQ(1, submit_uwait(&ring, self->q.fd, L3L2Q_CTR_OUTPUT_TAIL, 0,
+	EXPECT_EQ(1, vm_submit_wait(&ring, self->q.fd, L3L2Q_CTR_OUTPUT_TAIL, 0,
 				  FOREVER, 2));
 	ASSERT_EQ(0, get_cqe(&ring, 60000, &res));
 	EXPECT_EQ(-ENODEV, res);

@@ -32,19 +32,12 @@
 #include "l3l2q.h"
 #include "kselftest_harness.h"
 #include "vm_helpers.h"
+#include "wait_cmd.h"
 
 #define DEV_PATH	"/dev/l3l2q"
 #define MS		1000000ull
 #define SEC		1000000000ull
 #define NONE		(~0ull)
-
-static __u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * SEC + (__u64)ts.tv_nsec;
-}
 
 static void store_ctr(void *ctr, unsigned int off, __s32 v)
 {
@@ -127,17 +120,6 @@ static int ring_init(struct io_uring *ring, unsigned int sq, unsigned int cq)
 	return io_uring_queue_init_params(sq, ring, &p);
 }
 
-static int do_wait(int fd, __u16 counter, __s32 seen, __u64 deadline)
-{
-	struct l3l2q_wait_args a;
-
-	memset(&a, 0, sizeof(a));
-	a.counter = counter;
-	a.seen = seen;
-	a.deadline_ns = deadline;
-	return ioctl(fd, L3L2Q_IOC_WAIT, &a) ? -errno : 0;
-}
-
 /*
  * WAIT until @deadline, again after -EINTR: a completion posted to this
  * process's own ring runs as task work, which interrupts a blocking WAIT.
@@ -147,7 +129,7 @@ static int do_wait_restart(int fd, __u16 counter, __s32 seen, __u64 deadline)
 	int ret;
 
 	do
-		ret = do_wait(fd, counter, seen, deadline);
+		ret = vm_wait(fd, counter, seen, deadline);
 	while (ret == -EINTR);
 	return ret;
 }
@@ -308,7 +290,7 @@ TEST_F_TIMEOUT(uq, staggered_deadlines_10k_expire_once_each, 600)
 	ASSERT_NE(NULL, done);
 	ASSERT_EQ(0, ring_init(&ring, 4096, 16384));
 
-	base = now_ns() + 3 * SEC;
+	base = vm_now_ns() + 3 * SEC;
 	for (i = 0; i < MANY; i++) {
 		struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
 
@@ -326,7 +308,7 @@ TEST_F_TIMEOUT(uq, staggered_deadlines_10k_expire_once_each, 600)
 	}
 	ASSERT_EQ(0, submit_all(&ring));
 	TH_LOG("%u commands issued in %llu ms; pending now %lld",
-	       MANY, (unsigned long long)(now_ns() - (base - 3 * SEC)) / MS,
+	       MANY, (unsigned long long)(vm_now_ns() - (base - 3 * SEC)) / MS,
 	       dbg_num(self->id, "uring_pending"));
 
 	/* The input head moves: every odd one is done. */
@@ -337,7 +319,7 @@ TEST_F_TIMEOUT(uq, staggered_deadlines_10k_expire_once_each, 600)
 		ASSERT_EQ(0, get_cqe(&ring, 120000, &res, &ud)) {
 			TH_LOG("%u of %u completions came", n, MANY);
 		}
-		t = now_ns();
+		t = vm_now_ns();
 		ASSERT_LT(ud, (__u64)MANY);
 		ASSERT_EQ(0, done[ud]) {
 			TH_LOG("command %llu completed twice",
@@ -540,7 +522,7 @@ TEST_F_TIMEOUT(uq, last_close_cancels_the_roles_own_waits, 120)
 	close(l3);
 	/* The L2 side's WAIT ends with the death, well before 60 s. */
 	EXPECT_EQ(-ECONNRESET, do_wait_restart(l2, L3L2Q_CTR_INPUT_TAIL, 0,
-					       now_ns() + 60 * SEC));
+					       vm_now_ns() + 60 * SEC));
 	ASSERT_EQ(0, get_cqe(&ring, 60000, &res, &ud));
 	EXPECT_EQ(7ull, ud);
 	EXPECT_EQ(-ECANCELED, res);
@@ -573,15 +555,15 @@ TEST_F_TIMEOUT(uq, mapping_or_dup_keeps_waits_until_the_last_goes, 120)
 	ASSERT_EQ(0, submit_all(&ring));
 
 	close(l3);
-	EXPECT_EQ(-ETIMEDOUT, do_wait(l2, L3L2Q_CTR_INPUT_TAIL, 0, 0));
+	EXPECT_EQ(-ETIMEDOUT, vm_wait(l2, L3L2Q_CTR_INPUT_TAIL, 0, 0));
 	close(l3b);
-	EXPECT_EQ(-ETIMEDOUT, do_wait(l2, L3L2Q_CTR_INPUT_TAIL, 0, 0));
+	EXPECT_EQ(-ETIMEDOUT, vm_wait(l2, L3L2Q_CTR_INPUT_TAIL, 0, 0));
 	EXPECT_EQ(0, peek_cqe(&ring, &res, &ud));
 	EXPECT_EQ(L3L2Q_ROLE_LIVE, load_u32(m, L3L2Q_CTRL_L3_STATE));
 
 	munmap(m, (size_t)len);
 	EXPECT_EQ(-ECONNRESET, do_wait_restart(l2, L3L2Q_CTR_INPUT_TAIL, 0,
-					       now_ns() + 60 * SEC));
+					       vm_now_ns() + 60 * SEC));
 	ASSERT_EQ(0, get_cqe(&ring, 60000, &res, &ud));
 	EXPECT_EQ(-ECANCELED, res);
 	ASSERT_EQ(0, get_cqe(&ring, 60000, &res, &ud));
@@ -613,7 +595,7 @@ TEST_F_TIMEOUT(uq, registered_file_keeps_the_role, 120)
 	sqe->flags |= IOSQE_FIXED_FILE;
 	ASSERT_EQ(0, submit_all(&ring));
 	close(l3);
-	EXPECT_EQ(-ETIMEDOUT, do_wait(l2, L3L2Q_CTR_INPUT_TAIL, 0, 0));
+	EXPECT_EQ(-ETIMEDOUT, vm_wait(l2, L3L2Q_CTR_INPUT_TAIL, 0, 0));
 	EXPECT_EQ(0, peek_cqe(&ring, &res, &ud));
 
 	store_ctr((char *)m2 + L3L2Q_CTRL_BYTES, L3L2Q_CTR_OUTPUT_TAIL, 1);
@@ -624,7 +606,7 @@ TEST_F_TIMEOUT(uq, registered_file_keeps_the_role, 120)
 	io_uring_queue_exit(&ring);
 	/* The ring was the last holder. */
 	EXPECT_EQ(-ECONNRESET, do_wait_restart(l2, L3L2Q_CTR_INPUT_TAIL, 0,
-					       now_ns() + 60 * SEC));
+					       vm_now_ns() + 60 * SEC));
 	munmap(m2, (size_t)len);
 	close(l2);
 }

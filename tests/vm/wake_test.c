@@ -57,6 +57,7 @@
 #include "l3l2q.h"
 #include "kselftest_harness.h"
 #include "vm_helpers.h"
+#include "wait_cmd.h"
 #include "libl3l2q.h"
 
 #define DEV_PATH	"/dev/l3l2q"
@@ -88,18 +89,6 @@ static pid_t gettid_(void)
 static void child_setup(void)
 {
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-}
-
-/* WAIT as a function: 0 or -errno. */
-static int do_wait(int fd, __u16 counter, __s32 seen, __u64 deadline)
-{
-	struct l3l2q_wait_args a;
-
-	memset(&a, 0, sizeof(a));
-	a.counter = counter;
-	a.seen = seen;
-	a.deadline_ns = deadline;
-	return ioctl(fd, L3L2Q_IOC_WAIT, &a) ? -errno : 0;
 }
 
 static int do_kick(int fd)
@@ -347,15 +336,15 @@ TEST_F(wq, wait_returns_at_once_when_counter_differs)
 	store_ctr(self->ctr, L3L2Q_CTR_INPUT_HEAD, 7);
 	store_ctr(self->ctr, L3L2Q_CTR_OUTPUT_HEAD, 0x7fffffff);
 
-	EXPECT_EQ(0, do_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0, FOREVER));
-	EXPECT_EQ(0, do_wait(self->l3, L3L2Q_CTR_INPUT_HEAD, 6, FOREVER));
-	EXPECT_EQ(0, do_wait(self->l2, L3L2Q_CTR_INPUT_TAIL, 0, FOREVER));
-	EXPECT_EQ(0, do_wait(self->l2, L3L2Q_CTR_OUTPUT_HEAD, -1, FOREVER));
+	EXPECT_EQ(0, vm_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0, FOREVER));
+	EXPECT_EQ(0, vm_wait(self->l3, L3L2Q_CTR_INPUT_HEAD, 6, FOREVER));
+	EXPECT_EQ(0, vm_wait(self->l2, L3L2Q_CTR_INPUT_TAIL, 0, FOREVER));
+	EXPECT_EQ(0, vm_wait(self->l2, L3L2Q_CTR_OUTPUT_HEAD, -1, FOREVER));
 
 	/* Deadline 0 only checks. */
-	EXPECT_EQ(0, do_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 4, 0));
-	EXPECT_EQ(-ETIMEDOUT, do_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 5, 0));
-	EXPECT_EQ(-ETIMEDOUT, do_wait(self->l2, L3L2Q_CTR_INPUT_TAIL, -1, 0));
+	EXPECT_EQ(0, vm_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 4, 0));
+	EXPECT_EQ(-ETIMEDOUT, vm_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 5, 0));
+	EXPECT_EQ(-ETIMEDOUT, vm_wait(self->l2, L3L2Q_CTR_INPUT_TAIL, -1, 0));
 }
 
 TEST_F(wq, wait_deadline_times_out)
@@ -363,21 +352,21 @@ TEST_F(wq, wait_deadline_times_out)
 	__u64 t0, dt;
 
 	t0 = l3l2q_now_ns();
-	EXPECT_EQ(-ETIMEDOUT, do_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
+	EXPECT_EQ(-ETIMEDOUT, vm_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
 				      t0 + 200 * MS));
 	dt = l3l2q_now_ns() - t0;
 	EXPECT_GE(dt, 200 * MS);	/* not before its deadline */
 
 	t0 = l3l2q_now_ns();
-	EXPECT_EQ(-ETIMEDOUT, do_wait(self->l2, L3L2Q_CTR_OUTPUT_HEAD, 0,
+	EXPECT_EQ(-ETIMEDOUT, vm_wait(self->l2, L3L2Q_CTR_OUTPUT_HEAD, 0,
 				      t0 + 100 * MS));
 	dt = l3l2q_now_ns() - t0;
 	EXPECT_GE(dt, 100 * MS);
 
 	/* A deadline already past times out (the watchdog catches a hang). */
 	t0 = l3l2q_now_ns();
-	EXPECT_EQ(-ETIMEDOUT, do_wait(self->l3, L3L2Q_CTR_INPUT_HEAD, 0, 1));
-	EXPECT_EQ(-ETIMEDOUT, do_wait(self->l3, L3L2Q_CTR_INPUT_HEAD, 0,
+	EXPECT_EQ(-ETIMEDOUT, vm_wait(self->l3, L3L2Q_CTR_INPUT_HEAD, 0, 1));
+	EXPECT_EQ(-ETIMEDOUT, vm_wait(self->l3, L3L2Q_CTR_INPUT_HEAD, 0,
 				      t0 - 1));
 }
 
@@ -397,9 +386,9 @@ TEST_F(wq, wait_bad_counter_or_flags_einval)
 	unsigned int i;
 
 	for (i = 0; i < sizeof(l3_bad) / sizeof(l3_bad[0]); i++)
-		EXPECT_EQ(-EINVAL, do_wait(self->l3, l3_bad[i], 0, 0));
+		EXPECT_EQ(-EINVAL, vm_wait(self->l3, l3_bad[i], 0, 0));
 	for (i = 0; i < sizeof(l2_bad) / sizeof(l2_bad[0]); i++)
-		EXPECT_EQ(-EINVAL, do_wait(self->l2, l2_bad[i], 0, 0));
+		EXPECT_EQ(-EINVAL, vm_wait(self->l2, l2_bad[i], 0, 0));
 
 	/* Flags must be zero, on either role. */
 	memset(&a, 0, sizeof(a));
@@ -455,7 +444,7 @@ TEST_F(wq, wait_woken_by_kick_after_change)
 		_exit(do_kick(self->l2) ? 3 : 0);
 	}
 	/* No deadline: a lost kick would leave it asleep (watchdog). */
-	EXPECT_EQ(0, do_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0, FOREVER));
+	EXPECT_EQ(0, vm_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0, FOREVER));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
@@ -514,7 +503,7 @@ TEST_F(wq, kick_without_change_keeps_waiting)
 	pthread_t th;
 
 	ASSERT_EQ(0, pthread_create(&th, NULL, kicker_thread, &k));
-	EXPECT_EQ(0, do_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0, FOREVER));
+	EXPECT_EQ(0, vm_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0, FOREVER));
 	EXPECT_EQ(1, __atomic_load_n(&k.changed, __ATOMIC_ACQUIRE));
 	pthread_join(th, NULL);
 	EXPECT_EQ(12, k.kicks);
@@ -527,7 +516,7 @@ TEST_F(wq, kick_without_change_keeps_waiting)
 	k.last_fd = self->l2;
 	k.count = 7;
 	ASSERT_EQ(0, pthread_create(&th, NULL, kicker_thread, &k));
-	EXPECT_EQ(0, do_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 1, FOREVER));
+	EXPECT_EQ(0, vm_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 1, FOREVER));
 	EXPECT_EQ(1, __atomic_load_n(&k.changed, __ATOMIC_ACQUIRE));
 	pthread_join(th, NULL);
 	EXPECT_EQ(7, k.kicks);
@@ -573,7 +562,7 @@ TEST_F(wq, wait_interrupted_by_signal)
 		s.stop = 0;
 		ASSERT_EQ(0, pthread_create(&th, NULL, signaller_thread, &s));
 		/* No deadline: only the signal can end it (-EINTR). */
-		EXPECT_EQ(-EINTR, do_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
+		EXPECT_EQ(-EINTR, vm_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
 					  FOREVER));
 		s.stop = 1;
 		pthread_join(th, NULL);
@@ -1198,7 +1187,7 @@ static void peer_death(struct __test_metadata *_metadata,
 	EXPECT_EQ(0, efd_read(efd));
 
 	ASSERT_EQ(0, pthread_create(&th, NULL, killer_thread, &k));
-	EXPECT_EQ(-ECONNRESET, do_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
+	EXPECT_EQ(-ECONNRESET, vm_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
 				       FOREVER));
 	pthread_join(th, NULL);
 	ASSERT_EQ(1, k.done);
@@ -1219,15 +1208,15 @@ static void peer_death(struct __test_metadata *_metadata,
 		  out.events & (EPOLLHUP | EPOLLERR));
 
 	/* Later waits end at once; published data still comes first. */
-	EXPECT_EQ(-ECONNRESET, do_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
+	EXPECT_EQ(-ECONNRESET, vm_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
 				       FOREVER));
-	EXPECT_EQ(-ECONNRESET, do_wait(self->l3, L3L2Q_CTR_INPUT_HEAD, 0, 0));
+	EXPECT_EQ(-ECONNRESET, vm_wait(self->l3, L3L2Q_CTR_INPUT_HEAD, 0, 0));
 	ASSERT_EQ(0, uring_wait_sync(self->l3, L3L2Q_IOC_WAIT,
 				     L3L2Q_CTR_OUTPUT_TAIL, 0, 0, FOREVER,
 				     &res));
 	EXPECT_EQ(-ECONNRESET, res);
 	store_ctr(self->ctr, L3L2Q_CTR_OUTPUT_TAIL, 1);
-	EXPECT_EQ(0, do_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0, FOREVER));
+	EXPECT_EQ(0, vm_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0, FOREVER));
 	EXPECT_EQ(0, do_kick(self->l3));
 	EXPECT_EQ(0, dbg_num(self->id, "uring_pending"));
 
@@ -1262,7 +1251,7 @@ static void *l2_wait_thread(void *arg)
 
 	w->tid = gettid_();
 	__atomic_store_n(&w->ready, 1, __ATOMIC_RELEASE);
-	w->ret = do_wait(w->fd, L3L2Q_CTR_INPUT_TAIL, 0, FOREVER);
+	w->ret = vm_wait(w->fd, L3L2Q_CTR_INPUT_TAIL, 0, FOREVER);
 	return NULL;
 }
 
@@ -1398,7 +1387,7 @@ static int side_wait(struct side *s, __s32 seen, unsigned int spin)
 			r = uring_wait_one(s->ring, s->fd, (__u16)s->wait_ctr,
 					   seen, dl);
 		else
-			r = do_wait(s->fd, (__u16)s->wait_ctr, seen, dl);
+			r = vm_wait(s->fd, (__u16)s->wait_ctr, seen, dl);
 		if (!r && l3l2q_now_ns() >= dl) {
 			/* Slept to the deadline though the counter moved. */
 			s->lost++;
