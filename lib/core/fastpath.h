@@ -23,8 +23,11 @@
 
 #include "internal.h"
 
+/* Always in the entry point, whatever the compiler's inlining budget. */
+#define L3L2Q__FAST	static inline __attribute__((__always_inline__))
+
 /* l3l2q__prod_try_reserve() for a call with nothing unusual about it. */
-static inline int l3l2q__prod_reserve(struct l3l2q_ep *ep,
+L3L2Q__FAST int l3l2q__prod_reserve(struct l3l2q_ep *ep,
 				      struct l3l2q_prod *p, __u64 n,
 				      struct l3l2q_res *res, __u32 op)
 {
@@ -69,7 +72,7 @@ static inline int l3l2q__prod_reserve(struct l3l2q_ep *ep,
  * write the slot (B) and, unless @defer, the tail (C) and the need-wakeup
  * check.
  */
-static inline int l3l2q__prod_put(struct l3l2q_ep *ep, struct l3l2q_prod *p,
+L3L2Q__FAST int l3l2q__prod_put(struct l3l2q_ep *ep, struct l3l2q_prod *p,
 				  const struct l3l2q_res *res, __u64 opcode,
 				  __u32 op, int defer)
 {
@@ -105,7 +108,7 @@ static inline int l3l2q__prod_put(struct l3l2q_ep *ep, struct l3l2q_prod *p,
  * the call unusual (the L3 output's second peek returns the held one; the
  * L2 input in single mode poisons).
  */
-static inline int l3l2q__cons_peek(struct l3l2q_ep *ep, struct l3l2q_cons *c,
+L3L2Q__FAST int l3l2q__cons_peek(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 				   struct l3l2q_msg *msg, __u32 op, const int in)
 {
 	__u64 seq = c->acq + 1, a = c->arena_bytes, pos, dseq, dop, doff, dn;
@@ -175,7 +178,7 @@ static inline int l3l2q__cons_peek(struct l3l2q_ep *ep, struct l3l2q_cons *c,
  * kept copy (P2), none released before -- then pop the completed prefix
  * with one head store (D) and one need-wakeup check.
  */
-static inline int l3l2q__cons_release_n(struct l3l2q_ep *ep,
+L3L2Q__FAST int l3l2q__cons_release_n(struct l3l2q_ep *ep,
 					struct l3l2q_cons *c,
 					const struct l3l2q_msg *msgs, __u32 n,
 					__u32 op)
