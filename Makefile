@@ -102,6 +102,7 @@ SCRIPT_SUITES	+= tests/install_check.sh tests/license_check.sh
 SCRIPT_SUITES	+= tests/deb_check.sh
 # After the VM suites, which install both kernels' headers.
 SCRIPT_SUITES	+= tests/kmod_lint.sh
+SCRIPT_SUITES	+= tests/icount_check.sh
 
 # SUITE_TIMEOUT is a watchdog per suite (the VM suites boot two kernels,
 # the aarch64 one runs every host suite under qemu-user): generous, since
@@ -236,7 +237,9 @@ clean:
 #
 #   make bench        build tools/l3l2q-bench, run it (a few minutes), write
 #                     build/bench/results.txt and, from it, the markdown
-#                     table and throughput.png (tools/bench/report.sh)
+#                     table and throughput.png (tools/bench/report.sh);
+#                     with valgrind, instructions per message of every
+#                     ring (tools/bench/icount.sh, callgrind)
 #   make bench-deps   install what the bench compares with and plots with
 #                     (libdpdk-dev, gnuplot-nox); not needed by make check
 #
@@ -267,6 +270,9 @@ bench: $(BENCH)
 	@mkdir -p $(BENCH_OUT)
 	./$(BENCH) --tag "commit=$$(git rev-parse --short HEAD 2>/dev/null)$$(git diff --quiet HEAD 2>/dev/null || echo -dirty)" \
 		$(BENCH_ARGS) | tee $(BENCH_OUT)/results.txt
+	@if command -v valgrind >/dev/null 2>&1; then \
+		sh tools/bench/icount.sh $(BENCH) | tee -a $(BENCH_OUT)/results.txt; \
+	else echo "bench: no valgrind, no instruction counts (tools/install-deps.sh)"; fi
 	sh tools/bench/report.sh $(BENCH_OUT)/results.txt $(BENCH_OUT)
 
 # Fuzzing ---------------------------------------------------------------

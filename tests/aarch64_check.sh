@@ -319,10 +319,23 @@ disasm_check "$prod" "l3l2q__prod_try_reserve refresh_head" "$acq32" \
 	"disasm: l3l2q__prod_try_reserve loads the head counter with ldar/ldapr (acquire)"
 disasm_check "$prod" "l3l2q__prod_publish publish_slot" "$rel64" \
 	"disasm: l3l2q__prod_publish stores the descriptor seq with stlr x (release)"
-disasm_check "$prod" "l3l2q__prod_publish publish_tail" "$rel32" \
+disasm_check "$prod" "l3l2q__prod_publish l3l2q__prod_publish_tail" "$rel32" \
 	"disasm: l3l2q__prod_publish stores the tail counter with stlr w (release)"
-disasm_check "$prod" "l3l2q__prod_flush publish_tail" "$rel32" \
+disasm_check "$prod" "l3l2q__prod_flush l3l2q__prod_publish_tail" "$rel32" \
 	"disasm: l3l2q__prod_flush stores the tail counter with stlr w (release)"
+# The fast paths (lib/core/fastpath.h), inlined into the entry points.
+l3o=$out/obj/lib/core/l3.o
+l2o=$out/obj/lib/core/l2.o
+disasm_check "$l3o" "l3l2q_l3_try_reserve" "$acq32" \
+	"disasm: l3l2q_l3_try_reserve's fast path loads the head counter with ldar/ldapr (acquire)"
+disasm_check "$l3o" "l3l2q_l3_publish_defer" "$rel64" \
+	"disasm: l3l2q_l3_publish_defer's fast path stores the descriptor seq with stlr x (release)"
+disasm_check "$l2o" "l3l2q_l2_try_peek" "$acq32" \
+	"disasm: l3l2q_l2_try_peek's fast path loads the tail counter with ldar/ldapr (acquire)"
+disasm_check "$l3o" "l3l2q_l3_try_peek" "$acq32" \
+	"disasm: l3l2q_l3_try_peek's fast path loads the tail counter with ldar/ldapr (acquire)"
+disasm_check "$cons" "l3l2q__cons_pop pop_completed" "$rel32" \
+	"disasm: l3l2q__cons_pop (the fast release's pop) stores the head counter with stlr (release)"
 disasm_check "$ep" "l3l2q__notify" "$dmb" \
 	"disasm: l3l2q__notify has a full fence (dmb ish)"
 disasm_check "$ep" "l3l2q_ep_want_wakeup" "$dmb" \

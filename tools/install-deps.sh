@@ -9,6 +9,8 @@ set -eu
 pkgs="gcc make libc6-dev binutils xz-utils g++ dpkg-dev liburing-dev spin gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static groff-base pkg-config sparse perl"
 # The fuzzers (tests/fuzz/): clang with libFuzzer and the sanitizer runtimes.
 pkgs="$pkgs clang libclang-rt-14-dev"
+# tests/icount_check.sh and make bench: instruction counts under callgrind.
+pkgs="$pkgs valgrind"
 root=$(cd "$(dirname "$0")/.." && pwd)
 
 # --bench: only what "make bench" compares with and plots with (DPDK's
@@ -16,7 +18,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 # in ~220 packages (~25 MB download, ~155 MB installed), so "make check"
 # never asks for it; the bench builds without it and says so.
 if [ "${1:-}" = "--bench" ]; then
-	pkgs="gcc make pkg-config libdpdk-dev gnuplot-nox"
+	pkgs="gcc make pkg-config libdpdk-dev gnuplot-nox valgrind"
 fi
 # --deb: what "make deb" and tests/deb_check.sh need on top of the build:
 # dpkg-buildpackage's helpers (debhelper, the dkms sequence), lintian,

@@ -4,7 +4,9 @@
  *
  *   peek:    refresh tail (E) -> copy the slot -> validate the copy
  *   use:     the caller reads the payload through the entry's view
- *   release: mark complete -> pop the completed FIFO prefix -> head (D)
+ *   release: mark complete -> pop the completed FIFO prefix -> head (D);
+ *            the payload head moves to the cursor peek kept with each
+ *            entry, so nothing validated at peek is checked again
  *
  * (E) acquire of the tail counter pairs with the producer's release (C in
  *     producer.c): the slot and its payload are visible once the tail is.
@@ -44,13 +46,11 @@ void l3l2q__cons_init(struct l3l2q_cons *c, struct l3l2q_ep *ep, int is_input,
 	c->max_inflight = max_inflight;
 }
 
-static int refresh_tail(struct l3l2q_ep *ep, struct l3l2q_cons *c, __u32 op)
+int l3l2q__cons_tail_moved(struct l3l2q_ep *ep, struct l3l2q_cons *c,
+			   __s32 seen, __u32 op)
 {
-	__s32 seen = l3l2q_load_acquire_s32(c->tail_ctr);	/* (E) */
 	__u64 tail;
 
-	if (seen == l3l2q_low32(c->tail))
-		return 0;
 	if (!l3l2q_reconstruct(c->tail, seen, c->depth, &tail) ||
 	    tail - c->head > c->depth)
 		return l3l2q__poison(ep, L3L2Q_ERR_INVALID_DESCRIPTOR, op,
@@ -59,6 +59,15 @@ static int refresh_tail(struct l3l2q_ep *ep, struct l3l2q_cons *c, __u32 op)
 				     (__u32)seen, ")");
 	c->tail = tail;
 	return 0;
+}
+
+static int refresh_tail(struct l3l2q_ep *ep, struct l3l2q_cons *c, __u32 op)
+{
+	__s32 seen = l3l2q_load_acquire_s32(c->tail_ctr);	/* (E) */
+
+	if (seen == l3l2q_low32(c->tail))
+		return 0;
+	return l3l2q__cons_tail_moved(ep, c, seen, op);
 }
 
 static __u32 win_index(const struct l3l2q_cons *c, __u32 i)
@@ -199,6 +208,7 @@ int l3l2q__cons_try_peek(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 	e->offset = d.payload_offset;
 	e->nbytes = d.payload_nbytes;
 	e->data = data;
+	e->pend = pacq;
 	e->completed = 0;
 	c->active++;
 	c->acq = seq;
@@ -232,6 +242,20 @@ const struct l3l2q_entry *l3l2q__cons_find(const struct l3l2q_cons *c,
 	return e;
 }
 
+int l3l2q__cons_bad_handle(struct l3l2q_ep *ep, struct l3l2q_cons *c,
+			   const struct l3l2q_msg *msg, __u32 op)
+{
+	const struct l3l2q_entry *e = l3l2q__cons_find(c, msg);
+
+	if (!e)
+		return l3l2q__poison(ep, L3L2Q_ERR_OWNERSHIP, op,
+				     "handle is not active (seq ", msg->seq,
+				     "): stale, unknown or modified", 0, NULL);
+	return l3l2q__poison(ep, L3L2Q_ERR_OWNERSHIP, op,
+			     "handle already released (seq ", e->seq, ")", 0,
+			     NULL);
+}
+
 /* Mark the held entry @msg names complete; poison if there is none. */
 static int mark_complete(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 			 const struct l3l2q_msg *msg, __u32 op)
@@ -239,14 +263,8 @@ static int mark_complete(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 	struct l3l2q_entry *e;
 
 	e = (struct l3l2q_entry *)l3l2q__cons_find(c, msg);
-	if (!e)
-		return l3l2q__poison(ep, L3L2Q_ERR_OWNERSHIP, op,
-				     "handle is not active (seq ", msg->seq,
-				     "): stale, unknown or modified", 0, NULL);
-	if (e->completed)
-		return l3l2q__poison(ep, L3L2Q_ERR_OWNERSHIP, op,
-				     "handle already released (seq ", e->seq,
-				     ")", 0, NULL);
+	if (!e || e->completed)
+		return l3l2q__cons_bad_handle(ep, c, msg, op);
 	e->completed = 1;
 	return 0;
 }
@@ -258,28 +276,31 @@ static int mark_complete(struct l3l2q_ep *ep, struct l3l2q_cons *c,
  */
 static int pop_completed(struct l3l2q_ep *ep, struct l3l2q_cons *c, __u32 op)
 {
-	struct l3l2q_entry *e;
-	__u64 released = c->head;
+	struct l3l2q_entry *e = (struct l3l2q_entry *)0, *win = c->win;
+	__u32 first = c->first, active = c->active, w = c->max_inflight + 1;
+	__u32 stops = 0, popped = 0;
 
-	while (c->active && c->win[c->first].completed) {
-		e = &c->win[c->first];
-		if (e->nbytes &&
-		    !l3l2q__arena_advance(&c->phead, c->arena_offset,
-					  c->arena_bytes, e->offset, e->nbytes))
-			return l3l2q__poison(ep, L3L2Q_ERR_INVALID_DESCRIPTOR,
-					     op, "payload replay offset mismatch at seq ",
-					     e->seq, "", 0, NULL);
-		if (e->opcode == L3L2Q_OP_STOP)
-			c->drained = 1;
-		else
-			c->non_stop--;
+	(void)op;
+	/* Locals in the loop: the stores below are the only ones. */
+	while (active && win[first].completed) {
+		e = &win[first];
+		stops += e->opcode == L3L2Q_OP_STOP;
 		e->completed = 0;
-		c->first = win_index(c, 1);
-		c->active--;
-		c->head = e->seq;
+		if (++first == w)
+			first = 0;
+		active--;
+		popped++;
 	}
-	if (c->head == released)
+	if (!popped)
 		return 0;
+	c->first = first;
+	c->active = active;
+	c->non_stop -= popped - stops;
+	if (stops)
+		c->drained = 1;
+	c->head = e->seq;
+	/* The cursor peek validated and kept with the entry (P2). */
+	c->phead = e->pend;
 	l3l2q_store_release_s32(c->head_ctr, l3l2q_low32(c->head));	/* (D) */
 	/* Space was freed: P2-P4 of the need-wakeup protocol. */
 	l3l2q__notify(ep, c->is_input ? L3L2Q_WAKE_INPUT_SPACE :

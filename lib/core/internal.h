@@ -36,6 +36,11 @@
 #define l3l2q__resched_point(i)	do { } while (0)
 #endif
 
+#define l3l2q__likely(x)	__builtin_expect(!!(x), 1)
+#define l3l2q__unlikely(x)	__builtin_expect(!!(x), 0)
+/* Error reporting and other rare paths: out of line, out of the hot code. */
+#define L3L2Q__COLD		__attribute__((__cold__, __noinline__))
+
 /* ---- error.c: messages without a libc formatter ---- */
 
 struct l3l2q_msgbuf {
@@ -119,6 +124,13 @@ int l3l2q__ep_check_slow(const void *h, __u32 role, __u32 op);
  * first), else the errno.  Inline: it runs on every call, and the live
  * case is a NULL test and one compare; the rest pays for the call.
  */
+/* A LIVE endpoint of @role: the fast paths' whole gate check. */
+static inline int l3l2q__live(const void *h, __u32 role)
+{
+	return h && l3l2q__gate((const struct l3l2q_ep *)h) ==
+		    L3L2Q__GATE(role, L3L2Q_STATE_LIVE);
+}
+
 static inline int l3l2q__ep_check(const void *h, __u32 role, __u32 op)
 {
 	if (__builtin_expect(h && l3l2q__gate((const struct l3l2q_ep *)h) ==
@@ -144,7 +156,7 @@ static inline int l3l2q__again(struct l3l2q_ep *ep, __u32 dir)
 }
 
 /* Before any shared mutation: record and return -@err; state unchanged. */
-int l3l2q__reject(struct l3l2q_ep *ep, int err, __u32 kind, __u32 op,
+L3L2Q__COLD int l3l2q__reject(struct l3l2q_ep *ep, int err, __u32 kind, __u32 op,
 		  const char *a, __u64 x, const char *b, __u64 y,
 		  const char *c);
 
@@ -152,7 +164,7 @@ int l3l2q__reject(struct l3l2q_ep *ep, int err, __u32 kind, __u32 op,
  * Local infrastructure poison: terminal, sets the own abort flag and
  * kicks a peer that sleeps.  -EPROTO.
  */
-int l3l2q__poison(struct l3l2q_ep *ep, __u32 kind, __u32 op, const char *a,
+L3L2Q__COLD int l3l2q__poison(struct l3l2q_ep *ep, __u32 kind, __u32 op, const char *a,
 		  __u64 x, const char *b, __u64 y, const char *c);
 
 /* close: any state -> RELEASED, for an initialised endpoint of @role. */
@@ -203,7 +215,15 @@ int l3l2q__remote_abort(struct l3l2q_ep *ep, __u32 op, const char *why);
  */
 __u32 l3l2q__armed_seen(const struct l3l2q_ep *ep, __u32 bit, int *armed);
 
-/* ---- arena.c: the payload cursor rules shared by both halves ---- */
+/*
+ * ---- the payload cursor rules shared by both halves ----
+ *
+ * Payload arena cursors (reference §4) are private logical byte positions,
+ * derived from descriptor history on each side and never shared; a
+ * physical offset is arena_offset + cursor % arena_bytes.  A payload never
+ * straddles the end of the arena: the producer skips the tail of the arena
+ * (invisible padding) and places the payload at the base.
+ */
 
 /*
  * cursor % arena_bytes: a mask when the arena is a power of two (any
@@ -218,20 +238,66 @@ static inline __u64 l3l2q__arena_pos(__u64 cur, __u64 arena_bytes)
 }
 
 /* Non-zero span lies wholly inside [arena_offset, arena_offset + bytes). */
-int l3l2q__in_arena(__u64 arena_offset, __u64 arena_bytes, __u64 offset,
-		    __u64 n);
+static inline int l3l2q__in_arena(__u64 arena_offset, __u64 arena_bytes,
+				  __u64 offset, __u64 n)
+{
+	/* Written so that no sum can overflow. */
+	return offset >= arena_offset && n <= arena_bytes &&
+	       offset - arena_offset <= arena_bytes - n;
+}
+
 /*
  * Advance cursor *cur past the span (offset, n) if it is the next span:
  * either at the cursor, or at the arena base (wrap padding, the loose rule
  * that also accepts padding a peer committed on a failed reservation, P9).
  * Returns 1, or 0 leaving *cur untouched.
  */
-int l3l2q__arena_advance(__u64 *cur, __u64 arena_offset, __u64 arena_bytes,
-			 __u64 offset, __u64 n);
+static inline int l3l2q__arena_advance(__u64 *cur, __u64 arena_offset,
+				       __u64 arena_bytes, __u64 offset,
+				       __u64 n)
+{
+	__u64 pos = l3l2q__arena_pos(*cur, arena_bytes);
 
-/* A snapshot of one slot: each word read once (pitfall P5). */
-void l3l2q__slot_read(const unsigned char *ring, __u64 depth, __u64 seq,
-		      struct l3l2q_desc *d);
+	if (offset == arena_offset + pos && n <= arena_bytes - pos) {
+		*cur += n;
+		return 1;
+	}
+	/*
+	 * At the base instead: the producer padded to the end of the arena.
+	 * The strict upstream rule accepts this only when the payload would
+	 * not fit before the end; we also accept it when a peer committed
+	 * padding on a reservation that then failed (pitfall P9).
+	 */
+	if (offset == arena_offset && n <= arena_bytes) {
+		*cur += arena_bytes - pos + n;
+		return 1;
+	}
+	return 0;
+}
+
+/* The slot of @seq (1-based) in a ring of @depth (a power of two). */
+static inline const struct l3l2q_desc *l3l2q__slot(const unsigned char *ring,
+						   __u64 depth, __u64 seq)
+{
+	return (const struct l3l2q_desc *)
+		(ring + ((seq - 1) & (depth - 1)) * L3L2Q_DESC_BYTES);
+}
+
+/*
+ * A snapshot of one slot: each word read once (pitfall P5).  No ordering
+ * of its own: the caller acquired the tail (or head) counter that covers
+ * this slot; only the copy is used afterwards.
+ */
+static inline void l3l2q__slot_read(const unsigned char *ring, __u64 depth,
+				    __u64 seq, struct l3l2q_desc *d)
+{
+	const struct l3l2q_desc *s = l3l2q__slot(ring, depth, seq);
+
+	d->seq = l3l2q_load_once_u64(&s->seq);
+	d->opcode = l3l2q_load_once_u64(&s->opcode);
+	d->payload_offset = l3l2q_load_once_u64(&s->payload_offset);
+	d->payload_nbytes = l3l2q_load_once_u64(&s->payload_nbytes);
+}
 
 /* ---- producer.c ---- */
 
@@ -247,6 +313,14 @@ int l3l2q__prod_publish_defer(struct l3l2q_ep *ep, struct l3l2q_prod *p,
 			      __u32 op);
 /* Learn how far the consumer released, replaying the released slots. */
 int l3l2q__prod_refresh(struct l3l2q_ep *ep, struct l3l2q_prod *p, __u32 op);
+/*
+ * The head counter read @seen (acquired, A), not our head's low 32 bits:
+ * reconstruct it and move the payload head (from the private history).
+ */
+int l3l2q__prod_head_moved(struct l3l2q_ep *ep, struct l3l2q_prod *p,
+			   __s32 seen, __u32 op);
+/* (C) and the need-wakeup check for everything published so far. */
+void l3l2q__prod_publish_tail(struct l3l2q_ep *ep, struct l3l2q_prod *p);
 /* Store the tail once for every deferred publish, then notify once. */
 int l3l2q__prod_flush(struct l3l2q_ep *ep, struct l3l2q_prod *p, __u32 op);
 
@@ -262,6 +336,13 @@ int l3l2q__cons_release(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 /* Release @n held messages with at most one head store and one notify. */
 int l3l2q__cons_release_batch(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 			      const struct l3l2q_msg *msgs, __u32 n, __u32 op);
+/* The tail counter read @seen (acquired, E) moved: reconstruct it. */
+int l3l2q__cons_tail_moved(struct l3l2q_ep *ep, struct l3l2q_cons *c,
+			   __s32 seen, __u32 op);
+/* The poison for a handle that l3l2q__cons_find() would not accept. */
+L3L2Q__COLD int l3l2q__cons_bad_handle(struct l3l2q_ep *ep,
+				       struct l3l2q_cons *c,
+				       const struct l3l2q_msg *msg, __u32 op);
 /* Pop the completed prefix of held entries (head store, notify). */
 int l3l2q__cons_pop(struct l3l2q_ep *ep, struct l3l2q_cons *c, __u32 op);
 /* The held entry that @msg names with every field equal, or NULL. */

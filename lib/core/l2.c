@@ -4,7 +4,7 @@
  * window of max_inflight entries, and producer of the output ring
  * (reference §5.2 and §7).
  */
-#include "internal.h"
+#include "fastpath.h"
 
 /* Every entry point: a LIVE L2 endpoint, or the errno (pitfall P11). */
 #define CHECK(q, op) l3l2q__ep_check(q, L3L2Q_ROLE_L2, op)
@@ -44,8 +44,8 @@ int l3l2q_l2_try_peek(struct l3l2q_l2 *q, struct l3l2q_msg *msg)
 
 	if (ret)
 		return ret;
-	return l3l2q__cons_try_peek(&q->ep, &q->in, msg,
-				    L3L2Q_EOP_INPUT_TRY_PEEK);
+	return l3l2q__cons_peek(&q->ep, &q->in, msg, L3L2Q_EOP_INPUT_TRY_PEEK,
+				1);
 }
 
 struct peek_args {
@@ -81,7 +81,11 @@ int l3l2q_l2_release(struct l3l2q_l2 *q, const struct l3l2q_msg *msg)
 
 	if (ret)
 		return ret;
-	return l3l2q__cons_release(&q->ep, &q->in, msg, L3L2Q_EOP_INPUT_RELEASE);
+	if (l3l2q__unlikely(!msg))
+		return l3l2q__cons_release(&q->ep, &q->in, msg,
+					   L3L2Q_EOP_INPUT_RELEASE);
+	return l3l2q__cons_release_n(&q->ep, &q->in, msg, 1,
+				     L3L2Q_EOP_INPUT_RELEASE);
 }
 
 int l3l2q_l2_release_batch(struct l3l2q_l2 *q, const struct l3l2q_msg *msgs,
@@ -91,8 +95,8 @@ int l3l2q_l2_release_batch(struct l3l2q_l2 *q, const struct l3l2q_msg *msgs,
 
 	if (ret)
 		return ret;
-	return l3l2q__cons_release_batch(&q->ep, &q->in, msgs, n,
-					 L3L2Q_EOP_INPUT_RELEASE);
+	return l3l2q__cons_release_n(&q->ep, &q->in, msgs, n,
+				     L3L2Q_EOP_INPUT_RELEASE);
 }
 
 int l3l2q_l2_drained(const struct l3l2q_l2 *q)
@@ -110,8 +114,8 @@ int l3l2q_l2_try_reserve(struct l3l2q_l2 *q, __u64 n, struct l3l2q_res *res)
 
 	if (ret)
 		return ret;
-	return l3l2q__prod_try_reserve(&q->ep, &q->out, n, res,
-				       L3L2Q_EOP_OUTPUT_TRY_RESERVE);
+	return l3l2q__prod_reserve(&q->ep, &q->out, n, res,
+				   L3L2Q_EOP_OUTPUT_TRY_RESERVE);
 }
 
 struct reserve_args {
@@ -150,8 +154,8 @@ int l3l2q_l2_publish(struct l3l2q_l2 *q, const struct l3l2q_res *res,
 
 	if (ret)
 		return ret;
-	return l3l2q__prod_publish(&q->ep, &q->out, res, opcode,
-				   L3L2Q_EOP_OUTPUT_PUBLISH);
+	return l3l2q__prod_put(&q->ep, &q->out, res, opcode,
+			       L3L2Q_EOP_OUTPUT_PUBLISH, 0);
 }
 
 int l3l2q_l2_publish_defer(struct l3l2q_l2 *q, const struct l3l2q_res *res,
@@ -161,8 +165,8 @@ int l3l2q_l2_publish_defer(struct l3l2q_l2 *q, const struct l3l2q_res *res,
 
 	if (ret)
 		return ret;
-	return l3l2q__prod_publish_defer(&q->ep, &q->out, res, opcode,
-					 L3L2Q_EOP_OUTPUT_PUBLISH);
+	return l3l2q__prod_put(&q->ep, &q->out, res, opcode,
+			       L3L2Q_EOP_OUTPUT_PUBLISH, 1);
 }
 
 int l3l2q_l2_flush(struct l3l2q_l2 *q)

@@ -3,7 +3,7 @@
  * The L3 (host) endpoint: producer of the input ring, consumer of the
  * output ring (reference §5.1).
  */
-#include "internal.h"
+#include "fastpath.h"
 
 /* L3 waits for input space (the input head) or output (the output tail). */
 static const struct l3l2q_waitspec *space_wait(struct l3l2q_l3 *q,
@@ -70,7 +70,15 @@ static int check_not_stopped(struct l3l2q_l3 *q, __u32 op)
 	return 0;
 }
 
-int l3l2q_l3_try_reserve(struct l3l2q_l3 *q, __u64 n, struct l3l2q_res *res)
+/* A LIVE L3 whose input is neither multi-producer nor stopped. */
+static inline int input_usual(struct l3l2q_l3 *q)
+{
+	return l3l2q__likely(l3l2q__live(q, L3L2Q_ROLE_L3) && !q->in.mp &&
+			     !q->in.stopped);
+}
+
+static L3L2Q__COLD int try_reserve_slow(struct l3l2q_l3 *q, __u64 n,
+					struct l3l2q_res *res)
 {
 	int ret = CHECK(q, L3L2Q_EOP_INPUT_TRY_RESERVE);
 
@@ -82,6 +90,14 @@ int l3l2q_l3_try_reserve(struct l3l2q_l3 *q, __u64 n, struct l3l2q_res *res)
 		return ret;
 	return l3l2q__prod_try_reserve(&q->ep, &q->in, n, res,
 				       L3L2Q_EOP_INPUT_TRY_RESERVE);
+}
+
+int l3l2q_l3_try_reserve(struct l3l2q_l3 *q, __u64 n, struct l3l2q_res *res)
+{
+	if (input_usual(q))
+		return l3l2q__prod_reserve(&q->ep, &q->in, n, res,
+					   L3L2Q_EOP_INPUT_TRY_RESERVE);
+	return try_reserve_slow(q, n, res);
 }
 
 struct reserve_args {
@@ -113,8 +129,12 @@ int l3l2q_l3_reserve(struct l3l2q_l3 *q, __u64 n, __u64 deadline_ns,
 int l3l2q_l3_publish(struct l3l2q_l3 *q, const struct l3l2q_res *res,
 		     __u64 opcode)
 {
-	int ret = CHECK(q, L3L2Q_EOP_INPUT_PUBLISH);
+	int ret;
 
+	if (l3l2q__likely(l3l2q__live(q, L3L2Q_ROLE_L3) && !q->in.mp))
+		return l3l2q__prod_put(&q->ep, &q->in, res, opcode,
+				       L3L2Q_EOP_INPUT_PUBLISH, 0);
+	ret = CHECK(q, L3L2Q_EOP_INPUT_PUBLISH);
 	if (!ret)
 		ret = single_only(q, 1, L3L2Q_EOP_INPUT_PUBLISH);
 	if (ret)
@@ -126,8 +146,12 @@ int l3l2q_l3_publish(struct l3l2q_l3 *q, const struct l3l2q_res *res,
 int l3l2q_l3_publish_defer(struct l3l2q_l3 *q, const struct l3l2q_res *res,
 			   __u64 opcode)
 {
-	int ret = CHECK(q, L3L2Q_EOP_INPUT_PUBLISH);
+	int ret;
 
+	if (l3l2q__likely(l3l2q__live(q, L3L2Q_ROLE_L3) && !q->in.mp))
+		return l3l2q__prod_put(&q->ep, &q->in, res, opcode,
+				       L3L2Q_EOP_INPUT_PUBLISH, 1);
+	ret = CHECK(q, L3L2Q_EOP_INPUT_PUBLISH);
 	if (!ret)
 		ret = single_only(q, 1, L3L2Q_EOP_INPUT_PUBLISH);
 	if (ret)
@@ -170,12 +194,12 @@ int l3l2q_l3_try_enqueue(struct l3l2q_l3 *q, __u64 opcode, const void *buf,
 		ret = check_not_stopped(q, op);
 	if (ret)
 		return ret;
-	ret = l3l2q__prod_try_reserve(&q->ep, &q->in, n, &res, op);
+	ret = l3l2q__prod_reserve(&q->ep, &q->in, n, &res, op);
 	if (ret)
 		return ret;
 	if (n)
 		l3l2q__memcpy(res.data, buf, n);
-	return l3l2q__prod_publish(&q->ep, &q->in, &res, opcode, op);
+	return l3l2q__prod_put(&q->ep, &q->in, &res, opcode, op, 0);
 }
 
 struct enqueue_args {
@@ -243,8 +267,12 @@ int l3l2q_l3_request_stop(struct l3l2q_l3 *q, __u64 deadline_ns)
 
 int l3l2q_l3_try_peek(struct l3l2q_l3 *q, struct l3l2q_msg *msg)
 {
-	int ret = CHECK(q, L3L2Q_EOP_OUTPUT_TRY_PEEK);
+	int ret;
 
+	if (l3l2q__likely(l3l2q__live(q, L3L2Q_ROLE_L3) && !q->out.multi))
+		return l3l2q__cons_peek(&q->ep, &q->out, msg,
+					L3L2Q_EOP_OUTPUT_TRY_PEEK, 0);
+	ret = CHECK(q, L3L2Q_EOP_OUTPUT_TRY_PEEK);
 	if (!ret)
 		ret = single_only(q, 0, L3L2Q_EOP_OUTPUT_TRY_PEEK);
 	if (ret)
@@ -313,8 +341,13 @@ int l3l2q_l3_read(struct l3l2q_l3 *q, const struct l3l2q_msg *msg, void *buf,
 
 int l3l2q_l3_release(struct l3l2q_l3 *q, const struct l3l2q_msg *msg)
 {
-	int ret = CHECK(q, L3L2Q_EOP_OUTPUT_RELEASE);
+	int ret;
 
+	if (l3l2q__likely(l3l2q__live(q, L3L2Q_ROLE_L3) && !q->out.multi &&
+			  msg))
+		return l3l2q__cons_release_n(&q->ep, &q->out, msg, 1,
+					     L3L2Q_EOP_OUTPUT_RELEASE);
+	ret = CHECK(q, L3L2Q_EOP_OUTPUT_RELEASE);
 	if (!ret)
 		ret = single_only(q, 0, L3L2Q_EOP_OUTPUT_RELEASE);
 	if (ret)

@@ -2,7 +2,8 @@
 /*
  * The producer half of one direction: L3's input, L2's output.
  *
- *   reserve: refresh head (A) -> replay released slots -> slot + arena span
+ *   reserve: refresh head (A) -> payload head from the private history
+ *            (or a replay of the released slots) -> slot + arena span
  *   fill:    the caller writes the payload
  *   publish: fields -> seq (B) -> tail counter (C)
  *
@@ -48,23 +49,23 @@ void l3l2q__prod_init(struct l3l2q_prod *p, struct l3l2q_ep *ep, int is_input,
 }
 
 /*
- * Learn how far the consumer released, and replay the released slots to
- * move the payload head.  Local state changes only on a matched sample.
+ * The consumer released up to @head (> p->head, <= p->tail, validated):
+ * move the payload head there.  Within the private history the cursor is
+ * the one we recorded when we published @head; further back (a ring deeper
+ * than the history, or @replay) the released slots are replayed from the
+ * ring, each checked against the arena.  Local state changes only on
+ * success.
  */
-static int refresh_head(struct l3l2q_ep *ep, struct l3l2q_prod *p, __u32 op)
+static int move_head(struct l3l2q_ep *ep, struct l3l2q_prod *p, __u64 head,
+		     int replay, __u32 op)
 {
-	__s32 seen = l3l2q_load_acquire_s32(p->head_ctr);	/* (A) */
 	struct l3l2q_desc d;
-	__u64 head, cur, ph;
+	__u64 cur, ph;
 
-	if (seen == l3l2q_low32(p->head))
-		return 0;
-	if (!l3l2q_reconstruct(p->head, seen, p->depth, &head) ||
-	    head > p->tail)
-		return l3l2q__poison(ep, L3L2Q_ERR_INVALID_DESCRIPTOR, op,
-				     "counter reconstruction failed: head counter moved from ",
-				     p->head, " beyond the published tail ",
-				     p->tail, NULL);
+	if (!replay && p->tail - head < L3L2Q_PROD_HIST) {
+		ph = p->hist[head & (L3L2Q_PROD_HIST - 1)];
+		goto done;
+	}
 	ph = p->phead;
 	for (cur = p->head; cur < head; cur++) {
 		l3l2q__resched_point(cur);
@@ -81,7 +82,8 @@ static int refresh_head(struct l3l2q_ep *ep, struct l3l2q_prod *p, __u32 op)
 					     op, "payload replay offset mismatch at seq ",
 					     cur + 1, "", 0, NULL);
 	}
-	/* A replayed head can never pass what we reserved. */
+done:
+	/* A released head can never pass what we reserved. */
 	if (ph > p->ptail)
 		return l3l2q__poison(ep, L3L2Q_ERR_INVALID_DESCRIPTOR, op,
 				     "payload replay passed the payload tail",
@@ -91,13 +93,52 @@ static int refresh_head(struct l3l2q_ep *ep, struct l3l2q_prod *p, __u32 op)
 	return 0;
 }
 
+/* Reconstruct the head counter the consumer moved to @seen (A was done). */
+static int head_moved(struct l3l2q_ep *ep, struct l3l2q_prod *p, __s32 seen,
+		      int replay, __u32 op)
+{
+	__u64 head;
+
+	if (!l3l2q_reconstruct(p->head, seen, p->depth, &head) ||
+	    head > p->tail)
+		return l3l2q__poison(ep, L3L2Q_ERR_INVALID_DESCRIPTOR, op,
+				     "counter reconstruction failed: head counter moved from ",
+				     p->head, " beyond the published tail ",
+				     p->tail, NULL);
+	return move_head(ep, p, head, replay, op);
+}
+
+int l3l2q__prod_head_moved(struct l3l2q_ep *ep, struct l3l2q_prod *p,
+			   __s32 seen, __u32 op)
+{
+	return head_moved(ep, p, seen, 0, op);
+}
+
+/* Learn how far the consumer released; local state moves on a match. */
+static int refresh_head(struct l3l2q_ep *ep, struct l3l2q_prod *p, __u32 op)
+{
+	__s32 seen = l3l2q_load_acquire_s32(p->head_ctr);	/* (A) */
+
+	if (seen == l3l2q_low32(p->head))
+		return 0;
+	return head_moved(ep, p, seen, 0, op);
+}
+
+/*
+ * Before many producers take over (mp.c): what was published so far is
+ * replayed from the ring, checked slot by slot.
+ */
 int l3l2q__prod_refresh(struct l3l2q_ep *ep, struct l3l2q_prod *p, __u32 op)
 {
-	return refresh_head(ep, p, op);
+	__s32 seen = l3l2q_load_acquire_s32(p->head_ctr);	/* (A) */
+
+	if (seen == l3l2q_low32(p->head))
+		return 0;
+	return head_moved(ep, p, seen, 1, op);
 }
 
 /* (C), then P2-P4 of the need-wakeup protocol (uapi/l3l2q.h). */
-static void publish_tail(struct l3l2q_ep *ep, struct l3l2q_prod *p)
+void l3l2q__prod_publish_tail(struct l3l2q_ep *ep, struct l3l2q_prod *p)
 {
 	p->deferred = 0;
 	l3l2q_store_release_s32(p->tail_ctr, l3l2q_low32(p->tail));	/* (C) */
@@ -110,7 +151,7 @@ static void publish_tail(struct l3l2q_ep *ep, struct l3l2q_prod *p)
 static int no_space(struct l3l2q_ep *ep, struct l3l2q_prod *p)
 {
 	if (p->deferred)
-		publish_tail(ep, p);
+		l3l2q__prod_publish_tail(ep, p);
 	return l3l2q__again(ep, p->is_input ? L3L2Q_DIR_INPUT :
 					      L3L2Q_DIR_OUTPUT);
 }
@@ -203,6 +244,7 @@ static int publish_slot(struct l3l2q_ep *ep, struct l3l2q_prod *p,
 	l3l2q_store_once_u64(&slot->payload_offset, p->res_offset);
 	l3l2q_store_once_u64(&slot->payload_nbytes, p->res_nbytes);
 	l3l2q_store_release_u64(&slot->seq, p->res_seq);	/* (B) */
+	p->hist[p->res_seq & (L3L2Q_PROD_HIST - 1)] = p->ptail;
 	p->tail = p->res_seq;
 	p->res_active = 0;
 	if (opcode == L3L2Q_OP_STOP)
@@ -216,7 +258,7 @@ int l3l2q__prod_publish(struct l3l2q_ep *ep, struct l3l2q_prod *p,
 	int ret = publish_slot(ep, p, res, opcode, op);
 
 	if (!ret)
-		publish_tail(ep, p);
+		l3l2q__prod_publish_tail(ep, p);
 	return ret;
 }
 
@@ -230,7 +272,7 @@ int l3l2q__prod_publish_defer(struct l3l2q_ep *ep, struct l3l2q_prod *p,
 		p->deferred = 1;
 		/* STOP is last: nothing can follow it to flush it. */
 		if (p->stopped)
-			publish_tail(ep, p);
+			l3l2q__prod_publish_tail(ep, p);
 	}
 	return ret;
 }
@@ -239,6 +281,6 @@ int l3l2q__prod_flush(struct l3l2q_ep *ep, struct l3l2q_prod *p, __u32 op)
 {
 	(void)op;
 	if (p->deferred)
-		publish_tail(ep, p);
+		l3l2q__prod_publish_tail(ep, p);
 	return 0;
 }

@@ -225,6 +225,14 @@ struct l3l2q_ep {
 	struct l3l2q_ep_dir dir[2];	/* by L3L2Q_DIR_* */
 };
 
+/*
+ * The producer's private history: the payload cursor after each of its
+ * last L3L2Q_PROD_HIST publishes, so that a release of those moves the
+ * payload head without reading back the slots it wrote (older ones are
+ * replayed from the ring).
+ */
+#define L3L2Q_PROD_HIST		256u
+
 struct l3l2q_prod {
 	unsigned char *ring;
 	__s32 *tail_ctr;
@@ -242,11 +250,13 @@ struct l3l2q_prod {
 	__u8 stopped;			/* STOP published (input only) */
 	__u8 deferred;			/* tail moved, counter not yet stored */
 	__u8 mp;			/* driven by l3l2q_l3_mp_* (l3l2q_mp.h) */
+	__u64 hist[L3L2Q_PROD_HIST];	/* ptail after seq s at [s % HIST] */
 };
 
 struct l3l2q_entry {
 	__u64 seq, opcode, offset, nbytes;
 	const void *data;
+	__u64 pend;			/* payload cursor after this entry */
 	__u8 completed;
 };
 

@@ -236,10 +236,14 @@ int bench_l3l2q_solo(const char *mech, unsigned int bytes, uint64_t count);
 /* rings.c */
 int bench_textbook_stream(const struct bench_case *, const struct bench_opts *,
 			  struct bench_sample *);
+/* One thread, the loop of bench_l3l2q_solo() (--solo). */
+int bench_textbook_solo(unsigned int bytes, uint64_t count);
 /* rte_ring.c */
 extern const int bench_have_rte_ring;
 int bench_rte_ring_stream(const struct bench_case *, const struct bench_opts *,
 			  struct bench_sample *);
+/* --solo: mech rte_ring (element size at run time) or rte_ring_ct (64). */
+int bench_rte_ring_solo(const char *mech, unsigned int bytes, uint64_t count);
 /* kipc.c */
 int bench_pipe_stream(const struct bench_case *, const struct bench_opts *,
 		      struct bench_sample *);

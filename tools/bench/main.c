@@ -117,8 +117,11 @@ static void usage(FILE *f)
 "  --tag TEXT         appended to the kind=meta line (e.g. commit=abc)\n"
 "  --list             list the mechanisms and exit\n"
 "  --solo N           no benchmark: move N messages of each --sizes through\n"
-"                     each selected l3l2q streaming form on one thread\n"
-"                     (for callgrind: tools/bench/profile.sh)\n");
+"                     each selected streaming ring on one thread, filling\n"
+"                     it and draining it (l3l2q_copy, l3l2q_zc,\n"
+"                     l3l2q_batch, textbook, rte_ring, and rte_ring_ct:\n"
+"                     64 B elements of compile-time size); for callgrind:\n"
+"                     tools/bench/icount.sh\n");
 }
 
 static int in_list(const char *list, const char *name)
@@ -663,16 +666,27 @@ static void print_meta(void)
 static int run_solo(void)
 {
 	static const char *const forms[] = {
-		"l3l2q_copy", "l3l2q_zc", "l3l2q_batch"
+		"l3l2q_copy", "l3l2q_zc", "l3l2q_batch", "textbook",
+		"rte_ring", "rte_ring_ct"
 	};
 	unsigned int i, j;
 	int ret;
 
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
 		if (!in_list(mech_sel, forms[i]))
 			continue;
+		if (!strncmp(forms[i], "rte_ring", 8) && !bench_have_rte_ring)
+			continue;
 		for (j = 0; j < nsizes; j++) {
-			ret = bench_l3l2q_solo(forms[i], sizes[j], solo);
+			if (!strcmp(forms[i], "rte_ring_ct") && sizes[j] != 64)
+				continue;	/* its element size is fixed */
+			if (!strcmp(forms[i], "textbook"))
+				ret = bench_textbook_solo(sizes[j], solo);
+			else if (!strncmp(forms[i], "rte_ring", 8))
+				ret = bench_rte_ring_solo(forms[i], sizes[j],
+							  solo);
+			else
+				ret = bench_l3l2q_solo(forms[i], sizes[j], solo);
 			printf("kind=solo mech=%s bytes=%u msgs=%llu error=%d\n",
 			       forms[i], sizes[j], solo, ret);
 			if (ret)

@@ -56,6 +56,12 @@ function rate(v) {
 		rlo[nr] = val("min_ratio"); rhi[nr] = val("max_ratio")
 		next
 	}
+	if (k == "icount") {
+		if (!(m in seenic)) { seenic[m] = 1; nic++; icm[nic] = m }
+		if (!(b in seenicb)) { seenicb[b] = 1; nicb++; icb[nicb] = b }
+		ic[m, b] = val("instr_per_msg")
+		next
+	}
 	key = k SUBSEP m SUBSEP b
 	mps[key] = val("msgs_per_s"); gbs[key] = val("gb_per_s")
 	err[key] = val("error")
@@ -137,6 +143,24 @@ END {
 				else printf " %s |", rate(mps[key])
 			}
 			print ""
+		}
+		print ""
+	}
+	if (nic > 0) {
+		for (i = 1; i <= nicb; i++) for (j = i + 1; j <= nicb; j++)
+			if (icb[j] + 0 < icb[i] + 0) { t = icb[i]; icb[i] = icb[j]; icb[j] = t }
+		print "**Instructions per message** (callgrind, one thread, fill/drain loop of both sides, Ir(200 000) - Ir(100 000) over 100 000: tools/bench/icount.sh; does not depend on the machine'"'"'s speed):"
+		print ""
+		printf "| mechanism |"; for (i = 1; i <= nicb; i++) printf " %s B |", icb[i]
+		printf " vs rte_ring at 64 B |\n"
+		printf "|---|"; for (i = 1; i <= nicb; i++) printf "---:|"; print "---:|"
+		for (j = 1; j <= nic; j++) {
+			m = icm[j]
+			printf "| %s |", m
+			for (i = 1; i <= nicb; i++)
+				printf " %s |", ((m, icb[i]) in ic) ? ic[m, icb[i]] : "-"
+			r = ("rte_ring" SUBSEP "64") in ic && ((m, "64") in ic) ? sprintf("%.2f", ic[m, "64"] / ic["rte_ring", "64"]) : "-"
+			printf " %s |\n", r
 		}
 		print ""
 	}

@@ -148,3 +148,52 @@ out:
 	free(a);
 	return ret;
 }
+
+/*
+ * One thread, no timing (--solo): fill the ring until it is full, then
+ * drain it, @count messages in all -- the loop bench_l3l2q_solo() runs, for
+ * instruction counts under callgrind.
+ */
+int bench_textbook_solo(unsigned int bytes, uint64_t count)
+{
+	struct tb_ring *r = aligned_alloc(64, sizeof(*r));
+	unsigned char *buf = calloc(1, bytes + 64);
+	uint64_t sent = 0, got = 0;
+	int ret = -ENOMEM, n;
+
+	if (!r || !buf)
+		goto out;
+	memset(r, 0, sizeof(*r));
+	r->depth = bench_depth(bytes);
+	r->stride = bytes < 64 ? 64 : (bytes + 63) & ~(size_t)63;
+	r->slots = aligned_alloc(64, r->stride * r->depth);
+	r->lens = aligned_alloc(64, (sizeof(*r->lens) * r->depth + 63) & ~63ul);
+	if (!r->slots || !r->lens)
+		goto out;
+	memset(r->slots, 0, r->stride * r->depth);
+	ret = 0;
+	while (!ret && got < count) {
+		while (sent < count) {
+			stamp_put(buf, bytes, sent);
+			if (tb_push(r, buf, bytes))
+				break;
+			sent++;
+		}
+		while ((n = tb_pop(r, buf)) != -EAGAIN) {
+			if ((unsigned int)n != bytes ||
+			    !stamp_ok(buf, bytes, got)) {
+				ret = -EBADMSG;
+				break;
+			}
+			got++;
+		}
+	}
+out:
+	if (r) {
+		free(r->slots);
+		free(r->lens);
+	}
+	free(r);
+	free(buf);
+	return ret;
+}

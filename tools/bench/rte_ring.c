@@ -41,6 +41,14 @@ int bench_rte_ring_mpstream(const struct bench_case *c,
 	return bench_rte_ring_stream(c, o, s);
 }
 
+int bench_rte_ring_solo(const char *mech, unsigned int bytes, uint64_t count)
+{
+	(void)mech;
+	(void)bytes;
+	(void)count;
+	return -ENOSYS;
+}
+
 #else
 
 #include <rte_ring.h>
@@ -138,6 +146,78 @@ int bench_rte_ring_stream(const struct bench_case *c,
 out:
 	free(a->r);
 	free(a);
+	return ret;
+}
+
+/* ---- one thread, for instruction counts (--solo) ---- */
+
+/*
+ * rte_ring_ct: the element size a compile-time constant (64 bytes), which
+ * lets rte_ring's inline copy unroll; rte_ring: the size at run time, as
+ * the streaming case above calls it.
+ */
+static inline int solo_enq(struct rte_ring *r, void *src,
+			   unsigned int esize, int ct)
+{
+	if (ct)
+		return rte_ring_sp_enqueue_elem(r, src, 64);
+	return rte_ring_sp_enqueue_elem(r, src, esize);
+}
+
+static inline int solo_deq(struct rte_ring *r, void *dst, unsigned int esize,
+			   int ct)
+{
+	if (ct)
+		return rte_ring_sc_dequeue_elem(r, dst, 64);
+	return rte_ring_sc_dequeue_elem(r, dst, esize);
+}
+
+/*
+ * One thread, no timing: fill the ring until it is full, then drain it,
+ * @count messages in all -- the loop of bench_l3l2q_solo(), with the same
+ * stamps and checks.
+ */
+int bench_rte_ring_solo(const char *mech, unsigned int bytes, uint64_t count)
+{
+	int ct = !strcmp(mech, "rte_ring_ct");
+	unsigned int n = bench_depth(bytes);
+	unsigned int esize = bytes < 8 ? 8 : (bytes + 3) & ~3u;
+	unsigned char *buf;
+	struct rte_ring *r;
+	uint64_t sent = 0, got = 0;
+	ssize_t sz;
+	int ret = -ENOMEM;
+
+	if (ct && esize != 64)
+		return -EINVAL;	/* the constant is 64 */
+	sz = rte_ring_get_memsize_elem(esize, n);
+	if (sz < 0)
+		return (int)sz;
+	buf = calloc(1, esize);
+	r = aligned_alloc(RTE_CACHE_LINE_SIZE,
+			  ((size_t)sz + RTE_CACHE_LINE_SIZE - 1) &
+			  ~(size_t)(RTE_CACHE_LINE_SIZE - 1));
+	if (!buf || !r)
+		goto out;
+	ret = rte_ring_init(r, "solo", n, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	while (!ret && got < count) {
+		while (sent < count) {
+			stamp_put(buf, bytes, sent);
+			if (solo_enq(r, buf, esize, ct))
+				break;
+			sent++;
+		}
+		while (!solo_deq(r, buf, esize, ct)) {
+			if (!stamp_ok(buf, bytes, got)) {
+				ret = -EBADMSG;
+				break;
+			}
+			got++;
+		}
+	}
+out:
+	free(r);
+	free(buf);
 	return ret;
 }
 

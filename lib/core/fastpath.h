@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The per-message fast paths of both ring halves, inlined into the roles'
+ * entry points (l3.c, l2.c) in the liburing way: each tests the common case
+ * with as few compares as its checks need and hands everything else --
+ * wrap, STOP, zero-byte messages at the consumer, full rings, second
+ * reservations, every error -- to the complete out-of-line function
+ * (producer.c, consumer.c), which checks it all again from the start.
+ *
+ * A fast path changes state only where the complete function would make
+ * the same change, and its checks are those of the complete function for
+ * that case: the consumer reads the four slot words once and accepts only
+ * the seq it expects, DATA or ERROR, a non-zero size at the arena cursor
+ * that fits before the arena's end (inside the arena, so no separate bounds
+ * test is needed) or zero bytes at offset 0, room in its window; the producer accepts a reservation
+ * only under the complete function's space rules and a publish only of the
+ * reservation it handed out, with every field equal.  The counters are
+ * acquired on every call as before; a moved one is reconstructed out of
+ * line (a forged one still poisons at the very next call).
+ */
+#ifndef L3L2Q_CORE_FASTPATH_H
+#define L3L2Q_CORE_FASTPATH_H
+
+#include "internal.h"
+
+/* Always in the entry point, whatever the compiler's inlining budget. */
+#define L3L2Q__FAST	static inline __attribute__((__always_inline__))
+
+/* l3l2q__prod_try_reserve() for a call with nothing unusual about it. */
+L3L2Q__FAST int l3l2q__prod_reserve(struct l3l2q_ep *ep,
+				      struct l3l2q_prod *p, __u64 n,
+				      struct l3l2q_res *res, __u32 op)
+{
+	__u64 a = p->arena_bytes, pt = p->ptail, pos, off = 0;
+	unsigned char *data = (unsigned char *)0;
+	__s32 seen;
+
+	if (l3l2q__unlikely(!res || p->res_active || n > a))
+		return l3l2q__prod_try_reserve(ep, p, n, res, op);
+	seen = l3l2q_load_acquire_s32(p->head_ctr);		/* (A) */
+	if (l3l2q__unlikely(seen != l3l2q_low32(p->head))) {
+		int ret = l3l2q__prod_head_moved(ep, p, seen, op);
+
+		if (ret)
+			return ret;
+	}
+	if (l3l2q__unlikely(p->tail - p->head >= p->depth))
+		return l3l2q__prod_try_reserve(ep, p, n, res, op);
+	if (n) {
+		pos = l3l2q__arena_pos(pt, a);
+		/* Wrap, or not enough space: the complete rules decide. */
+		if (l3l2q__unlikely(n > a - pos ||
+				    (pt != p->phead && pt + n - p->phead > a)))
+			return l3l2q__prod_try_reserve(ep, p, n, res, op);
+		off = p->arena_offset + pos;
+		data = (unsigned char *)ep->mem.payload + off;
+		p->ptail = pt + n;
+	}
+	p->res_active = 1;
+	p->res_seq = p->tail + 1;
+	p->res_offset = off;
+	p->res_nbytes = n;
+	res->seq = p->res_seq;
+	res->offset = off;
+	res->nbytes = n;
+	res->data = data;
+	return 0;
+}
+
+/*
+ * Publish @res as DATA or ERROR (anything else goes the complete way):
+ * write the slot (B) and, unless @defer, the tail (C) and the need-wakeup
+ * check.
+ */
+L3L2Q__FAST int l3l2q__prod_put(struct l3l2q_ep *ep, struct l3l2q_prod *p,
+				  const struct l3l2q_res *res, __u64 opcode,
+				  __u32 op, int defer)
+{
+	__u64 seq = p->res_seq, off = p->res_offset, n = p->res_nbytes;
+	struct l3l2q_desc *slot;
+
+	if (l3l2q__unlikely(!res || !p->res_active || res->seq != seq ||
+			    res->offset != off || res->nbytes != n ||
+			    res->data != (n ? (unsigned char *)ep->mem.payload +
+					      off : (void *)0) ||
+			    (opcode != L3L2Q_OP_DATA &&
+			     opcode != L3L2Q_OP_ERROR)))
+		return defer ? l3l2q__prod_publish_defer(ep, p, res, opcode, op) :
+			       l3l2q__prod_publish(ep, p, res, opcode, op);
+	slot = (struct l3l2q_desc *)l3l2q__slot(p->ring, p->depth, seq);
+	l3l2q_store_once_u64(&slot->opcode, opcode);
+	l3l2q_store_once_u64(&slot->payload_offset, off);
+	l3l2q_store_once_u64(&slot->payload_nbytes, n);
+	l3l2q_store_release_u64(&slot->seq, seq);		/* (B) */
+	p->hist[seq & (L3L2Q_PROD_HIST - 1)] = p->ptail;
+	p->tail = seq;
+	p->res_active = 0;
+	if (defer && !p->stopped)
+		p->deferred = 1;
+	else
+		l3l2q__prod_publish_tail(ep, p);
+	return 0;
+}
+
+/*
+ * l3l2q__cons_try_peek() for a non-multi consumer: @in is the direction
+ * (a constant at each call site), which decides when a held message makes
+ * the call unusual (the L3 output's second peek returns the held one; the
+ * L2 input in single mode poisons).
+ */
+L3L2Q__FAST int l3l2q__cons_peek(struct l3l2q_ep *ep, struct l3l2q_cons *c,
+				   struct l3l2q_msg *msg, __u32 op, const int in)
+{
+	__u64 seq = c->acq + 1, a = c->arena_bytes, pos, dseq, dop, doff, dn;
+	const struct l3l2q_desc *s;
+	struct l3l2q_entry *e;
+	const unsigned char *data;
+	__u32 j;
+	__s32 seen;
+
+	if (l3l2q__unlikely(!msg || c->stop_seen ||
+			    (c->active && (!in || c->max_inflight == 1))))
+		return l3l2q__cons_try_peek(ep, c, msg, op);
+	seen = l3l2q_load_acquire_s32(c->tail_ctr);		/* (E) */
+	if (l3l2q__unlikely(seen != l3l2q_low32(c->tail))) {
+		int ret = l3l2q__cons_tail_moved(ep, c, seen, op);
+
+		if (ret)
+			return ret;
+	}
+	if (c->acq == c->tail)
+		return l3l2q__again(ep, in ? L3L2Q_DIR_INPUT : L3L2Q_DIR_OUTPUT);
+	pos = l3l2q__arena_pos(c->pacq, a);
+	data = (const unsigned char *)ep->mem.payload + c->arena_offset + pos;
+	/* The expected payload line, ahead of the slot's (consumer.c). */
+	__builtin_prefetch(data);
+	s = l3l2q__slot(c->ring, c->depth, seq);
+	/* Each word once (P5); only these copies are used. */
+	dseq = l3l2q_load_once_u64(&s->seq);
+	dop = l3l2q_load_once_u64(&s->opcode);
+	doff = l3l2q_load_once_u64(&s->payload_offset);
+	dn = l3l2q_load_once_u64(&s->payload_nbytes);
+	/* Zero bytes: offset 0 (a sentinel), no cursor move, no view. */
+	if (l3l2q__unlikely(dseq != seq ||
+			    (dop != L3L2Q_OP_DATA && dop != L3L2Q_OP_ERROR) ||
+			    (dn ? doff != c->arena_offset + pos || dn > a - pos :
+				  doff != 0) ||
+			    c->non_stop >= c->max_inflight ||
+			    c->active > c->max_inflight))
+		return l3l2q__cons_try_peek(ep, c, msg, op);
+	if (!dn)
+		data = (const unsigned char *)0;
+	j = c->first + c->active;	/* active <= max_inflight < w */
+	if (j > c->max_inflight)
+		j -= c->max_inflight + 1;
+	e = &c->win[j];
+	c->pacq += dn;
+	e->seq = seq;
+	e->opcode = dop;
+	e->offset = doff;
+	e->nbytes = dn;
+	e->data = data;
+	e->pend = c->pacq;
+	e->completed = 0;
+	c->active++;
+	c->acq = seq;
+	c->non_stop++;
+	msg->seq = seq;
+	msg->opcode = dop;
+	msg->offset = doff;
+	msg->nbytes = dn;
+	msg->data = data;
+	return 0;
+}
+
+/*
+ * Mark the @n held messages @msgs complete -- every field equal to the
+ * kept copy (P2), none released before -- then pop the completed prefix
+ * with one head store (D) and one need-wakeup check.
+ */
+L3L2Q__FAST int l3l2q__cons_release_n(struct l3l2q_ep *ep,
+					struct l3l2q_cons *c,
+					const struct l3l2q_msg *msgs, __u32 n,
+					__u32 op)
+{
+	const struct l3l2q_msg *m;
+	struct l3l2q_entry *e;
+	__u64 k;
+	__u32 i, j;
+
+	if (l3l2q__unlikely(!msgs))
+		return l3l2q__cons_release_batch(ep, c, msgs, n, op);
+	for (i = 0; i < n; i++) {
+		m = &msgs[i];
+		k = m->seq - c->head - 1;	/* < active when held */
+		if (l3l2q__unlikely(m->seq <= c->head || m->seq > c->acq))
+			return l3l2q__cons_bad_handle(ep, c, m, op);
+		j = c->first + (__u32)k;
+		if (j > c->max_inflight)
+			j -= c->max_inflight + 1;
+		e = &c->win[j];
+		if (l3l2q__unlikely(e->seq != m->seq ||
+				    e->opcode != m->opcode ||
+				    e->offset != m->offset ||
+				    e->nbytes != m->nbytes ||
+				    e->data != m->data || e->completed))
+			return l3l2q__cons_bad_handle(ep, c, m, op);
+		e->completed = 1;
+	}
+	return l3l2q__cons_pop(ep, c, op);
+}
+
+#endif /* L3L2Q_CORE_FASTPATH_H */
