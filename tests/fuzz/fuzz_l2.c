@@ -171,24 +171,5 @@ static void peer_op(struct fz *f, struct fz_in *in, uint8_t op)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct fz_in in = { data, size, 0 };
-	struct fz f;
-	unsigned int ops = 0;
-	uint8_t op;
-
-	if (fz_setup(&f, &in, 0)) {
-		fz_teardown(&f);
-		return 0;
-	}
-	while (in.i < in.n && ops++ < FZ_MAX_OPS) {
-		op = fz_u8(&in) % 16;
-		if (op < 8)
-			sut_op(&f, &in, op);
-		else if (op < 13)
-			peer_op(&f, &in, op - 8);
-		else
-			fz_hostile(&f, &in, fz_u8(&in));
-	}
-	fz_teardown(&f);
-	return 0;
+	return fz_run(data, size, 0, 8, sut_op, peer_op);
 }

@@ -485,4 +485,36 @@ static void fz_hostile(struct fz *f, struct fz_in *in, uint8_t kind)
 	}
 }
 
+typedef void (*fz_op_fn)(struct fz *f, struct fz_in *in, uint8_t op);
+
+/*
+ * One fuzz input as a script: each byte picks the side under test's
+ * operation (@sut_ops of them), an honest peer's, or a hostile write, up
+ * to FZ_MAX_OPS steps.  The body of both queue harnesses.
+ */
+static int fz_run(const uint8_t *data, size_t size, int sut_l3,
+		  uint8_t sut_ops, fz_op_fn sut, fz_op_fn peer)
+{
+	struct fz_in in = { data, size, 0 };
+	struct fz f;
+	unsigned int ops = 0;
+	uint8_t op;
+
+	if (fz_setup(&f, &in, sut_l3)) {
+		fz_teardown(&f);
+		return 0;
+	}
+	while (in.i < in.n && ops++ < FZ_MAX_OPS) {
+		op = fz_u8(&in) % 16;
+		if (op < sut_ops)
+			sut(&f, &in, op);
+		else if (op < 13)
+			peer(&f, &in, op - sut_ops);
+		else
+			fz_hostile(&f, &in, fz_u8(&in));
+	}
+	fz_teardown(&f);
+	return 0;
+}
+
 #endif /* L3L2Q_FUZZ_QUEUE_H */
