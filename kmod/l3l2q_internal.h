@@ -56,6 +56,7 @@
 #include <linux/workqueue.h>
 
 #include "l3l2q.h"
+#include "l3l2q_signals.h"
 
 struct address_space;
 struct dentry;
@@ -127,9 +128,18 @@ struct l3l2q_kind_ops {
 	__poll_t (*poll)(struct l3l2q_region *r, enum l3l2q_end_role role);
 	/* debugfs: the kind's geometry and a snapshot of its shared words. */
 	void (*show)(struct seq_file *m, struct l3l2q_region *r);
+	/*
+	 * Optional: the kind's own ioctls on a role file, tried for any
+	 * command the core does not know; -ENOTTY for none of its own.
+	 */
+	long (*ioctl)(struct l3l2q_end *end, unsigned int cmd,
+		      void __user *argp);
+	/* Optional: @end's file was released; drop what it registered. */
+	void (*release)(struct l3l2q_end *end);
 };
 
 extern const struct l3l2q_kind_ops l3l2q_queue_kind;
+extern const struct l3l2q_kind_ops l3l2q_signals_kind;
 
 /* ---------------------------------------------------------------------- */
 /* Backends and device nodes                                              */
@@ -303,6 +313,10 @@ struct l3l2q_end {
 	u64 useq;			/* protected by lock: issue order */
 	struct hrtimer timer;
 	struct work_struct uwork;
+	/* The kind's own waiters on this role, against its cap. */
+	atomic_t nr_kind_waiters;
+	atomic64_t nr_kind_checks;	/* wake-ups that looked at one */
+	atomic64_t nr_kind_wakes;	/* of those, the ones that woke it */
 };
 
 struct l3l2q_region {
@@ -314,6 +328,7 @@ struct l3l2q_region {
 	/* Immutable after creation: the kernel's private copy. */
 	union {
 		struct l3l2q_layout queue;	/* L3L2Q_KIND_QUEUE */
+		struct l3l2q_sig_layout signals; /* L3L2Q_KIND_SIGNALS */
 	} layout;
 	struct l3l2q_region_offsets off;
 	u64 start_pos;
@@ -405,6 +420,13 @@ static inline struct l3l2q_end *l3l2q_peer_end(struct l3l2q_end *end)
 
 /* l3l2q_queue.c: the queue kind's words the core and the loopback use */
 s32 *l3l2q_counter_word(struct l3l2q_region *r, unsigned int offset);
+
+/* l3l2q_sigwait.c: the signals kind's waits, kicks and watches */
+long l3l2q_sig_ioctl(struct l3l2q_end *end, unsigned int cmd,
+		     void __user *argp);
+void l3l2q_sig_release(struct l3l2q_end *end);
+bool l3l2q_sig_watch_ready(struct l3l2q_end *end);
+void l3l2q_sig_show_waiters(struct seq_file *m, struct l3l2q_end *end);
 
 /* l3l2q_wait.c: WAIT, KICK, SET_EVENTFD, poll, wake-ups on death */
 void l3l2q_end_init(struct l3l2q_end *end);

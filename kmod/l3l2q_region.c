@@ -35,6 +35,7 @@ static const char *const l3l2q_end_names[L3L2Q_NR_ENDS] = {
 /* The kinds this driver knows, by L3L2Q_KIND_*. */
 static const struct l3l2q_kind_ops *const l3l2q_kinds[] = {
 	[L3L2Q_KIND_QUEUE] = &l3l2q_queue_kind,
+	[L3L2Q_KIND_SIGNALS] = &l3l2q_signals_kind,
 };
 
 /* ---------------------------------------------------------------------- */
@@ -386,6 +387,8 @@ static long l3l2q_region_ioctl(struct file *file, unsigned int cmd,
 		/* Only a device node creates regions. */
 		return -EPERM;
 	default:
+		if (end->r->kind->ioctl)
+			return end->r->kind->ioctl(end, cmd, argp);
 		return -ENOTTY;
 	}
 }
@@ -433,6 +436,8 @@ static int l3l2q_region_release(struct inode *inode, struct file *file)
 	 */
 	if (end->role == L3L2Q_END_L3 && r->peer)
 		r->peer->stop(r);
+	if (r->kind->release)
+		r->kind->release(end);
 	l3l2q_end_released(end);
 	l3l2q_region_put(r);
 	return 0;
