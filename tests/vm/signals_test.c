@@ -31,6 +31,7 @@
 
 #include "l3l2q.h"
 #include "l3l2q_signals.h"
+#include "l3l2q_signals_core.h"
 #include "kselftest_harness.h"
 #include "vm_helpers.h"
 
@@ -765,6 +766,176 @@ TEST_F(sig, bad_args)
 	/* Nothing broke: the region still works. */
 	notify(self->m3, &self->l, 0, 1, self->l3);
 	EXPECT_EQ(0, sig_wait1(self->l2, 0, L3L2Q_SIG_CMP_GE, 1, 0, NULL));
+}
+
+/*
+ * A hostile peer scribbles over both waiter tables, the control block's
+ * abort words and the HDMEM header: the kernel trusts none of it.  Waits
+ * still decide by the slot value alone (and kicked == the caller's own
+ * arm), debugfs reads fine, and the geometry is the kernel's copy.
+ */
+TEST_F(sig, hostile_tables)
+{
+	unsigned char *t = (unsigned char *)self->m3 + self->l.table_offset[0];
+	struct l3l2q_hdmem_hdr *h = (void *)((char *)self->m3 +
+					     self->l.hdmem_offset);
+	struct l3l2q_sig_waitv v = { .id = 3, .cmp = L3L2Q_SIG_CMP_GE,
+				     .target = 5, .arm = 0x10 | 1 };
+	struct l3l2q_info_args info;
+	char buf[8192];
+	size_t i;
+	int fd;
+
+	srand(7);
+	for (i = 0; i < 2 * self->l.table_bytes; i++)
+		t[i] = (unsigned char)rand();
+	/* Never the arm the waiter uses below. */
+	for (i = 0; i < 2 * COUNT; i++) {
+		struct l3l2q_sig_waiter *w = (void *)(t + (i / COUNT) *
+			self->l.table_bytes + (i % COUNT) * 32);
+
+		if (w->kicked[1] == v.arm)
+			w->kicked[1] = 0;
+	}
+	h->signal_count = ~0u;
+	h->data_offset = ~0ull;
+	*slot_of(self->m3, &self->l, 3) = 4;
+
+	EXPECT_EQ(-ETIMEDOUT, sig_wait(self->l2, &v, 1, 0, 0));
+	notify(self->m3, &self->l, 3, 5, self->l3);
+	EXPECT_EQ(0, sig_wait(self->l2, &v, 1, 0, 0));
+	EXPECT_EQ(-EINVAL, sig_wait1(self->l2, COUNT, L3L2Q_SIG_CMP_GE, 1, 0,
+				     NULL));
+	ASSERT_EQ(0, ioctl(self->l2, L3L2Q_IOC_INFO, &info));
+	EXPECT_EQ(COUNT, info.signal_count);
+
+	/* debugfs lists the slots with a value or an arming, and survives. */
+	snprintf(buf, sizeof(buf), DBG_DIR "/%llu", self->id);
+	fd = open(buf, O_RDONLY);
+	ASSERT_LE(0, fd);
+	i = (size_t)read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	ASSERT_LT(0, (ssize_t)i);
+	buf[i] = 0;
+	EXPECT_NE(NULL, strstr(buf, "slot: 3 5 "));
+	EXPECT_NE(NULL, strstr(buf, "l2_kernel_waiters: 0"));
+}
+
+/* ---------------------------------------------------------------------- */
+/* The protocol core over the driver                                      */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * libl3l2q's signals core with the driver as its env: W4 is SIG_WAIT with
+ * the armed entries, N4 is SIG_KICK.  The core arms its table entry and
+ * kicks only when it crosses the peer's target; the kernel must honour
+ * kicked[r] == arm (K2), or a kick that lands between the core's re-check
+ * and the ioctl is lost and the ping-pong below hangs.
+ */
+struct drv_env {
+	int fd;
+	unsigned long sleeps, kicks;
+};
+
+static __u64 drv_now(void *ctx)
+{
+	struct timespec ts;
+
+	(void)ctx;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
+}
+
+static int drv_sleep(void *ctx, const struct l3l2q_sig_waitv *v, __u32 n,
+		     __u64 deadline_ns)
+{
+	struct drv_env *e = ctx;
+
+	e->sleeps++;
+	return sig_wait(e->fd, (struct l3l2q_sig_waitv *)v, n, 0,
+			deadline_ns);
+}
+
+static void drv_kick(void *ctx, __u32 role, __u32 id)
+{
+	struct drv_env *e = ctx;
+
+	e->kicks++;
+	sig_kick(e->fd, id, role, 0);
+}
+
+static int drv_bind(struct l3l2q_sig *s, __u32 role, void *m,
+		    const struct l3l2q_sig_layout *l, struct drv_env *e)
+{
+	struct l3l2q_sig_mem mem = {
+		.ctrl = m, .hdmem = (char *)m + l->hdmem_offset,
+	};
+	struct l3l2q_sig_env env = {
+		.now_ns = drv_now, .sleep = drv_sleep, .kick = drv_kick,
+		.ctx = e, .spin_attempts = 1,
+	};
+
+	return l3l2q_sig_init(s, role, &mem, l, &env);
+}
+
+#define ROUNDS	2000u
+
+/*
+ * 2000 round trips between two processes, each side spinning once and
+ * then sleeping in SIG_WAIT with no deadline, data written before each
+ * notify checked after each wait.  Fixed work; the harness's timeout is
+ * the watchdog for a lost wake-up.
+ */
+TEST_F(sig, core_pingpong_over_driver)
+{
+	struct drv_env e = { .fd = self->l3 };
+	struct l3l2q_sig s;
+	__u64 seen = 0, i;
+	pid_t pid;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct drv_env ce = { .fd = self->l2 };
+		struct l3l2q_sig cs;
+		__u64 got = 0, data;
+
+		self->m2 = child_map(self->l2, self->l.total_bytes);
+		close(self->l3);
+		if (drv_bind(&cs, L3L2Q_ROLE_L2, self->m2, &self->l, &ce))
+			_exit(10);
+		for (i = 1; i <= ROUNDS; i++) {
+			if (l3l2q_sig_wait(&cs, 0, L3L2Q_SIG_CMP_GE, i,
+					   L3L2Q_DEADLINE_NONE, &got))
+				_exit(11);
+			if (l3l2q_sig_read(&cs, 0, &data, sizeof(data)) ||
+			    data != i * 3)
+				_exit(12);
+			/* The last pong finds L3 asleep in the kernel. */
+			if (i == ROUNDS && !vm_wait_blocked(getppid(), SYS_ioctl))
+				_exit(15);
+			if (l3l2q_sig_notify(&cs, 1, i))
+				_exit(13);
+		}
+		/* It slept in the kernel at least once. */
+		_exit(ce.sleeps ? 0 : 14);
+	}
+	ASSERT_EQ(0, drv_bind(&s, L3L2Q_ROLE_L3, self->m3, &self->l, &e));
+	/* The first ping finds L2 asleep in the kernel. */
+	ASSERT_TRUE(vm_wait_blocked(pid, SYS_ioctl));
+	for (i = 1; i <= ROUNDS; i++) {
+		__u64 data = i * 3;
+
+		ASSERT_EQ(0, l3l2q_sig_write(&s, 0, &data, sizeof(data)));
+		ASSERT_EQ(0, l3l2q_sig_notify(&s, 0, i));
+		ASSERT_EQ(0, l3l2q_sig_wait(&s, 1, L3L2Q_SIG_CMP_GE, i,
+					    L3L2Q_DEADLINE_NONE, &seen));
+		ASSERT_EQ(i, seen);
+	}
+	EXPECT_EQ(0, reap(pid));
+	EXPECT_LT(0ul, e.sleeps);
+	EXPECT_LT(0ul, e.kicks);
+	EXPECT_EQ(0, dbg_num(self->id, "l3_kernel_waiters"));
 }
 
 TEST_HARNESS_MAIN
