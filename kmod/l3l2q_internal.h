@@ -440,6 +440,8 @@ int l3l2q_wait_cond(struct l3l2q_end *end, unsigned int id, s32 seen);
 int l3l2q_wait_word_get(struct l3l2q_end *end, unsigned int id, s32 *now);
 bool l3l2q_wait_peer_dead(struct l3l2q_end *end);
 bool l3l2q_wait_peer_gone(struct l3l2q_end *end);
+bool l3l2q_wait_deadline(u64 deadline_ns, ktime_t *deadline);
+int l3l2q_wait_sleep(bool timed, ktime_t *deadline);
 long l3l2q_wait_ioctl(struct l3l2q_end *end,
 		      const struct l3l2q_wait_args __user *uarg);
 void l3l2q_kick(struct l3l2q_end *end);

@@ -28,11 +28,9 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/eventfd.h>
-#include <linux/hrtimer.h>
 #include <linux/ktime.h>
 #include <linux/poll.h>
 #include <linux/sched.h>
-#include <linux/sched/signal.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
@@ -225,8 +223,8 @@ static int l3l2q_sig_sleep(struct l3l2q_end *end, struct l3l2q_sig_waitv *v,
 {
 	struct l3l2q_sig_sleeper s = { .end = end, .v = v, .nr = nr,
 				       .all = all };
-	ktime_t deadline = ns_to_ktime(deadline_ns);
-	bool timed = deadline_ns <= (u64)KTIME_MAX;
+	ktime_t deadline = 0;
+	bool timed = l3l2q_wait_deadline(deadline_ns, &deadline);
 	int ret;
 
 	init_waitqueue_func_entry(&s.wqe, l3l2q_sig_sleeper_wake);
@@ -238,20 +236,9 @@ static int l3l2q_sig_sleep(struct l3l2q_end *end, struct l3l2q_sig_waitv *v,
 		ret = l3l2q_sig_check(end, v, nr, all, true);	/* K2 */
 		if (ret != -EAGAIN)
 			break;
-		if (timed && ktime_compare(ktime_get(), deadline) >= 0) {
-			ret = -ETIMEDOUT;
+		ret = l3l2q_wait_sleep(timed, &deadline);	/* K3 */
+		if (ret)
 			break;
-		}
-		if (signal_pending(current)) {
-			ret = -EINTR;
-			break;
-		}
-		if (timed)				/* K3 */
-			schedule_hrtimeout_range(&deadline,
-						 current->timer_slack_ns,
-						 HRTIMER_MODE_ABS);
-		else
-			schedule();
 	}
 	__set_current_state(TASK_RUNNING);
 	remove_wait_queue(&end->wq, &s.wqe);
