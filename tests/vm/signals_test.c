@@ -13,6 +13,7 @@
  * a poll with timeout 0 says the same for the other two ways.
  */
 #include <errno.h>
+#include <liburing.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -175,6 +176,15 @@ FIXTURE(sig) {
 	struct l3l2q_sig_layout l;
 	unsigned long long id;
 };
+
+/* A fork child plays L2 only: its own mapping, no L3 fd. */
+static void child_l2(FIXTURE_DATA(sig) *self)
+{
+	self->m3 = NULL;
+	self->m2 = child_map(self->l2, self->l.total_bytes);
+	close(self->l3);
+	self->l3 = -1;
+}
 
 FIXTURE_SETUP(sig)
 {
@@ -390,14 +400,12 @@ TEST_F(sig, wait_woken_only_by_crossing)
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		self->m3 = NULL;
-		self->m2 = child_map(self->l2, self->l.total_bytes);
-		const char *data2 = (char *)self->m2 +
-				    self->l.off.payload_offset;
+		const char *data2;
 		__u64 value = 0;
 		int ret;
 
-		close(self->l3);
+		child_l2(self);
+		data2 = (char *)self->m2 + self->l.off.payload_offset;
 		ret = sig_wait1(self->l2, 2, L3L2Q_SIG_CMP_GE, 10, FOREVER,
 				&value);
 		if (ret)
@@ -438,9 +446,7 @@ TEST_F(sig, wait_l3_woken_by_l2)
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		self->m3 = NULL;
-		self->m2 = child_map(self->l2, self->l.total_bytes);
-		close(self->l3);
+		child_l2(self);
 		/* Until L3 sleeps in SIG_WAIT. */
 		if (!vm_wait_blocked(getppid(), SYS_ioctl))
 			_exit(10);
@@ -469,8 +475,7 @@ TEST_F(sig, wait_eintr)
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		self->m3 = NULL;
-		self->m2 = child_map(self->l2, self->l.total_bytes);
+		child_l2(self);
 		sigaction(SIGUSR1, &sa, NULL);
 		_exit(sig_wait1(self->l2, 0, L3L2Q_SIG_CMP_GE, 1, FOREVER,
 				NULL) == -EINTR ? 0 : 1);
@@ -499,12 +504,10 @@ TEST_F(sig, poll_watch)
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		self->m3 = NULL;
-		self->m2 = child_map(self->l2, self->l.total_bytes);
 		struct pollfd q = { .fd = self->l2, .events = POLLIN };
 		int n;
 
-		close(self->l3);
+		child_l2(self);
 		n = poll(&q, 1, -1);
 		if (n != 1 || !(q.revents & POLLIN))
 			_exit(10);
@@ -553,12 +556,10 @@ TEST_F(sig, eventfd_watch)
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		self->m3 = NULL;
-		self->m2 = child_map(self->l2, self->l.total_bytes);
 		struct pollfd q = { .fd = efd, .events = POLLIN };
 		__u64 c = 0;
 
-		close(self->l3);
+		child_l2(self);
 		if (poll(&q, 1, -1) != 1 || read(efd, &c, 8) != 8 || c != 1)
 			_exit(10);
 		if (__atomic_load_n(slot_of(self->m2, &self->l, 7),
@@ -606,9 +607,7 @@ TEST_F(sig, peer_death)
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		self->m3 = NULL;
-		self->m2 = child_map(self->l2, self->l.total_bytes);
-		close(self->l3);
+		child_l2(self);
 		notify(self->m2, &self->l, 0, 8, -1);
 		/* Sleep until killed. */
 		for (;;)
@@ -651,9 +650,7 @@ TEST_F(sig, peer_death_wakes_sleeper)
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		self->m3 = NULL;
-		self->m2 = child_map(self->l2, self->l.total_bytes);
-		close(self->l3);
+		child_l2(self);
 		_exit(sig_wait1(self->l2, 0, L3L2Q_SIG_CMP_GE, 1, FOREVER,
 				NULL) == -ECONNRESET ? 0 : 1);
 	}
@@ -900,8 +897,7 @@ TEST_F(sig, core_pingpong_over_driver)
 		struct l3l2q_sig cs;
 		__u64 got = 0, data;
 
-		self->m2 = child_map(self->l2, self->l.total_bytes);
-		close(self->l3);
+		child_l2(self);
 		if (drv_bind(&cs, L3L2Q_ROLE_L2, self->m2, &self->l, &ce))
 			_exit(10);
 		for (i = 1; i <= ROUNDS; i++) {
@@ -936,6 +932,38 @@ TEST_F(sig, core_pingpong_over_driver)
 	EXPECT_LT(0ul, e.sleeps);
 	EXPECT_LT(0ul, e.kicks);
 	EXPECT_EQ(0, dbg_num(self->id, "l3_kernel_waiters"));
+}
+
+/*
+ * io_uring waits on a slot through a poll watch: IORING_OP_POLL_ADD on the
+ * role file completes on the notify that crosses the target, not before.
+ * io_uring_get_events() runs the poll's task work, so "no completion yet"
+ * is a fact, not a guess about timing.
+ */
+TEST_F(sig, uring_poll_watch)
+{
+	struct io_uring_cqe *cqe;
+	struct io_uring_sqe *sqe;
+	struct io_uring ring;
+
+	ASSERT_EQ(0, io_uring_queue_init(4, &ring, 0));
+	ASSERT_EQ(0, sig_watch(self->l2, -1, 6, L3L2Q_SIG_CMP_GE, 20, 0));
+	sqe = io_uring_get_sqe(&ring);
+	ASSERT_NE(NULL, sqe);
+	io_uring_prep_poll_add(sqe, self->l2, POLLIN);
+	ASSERT_EQ(1, io_uring_submit(&ring));
+	io_uring_get_events(&ring);
+	EXPECT_EQ(-EAGAIN, io_uring_peek_cqe(&ring, &cqe));
+
+	notify(self->m3, &self->l, 6, 19, self->l3);
+	io_uring_get_events(&ring);
+	EXPECT_EQ(-EAGAIN, io_uring_peek_cqe(&ring, &cqe));
+
+	notify(self->m3, &self->l, 6, 20, self->l3);
+	ASSERT_EQ(0, io_uring_wait_cqe(&ring, &cqe));
+	EXPECT_TRUE(cqe->res & POLLIN);
+	io_uring_cqe_seen(&ring, cqe);
+	io_uring_queue_exit(&ring);
 }
 
 TEST_HARNESS_MAIN
