@@ -22,7 +22,7 @@
  * device's node, whose queues live in device memory), else /dev/l3l2q.
  * Ignored in a set-uid program (secure_getenv).
  */
-static const char *device_path(void)
+const char *l3l2q__device_path(void)
 {
 	const char *p = secure_getenv("L3L2Q_DEVICE");
 
@@ -49,10 +49,10 @@ static int device_create(struct l3l2q_queue *q, const struct l3l2q_params *p,
 	char why[96];
 	int dev, ret;
 
-	dev = open(device_path(), O_RDWR | O_CLOEXEC);
+	dev = open(l3l2q__device_path(), O_RDWR | O_CLOEXEC);
 	if (dev < 0) {
 		ret = errno == ENOENT ? ENODEV : errno;
-		snprintf(why, sizeof(why), "cannot open %s", device_path());
+		snprintf(why, sizeof(why), "cannot open %s", l3l2q__device_path());
 		return l3l2q__user_error(err, ret, L3L2Q_ERR_ENDPOINT_ERROR,
 					 L3L2Q_EOP_INIT, why);
 	}

@@ -112,6 +112,18 @@ struct l3l2q_queue {
 	} ep;
 };
 
+/*
+ * The time left until @deadline_ns (CLOCK_MONOTONIC), for ppoll() and
+ * epoll_pwait2(): *tsp = @ts, or NULL for L3L2Q_DEADLINE_NONE.
+ * -ETIMEDOUT if it has passed, else 0.
+ */
+struct timespec;
+int l3l2q__timeout(__u64 deadline_ns, struct timespec *ts,
+		   struct timespec **tsp);
+
+/* /dev/l3l2q, or the node named by $L3L2Q_DEVICE (lib/user/device.c). */
+const char *l3l2q__device_path(void);
+
 /* Record a user-layer error (errno and a message naming the field). */
 int l3l2q__user_error(struct l3l2q_error *err, int errnum, __u32 kind,
 		      __u32 op, const char *msg);
