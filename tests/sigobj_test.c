@@ -311,4 +311,29 @@ TEST(l3_killed)
 	EXPECT_EQ(0, WEXITSTATUS(st));
 }
 
+/* A fork child that destroys its inherited copy does not kill the role. */
+TEST_F(obj, fork_copy_destroyed)
+{
+	pid_t pid;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		l3l2q_sig_destroy(self->l3);
+		_exit(0);
+	}
+	ASSERT_EQ(0, reap(pid));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct l3l2q_signals *sg;
+		struct l3l2q_sig *s = child_attach(self->peer, &sg);
+
+		/* The L3 is alive: a timeout, not -ECONNRESET. */
+		_exit(l3l2q_sig_wait(s, 0, L3L2Q_SIG_CMP_GE, 1, 0, NULL) ==
+		      -ETIMEDOUT ? 0 : 10);
+	}
+	EXPECT_EQ(0, reap(pid));
+}
+
 TEST_HARNESS_MAIN

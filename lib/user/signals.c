@@ -34,6 +34,7 @@ static struct l3l2q_signals *sig_alloc(void)
 		return NULL;
 	sg->fd = sg->efd[0] = sg->efd[1] = -1;
 	sg->peer_pidfd = sg->back_sock = -1;
+	sg->owner = getpid();
 	return sg;
 }
 
@@ -196,7 +197,8 @@ void l3l2q_sig_destroy(struct l3l2q_signals *sg)
 	if (!sg)
 		return;
 	l3l2q_sig_close(&sg->sig);
-	if (sg->backend == L3L2Q_BACKEND_MEMFD)
+	/* A fork child's copy only frees the child's resources. */
+	if (sg->backend == L3L2Q_BACKEND_MEMFD && getpid() == sg->owner)
 		l3l2q__sig_memfd_destroy(sg);
 	sig_free(sg);
 }

@@ -7,6 +7,8 @@
 #ifndef L3L2Q_USER_SIGNALS_H
 #define L3L2Q_USER_SIGNALS_H
 
+#include <sys/types.h>
+
 #include "libl3l2q_signals.h"
 
 struct l3l2q_signals {
@@ -20,6 +22,7 @@ struct l3l2q_signals {
 	int efd[2];			/* memfd: per role; device: [0] ours */
 	int peer_pidfd;			/* memfd: the peer's process, or -1 */
 	int back_sock;			/* memfd L3: the L2 sends its pidfd */
+	pid_t owner;			/* the process that holds the role */
 };
 
 /* Shared by both backings: map, bind the core, tidy up. */
