@@ -12,7 +12,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -279,36 +279,45 @@ TEST_F(obj, l3_gone)
 	EXPECT_EQ(0, reap(pid));
 }
 
-/* The L3's process is killed under a waiter: its pidfd says so. */
+/*
+ * The L3's process is killed under the L2's wait: the L3's pidfd in the
+ * bundle says so.  Here the test process is the L2.
+ */
 TEST(l3_killed)
 {
-	struct l3l2q_signals *l3;
-	int peer, st;
-	pid_t owner, pid = -1;
+	struct l3l2q_signals *l2;
+	struct l3l2q_error err;
+	int sv[2], fd;
+	pid_t owner;
 
-	/* The L2, a child of the L3 that dies, comes to us to reap. */
-	ASSERT_EQ(0, prctl(PR_SET_CHILD_SUBREAPER, 1));
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
+				sv));
 	owner = fork();
 	ASSERT_LE(0, owner);
 	if (owner == 0) {
-		/* The L3 lives in its own process, which then dies. */
+		struct l3l2q_signals *l3;
+		int peer;
+
 		if (l3l2q_sig_create(&good, &l3, NULL))
 			_exit(20);
 		peer = l3l2q_sig_peer_fd(l3);
-		if (peer < 0)
+		if (peer < 0 || l3l2q_send_fd(sv[1], peer))
 			_exit(21);
-		pid = fork_attached(peer, wait_for_reset);
-		if (pid < 0)
-			_exit(22);
-		kill(getpid(), SIGKILL);
+		for (;;)
+			pause();
 	}
-	ASSERT_EQ(owner, waitpid(owner, &st, 0));
-	EXPECT_TRUE(WIFSIGNALED(st));
-	/* Its wait ended with -ECONNRESET (exit 0), not at a deadline. */
-	pid = waitpid(-1, &st, 0);
-	ASSERT_LT(0, pid);
-	EXPECT_TRUE(WIFEXITED(st));
-	EXPECT_EQ(0, WEXITSTATUS(st));
+	fd = l3l2q_recv_fd(sv[0]);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, l3l2q_sig_attach(fd, &l2, &err));
+	kill(owner, SIGKILL);
+	EXPECT_EQ(255, reap(owner));
+	EXPECT_EQ(-ECONNRESET,
+		  l3l2q_sig_wait(l3l2q_signals_handle(l2), 0, L3L2Q_SIG_CMP_GE,
+				 1, L3L2Q_DEADLINE_NONE, NULL));
+	l3l2q_sig_destroy(l2);
+	close(fd);
+	close(sv[0]);
+	close(sv[1]);
 }
 
 /* A fork child that destroys its inherited copy does not kill the role. */
