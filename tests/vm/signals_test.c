@@ -58,17 +58,6 @@ static int create_sig(int dev, struct l3l2q_create_args *a, __u64 data_bytes,
 	return ioctl(dev, L3L2Q_IOC_CREATE, a) ? -errno : 0;
 }
 
-static int make_peer(int l3fd)
-{
-	struct l3l2q_peer_args p;
-
-	memset(&p, 0, sizeof(p));
-	p.fd = -1;
-	if (ioctl(l3fd, L3L2Q_IOC_PEER, &p))
-		return -1;
-	return p.fd;
-}
-
 static __u64 *slot_of(void *m, const struct l3l2q_sig_layout *l, __u32 id)
 {
 	return (__u64 *)((char *)m + l->hdmem_offset + l->hdmem.signal_offset +
@@ -189,6 +178,7 @@ static void child_l2(FIXTURE_DATA(sig) *self)
 
 FIXTURE_SETUP(sig)
 {
+	struct l3l2q_peer_args peer = { .fd = -1 };
 	struct l3l2q_create_args a;
 
 	ASSERT_EQ(0, ensure_debugfs());
@@ -199,7 +189,8 @@ FIXTURE_SETUP(sig)
 	ASSERT_EQ((int)L3L2Q_SIG_LAYOUT_OK,
 		  (int)l3l2q_sig_layout(DATA_BYTES, COUNT, 0, 0, &self->l));
 	ASSERT_EQ(0, memcmp(&a.off, &self->l.off, sizeof(a.off)));
-	self->l2 = make_peer(self->l3);
+	ASSERT_EQ(0, ioctl(self->l3, L3L2Q_IOC_PEER, &peer));
+	self->l2 = peer.fd;
 	ASSERT_LE(0, self->l2);
 	self->m3 = mmap(NULL, self->l.total_bytes, PROT_READ | PROT_WRITE,
 			MAP_SHARED, self->l3, 0);
