@@ -57,6 +57,7 @@
 
 #include "l3l2q.h"
 #include "l3l2q_channel.h"
+#include "l3l2q_signals.h"
 
 struct address_space;
 struct dentry;
@@ -135,10 +136,19 @@ struct l3l2q_kind_ops {
 	 */
 	void (*show_fdinfo)(struct seq_file *m, struct l3l2q_region *r,
 			    bool mem);
+	/*
+	 * Optional: the kind's own ioctls on a role file, tried for any
+	 * command the core does not know; -ENOTTY for none of its own.
+	 */
+	long (*ioctl)(struct l3l2q_end *end, unsigned int cmd,
+		      void __user *argp);
+	/* Optional: @end's file was released; drop what it registered. */
+	void (*release)(struct l3l2q_end *end);
 };
 
 extern const struct l3l2q_kind_ops l3l2q_queue_kind;
 extern const struct l3l2q_kind_ops l3l2q_channel_kind;
+extern const struct l3l2q_kind_ops l3l2q_signals_kind;
 
 /* ---------------------------------------------------------------------- */
 /* Backends and device nodes                                              */
@@ -318,6 +328,11 @@ struct l3l2q_end {
 	/* Its waits that slept: WAIT calls that slept, io_uring WAITs queued. */
 	atomic64_t nr_sleeps;
 	atomic_t nr_waiting;		/* WAIT calls of this role in progress */
+
+	/* The kind's own waiters on this role, against its cap. */
+	atomic_t nr_kind_waiters;
+	atomic64_t nr_kind_checks;	/* wake-ups that looked at one */
+	atomic64_t nr_kind_wakes;	/* of those, the ones that woke it */
 };
 
 struct l3l2q_region {
@@ -330,6 +345,7 @@ struct l3l2q_region {
 	union {
 		struct l3l2q_layout queue;	/* L3L2Q_KIND_QUEUE */
 		struct l3l2q_chan_layout chan;	/* L3L2Q_KIND_CHANNEL */
+		struct l3l2q_sig_layout signals; /* L3L2Q_KIND_SIGNALS */
 	} layout;
 	struct l3l2q_region_offsets off;
 	u64 start_pos;
@@ -423,6 +439,13 @@ static inline struct l3l2q_end *l3l2q_peer_end(struct l3l2q_end *end)
 /* l3l2q_queue.c: the queue kind's words the core and the loopback use */
 s32 *l3l2q_counter_word(struct l3l2q_region *r, unsigned int offset);
 
+/* l3l2q_sigwait.c: the signals kind's waits, kicks and watches */
+long l3l2q_sig_ioctl(struct l3l2q_end *end, unsigned int cmd,
+		     void __user *argp);
+void l3l2q_sig_release(struct l3l2q_end *end);
+bool l3l2q_sig_watch_ready(struct l3l2q_end *end);
+void l3l2q_sig_show_waiters(struct seq_file *m, struct l3l2q_end *end);
+
 /* l3l2q_wait.c: WAIT, KICK, SET_EVENTFD, poll, wake-ups on death */
 void l3l2q_end_init(struct l3l2q_end *end);
 void l3l2q_end_destroy(struct l3l2q_end *end);
@@ -435,6 +458,8 @@ int l3l2q_wait_cond(struct l3l2q_end *end, unsigned int id, s32 seen);
 int l3l2q_wait_word_get(struct l3l2q_end *end, unsigned int id, s32 *now);
 bool l3l2q_wait_peer_dead(struct l3l2q_end *end);
 bool l3l2q_wait_peer_gone(struct l3l2q_end *end);
+bool l3l2q_wait_deadline(u64 deadline_ns, ktime_t *deadline);
+int l3l2q_wait_sleep(bool timed, ktime_t *deadline);
 long l3l2q_wait_ioctl(struct l3l2q_end *end,
 		      const struct l3l2q_wait_args __user *uarg);
 void l3l2q_kick(struct l3l2q_end *end);

@@ -37,6 +37,7 @@ static const char *const l3l2q_end_names[L3L2Q_NR_ENDS] = {
 static const struct l3l2q_kind_ops *const l3l2q_kinds[] = {
 	[L3L2Q_KIND_QUEUE] = &l3l2q_queue_kind,
 	[L3L2Q_KIND_CHANNEL] = &l3l2q_channel_kind,
+	[L3L2Q_KIND_SIGNALS] = &l3l2q_signals_kind,
 };
 
 /**
@@ -430,6 +431,8 @@ static long l3l2q_region_ioctl(struct file *file, unsigned int cmd,
 		/* Only a device node creates regions. */
 		return -EPERM;
 	default:
+		if (end->r->kind->ioctl)
+			return end->r->kind->ioctl(end, cmd, argp);
 		return -ENOTTY;
 	}
 }
@@ -530,6 +533,8 @@ static int l3l2q_region_release(struct inode *inode, struct file *file)
 	 */
 	if (end->role == L3L2Q_END_L3 && r->peer)
 		r->peer->stop(r);
+	if (r->kind->release)
+		r->kind->release(end);
 	l3l2q_end_released(end);
 	l3l2q_region_put(r);
 	return 0;

@@ -266,16 +266,45 @@ int l3l2q_wait_cond(struct l3l2q_end *end, unsigned int id, s32 seen)
 	return -EAGAIN;
 }
 
-/*
- * The deadline as a CLOCK_MONOTONIC ktime; false if there is none (any
- * value beyond KTIME_MAX, ~0ull in particular, waits for ever).
+/**
+ * l3l2q_wait_deadline() - a wait's deadline as a CLOCK_MONOTONIC ktime
+ * @deadline_ns: as the ioctl took it
+ * @deadline: where the ktime goes
+ *
+ * Return: false if there is none (any value beyond KTIME_MAX, ~0ull in
+ * particular, waits for ever).
  */
-static bool l3l2q_deadline(u64 deadline_ns, ktime_t *deadline)
+bool l3l2q_wait_deadline(u64 deadline_ns, ktime_t *deadline)
 {
 	if (deadline_ns > (u64)KTIME_MAX)
 		return false;
 	*deadline = ns_to_ktime(deadline_ns);
 	return true;
+}
+
+/**
+ * l3l2q_wait_sleep() - one sleep of a wait loop, after a failed check
+ * @timed: whether @deadline applies
+ * @deadline: CLOCK_MONOTONIC, absolute
+ *
+ * The caller is on its wait queue in TASK_INTERRUPTIBLE, and checked its
+ * condition after getting there.
+ *
+ * Return: 0 after a sleep (check again), -ETIMEDOUT if the deadline has
+ * passed, -EINTR if a signal is pending.
+ */
+int l3l2q_wait_sleep(bool timed, ktime_t *deadline)
+{
+	if (timed && ktime_compare(ktime_get(), *deadline) >= 0)
+		return -ETIMEDOUT;
+	if (signal_pending(current))
+		return -EINTR;
+	if (timed)
+		schedule_hrtimeout_range(deadline, current->timer_slack_ns,
+					 HRTIMER_MODE_ABS);
+	else
+		schedule();
+	return 0;
 }
 
 /**
@@ -302,7 +331,7 @@ long l3l2q_wait_ioctl(struct l3l2q_end *end,
 	ret = l3l2q_wait_validate(end, &args);
 	if (ret)
 		return ret;
-	timed = l3l2q_deadline(args.deadline_ns, &deadline);
+	timed = l3l2q_wait_deadline(args.deadline_ns, &deadline);
 	trace_l3l2q_wait_begin(end->r->id, end->role, args.counter, args.seen,
 			       args.deadline_ns, false);
 	atomic_inc(&end->nr_waiting);
@@ -318,22 +347,11 @@ long l3l2q_wait_ioctl(struct l3l2q_end *end,
 		ret = l3l2q_wait_cond(end, args.counter, args.seen);
 		if (ret != -EAGAIN)
 			break;
-		if (timed && ktime_compare(ktime_get(), deadline) >= 0) {
-			ret = -ETIMEDOUT;
+		ret = l3l2q_wait_sleep(timed, &deadline);
+		if (ret)
 			break;
-		}
-		if (signal_pending(current)) {
-			ret = -EINTR;
-			break;
-		}
 		if (!sleeps++)
 			atomic64_inc(&end->nr_sleeps);
-		if (timed)
-			schedule_hrtimeout_range(&deadline,
-						 current->timer_slack_ns,
-						 HRTIMER_MODE_ABS);
-		else
-			schedule();
 	}
 	finish_wait(&end->wq, &wait);
 	atomic_dec(&end->nr_waiting);

@@ -490,40 +490,76 @@ struct l3l2q_sig_waitv {
 L3L2Q__ASSERT(sizeof(struct l3l2q_sig_waitv) == 32, "waitv entry ABI");
 
 /*
- * Proposal for the driver (phase 2; no ioctl number is taken yet).
+ * The driver's ioctls on a signals region's role files (/dev/l3l2q,
+ * kmod/l3l2q_sig*.c).  Every reserved field and unknown flag must be 0
+ * (-EINVAL).  Slot values and waiter tables are shared memory: the kernel
+ * reads each word it needs once (READ_ONCE), only compares it, and never
+ * trusts it beyond "wake or not".
  *
  * SIG_WAIT: K1-K3 above for nr entries of @waitv (a user pointer), the
  * caller's role being the waiting role r.  The kernel copies the entries
  * once, validates the copy (id < signal_count of its private geometry,
- * cmp known, nr in 1..L3L2Q_SIG_WAITV_MAX, flags and resv 0: else
- * -EINVAL) and uses only the copy; in K2 it reads, per entry, the slot
- * value and the two kicked[r] words once each (READ_ONCE), never trusting
- * more than "wake or not".  Returns 0 (re-check in user space), -ETIMEDOUT
- * at @deadline_ns (CLOCK_MONOTONIC, absolute; 0 = K2 only, no sleep),
- * -EINTR on a signal (not restarted), -ECONNRESET when the peer role is
- * dead.  The driver's poller, for a peer without L3L2Q_FEAT_KICKS, wakes
- * a sleeper when l3l2q_sig_ready() holds for one of its entries.
+ * cmp known, nr in 1..L3L2Q_SIG_WAITV_MAX, flags within
+ * L3L2Q_SIG_WAIT_ALL, resv 0: else -EINVAL) and uses only the copy.  It
+ * returns 0 once, for any entry (for every entry with L3L2Q_SIG_WAIT_ALL),
+ * l3l2q_sig_ready() holds, or once either role's kicked[r] word of an
+ * entry's slot equals that entry's (non-zero) arm: a kick for that arming
+ * came (K2; re-check in user space).  Otherwise -ETIMEDOUT at
+ * @deadline_ns (CLOCK_MONOTONIC, absolute; 0 = check only, no sleep; any
+ * value above 2^63 - 1 waits for ever), -EINTR on a signal (not
+ * restarted), -ECONNRESET when the peer role is dead or raised its abort
+ * word and nothing is ready (values published before the death win),
+ * -ENODEV when the region's device was removed, -EBUSY when the role has
+ * L3L2Q_SIG_WAITERS_MAX waiters already, -EFAULT.  On 0, -ETIMEDOUT and
+ * -ECONNRESET it writes back, per entry, value (the slot as last read)
+ * and ready; id, cmp, target and arm are left as given.  The entry's
+ * value is output only: a wait is for the compare, not for a change.
+ *
+ * A sleeper is woken only when its compare holds (or its arming was
+ * kicked, or the peer died): every KICK or SIG_KICK of its role looks at
+ * its entries, and one whose target was not crossed sleeps on.  The
+ * driver's poller does not watch signal slots: a waiter whose peer never
+ * kicks (no L3L2Q_FEAT_KICKS) should give a deadline and re-check.
  *
  * At 32 bytes the arguments do not fit the queue's 16-byte
  * l3l2q_wait_args, nor a uring_cmd payload in a 64-byte SQE (16 bytes):
- * as an io_uring command it needs a ring set up with IORING_SETUP_SQE128
- * (80 bytes of payload), and it must copy the entries when it is issued
- * (the caller may reuse the array at once).  A ring without SQE128 can
- * wait on one slot through poll on the role fd (EPOLLIN when kicked).
+ * as an io_uring command it would need a ring set up with
+ * IORING_SETUP_SQE128; not provided yet.  A ring can wait on one slot
+ * through a watch: IORING_OP_POLL_ADD on the role fd, or a read of the
+ * watch's eventfd.
  *
- * SIG_KICK: wake the sleepers of role @role whose entries name slot @id
- * (and signal that role's eventfd), after N4.
+ * SIG_KICK: wake the sleepers (SIG_WAIT, watches, poll) of role @role
+ * whose compare now holds, after N4; and that role's SET_EVENTFD eventfd
+ * and io_uring WAITs, as KICK does.  KICK itself does the same for the
+ * other role.  On a device node, kicking role L2 from L3 rings the
+ * device.  -EINVAL for id >= signal_count, role > 1 or resv != 0.
  *
- * An eventfd per (id, cmp, target), as DRM_IOCTL_SYNCOBJ_EVENTFD does for
- * a timeline point, fits the same rule: the driver evaluates
- * l3l2q_sig_ready() on each SIG_KICK naming @id (and in its poller) and
- * signals the eventfd once; it needs the same arming in the table so that
- * the notifier kicks.
+ * SIG_WATCH: a standing wait on one slot (@id, @cmp, @target), checked
+ * at once and then on every kick of the caller's role:
+ *  - @fd an eventfd: signalled once when the compare holds (at once if
+ *    it holds already) or the peer role dies or aborts, then dropped; as
+ *    DRM_IOCTL_SYNCOBJ_EVENTFD does for a timeline point;
+ *  - @fd -1: a poll watch: poll() on the role file reports EPOLLIN while
+ *    the compare of any of the role's poll watches holds; it stays until
+ *    cleared;
+ *  - flags L3L2Q_SIG_WATCH_CLEAR (fd -1, id, cmp and target 0): drop all
+ *    of the role's watches.
+ * -EINVAL (bad id, cmp, flags, resv, or an fd that is no eventfd),
+ * -EBADF, -EBUSY (L3L2Q_SIG_WAITERS_MAX).  A role's watches go with its
+ * file.
+ *
+ * poll() on a signals role file: EPOLLIN as above, EPOLLOUT always (a
+ * notify never waits), EPOLLHUP | EPOLLERR when the peer role is dead or
+ * raised its abort word.
+ *
+ * Bounded work: each role has at most L3L2Q_SIG_WAITERS_MAX waiters -
+ * sleeping SIG_WAITs and watches together - so a kick looks at no more
+ * than L3L2Q_SIG_WAITERS_MAX * L3L2Q_SIG_WAITV_MAX entries.
  */
 struct l3l2q_sig_wait_args {
 	__u64 waitv;			/* struct l3l2q_sig_waitv[nr] */
 	__u32 nr;
-	__u32 flags;			/* must be 0 */
+	__u32 flags;			/* L3L2Q_SIG_WAIT_ALL or 0 */
 	__u64 deadline_ns;
 	__u64 resv;			/* must be 0 */
 };
@@ -534,6 +570,26 @@ struct l3l2q_sig_kick_args {
 	__u64 resv;			/* must be 0 */
 };
 
+struct l3l2q_sig_watch_args {
+	__s32 fd;			/* an eventfd, or -1 (poll watch) */
+	__u32 flags;			/* L3L2Q_SIG_WATCH_CLEAR or 0 */
+	__u32 id;
+	__u32 cmp;			/* L3L2Q_SIG_CMP_* */
+	__u64 target;
+	__u64 resv;			/* must be 0 */
+};
+
+#define L3L2Q_SIG_WAIT_ALL		(1u << 0)
+#define L3L2Q_SIG_WATCH_CLEAR		(1u << 0)
+/* Waiters per role in the driver: sleeping SIG_WAITs plus watches. */
+#define L3L2Q_SIG_WAITERS_MAX		64u
+
+/* 0x20..: the signals kind's numbers (0x07.. are left to other kinds). */
+#define L3L2Q_IOC_SIG_WAIT	_IOWR(L3L2Q_IOC_MAGIC, 0x20, struct l3l2q_sig_wait_args)
+#define L3L2Q_IOC_SIG_KICK	_IOW(L3L2Q_IOC_MAGIC, 0x21, struct l3l2q_sig_kick_args)
+#define L3L2Q_IOC_SIG_WATCH	_IOW(L3L2Q_IOC_MAGIC, 0x22, struct l3l2q_sig_watch_args)
+
+L3L2Q__ASSERT(sizeof(struct l3l2q_sig_watch_args) == 32, "watch args ABI");
 L3L2Q__ASSERT(sizeof(struct l3l2q_sig_wait_args) == 32, "needs SQE128 in io_uring");
 L3L2Q__ASSERT(sizeof(struct l3l2q_sig_kick_args) == 16, "kick args ABI");
 

@@ -606,9 +606,9 @@ static int memfd_sleep(struct l3l2q_queue *q, __u32 counter, __s32 seen,
 {
 	__u32 bit = counter_bit(counter);
 	int set = q->wset[l3l2q__bit_index(bit)];
-	struct timespec ts, *tsp = NULL;
+	struct timespec ts, *tsp;
 	struct epoll_event ev[4];
-	__u64 now, left = 0, ms;
+	__u64 ms;
 	int n;
 
 	(void)seen;
@@ -617,19 +617,13 @@ static int memfd_sleep(struct l3l2q_queue *q, __u32 counter, __s32 seen,
 	/* A dead peer will never kick (its last kick may be taken already). */
 	if (l3l2q_load_acquire_u32(state_word(q, 1)) == L3L2Q_ROLE_DEAD)
 		return -ECONNRESET;
-	if (deadline_ns != L3L2Q_DEADLINE_NONE) {
-		now = l3l2q_now_ns();
-		if (now >= deadline_ns)
-			return -ETIMEDOUT;
-		left = deadline_ns - now;
-		ts.tv_sec = (time_t)(left / 1000000000ull);
-		ts.tv_nsec = (long)(left % 1000000000ull);
-		tsp = &ts;
-	}
+	if (l3l2q__timeout(deadline_ns, &ts, &tsp))
+		return -ETIMEDOUT;
 	n = epoll_pwait2(set, ev, 4, tsp, NULL);
 	if (n < 0 && errno == ENOSYS) {
 		/* Before Linux 5.11 (and qemu-user): whole ms, rounded up. */
-		ms = (left + 999999ull) / 1000000ull;
+		ms = !tsp ? 0 : (__u64)ts.tv_sec * 1000ull +
+				((__u64)ts.tv_nsec + 999999ull) / 1000000ull;
 		n = epoll_wait(set, ev, 4, !tsp ? -1 :
 			       ms > INT_MAX ? INT_MAX : (int)ms);
 	}

@@ -36,6 +36,24 @@ __u64 l3l2q_now_ns(void)
 	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
 }
 
+int l3l2q__timeout(__u64 deadline_ns, struct timespec *ts,
+		   struct timespec **tsp)
+{
+	__u64 now, left;
+
+	*tsp = NULL;
+	if (deadline_ns == L3L2Q_DEADLINE_NONE)
+		return 0;
+	now = l3l2q_now_ns();
+	if (now >= deadline_ns)
+		return -ETIMEDOUT;
+	left = deadline_ns - now;
+	ts->tv_sec = (time_t)(left / 1000000000ull);
+	ts->tv_nsec = (long)(left % 1000000000ull);
+	*tsp = ts;
+	return 0;
+}
+
 __u64 l3l2q_deadline_in(__u64 ns)
 {
 	__u64 now = l3l2q_now_ns();

@@ -112,6 +112,18 @@ struct l3l2q_queue {
 	} ep;
 };
 
+/*
+ * The time left until @deadline_ns (CLOCK_MONOTONIC), for ppoll() and
+ * epoll_pwait2(): *tsp = @ts, or NULL for L3L2Q_DEADLINE_NONE.
+ * -ETIMEDOUT if it has passed, else 0.
+ */
+struct timespec;
+int l3l2q__timeout(__u64 deadline_ns, struct timespec *ts,
+		   struct timespec **tsp);
+
+/* /dev/l3l2q, or the node named by $L3L2Q_DEVICE (lib/user/device.c). */
+const char *l3l2q__device_path(void);
+
 /* Record a user-layer error (errno and a message naming the field). */
 int l3l2q__user_error(struct l3l2q_error *err, int errnum, __u32 kind,
 		      __u32 op, const char *msg);
@@ -131,19 +143,17 @@ int l3l2q__recv_some_fds(int sock, int *fds, unsigned int n, int flags);
 /* memfd: the role's set was handed out (arming drains it too). */
 void l3l2q__memfd_role_set_used(struct l3l2q_queue *q);
 
+/* queue.c: a spin hint, yielding now and then (env.relax). */
+void l3l2q__relax(void *ctx);
+
 /*
  * Put the L3 endpoint in multi-thread mode for @threads (L3L2Q_MP_*): the
  * shared state, futex parking.  0 or -errno with @err filled.
  */
-/* queue.c: a spin hint, yielding now and then (env.relax). */
-void l3l2q__relax(void *ctx);
-
 int l3l2q__mp_setup(struct l3l2q_queue *q, __u32 threads,
 		    struct l3l2q_error *err);
 void l3l2q__mp_free(struct l3l2q_queue *q);
 
-/* The node to create regions on: $L3L2Q_DEVICE, else /dev/l3l2q. */
-const char *l3l2q__device_path(void);
 /* The driver's WAIT on a role fd: 0 or -errno (uapi/l3l2q.h). */
 int l3l2q__wait_ioctl(int fd, __u32 counter, __s32 seen, __u64 deadline_ns);
 
