@@ -15,7 +15,9 @@
  *             wait for the matching reply); N L2 threads l3l2q_chan_recv()
  *             and echo the payload on L3L2Q_CHAN_ROUTE_REPLY.  Every reply
  *             is checked against its request.  p50/p99 over every client's
- *             calls; the rate is the round trips of all clients.
+ *             calls; the rate is the round trips of all clients;
+ *             sleeps_per_call counts the sleeps of both sides (the
+ *             contexts' stats) per call, over the whole run.
  *
  * rte_ring_mpmc_1x1/8x8 (rte_ring.c) are the same streaming with DPDK's
  * MP/MC ring; the queue's cases (l3l2q_batch, l3l2q_mp) run in the same
@@ -325,6 +327,16 @@ static int ch_run(const struct bench_case *c, const struct bench_opts *o,
 		ret = atomic_load(&a->err);
 	if (!ret && rtt)
 		ret = ch_percentiles(a, s);
+	if (!ret && rtt) {
+		/* How often a call or a server went to sleep (whole run). */
+		uint64_t sleeps = 0, calls = 0;
+
+		for (i = 0; i < 2 * a->n; i++) {
+			sleeps += l3l2q_chan_stats(&a->t[i].ctx)->sleeps;
+			calls += atomic_load(&a->t[i].got);
+		}
+		s->sleeps_per_msg = calls ? (double)sleeps / calls : 0;
+	}
 out:
 	for (i = 0; i < BENCH_MP_MAX; i++)
 		free(a->t[i].samples);

@@ -412,6 +412,8 @@ static void print_case(const struct bcase *b)
 	       m->msgs_per_s * b->c.bytes / 1e9);
 	if (b->c.kind == BK_RTT || b->c.kind == BK_CHRTT)
 		printf(" p50_ns=%.0f p99_ns=%.0f", m->p50_ns, m->p99_ns);
+	if (b->c.kind == BK_CHRTT)
+		printf(" sleeps_per_call=%.4f", m->sleeps_per_msg);
 	if (b->c.kind == BK_BSTREAM)
 		printf(" syscalls_per_msg=%.5f kicks_per_msg=%.5f"
 		       " sleeps_per_msg=%.5f yields_per_msg=%.5f",
@@ -643,7 +645,13 @@ static void print_tables(double probe0, double probe1)
 	for (i = 0; i < NMECHS; i++) {
 		const struct bench_mech *m = &mechs[i];
 
+		int any = 0;
+
 		if (m->kind != BK_CHSTREAM)
+			continue;
+		for (j = 0; j < nsizes; j++)
+			any |= !!find(m->kind, m->name, sizes[j]);
+		if (!any)
 			continue;
 		printf("| %s |", m->name);
 		for (j = 0; j < nsizes; j++) {
@@ -662,8 +670,8 @@ static void print_tables(double probe0, double probe1)
 	}
 
 	printf("\n# Channel request/response, %u-byte payload, N callers and N"
-	       " servers\n| mech | p50 ns | p99 ns | round trips/s (all) |\n"
-	       "|---|---|---|---|\n",
+	       " servers\n| mech | p50 ns | p99 ns | round trips/s (all) |"
+	       " sleeps/call |\n|---|---|---|---|---|\n",
 	       opts.rtt_bytes);
 	for (i = 0; i < ncases; i++) {
 		struct bcase *b = &cases[i];
@@ -671,12 +679,14 @@ static void print_tables(double probe0, double probe1)
 		if (b->c.kind != BK_CHRTT)
 			continue;
 		if (!b->nok) {
-			printf("| %s | fail | fail | fail |\n", b->c.mech);
+			printf("| %s | fail | fail | fail | fail |\n",
+			       b->c.mech);
 			continue;
 		}
 		fmt_rate(r, sizeof(r), b->med.msgs_per_s);
-		printf("| %s | %.0f | %.0f | %s |\n", b->c.mech, b->med.p50_ns,
-		       b->med.p99_ns, r);
+		printf("| %s | %.0f | %.0f | %s | %.3f |\n", b->c.mech,
+		       b->med.p50_ns, b->med.p99_ns, r,
+		       b->med.sleeps_per_msg);
 	}
 
 	printf("\n# Targets (median of per-repetition ratios)\n"

@@ -71,6 +71,7 @@ function rate(v) {
 		seenb[b] = 1; ns++; size[ns] = b
 	}
 	if (k == "rtt" || k == "chrtt") { p50[m] = val("p50_ns"); p99[m] = val("p99_ns"); rtm[m] = val("msgs_per_s") }
+	if (k == "chrtt") slpc[m] = val("sleeps_per_call")
 	if (k == "chstream" && !(b in seencb)) { seencb[b] = 1; ncs++; csize[ncs] = b }
 	if (k == "bstream") {
 		sys[b] = val("syscalls_per_msg"); kick[b] = val("kicks_per_msg")
@@ -168,13 +169,13 @@ END {
 		print ""
 	}
 	if (nm["chrtt"] > 0) {
-		print "**Channel request/response** (l3l2q_chan_call; _N = N calling threads and N serving threads; p50/p99 over every call, round trips/s of all callers):"
+		print "**Channel request/response** (l3l2q_chan_call; _N = N calling threads and N serving threads; p50/p99 over every call, round trips/s of all callers; sleeps of callers and servers per call, whole run):"
 		print ""
-		print "| mechanism | p50 ns | p99 ns | round trips/s |"
-		print "|---|---:|---:|---:|"
+		print "| mechanism | p50 ns | p99 ns | round trips/s | sleeps/call |"
+		print "|---|---:|---:|---:|---:|"
 		for (j = 1; j <= nm["chrtt"]; j++) {
 			m = mname["chrtt", j]
-			printf "| %s | %s | %s | %s |\n", m, p50[m], p99[m], rate(rtm[m])
+			printf "| %s | %s | %s | %s | %s |\n", m, p50[m], p99[m], rate(rtm[m]), slpc[m]
 		}
 		print ""
 	}
