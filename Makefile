@@ -12,6 +12,8 @@
 #   make demo-plain the same on ivshmem-plain (no interrupts: polled)
 #   make demo-driver run l3l2q-demo and l3l2q-devsim in a VM over /dev/l3l2q
 #   make demo-host  run it here, over a memfd
+#   make demo-channel run l3l2q-chandemo here: a channel to many device
+#                   threads while a queue streams tasks, over memfds
 #   make vm-check   only the in-VM suites (tools/vm/run.sh)
 #   make fuzz       the libFuzzer harnesses of tests/fuzz/, FUZZ_SECONDS
 #                   (default 60) each; make check runs them briefly
@@ -112,7 +114,7 @@ SUITE_ENV	:= ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
 		   SUITE_TIMEOUT=7200
 
 .PHONY: all lib tools tests asan check deps demo demo-plain demo-driver \
-	demo-host clean
+	demo-host demo-channel clean
 .DEFAULT_GOAL := all
 
 all: lib tools tests
@@ -229,6 +231,9 @@ demo-driver:
 
 demo-host: $(B)/tools/l3l2q-demo $(B)/tools/l3l2q-devsim
 	./$(B)/tools/l3l2q-demo
+
+demo-channel: $(B)/tools/l3l2q-chandemo
+	./$(B)/tools/l3l2q-chandemo
 
 clean:
 	rm -rf $(B)

@@ -7,6 +7,10 @@
 # error; the probe must run before and after, and every target must get a
 # ratio.  Numbers are not judged here (make bench does that).
 #
+# The channel mechanisms (chstream chan_*, chrtt chan_call_*: 1 and 8
+# threads a side) are among them: each must move messages, every one
+# checked by the bench, and report.sh must render their tables.
+#
 # rte_ring is compiled in only where libdpdk-dev is installed (make
 # bench-deps); without it the bench says so, and this test checks the rest.
 #
@@ -93,6 +97,14 @@ if sh tools/bench/report.sh "$out/results.txt" "$out" >"$out/report.log" 2>&1 &&
 else
 	not_ok "tools/bench/report.sh renders the table"
 	diag "$out/report.log"
+fi
+
+if grep -q '^| chan_8x8 | [0-9]' "$out/table.md" &&
+   grep -q '^| chan_call_8 | [0-9]' "$out/table.md"; then
+	ok "tools/bench/report.sh renders the channel tables"
+else
+	not_ok "tools/bench/report.sh renders the channel tables"
+	grep -i chan "$out/table.md" | sed 's/^/# /'
 fi
 
 echo "1..$n"

@@ -26,6 +26,8 @@ enum bench_kind {
 	BK_BSTREAM,		/* streaming through blocking calls */
 	BK_MEMCPY,		/* one thread, memcpy bandwidth */
 	BK_MPSTREAM,		/* streaming, many producers or consumers */
+	BK_CHSTREAM,		/* streaming, N threads per side (channel) */
+	BK_CHRTT,		/* request/response, N clients, N servers */
 	BK_NKINDS
 };
 
@@ -286,6 +288,22 @@ int bench_l3l2q_mpstream(const struct bench_case *, const struct bench_opts *,
 /* rte_ring.c: rte_ring_mp (MP/SC), rte_ring_mc (SP/MC) */
 int bench_rte_ring_mpstream(const struct bench_case *,
 			    const struct bench_opts *, struct bench_sample *);
+
+/* The largest channel message (inline in its descriptor). */
+#define BENCH_CHAN_MAX_BYTES	256u
+
+/*
+ * chan.c: the HDCH channel over a memfd in one process, N threads per side
+ * (the number at the end of the mechanism's name): chan_1x1, chan_8x8
+ * (BK_CHSTREAM), chan_call_1, chan_call_8 (BK_CHRTT).
+ */
+int bench_chan_stream(const struct bench_case *, const struct bench_opts *,
+		      struct bench_sample *);
+int bench_chan_rtt(const struct bench_case *, const struct bench_opts *,
+		   struct bench_sample *);
+/* rte_ring.c: rte_ring_mpmc_1x1, rte_ring_mpmc_8x8 (BK_CHSTREAM). */
+int bench_rte_ring_mpmc(const struct bench_case *, const struct bench_opts *,
+			struct bench_sample *);
 
 /* Counted by the interposed sched_yield() (common.c): spin-loop yields. */
 extern atomic_ulong bench_yields;

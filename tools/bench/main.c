@@ -63,11 +63,23 @@ static const struct bench_mech mechs[] = {
 	  "l3l2q MC: one L2 producer, --consumers threads mc_try_dequeue" },
 	{ "rte_ring_mc", BK_MPSTREAM, bench_rte_ring_mpstream,
 	  "DPDK rte_ring SP/MC: one producer, --consumers threads" },
+	{ "chan_1x1", BK_CHSTREAM, bench_chan_stream,
+	  "HDCH channel (memfd): 1 L3 thread try_send on its lane, 1 L2 thread try_recv" },
+	{ "chan_8x8", BK_CHSTREAM, bench_chan_stream,
+	  "HDCH channel (memfd): 8 L3 threads on 8 lanes try_send, 8 L2 threads try_recv" },
+	{ "rte_ring_mpmc_1x1", BK_CHSTREAM, bench_rte_ring_mpmc,
+	  "DPDK rte_ring MP/MC: 1 producer, 1 consumer" },
+	{ "rte_ring_mpmc_8x8", BK_CHSTREAM, bench_rte_ring_mpmc,
+	  "DPDK rte_ring MP/MC: 8 producers, 8 consumers" },
+	{ "chan_call_1", BK_CHRTT, bench_chan_rtt,
+	  "HDCH l3l2q_chan_call: 1 L3 caller, 1 L2 server (blocking recv, reply)" },
+	{ "chan_call_8", BK_CHRTT, bench_chan_rtt,
+	  "HDCH l3l2q_chan_call: 8 L3 callers, 8 L2 servers (blocking recv, reply)" },
 };
 #define NMECHS	(sizeof(mechs) / sizeof(mechs[0]))
 
 static const char *const kind_names[BK_NKINDS] = {
-	"stream", "rtt", "bstream", "memcpy", "mpstream"
+	"stream", "rtt", "bstream", "memcpy", "mpstream", "chstream", "chrtt"
 };
 
 struct bcase {
@@ -108,7 +120,8 @@ static void usage(FILE *f)
 "  --warmup S         unmeasured seconds before that (0.05)\n"
 "  --sizes A,B,..     message sizes in bytes (0,64,4096,65536)\n"
 "  --mech A,B,..      only these mechanisms (see --list)\n"
-"  --kind A,B,..      only these kinds: stream,rtt,bstream,memcpy,mpstream\n"
+"  --kind A,B,..      only these kinds: stream,rtt,bstream,memcpy,mpstream,\n"
+"                     chstream,chrtt\n"
 "  --cpus P,C         producer/client CPU, consumer/server CPU (0,1)\n"
 "  --batch N          messages per flush in l3l2q_batch (32)\n"
 "  --rtt-bytes N      payload of a round trip, <= 64 (8)\n"
@@ -302,12 +315,16 @@ static void build_cases(void)
 			       " make bench-deps)\n", m->name);
 			continue;
 		}
-		if (m->kind == BK_RTT) {
+		if (m->kind == BK_RTT || m->kind == BK_CHRTT) {
 			add_case(m, opts.rtt_bytes);
 			continue;
 		}
 		for (j = 0; j < nsizes; j++) {
 			if (m->kind == BK_MEMCPY && !sizes[j])
+				continue;
+			/* Channel messages are inline: at most 256 bytes. */
+			if (m->kind == BK_CHSTREAM &&
+			    sizes[j] > BENCH_CHAN_MAX_BYTES)
 				continue;
 			add_case(m, sizes[j]);
 		}
@@ -321,7 +338,8 @@ static struct bcase *find(enum bench_kind k, const char *mech,
 
 	for (i = 0; i < ncases; i++)
 		if (cases[i].c.kind == k && !strcmp(cases[i].c.mech, mech) &&
-		    (k == BK_RTT || cases[i].c.bytes == bytes))
+		    (k == BK_RTT || k == BK_CHRTT ||
+		     cases[i].c.bytes == bytes))
 			return &cases[i];
 	return NULL;
 }
@@ -392,8 +410,10 @@ static void print_case(const struct bcase *b)
 	printf("kind=%s mech=%s bytes=%u msgs_per_s=%.6g gb_per_s=%.4f",
 	       kind_names[b->c.kind], b->c.mech, b->c.bytes, m->msgs_per_s,
 	       m->msgs_per_s * b->c.bytes / 1e9);
-	if (b->c.kind == BK_RTT)
+	if (b->c.kind == BK_RTT || b->c.kind == BK_CHRTT)
 		printf(" p50_ns=%.0f p99_ns=%.0f", m->p50_ns, m->p99_ns);
+	if (b->c.kind == BK_CHRTT)
+		printf(" sleeps_per_call=%.4f", m->sleeps_per_msg);
 	if (b->c.kind == BK_BSTREAM)
 		printf(" syscalls_per_msg=%.5f kicks_per_msg=%.5f"
 		       " sleeps_per_msg=%.5f yields_per_msg=%.5f",
@@ -609,6 +629,64 @@ static void print_tables(double probe0, double probe1)
 			printf(" %s |", r);
 		}
 		printf("\n");
+	}
+
+	printf("\n# Channel streaming, msgs/s taken by the receivers (N threads"
+	       " per side, unpinned; sizes <= %u B)\n| mech |",
+	       BENCH_CHAN_MAX_BYTES);
+	for (j = 0; j < nsizes; j++)
+		if (sizes[j] <= BENCH_CHAN_MAX_BYTES)
+			printf(" %u B |", sizes[j]);
+	printf("\n|---|");
+	for (j = 0; j < nsizes; j++)
+		if (sizes[j] <= BENCH_CHAN_MAX_BYTES)
+			printf("---|");
+	printf("\n");
+	for (i = 0; i < NMECHS; i++) {
+		const struct bench_mech *m = &mechs[i];
+
+		int any = 0;
+
+		if (m->kind != BK_CHSTREAM)
+			continue;
+		for (j = 0; j < nsizes; j++)
+			any |= !!find(m->kind, m->name, sizes[j]);
+		if (!any)
+			continue;
+		printf("| %s |", m->name);
+		for (j = 0; j < nsizes; j++) {
+			struct bcase *b = find(m->kind, m->name, sizes[j]);
+
+			if (sizes[j] > BENCH_CHAN_MAX_BYTES)
+				continue;
+			if (!b || !b->nok) {
+				printf(" %s |", b ? "fail" : "-");
+				continue;
+			}
+			fmt_rate(r, sizeof(r), b->med.msgs_per_s);
+			printf(" %s |", r);
+		}
+		printf("\n");
+	}
+
+	printf("\n# Channel request/response, %u-byte payload, N callers and N"
+	       " servers\n| mech | p50 ns | p99 ns | round trips/s (all) |"
+	       " sleeps/call |\n|---|---|---|---|---|\n",
+	       opts.rtt_bytes);
+	for (i = 0; i < ncases; i++) {
+		struct bcase *b = &cases[i];
+
+		if (b->c.kind != BK_CHRTT)
+			continue;
+		if (!b->nok) {
+			printf("| %s | fail | fail | fail | fail |\n",
+			       b->c.mech);
+			continue;
+		}
+		fmt_rate(r, sizeof(r), b->med.msgs_per_s);
+		printf("| %s | %.0f | %.0f | %s | %.3f |\n", b->c.mech,
+		       b->med.p50_ns, b->med.p99_ns, r,
+		       b->med.sleeps_per_msg);
 	}
 
 	printf("\n# Targets (median of per-repetition ratios)\n"

@@ -70,7 +70,9 @@ function rate(v) {
 			      k == "mpstream")) {
 		seenb[b] = 1; ns++; size[ns] = b
 	}
-	if (k == "rtt") { p50[m] = val("p50_ns"); p99[m] = val("p99_ns"); rtm[m] = val("msgs_per_s") }
+	if (k == "rtt" || k == "chrtt") { p50[m] = val("p50_ns"); p99[m] = val("p99_ns"); rtm[m] = val("msgs_per_s") }
+	if (k == "chrtt") slpc[m] = val("sleeps_per_call")
+	if (k == "chstream" && !(b in seencb)) { seencb[b] = 1; ncs++; csize[ncs] = b }
 	if (k == "bstream") {
 		sys[b] = val("syscalls_per_msg"); kick[b] = val("kicks_per_msg")
 		slp[b] = val("sleeps_per_msg"); yld[b] = val("yields_per_msg")
@@ -80,6 +82,8 @@ END {
 	# sizes in numeric order
 	for (i = 1; i <= ns; i++) for (j = i + 1; j <= ns; j++)
 		if (size[j] + 0 < size[i] + 0) { t = size[i]; size[i] = size[j]; size[j] = t }
+	for (i = 1; i <= ncs; i++) for (j = i + 1; j <= ncs; j++)
+		if (csize[j] + 0 < csize[i] + 0) { t = csize[i]; csize[i] = csize[j]; csize[j] = t }
 	n = split(meta, f, " ")
 	print "Run: `" meta "`"
 	print ""
@@ -143,6 +147,35 @@ END {
 				else printf " %s |", rate(mps[key])
 			}
 			print ""
+		}
+		print ""
+	}
+	if (nm["chstream"] > 0) {
+		print "**Channel streaming** (HDCH over a memfd, one process), msgs/s taken by the receivers; NxN = N sending threads (one lane each) and N receiving threads, unpinned; rte_ring_mpmc is DPDK'"'"'s MP/MC ring with as many threads:"
+		print ""
+		printf "| mechanism |"; for (i = 1; i <= ncs; i++) printf " %s B |", csize[i]; print ""
+		printf "|---|"; for (i = 1; i <= ncs; i++) printf "---:|"; print ""
+		for (j = 1; j <= nm["chstream"]; j++) {
+			m = mname["chstream", j]
+			printf "| %s |", m
+			for (i = 1; i <= ncs; i++) {
+				key = "chstream" SUBSEP m SUBSEP csize[i]
+				if (!(key in mps)) printf " - |"
+				else if (err[key] != "" && mps[key] + 0 == 0) printf " fail |"
+				else printf " %s |", rate(mps[key])
+			}
+			print ""
+		}
+		print ""
+	}
+	if (nm["chrtt"] > 0) {
+		print "**Channel request/response** (l3l2q_chan_call; _N = N calling threads and N serving threads; p50/p99 over every call, round trips/s of all callers; sleeps of callers and servers per call, whole run):"
+		print ""
+		print "| mechanism | p50 ns | p99 ns | round trips/s | sleeps/call |"
+		print "|---|---:|---:|---:|---:|"
+		for (j = 1; j <= nm["chrtt"]; j++) {
+			m = mname["chrtt", j]
+			printf "| %s | %s | %s | %s | %s |\n", m, p50[m], p99[m], rate(rtm[m]), slpc[m]
 		}
 		print ""
 	}

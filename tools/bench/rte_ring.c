@@ -41,6 +41,12 @@ int bench_rte_ring_mpstream(const struct bench_case *c,
 	return bench_rte_ring_stream(c, o, s);
 }
 
+int bench_rte_ring_mpmc(const struct bench_case *c,
+			const struct bench_opts *o, struct bench_sample *s)
+{
+	return bench_rte_ring_stream(c, o, s);
+}
+
 int bench_rte_ring_solo(const char *mech, unsigned int bytes, uint64_t count)
 {
 	(void)mech;
@@ -221,7 +227,10 @@ out:
 	return ret;
 }
 
-/* ---- many threads: MP/SC and SP/MC ---- */
+/*
+ * ---- many threads: MP/SC and SP/MC; MP/MC with N a side (rte_ring_mpmc_N
+ * x N, against the channel) ----
+ */
 
 struct mthr {
 	struct marg *a;
@@ -232,6 +241,7 @@ struct mthr {
 struct marg {
 	struct rte_ring *r;
 	unsigned int bytes, esize, nprod, ncons;
+	int mpmc;		/* both sides in the MP/MC mode */
 	atomic_int stop;
 	atomic_int failed;
 	struct mthr t[BENCH_MP_MAX];
@@ -242,7 +252,7 @@ static void *m_producer(void *p)
 	struct mthr *t = p;
 	struct marg *a = t->a;
 	unsigned char *src = calloc(1, a->esize);
-	int mp = a->nprod > 1 || a->ncons == 1;
+	int mp = a->mpmc || a->nprod > 1 || a->ncons == 1;
 	uint64_t i = 0, v;
 
 	while (src && !atomic_load_explicit(&a->stop, memory_order_relaxed)) {
@@ -267,7 +277,7 @@ static void *m_consumer(void *p)
 	struct marg *a = t->a;
 	unsigned char *dst = calloc(1, a->esize);
 	uint64_t last[BENCH_MP_MAX] = { 0 }, got = 0, v;
-	int mc = a->nprod == 1 && a->ncons > 1;
+	int mc = a->mpmc || (a->nprod == 1 && a->ncons > 1);
 	unsigned int id;
 
 	while (dst && !atomic_load_explicit(&a->stop, memory_order_relaxed)) {
@@ -308,6 +318,7 @@ int bench_rte_ring_mpstream(const struct bench_case *c,
 			    const struct bench_opts *o, struct bench_sample *s)
 {
 	int mc = !strcmp(c->mech, "rte_ring_mc");
+	int mpmc = !strncmp(c->mech, "rte_ring_mpmc_", 14);
 	unsigned int count = bench_depth(c->bytes), i;
 	struct bench_job jobs[BENCH_MP_MAX];
 	struct marg *a = calloc(1, sizeof(*a));
@@ -320,7 +331,13 @@ int bench_rte_ring_mpstream(const struct bench_case *c,
 	a->esize = c->bytes < 8 ? 8 : (c->bytes + 3) & ~3u;
 	a->nprod = mc ? 1 : o->producers;
 	a->ncons = mc ? o->consumers : 1;
-	if (a->nprod + a->ncons > BENCH_MP_MAX) {
+	if (mpmc) {
+		/* rte_ring_mpmc_NxN: N producers, N consumers. */
+		a->mpmc = 1;
+		a->nprod = (unsigned int)atoi(c->mech + 14);
+		a->ncons = a->nprod;
+	}
+	if (!a->nprod || a->nprod + a->ncons > BENCH_MP_MAX) {
 		ret = -E2BIG;
 		goto out;
 	}
@@ -352,6 +369,12 @@ out:
 	free(a->r);
 	free(a);
 	return ret;
+}
+
+int bench_rte_ring_mpmc(const struct bench_case *c,
+			const struct bench_opts *o, struct bench_sample *s)
+{
+	return bench_rte_ring_mpstream(c, o, s);
 }
 
 #endif /* BENCH_HAVE_DPDK */
