@@ -8,13 +8,18 @@
  * (poison, as for one message at a time).
  *
  * Both endpoints run over one in-process region (th_region_alloc); the
- * L2 writes results with its own calls, or forges them by hand.
+ * L2 writes results with its own calls, or forges them by hand.  The last
+ * test drives both roles of a memfd queue (libl3l2q) in one process.
  */
 #include <errno.h>
 #include <string.h>
 
+#include <stdio.h>
+#include <unistd.h>
+
 #include "helpers.h"
 #include "l3l2q_core.h"
+#include "libl3l2q.h"
 #include "kselftest_harness.h"
 
 #define DEPTH	8
@@ -336,6 +341,63 @@ TEST_F(l3batch, stop_on_the_output_poisons_the_batch)
 	peer_output(&self->r, 2, L3L2Q_OP_STOP, 0, NULL, 0);
 	EXPECT_EQ(-EPROTO, l3l2q_l3_try_peek_batch(&self->l3, m, 4));
 	EXPECT_EQ((__u32)L3L2Q_ERR_INVALID_DESCRIPTOR, ERRKIND(self));
+}
+
+/*
+ * The user layer's memfd backend: a window of min(depth 128, 64), results
+ * drained 64 at a time across many ring and arena wraps.
+ */
+TEST(memfd_queue_drains_in_batches_of_the_window)
+{
+	struct l3l2q_params p = {
+		.depth = 128, .input_arena_bytes = 4096,
+		.output_arena_bytes = 8192, .backend = L3L2Q_BACKEND_MEMFD,
+	};
+	static struct l3l2q_msg m[L3L2Q_L3_WINDOW_MAX + 8];
+	struct l3l2q_queue *q3 = NULL, *q2 = NULL;
+	struct l3l2q_error err;
+	struct l3l2q_l3 *l3;
+	struct l3l2q_l2 *l2;
+	__u64 seq = 0;
+	int fd, round, i, n;
+
+	ASSERT_EQ(0, l3l2q_create(&p, &q3, &err)) TH_LOG("%s", err.message);
+	fd = l3l2q_peer_fd(q3);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, l3l2q_attach(fd, NULL, &q2, &err)) TH_LOG("%s", err.message);
+	close(fd);
+	l3 = l3l2q_queue_l3(q3);
+	l2 = l3l2q_queue_l2(q2);
+	ASSERT_NE(NULL, l3);
+	ASSERT_NE(NULL, l2);
+	for (round = 0; round < 40; round++) {
+		for (i = 0; i < 100; i++)
+			if (result(l2, 48, (unsigned char)(seq + i + 1)))
+				break;
+		/* 100 fit the ring and the arena, not the window: 64, then 36. */
+		ASSERT_EQ(100, i);
+		n = l3l2q_l3_try_peek_batch(l3, m, L3L2Q_L3_WINDOW_MAX + 8);
+		ASSERT_EQ((int)L3L2Q_L3_WINDOW_MAX, n);
+		ASSERT_EQ(-EAGAIN, l3l2q_l3_try_peek_batch(l3, m + n, 1));
+		for (i = 0; i < n; i++) {
+			ASSERT_EQ(seq + 1 + i, m[i].seq);
+			ASSERT_TRUE(payload_is(l3, &m[i], 48,
+					       (unsigned char)(seq + 1 + i)));
+		}
+		ASSERT_EQ(0, l3l2q_l3_release_batch(l3, m, (__u32)n));
+		seq += (__u64)n;
+		n = l3l2q_l3_try_peek_batch(l3, m, L3L2Q_L3_WINDOW_MAX + 8);
+		ASSERT_EQ(100 - (int)L3L2Q_L3_WINDOW_MAX, n);
+		for (i = 0; i < n; i++)
+			ASSERT_TRUE(payload_is(l3, &m[i], 48,
+					       (unsigned char)(seq + 1 + i)));
+		ASSERT_EQ(0, l3l2q_l3_release_batch(l3, m, (__u32)n));
+		seq += (__u64)n;
+	}
+	EXPECT_EQ(4000u, seq);
+	EXPECT_EQ(L3L2Q_STATE_LIVE, (int)l3l2q_ep_state(&l3->ep));
+	l3l2q_destroy(q2);
+	l3l2q_destroy(q3);
 }
 
 TEST_HARNESS_MAIN
