@@ -96,20 +96,13 @@ static void entry_to_msg(const struct l3l2q_entry *e, struct l3l2q_msg *msg)
 int l3l2q__cons_try_peek(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 			 struct l3l2q_msg *msg, __u32 op)
 {
-	struct l3l2q_entry *e;
-	struct l3l2q_desc d;
-	__u64 seq, pacq;
-	const void *data = (const void *)0;
-	__u32 dir = c->is_input ? L3L2Q_DIR_INPUT : L3L2Q_DIR_OUTPUT;
-	int ret;
-
 	/* The caller checked the endpoint (role and state). */
 	if (!msg)
 		return l3l2q__reject(ep, EINVAL, L3L2Q_ERR_BAD_ARGUMENT, op,
 				     "msg must not be NULL", 0, NULL, 0, NULL);
 	/* Many consumers (mp.c): every peek takes the next message. */
 	if (c->active && !c->multi) {
-		/* L3 output: the active message again (the same handle). */
+		/* L3 output: the oldest held message again (its handle). */
 		if (!c->is_input) {
 			entry_to_msg(&c->win[c->first], msg);
 			return 0;
@@ -120,6 +113,22 @@ int l3l2q__cons_try_peek(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 					     "input handle already active (seq ",
 					     c->win[c->first].seq, ")", 0, NULL);
 	}
+	return l3l2q__cons_take(ep, c, msg, op);
+}
+
+int l3l2q__cons_take(struct l3l2q_ep *ep, struct l3l2q_cons *c,
+		     struct l3l2q_msg *msg, __u32 op)
+{
+	struct l3l2q_entry *e;
+	struct l3l2q_desc d;
+	__u64 seq, pacq;
+	const void *data = (const void *)0;
+	__u32 dir = c->is_input ? L3L2Q_DIR_INPUT : L3L2Q_DIR_OUTPUT;
+	int ret;
+
+	if (!msg)
+		return l3l2q__reject(ep, EINVAL, L3L2Q_ERR_BAD_ARGUMENT, op,
+				     "msg must not be NULL", 0, NULL, 0, NULL);
 	ret = refresh_tail(ep, c, op);
 	if (ret)
 		return ret;

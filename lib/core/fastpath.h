@@ -106,7 +106,9 @@ L3L2Q__FAST int l3l2q__prod_put(struct l3l2q_ep *ep, struct l3l2q_prod *p,
  * l3l2q__cons_try_peek() for a non-multi consumer: @in is the direction
  * (a constant at each call site), which decides when a held message makes
  * the call unusual (the L3 output's second peek returns the held one; the
- * L2 input in single mode poisons).
+ * L2 input in single mode poisons).  @in == 2 is the L3 output's batched
+ * peek, which takes the next message whatever is held, as the L2 input
+ * does (its complete function is l3l2q__cons_take()).
  */
 L3L2Q__FAST int l3l2q__cons_peek(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 				   struct l3l2q_msg *msg, __u32 op, const int in)
@@ -119,8 +121,10 @@ L3L2Q__FAST int l3l2q__cons_peek(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 	__s32 seen;
 
 	if (l3l2q__unlikely(!msg || c->stop_seen ||
-			    (c->active && (!in || c->max_inflight == 1))))
-		return l3l2q__cons_try_peek(ep, c, msg, op);
+			    (c->active &&
+			     (!in || (in == 1 && c->max_inflight == 1)))))
+		return in == 2 ? l3l2q__cons_take(ep, c, msg, op) :
+				 l3l2q__cons_try_peek(ep, c, msg, op);
 	seen = l3l2q_load_acquire_s32(c->tail_ctr);		/* (E) */
 	if (l3l2q__unlikely(seen != l3l2q_low32(c->tail))) {
 		int ret = l3l2q__cons_tail_moved(ep, c, seen, op);
@@ -129,7 +133,8 @@ L3L2Q__FAST int l3l2q__cons_peek(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 			return ret;
 	}
 	if (c->acq == c->tail)
-		return l3l2q__again(ep, in ? L3L2Q_DIR_INPUT : L3L2Q_DIR_OUTPUT);
+		return l3l2q__again(ep, in == 1 ? L3L2Q_DIR_INPUT :
+						  L3L2Q_DIR_OUTPUT);
 	pos = l3l2q__arena_pos(c->pacq, a);
 	data = (const unsigned char *)ep->mem.payload + c->arena_offset + pos;
 	/* The expected payload line, ahead of the slot's (consumer.c). */
@@ -147,7 +152,8 @@ L3L2Q__FAST int l3l2q__cons_peek(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 				  doff != 0) ||
 			    c->non_stop >= c->max_inflight ||
 			    c->active > c->max_inflight))
-		return l3l2q__cons_try_peek(ep, c, msg, op);
+		return in == 2 ? l3l2q__cons_take(ep, c, msg, op) :
+				 l3l2q__cons_try_peek(ep, c, msg, op);
 	if (!dn)
 		data = (const unsigned char *)0;
 	j = c->first + c->active;	/* active <= max_inflight < w */

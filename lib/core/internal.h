@@ -331,6 +331,12 @@ void l3l2q__cons_init(struct l3l2q_cons *c, struct l3l2q_ep *ep, int is_input,
 		      __u32 max_inflight);
 int l3l2q__cons_try_peek(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 			 struct l3l2q_msg *msg, __u32 op);
+/*
+ * The next message, whatever is held: validated and added to the window
+ * (-EAGAIN when none came or the window is full).  The L3's batched peek.
+ */
+int l3l2q__cons_take(struct l3l2q_ep *ep, struct l3l2q_cons *c,
+		     struct l3l2q_msg *msg, __u32 op);
 int l3l2q__cons_release(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 			const struct l3l2q_msg *msg, __u32 op);
 /* Release @n held messages with at most one head store and one notify. */

@@ -40,7 +40,10 @@ int l3l2q_l3_init(struct l3l2q_l3 *q, const struct l3l2q_mem *mem,
 	if (ret)
 		return ret;
 	l3l2q__prod_init(&q->in, &q->ep, 1, start_pos);
-	l3l2q__cons_init(&q->out, &q->ep, 0, start_pos, q->out_win, 1);
+	/* The batched peek's window; one-at-a-time use holds one. */
+	l3l2q__cons_init(&q->out, &q->ep, 0, start_pos, q->out_win,
+			 q->ep.layout.depth < L3L2Q_L3_WINDOW_MAX ?
+			 (__u32)q->ep.layout.depth : L3L2Q_L3_WINDOW_MAX);
 	q->mp = (struct l3l2q_mp *)0;
 	return 0;
 }
@@ -339,14 +342,73 @@ int l3l2q_l3_read(struct l3l2q_l3 *q, const struct l3l2q_msg *msg, void *buf,
 	return 0;
 }
 
+/*
+ * msgs[i] of a release that out_release() refused: a held message out of
+ * order (or twice in @msgs) is the caller's mistake and changes nothing;
+ * anything else -- stale, unknown or modified -- poisons as it always did.
+ */
+static L3L2Q__COLD int out_release_bad(struct l3l2q_l3 *q,
+				       const struct l3l2q_msg *msgs, __u32 i,
+				       __u32 op)
+{
+	struct l3l2q_cons *c = &q->out;
+	const struct l3l2q_msg *m = &msgs[i];
+	__u64 want = c->head + 1 + i;
+
+	if (!l3l2q__cons_find(c, m))
+		return l3l2q__cons_bad_handle(&q->ep, c, m, op);
+	if (m->seq < want)
+		return l3l2q__reject(&q->ep, EINVAL, L3L2Q_ERR_BAD_ARGUMENT, op,
+				     "msgs[", i, "] releases seq ", m->seq,
+				     " a second time in this batch");
+	return l3l2q__reject(&q->ep, EINVAL, L3L2Q_ERR_BAD_ARGUMENT, op,
+			     "release out of order: expected seq ", want,
+			     ", got seq ", m->seq, " (release the oldest first)");
+}
+
+/*
+ * Release the @n oldest held results, @msgs in order, each equal in every
+ * field to the copy peek kept (P2).  All are checked before any is marked,
+ * so a refused call releases nothing; then one pop: one head store (D),
+ * one need-wakeup check.
+ */
+L3L2Q__FAST int out_release(struct l3l2q_l3 *q, const struct l3l2q_msg *msgs,
+			    __u32 n, __u32 op)
+{
+	struct l3l2q_cons *c = &q->out;
+	const struct l3l2q_msg *m;
+	const struct l3l2q_entry *e;
+	__u32 i, j = c->first, w = c->max_inflight + 1;
+
+	for (i = 0; i < n; i++) {
+		m = &msgs[i];
+		e = &c->win[j];
+		/* Entry first + i holds seq head + 1 + i while i < active. */
+		if (l3l2q__unlikely(i >= c->active ||
+				    m->seq != c->head + 1 + i ||
+				    e->opcode != m->opcode ||
+				    e->offset != m->offset ||
+				    e->nbytes != m->nbytes ||
+				    e->data != m->data))
+			return out_release_bad(q, msgs, i, op);
+		if (++j == w)
+			j = 0;
+	}
+	for (i = 0, j = c->first; i < n; i++) {
+		c->win[j].completed = 1;
+		if (++j == w)
+			j = 0;
+	}
+	return l3l2q__cons_pop(&q->ep, c, op);
+}
+
 int l3l2q_l3_release(struct l3l2q_l3 *q, const struct l3l2q_msg *msg)
 {
 	int ret;
 
 	if (l3l2q__likely(l3l2q__live(q, L3L2Q_ROLE_L3) && !q->out.multi &&
 			  msg))
-		return l3l2q__cons_release_n(&q->ep, &q->out, msg, 1,
-					     L3L2Q_EOP_OUTPUT_RELEASE);
+		return out_release(q, msg, 1, L3L2Q_EOP_OUTPUT_RELEASE);
 	ret = CHECK(q, L3L2Q_EOP_OUTPUT_RELEASE);
 	if (!ret)
 		ret = single_only(q, 0, L3L2Q_EOP_OUTPUT_RELEASE);
@@ -354,6 +416,47 @@ int l3l2q_l3_release(struct l3l2q_l3 *q, const struct l3l2q_msg *msg)
 		return ret;
 	return l3l2q__cons_release(&q->ep, &q->out, msg,
 				   L3L2Q_EOP_OUTPUT_RELEASE);
+}
+
+int l3l2q_l3_try_peek_batch(struct l3l2q_l3 *q, struct l3l2q_msg *msgs,
+			    __u32 n)
+{
+	const __u32 op = L3L2Q_EOP_OUTPUT_TRY_PEEK;
+	__u32 i;
+	int ret = CHECK(q, op);
+
+	if (!ret)
+		ret = single_only(q, 0, op);
+	if (ret)
+		return ret;
+	if (n && !msgs)
+		return l3l2q__reject(&q->ep, EINVAL, L3L2Q_ERR_BAD_ARGUMENT, op,
+				     "msgs is NULL but n is ", n, "", 0, NULL);
+	for (i = 0; i < n; i++) {
+		ret = l3l2q__cons_peek(&q->ep, &q->out, &msgs[i], op, 2);
+		if (ret)
+			break;
+	}
+	/* Nothing more (or a full window) after some: those are taken. */
+	if (ret == -EAGAIN && i)
+		return (int)i;
+	return ret ? ret : (int)i;
+}
+
+int l3l2q_l3_release_batch(struct l3l2q_l3 *q, const struct l3l2q_msg *msgs,
+			   __u32 n)
+{
+	const __u32 op = L3L2Q_EOP_OUTPUT_RELEASE;
+	int ret = CHECK(q, op);
+
+	if (!ret)
+		ret = single_only(q, 0, op);
+	if (ret)
+		return ret;
+	if (n && !msgs)
+		return l3l2q__reject(&q->ep, EINVAL, L3L2Q_ERR_BAD_ARGUMENT, op,
+				     "msgs is NULL but n is ", n, "", 0, NULL);
+	return out_release(q, msgs, n, op);
 }
 
 int l3l2q_l3_try_dequeue(struct l3l2q_l3 *q, void *buf, __u64 cap,

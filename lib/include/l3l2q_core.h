@@ -67,6 +67,12 @@ extern "C" {
 /* Most input entries an L2 endpoint may hold at once (its window, N). */
 #define L3L2Q_WINDOW_MAX	256u
 
+/*
+ * Most output results an L3 endpoint may hold at once, through
+ * l3l2q_l3_try_peek_batch(); its window is min(depth, this).
+ */
+#define L3L2Q_L3_WINDOW_MAX	64u
+
 /* Blocking calls read the clock once every this many failed attempts. */
 #define L3L2Q_SPINS_PER_CLOCK	1024u
 
@@ -291,7 +297,7 @@ struct l3l2q_l3 {
 	struct l3l2q_prod in;
 	__u8 pad[64];
 	struct l3l2q_cons out;
-	struct l3l2q_entry out_win[2];
+	struct l3l2q_entry out_win[L3L2Q_L3_WINDOW_MAX + 1];
 	struct l3l2q_mp *mp;		/* many threads (l3l2q_mp.h), or NULL */
 };
 
@@ -379,8 +385,27 @@ int l3l2q_l3_peek(struct l3l2q_l3 *q, __u64 deadline_ns, struct l3l2q_msg *msg);
 /* -EINVAL (no poison) for a handle that is not the active one. */
 int l3l2q_l3_read(struct l3l2q_l3 *q, const struct l3l2q_msg *msg, void *buf,
 		  __u64 cap);
-/* A handle that is not the active one poisons (OWNERSHIP). */
+/*
+ * Releases the oldest held message.  A held one out of order is refused
+ * (-EINVAL, nothing changes); any other handle poisons (OWNERSHIP).
+ */
 int l3l2q_l3_release(struct l3l2q_l3 *q, const struct l3l2q_msg *msg);
+/*
+ * Take up to @n further results at once, in order, into @msgs: the count
+ * taken (0 only for n == 0), -EAGAIN when none came or the window of
+ * min(depth, L3L2Q_L3_WINDOW_MAX) held results is full.  try_peek and
+ * dequeue then return the oldest held one.
+ */
+int l3l2q_l3_try_peek_batch(struct l3l2q_l3 *q, struct l3l2q_msg *msgs,
+			    __u32 n);
+/*
+ * Release the @n oldest held messages, @msgs in the order they were taken,
+ * with one head store and one need-wakeup check.  Out of order or twice in
+ * @msgs is refused (-EINVAL, nothing released); a handle that is not held
+ * poisons (OWNERSHIP), as in release().
+ */
+int l3l2q_l3_release_batch(struct l3l2q_l3 *q, const struct l3l2q_msg *msgs,
+			   __u32 n);
 /* peek + read + release; *msg (may be NULL) gets the header. */
 int l3l2q_l3_try_dequeue(struct l3l2q_l3 *q, void *buf, __u64 cap,
 			 struct l3l2q_msg *msg);

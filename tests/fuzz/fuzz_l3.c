@@ -15,19 +15,83 @@ static const int e_benq[] = { -ETIMEDOUT, -EMSGSIZE, -EPIPE, 0 };
 static const int e_bdeq[] = { -ETIMEDOUT, -EMSGSIZE, 0 };
 static const int e_tdeq[] = { -EAGAIN, -EMSGSIZE, 0 };
 
-static unsigned char buf[FZ_MAX_ARENA * 2];
+static const int e_inval[] = { -EINVAL, 0 };
 
-/* A message the L3 now holds: new (checked) or the active one again. */
+static unsigned char buf[FZ_MAX_ARENA * 2];
+static struct l3l2q_msg batch[L3L2Q_L3_WINDOW_MAX + 1];
+
+/* A message the L3 now holds: new (checked) or the oldest held again. */
 static void took(struct fz *f, const struct l3l2q_msg *m)
 {
 	if (f->n_sut_held) {
 		if (memcmp(m, &f->sut_held[0].m, sizeof(*m)))
-			fz_fail("peek gave another message while one is active");
+			fz_fail("peek gave another message than the oldest held");
 		return;
 	}
 	fz_check_delivery(f, m);
 	f->sut_held[0].m = *m;
 	f->n_sut_held = 1;
+}
+
+/* The @k oldest held messages were released. */
+static void released(struct fz *f, unsigned int k)
+{
+	memmove(f->sut_held, f->sut_held + k,
+		(f->n_sut_held - k) * sizeof(f->sut_held[0]));
+	f->n_sut_held -= k;
+}
+
+/* A dequeue gave @m: the oldest held one, or a new delivery. */
+static void dequeued(struct fz *f, const struct l3l2q_msg *m)
+{
+	if (!f->n_sut_held) {
+		fz_check_delivery(f, m);
+		return;
+	}
+	if (memcmp(m, &f->sut_held[0].m, sizeof(*m)))
+		fz_fail("dequeue gave another message than the oldest held");
+	released(f, 1);
+}
+
+/* Batched peek of up to @k: new messages after the held ones. */
+static void peek_batch(struct fz *f, unsigned int k)
+{
+	int i, ret = l3l2q_l3_try_peek_batch(&f->l3, batch, k);
+
+	fz_result(f, "l3_try_peek_batch", ret < 0 ? ret : 0, e_peek);
+	if (ret <= 0)
+		return;
+	if ((unsigned int)ret > k ||
+	    f->n_sut_held + (unsigned int)ret > L3L2Q_L3_WINDOW_MAX)
+		fz_fail("peek_batch took %d of %u with %u held", ret, k,
+			f->n_sut_held);
+	for (i = 0; i < ret; i++) {
+		fz_check_delivery(f, &batch[i]);
+		f->sut_held[f->n_sut_held++].m = batch[i];
+	}
+}
+
+/* Release the @k oldest held at once; @skew: one out of order (refused). */
+static void release_batch(struct fz *f, unsigned int k, int skew)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < k; i++)
+		batch[i] = f->sut_held[i].m;
+	if (skew && k >= 2) {
+		batch[0] = f->sut_held[1].m;
+		batch[1] = f->sut_held[0].m;
+		ret = l3l2q_l3_release_batch(&f->l3, batch, k);
+		if (!f->sut_terminal && ret != -EINVAL)
+			fz_fail("out-of-order release_batch returned %d", ret);
+		fz_result(f, "l3_release_batch", ret, e_inval);
+		return;
+	}
+	ret = l3l2q_l3_release_batch(&f->l3, batch, k);
+	fz_result(f, "l3_release_batch", ret, fz_none);
+	if (!ret)
+		released(f, k);
 }
 
 static void sut_op(struct fz *f, struct fz_in *in, uint8_t op)
@@ -65,6 +129,10 @@ static void sut_op(struct fz *f, struct fz_in *in, uint8_t op)
 		fz_result(f, "l3_flush", l3l2q_l3_flush(q), fz_none);
 		break;
 	case 3:
+		if (b & 8) {
+			peek_batch(f, 1 + (unsigned int)(n % L3L2Q_L3_WINDOW_MAX));
+			break;
+		}
 		ret = l3l2q_l3_try_peek(q, &m);
 		fz_result(f, "l3_try_peek", ret, e_peek);
 		if (ret)
@@ -80,9 +148,15 @@ static void sut_op(struct fz *f, struct fz_in *in, uint8_t op)
 	case 4:
 		if (!f->n_sut_held)
 			break;
+		if (b & 8) {
+			release_batch(f, 1 + (unsigned int)(n % f->n_sut_held),
+				      (b & 0x30) == 0x30);
+			break;
+		}
 		ret = l3l2q_l3_release(q, &f->sut_held[0].m);
 		fz_result(f, "l3_release", ret, fz_none);
-		f->n_sut_held = 0;
+		if (!ret)
+			released(f, 1);
 		break;
 	case 5:
 		ret = l3l2q_l3_try_dequeue(q, buf, b & 1 ? n : sizeof(buf), &m);
@@ -93,9 +167,7 @@ static void sut_op(struct fz *f, struct fz_in *in, uint8_t op)
 				fz_fail("after -EMSGSIZE the message is gone");
 			took(f, &m);
 		} else if (!ret) {
-			if (!f->n_sut_held)
-				fz_check_delivery(f, &m);
-			f->n_sut_held = 0;
+			dequeued(f, &m);
 		}
 		break;
 	case 6:
@@ -128,11 +200,8 @@ static void sut_op(struct fz *f, struct fz_in *in, uint8_t op)
 		}
 		ret = l3l2q_l3_dequeue(q, buf, sizeof(buf), dl, &m);
 		fz_result(f, "l3_dequeue", ret, e_bdeq);
-		if (!ret) {
-			if (!f->n_sut_held)
-				fz_check_delivery(f, &m);
-			f->n_sut_held = 0;
-		}
+		if (!ret)
+			dequeued(f, &m);
 		break;
 	}
 	}
