@@ -33,6 +33,8 @@
 #include "kselftest_harness.h"
 #include "devsim_client.h"
 #include "libl3l2q.h"
+#include "libl3l2q_channel.h"
+#include "libl3l2q_signals.h"
 
 #define OUT_CAP		(1 << 20)
 
@@ -346,8 +348,8 @@ TEST_F(st, table)
 	snprintf(pid, sizeof(pid), "%d", (int)self->child);
 	ASSERT_EQ(0, run_stat(argv, self->out, OUT_CAP));
 	EXPECT_EQ(0, strncmp(self->out, "PID ", 4)) TH_LOG("%s", self->out);
-	snprintf(want, sizeof(want), "%-7d %-15s %-7s %8llu %5d %-4s %-13s %5d %5d %5d",
-		 (int)self->child, "stat_tool_test", "memfd", id_b,
+	snprintf(want, sizeof(want), "%-7d %-15s %-7s %-8s %8llu %5d %-4s %-13s %5d %5d %5d",
+		 (int)self->child, "stat_tool_test", "memfd", "queue", id_b,
 		 self->rd.fd_b, "-", "live/absent", 8, 5, 0);
 	EXPECT_TRUE(strstr(self->out, want) != NULL)
 		TH_LOG("want '%s' in:\n%s", want, self->out);
@@ -479,6 +481,35 @@ TEST_F_TIMEOUT(st, watch, 120)
 		ASSERT_TRUE(WIFEXITED(status));
 		EXPECT_EQ(0, WEXITSTATUS(status));
 	}
+}
+
+/* A memfd channel and a memfd signals region are listed with their kind. */
+TEST(channel_and_signals_memfds)
+{
+	struct l3l2q_channel_params cp = {
+		.lanes_to_l2 = 2, .lanes_to_l3 = 2, .lane_depth = 8,
+		.max_message_bytes = 256, .backend = L3L2Q_BACKEND_MEMFD,
+	};
+	struct l3l2q_sig_params sp = {
+		.data_bytes = 4096, .signal_count = 4,
+		.backend = L3L2Q_BACKEND_MEMFD,
+	};
+	char pid[16], *out = malloc(OUT_CAP);
+	char *argv[] = { "l3l2q-stat", "--json", "--pid", pid, NULL };
+	struct l3l2q_channel *ch = NULL;
+	struct l3l2q_signals *sg = NULL;
+	struct l3l2q_error err;
+
+	ASSERT_NE(NULL, out);
+	ASSERT_EQ(0, l3l2q_channel_create(&cp, &ch, &err)) TH_LOG("%s", err.message);
+	ASSERT_EQ(0, l3l2q_sig_create(&sp, &sg, &err)) TH_LOG("%s", err.message);
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	EXPECT_EQ(0, run_stat(argv, out, OUT_CAP));
+	EXPECT_TRUE(strstr(out, "\"kind\":\"channel\"") != NULL) TH_LOG("%s", out);
+	EXPECT_TRUE(strstr(out, "\"kind\":\"signals\"") != NULL) TH_LOG("%s", out);
+	l3l2q_channel_destroy(ch);
+	l3l2q_sig_destroy(sg);
+	free(out);
 }
 
 TEST(bad_options)

@@ -41,6 +41,9 @@
 #include "l3l2q.h"
 
 #define MEMFD_LINK	"/memfd:l3l2q (deleted)"
+/* libl3l2q's channels and signals regions on a memfd (listed, not read). */
+#define MEMFD_CHAN_LINK	"/memfd:l3l2q-channel (deleted)"
+#define MEMFD_SIG_LINK	"/memfd:l3l2q-signals (deleted)"
 #define DRV_LINK_L3	"anon_inode:[l3l2q-l3]"
 #define DRV_LINK_L2	"anon_inode:[l3l2q-l2]"
 /* The control block and the counter block: all a listing needs. */
@@ -58,6 +61,7 @@ struct rec {
 	int fd;
 	char comm[64];
 	char backend[16];	/* host, ivshmem, memfd */
+	char kind[12];		/* queue, channel, signals */
 	unsigned long long id;	/* region id; a memfd's inode number */
 	char role[8];		/* l3, l2; "-" for a memfd (nothing says) */
 	char state[2][12];	/* l3, l2: absent, live, dead, invalid */
@@ -137,6 +141,7 @@ static bool read_fdinfo(struct rec *r)
 		if (key_num(line, "queue", &id) ||
 		    key_str(line, "role", r->role, sizeof(r->role)) ||
 		    key_str(line, "backend", r->backend, sizeof(r->backend)) ||
+		    key_str(line, "kind", r->kind, sizeof(r->kind)) ||
 		    key_num(line, "depth", &r->depth) ||
 		    key_num(line, "input-arena-bytes", &r->in_arena) ||
 		    key_num(line, "output-arena-bytes", &r->out_arena) ||
@@ -245,6 +250,7 @@ static void read_memfd(struct rec *r)
 	int fd, i;
 
 	snprintf(r->backend, sizeof(r->backend), "memfd");
+	snprintf(r->kind, sizeof(r->kind), "queue");
 	snprintf(r->role, sizeof(r->role), "-");
 	r->invalid = "cannot be opened";
 	snprintf(path, sizeof(path), "/proc/%d/fd/%d", r->pid, r->fd);
@@ -288,6 +294,27 @@ static void read_memfd(struct rec *r)
 		set(&r->wake_bits[i], w & L3L2Q_WAKE_BITS);
 		set(&r->arms[i], w >> L3L2Q_WAKE_ARM_SHIFT);
 	}
+}
+
+/*
+ * A channel or signals region on a memfd: its kind, owner and id (the
+ * inode) only; the role states and counts are the queue's columns.
+ */
+static void read_memfd_other(struct rec *r, const char *kind)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(r->backend, sizeof(r->backend), "memfd");
+	snprintf(r->kind, sizeof(r->kind), "%s", kind);
+	snprintf(r->role, sizeof(r->role), "-");
+	snprintf(r->state[0], sizeof(r->state[0]), "-");
+	snprintf(r->state[1], sizeof(r->state[1]), "-");
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", r->pid, r->fd);
+	if (stat(path, &st))
+		r->invalid = "cannot be opened";
+	else
+		r->id = (unsigned long long)st.st_ino;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -371,7 +398,8 @@ static void scan_pid(struct list *l, int pid)
 			continue;
 		link[n] = 0;
 		if (strcmp(link, MEMFD_LINK) && strcmp(link, DRV_LINK_L3) &&
-		    strcmp(link, DRV_LINK_L2))
+		    strcmp(link, DRV_LINK_L2) && strcmp(link, MEMFD_CHAN_LINK) &&
+		    strcmp(link, MEMFD_SIG_LINK))
 			continue;
 		if (!comm[0])
 			read_comm(pid, comm, sizeof(comm));
@@ -381,6 +409,10 @@ static void scan_pid(struct list *l, int pid)
 		snprintf(r->comm, sizeof(r->comm), "%s", comm);
 		if (!strcmp(link, MEMFD_LINK))
 			read_memfd(r);
+		else if (!strcmp(link, MEMFD_CHAN_LINK))
+			read_memfd_other(r, "channel");
+		else if (!strcmp(link, MEMFD_SIG_LINK))
+			read_memfd_other(r, "signals");
 		else if (!read_fdinfo(r))
 			l->n--;	/* gone, or not ours after all */
 	}
@@ -447,23 +479,24 @@ static void print_table(const struct list *l)
 	char c[64], a[24], b[24], in[24], out[24], k[48], s[48], w[48];
 	size_t i;
 
-	printf("%-7s %-15s %-7s %8s %5s %-4s %-13s %5s %5s %5s %-11s %-11s %-7s\n",
-	       "PID", "COMM", "BACKEND", "ID", "FD", "ROLE", "L3/L2", "DEPTH",
+	printf("%-7s %-15s %-7s %-8s %8s %5s %-4s %-13s %5s %5s %5s %-11s %-11s %-7s\n",
+	       "PID", "COMM", "BACKEND", "KIND", "ID", "FD", "ROLE", "L3/L2",
+	       "DEPTH",
 	       "IN", "OUT", "KICKS", "SLEEPS", "WAITERS");
 	for (i = 0; i < l->n; i++) {
 		const struct rec *r = &l->r[i];
 
 		if (r->invalid) {
-			printf("%-7d %-15s %-7s %8llu %5d invalid: %s\n",
+			printf("%-7d %-15s %-7s %-8s %8llu %5d invalid: %s\n",
 			       r->pid, printable(c, sizeof(c), r->comm),
-			       r->backend, r->id, r->fd, r->invalid);
+			       r->backend, r->kind, r->id, r->fd, r->invalid);
 			continue;
 		}
 		snprintf(a, sizeof(a), "%s/%s", r->state[0], r->state[1]);
 		/* A memfd counts no kicks; its arming counts stand in. */
-		printf("%-7d %-15s %-7s %8llu %5d %-4s %-13s %5s %5s %5s %-11s %-11s %-7s\n",
+		printf("%-7d %-15s %-7s %-8s %8llu %5d %-4s %-13s %5s %5s %5s %-11s %-11s %-7s\n",
 		       r->pid, printable(c, sizeof(c), r->comm), r->backend,
-		       r->id, r->fd, r->role, a,
+		       r->kind, r->id, r->fd, r->role, a,
 		       fmt_num(b, sizeof(b), &r->depth),
 		       fmt_num(in, sizeof(in), &r->in_used),
 		       fmt_num(out, sizeof(out), &r->out_used),
@@ -526,6 +559,8 @@ static void print_json(const struct list *l)
 		json_str(r->comm);
 		printf(",\"fd\":%d,\"backend\":", r->fd);
 		json_str(r->backend);
+		printf(",\"kind\":");
+		json_str(r->kind);
 		printf(",\"id\":%llu,\"valid\":%s", r->id,
 		       r->invalid ? "false" : "true");
 		if (r->invalid) {

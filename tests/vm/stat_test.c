@@ -368,8 +368,8 @@ TEST_F(sq, tool_lists_driver_queue)
 	/* The table: the L3 fd's line. */
 	snprintf(args, sizeof(args), "--pid %d", (int)getpid());
 	ASSERT_EQ(0, run_stat(args, out, 1 << 16));
-	snprintf(want, sizeof(want), "%-7s %8llu %5d %-4s %-13s %5d %5d %5d %-11s",
-		 "host", self->id, self->l3, "l3", "live/live", 8, 3, 0,
+	snprintf(want, sizeof(want), "%-7s %-8s %8llu %5d %-4s %-13s %5d %5d %5d %-11s",
+		 "host", "queue", self->id, self->l3, "l3", "live/live", 8, 3, 0,
 		 "1/0");
 	EXPECT_TRUE(strstr(out, want) != NULL)
 		TH_LOG("want '%s' in:\n%s", want, out);
