@@ -720,6 +720,37 @@ static void print_tables(double probe0, double probe1)
 		       b->med.sleeps_per_msg);
 	}
 
+	printf("\n# Signals: notify -> wake, one notifier, one waiter\n"
+	       "| mech | p50 ns | p99 ns | wakes/s |\n|---|---|---|---|\n");
+	for (i = 0; i < ncases; i++) {
+		struct bcase *b = &cases[i];
+
+		if (b->c.kind != BK_SIGWAKE)
+			continue;
+		if (!b->nok) {
+			printf("| %s | fail | fail | fail |\n", b->c.mech);
+			continue;
+		}
+		fmt_rate(r, sizeof(r), b->med.msgs_per_s);
+		printf("| %s | %.0f | %.0f | %s |\n", b->c.mech,
+		       b->med.p50_ns, b->med.p99_ns, r);
+	}
+	printf("\n# Signals: notifies/s, nobody waiting\n"
+	       "| mech | notifies/s | syscalls/notify |\n|---|---|---|\n");
+	for (i = 0; i < ncases; i++) {
+		struct bcase *b = &cases[i];
+
+		if (b->c.kind != BK_SIGNOTIFY)
+			continue;
+		if (!b->nok) {
+			printf("| %s | fail | fail |\n", b->c.mech);
+			continue;
+		}
+		fmt_rate(r, sizeof(r), b->med.msgs_per_s);
+		printf("| %s | %s | %.6f |\n", b->c.mech, r,
+		       b->med.syscalls_per_msg);
+	}
+
 	printf("\n# Targets (median of per-repetition ratios)\n"
 	       "| target | ratio | goal | status |\n|---|---|---|---|\n");
 	for (i = 0; i < NTARGETS; i++) {
