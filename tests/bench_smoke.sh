@@ -11,6 +11,12 @@
 # threads a side) are among them: each must move messages, every one
 # checked by the bench, and report.sh must render their tables.
 #
+# The signals mechanisms (sigwake: notify -> wake, spinning and sleeping
+# waiters, the memfd signals object against an eventfd and a futex;
+# signotify: notifies with nobody waiting) are among them too; a
+# sig_notify with no waiter must have made no system call (no kick, no
+# sleep in the library's stats), whatever the speed.
+#
 # rte_ring is compiled in only where libdpdk-dev is installed (make
 # bench-deps); without it the bench says so, and this test checks the rest.
 #
@@ -105,6 +111,21 @@ if grep -q '^| chan_8x8 | [0-9]' "$out/table.md" &&
 else
 	not_ok "tools/bench/report.sh renders the channel tables"
 	grep -i chan "$out/table.md" | sed 's/^/# /'
+fi
+
+if grep -Eq '^kind=signotify mech=sig_notify bytes=8 .* syscalls_per_msg=0\.0+ kicks_per_msg=0\.0+ ' "$out/results.txt"; then
+	ok "sig_notify with nobody waiting makes no system call"
+else
+	not_ok "sig_notify with nobody waiting makes no system call"
+	grep '^kind=signotify' "$out/results.txt" | sed 's/^/# /'
+fi
+
+if grep -q '^| sig_sleep | [0-9]' "$out/table.md" &&
+   grep -q '^| sig_notify | [0-9]' "$out/table.md"; then
+	ok "tools/bench/report.sh renders the signals tables"
+else
+	not_ok "tools/bench/report.sh renders the signals tables"
+	grep -i sig "$out/table.md" | sed 's/^/# /'
 fi
 
 echo "1..$n"

@@ -28,6 +28,8 @@ enum bench_kind {
 	BK_MPSTREAM,		/* streaming, many producers or consumers */
 	BK_CHSTREAM,		/* streaming, N threads per side (channel) */
 	BK_CHRTT,		/* request/response, N clients, N servers */
+	BK_SIGWAKE,		/* notify -> wake latency, p50/p99 */
+	BK_SIGNOTIFY,		/* notifies/s with nobody waiting, one thread */
 	BK_NKINDS
 };
 
@@ -304,6 +306,17 @@ int bench_chan_rtt(const struct bench_case *, const struct bench_opts *,
 /* rte_ring.c: rte_ring_mpmc_1x1, rte_ring_mpmc_8x8 (BK_CHSTREAM). */
 int bench_rte_ring_mpmc(const struct bench_case *, const struct bench_opts *,
 			struct bench_sample *);
+
+/*
+ * sig.c: signals (HDMEM, memfd) against an eventfd and a futex word:
+ * sig_spin, sig_sleep, eventfd_spin, eventfd_sleep, futex_spin,
+ * futex_sleep (BK_SIGWAKE); sig_notify, eventfd_notify, futex_notify
+ * (BK_SIGNOTIFY).
+ */
+int bench_sig_wake(const struct bench_case *, const struct bench_opts *,
+		   struct bench_sample *);
+int bench_sig_notify(const struct bench_case *, const struct bench_opts *,
+		     struct bench_sample *);
 
 /* Counted by the interposed sched_yield() (common.c): spin-loop yields. */
 extern atomic_ulong bench_yields;

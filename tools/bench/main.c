@@ -75,11 +75,30 @@ static const struct bench_mech mechs[] = {
 	  "HDCH l3l2q_chan_call: 1 L3 caller, 1 L2 server (blocking recv, reply)" },
 	{ "chan_call_8", BK_CHRTT, bench_chan_rtt,
 	  "HDCH l3l2q_chan_call: 8 L3 callers, 8 L2 servers (blocking recv, reply)" },
+	{ "sig_spin", BK_SIGWAKE, bench_sig_wake,
+	  "signals (memfd): l3l2q_sig_notify -> waiter spinning in l3l2q_sig_try_wait" },
+	{ "sig_sleep", BK_SIGWAKE, bench_sig_wake,
+	  "signals (memfd): l3l2q_sig_notify -> waiter asleep in l3l2q_sig_wait" },
+	{ "eventfd_spin", BK_SIGWAKE, bench_sig_wake,
+	  "eventfd write -> waiter spinning on a non-blocking read" },
+	{ "eventfd_sleep", BK_SIGWAKE, bench_sig_wake,
+	  "eventfd write -> waiter asleep in a blocking read" },
+	{ "futex_spin", BK_SIGWAKE, bench_sig_wake,
+	  "futex store + FUTEX_WAKE -> waiter spinning on the word" },
+	{ "futex_sleep", BK_SIGWAKE, bench_sig_wake,
+	  "futex store + FUTEX_WAKE -> waiter asleep in FUTEX_WAIT" },
+	{ "sig_notify", BK_SIGNOTIFY, bench_sig_notify,
+	  "l3l2q_sig_notify in a loop, peer attached, nobody waiting" },
+	{ "eventfd_notify", BK_SIGNOTIFY, bench_sig_notify,
+	  "eventfd write in a loop, nobody reading" },
+	{ "futex_notify", BK_SIGNOTIFY, bench_sig_notify,
+	  "futex store + FUTEX_WAKE in a loop, nobody waiting" },
 };
 #define NMECHS	(sizeof(mechs) / sizeof(mechs[0]))
 
 static const char *const kind_names[BK_NKINDS] = {
-	"stream", "rtt", "bstream", "memcpy", "mpstream", "chstream", "chrtt"
+	"stream", "rtt", "bstream", "memcpy", "mpstream", "chstream", "chrtt",
+	"sigwake", "signotify"
 };
 
 struct bcase {
@@ -121,7 +140,7 @@ static void usage(FILE *f)
 "  --sizes A,B,..     message sizes in bytes (0,64,4096,65536)\n"
 "  --mech A,B,..      only these mechanisms (see --list)\n"
 "  --kind A,B,..      only these kinds: stream,rtt,bstream,memcpy,mpstream,\n"
-"                     chstream,chrtt\n"
+"                     chstream,chrtt,sigwake,signotify\n"
 "  --cpus P,C         producer/client CPU, consumer/server CPU (0,1)\n"
 "  --batch N          messages per flush in l3l2q_batch (32)\n"
 "  --rtt-bytes N      payload of a round trip, <= 64 (8)\n"
@@ -319,6 +338,10 @@ static void build_cases(void)
 			add_case(m, opts.rtt_bytes);
 			continue;
 		}
+		if (m->kind == BK_SIGWAKE || m->kind == BK_SIGNOTIFY) {
+			add_case(m, 8);		/* one 64-bit signal */
+			continue;
+		}
 		for (j = 0; j < nsizes; j++) {
 			if (m->kind == BK_MEMCPY && !sizes[j])
 				continue;
@@ -410,10 +433,18 @@ static void print_case(const struct bcase *b)
 	printf("kind=%s mech=%s bytes=%u msgs_per_s=%.6g gb_per_s=%.4f",
 	       kind_names[b->c.kind], b->c.mech, b->c.bytes, m->msgs_per_s,
 	       m->msgs_per_s * b->c.bytes / 1e9);
-	if (b->c.kind == BK_RTT || b->c.kind == BK_CHRTT)
+	if (b->c.kind == BK_RTT || b->c.kind == BK_CHRTT ||
+	    b->c.kind == BK_SIGWAKE)
 		printf(" p50_ns=%.0f p99_ns=%.0f", m->p50_ns, m->p99_ns);
 	if (b->c.kind == BK_CHRTT)
 		printf(" sleeps_per_call=%.4f", m->sleeps_per_msg);
+	/* The library's stats: only the signals object counts them. */
+	if (b->c.kind == BK_SIGWAKE && !strncmp(b->c.mech, "sig_", 4))
+		printf(" sleeps_per_wake=%.4f kicks_per_wake=%.4f",
+		       m->sleeps_per_msg, m->kicks_per_msg);
+	if (b->c.kind == BK_SIGNOTIFY)
+		printf(" syscalls_per_msg=%.6f kicks_per_msg=%.6f",
+		       m->syscalls_per_msg, m->kicks_per_msg);
 	if (b->c.kind == BK_BSTREAM)
 		printf(" syscalls_per_msg=%.5f kicks_per_msg=%.5f"
 		       " sleeps_per_msg=%.5f yields_per_msg=%.5f",
@@ -687,6 +718,37 @@ static void print_tables(double probe0, double probe1)
 		printf("| %s | %.0f | %.0f | %s | %.3f |\n", b->c.mech,
 		       b->med.p50_ns, b->med.p99_ns, r,
 		       b->med.sleeps_per_msg);
+	}
+
+	printf("\n# Signals: notify -> wake, one notifier, one waiter\n"
+	       "| mech | p50 ns | p99 ns | wakes/s |\n|---|---|---|---|\n");
+	for (i = 0; i < ncases; i++) {
+		struct bcase *b = &cases[i];
+
+		if (b->c.kind != BK_SIGWAKE)
+			continue;
+		if (!b->nok) {
+			printf("| %s | fail | fail | fail |\n", b->c.mech);
+			continue;
+		}
+		fmt_rate(r, sizeof(r), b->med.msgs_per_s);
+		printf("| %s | %.0f | %.0f | %s |\n", b->c.mech,
+		       b->med.p50_ns, b->med.p99_ns, r);
+	}
+	printf("\n# Signals: notifies/s, nobody waiting\n"
+	       "| mech | notifies/s | syscalls/notify |\n|---|---|---|\n");
+	for (i = 0; i < ncases; i++) {
+		struct bcase *b = &cases[i];
+
+		if (b->c.kind != BK_SIGNOTIFY)
+			continue;
+		if (!b->nok) {
+			printf("| %s | fail | fail |\n", b->c.mech);
+			continue;
+		}
+		fmt_rate(r, sizeof(r), b->med.msgs_per_s);
+		printf("| %s | %s | %.6f |\n", b->c.mech, r,
+		       b->med.syscalls_per_msg);
 	}
 
 	printf("\n# Targets (median of per-repetition ratios)\n"

@@ -72,6 +72,11 @@ function rate(v) {
 	}
 	if (k == "rtt" || k == "chrtt") { p50[m] = val("p50_ns"); p99[m] = val("p99_ns"); rtm[m] = val("msgs_per_s") }
 	if (k == "chrtt") slpc[m] = val("sleeps_per_call")
+	if (k == "sigwake") {
+		swp50[m] = val("p50_ns"); swp99[m] = val("p99_ns"); swr[m] = val("msgs_per_s")
+		swslp[m] = val("sleeps_per_wake"); swkick[m] = val("kicks_per_wake")
+	}
+	if (k == "signotify") { snr[m] = val("msgs_per_s"); snsys[m] = val("syscalls_per_msg") }
 	if (k == "chstream" && !(b in seencb)) { seencb[b] = 1; ncs++; csize[ncs] = b }
 	if (k == "bstream") {
 		sys[b] = val("syscalls_per_msg"); kick[b] = val("kicks_per_msg")
@@ -176,6 +181,30 @@ END {
 		for (j = 1; j <= nm["chrtt"]; j++) {
 			m = mname["chrtt", j]
 			printf "| %s | %s | %s | %s | %s |\n", m, p50[m], p99[m], rate(rtm[m]), slpc[m]
+		}
+		print ""
+	}
+	if (nm["sigwake"] > 0) {
+		print "**Signals: notify -> wake latency** (t1 - t0: the notifier'"'"'s clock just before its notify, the waiter'"'"'s just after it wakes, on the other core; _sleep cases let 50 us pass before each notify so the waiter is asleep; sleeps/kicks per wake from l3l2q_sig_stats, signals only):"
+		print ""
+		print "| mechanism | p50 ns | p99 ns | wakes/s | sleeps/wake | kicks/wake |"
+		print "|---|---:|---:|---:|---:|---:|"
+		for (j = 1; j <= nm["sigwake"]; j++) {
+			m = mname["sigwake", j]
+			printf "| %s | %s | %s | %s | %s | %s |\n", m, swp50[m], swp99[m], rate(swr[m]), swslp[m] == "" ? "-" : swslp[m], swkick[m] == "" ? "-" : swkick[m]
+		}
+		print ""
+	}
+	if (nm["signotify"] > 0) {
+		print "**Signals: notifies/s with nobody waiting** (one thread; syscalls/notify of sig_notify = kicks + sleeps of l3l2q_sig_stats, of the others 1 by construction):"
+		print ""
+		print "| mechanism | notifies/s | syscalls/notify | vs sig_notify |"
+		print "|---|---:|---:|---:|"
+		for (j = 1; j <= nm["signotify"]; j++) {
+			m = mname["signotify", j]
+			r = ("sig_notify" in snr) && snr[m] + 0 > 0 ? sprintf("%.1fx slower", snr["sig_notify"] / snr[m]) : "-"
+			if (m == "sig_notify") r = "1"
+			printf "| %s | %s | %s | %s |\n", m, rate(snr[m]), snsys[m], r
 		}
 		print ""
 	}
