@@ -105,5 +105,73 @@ def chan_seeds():
     write(h, "blind-payload", s)
 
 
+# ---- fuzz_sig: op % 20 < 9 the SUT, < 18 the peer, else hostile ----
+# geometry byte: bit 0 SUT (0 L3, 1 L2), bit 1 monotonic region,
+# signal_count 1 + (g >> 2) % 8; then u16 data_bytes - 1
+WRITE, READ, SET, ADD, MONO, WAIT1, WAITV, ARM, SCLOSE = range(9)
+
+
+def sig_hdr(sut_l2, mono=0, count=2, data_bytes=256):
+    g = (1 if sut_l2 else 0) | (2 if mono else 0) | (count - 1) << 2
+    return u8(g) + u16(data_bytes - 1)
+
+
+def val(v):
+    if v < 0x80:
+        return u8(v)
+    return u8(0x80) + u16(v >> 48) + u16(v >> 16) + u16(v)
+
+
+def s_op(op, b=0, sid=0, v=0, rest=b""):
+    return u8(op) + u8(b) + u8(sid) + val(v) + rest
+
+
+def p_op(op, b=0, sid=0, v=0, rest=b""):
+    return s_op(9 + op, b, sid, v, rest)
+
+
+def data(off, n):
+    return u16(off) + u16(n)
+
+
+def sig_traffic(a, p):
+    s = b""
+    for i in range(4):
+        s += a(WRITE, i, 0, 0, data(i * 8, 32)) + p(READ, 0, 0, 0, data(0, 64))
+        s += a(MONO, 0, 0, i + 1) + p(WAIT1, 0, 0, i + 1)  # GE
+        s += p(ADD, 0, 1, 3) + a(WAIT1, 0x10 | 1, 1, 3 * (i + 1))  # EQ, wait
+        s += a(WAITV, 0 | 1, 0, 1) + a(WAITV, 4 | 1, 0, 1)  # any, all
+        s += a(WAITV, 8 | 2, 0, 1) + a(WAITV, 12 | 2, 0, 1)
+        s += a(ARM, 1, 1, 100) + p(SET, 0, 1, 0x123456789)
+        s += a(MONO, 0, 0, 0) + a(SET, 0, 2, 1) + a(READ, 0, 0, 0, data(250, 9))
+    return s
+
+
+def sig_seeds():
+    h = "fuzz_sig"
+    write(h, "honest-l3", sig_hdr(0) + sig_traffic(s_op, p_op))
+    write(h, "honest-l2-mono", sig_hdr(1, 1, 3) + sig_traffic(s_op, p_op))
+    s = sig_hdr(0, 0, 4)
+    for i in range(4):
+        s += s_op(MONO, 0, i % 4, 10 + i)
+        s += u8(18) + u8(1) + u8(i) + val(i)  # the slot set back
+        s += s_op(WAIT1, 0, i % 4, 10) + s_op(MONO, 0, i % 4, 11 + i)
+        s += u8(18) + u8(2) + u8(i) + u8(i & 1) + u8(4) + u8(0) + u8(0x31)
+        s += u8(18) + u8(3) + u8(i) + u8(4 + (i & 1)) + u8(1)  # abort
+        s += s_op(WAITV, 8, i, 99) + s_op(WAIT1, 0x10, i, 99)
+        s += u8(18) + u8(4) + u8(i) + u8(i * 3) + val(0xFFFFFFFF)
+    s += p_op(SCLOSE, 1) + s_op(WAIT1, 0x10, 0, 1000) + s_op(SCLOSE, 0)
+    s += s_op(READ, 0, 0, 0, data(0, 1))
+    write(h, "hostile", s)
+    # blind: a data byte the SUT wrote, changed before it reads it back
+    # data area: hdmem_offset (4096 + 2 tables of 4096) + align64(128 + 64 * 2)
+    doff = 4096 + 2 * 4096 + 256
+    s = sig_hdr(0) + s_op(WRITE, 1, 0, 0, data(0, 16))
+    s += u8(18) + u8(0) + u8(0) + u16(doff + 3) + u8(0) + u8(0xEE)
+    s += s_op(READ, 0, 0, 0, data(0, 16))
+    write(h, "blind-data", s)
+
+
 if __name__ == "__main__":
     chan_seeds()
+    sig_seeds()
