@@ -325,8 +325,14 @@ static void delivered(struct fc *f, int rx, const struct l3l2q_chan_msg *m,
 	idx = m->pos - f->start;
 	d = desc_off(f, tx, m->lane, m->pos);
 	if (idx >= f->sent[tx][m->lane]) {
-		if (!f->blind && !touched(f, d, 32, UINT32_MAX, 1))
-			fail("role %d: lane %u position %llu delivered, never sent, descriptor untouched",
+		/*
+		 * Only a hostile write of the descriptor or of the lane's
+		 * tail (with the sender's proto word cleared, a zeroed
+		 * descriptor is a valid upstream message) can make one.
+		 */
+		if (!f->blind && !touched(f, d, 32, UINT32_MAX, 1) &&
+		    !touched(f, lane_off(f, tx, m->lane), 8, UINT32_MAX, 1))
+			fail("role %d: lane %u position %llu delivered, never sent, its descriptor and lane header untouched",
 			     rx, m->lane, (unsigned long long)m->pos);
 		return;
 	}
