@@ -67,6 +67,7 @@ struct rec {			/* a message an honest side made visible */
 	uint32_t route, nbytes;
 	uint32_t event;
 	uint8_t salt;
+	uint8_t cid_any;		/* a call's request: the core picks it */
 };
 
 struct side_ctx {
@@ -99,7 +100,10 @@ struct fc {
 	uint64_t next[2][FC_MAX_LANES];
 	int shut[2];			/* shutdown returned 0 */
 	int terminal;			/* the SUT's terminal errno, or 0 */
+	int in_call, answering;		/* the SUT waits in chan_call */
 };
+
+static void answer(struct fc *f);
 
 static unsigned char pbyte(uint64_t pos, uint8_t salt, uint32_t i)
 {
@@ -121,6 +125,12 @@ static int fc_sleep(void *ctx, __u32 counter, __s32 seen, __u64 deadline)
 
 	(void)counter;
 	(void)seen;
+	/* The peer answers a call while the caller sleeps. */
+	if (f->in_call && !f->answering) {
+		f->answering = 1;
+		answer(f);
+		f->answering = 0;
+	}
 	if (deadline > f->clock && deadline - f->clock < 1000000000ull)
 		f->clock = deadline;
 	else
@@ -342,7 +352,8 @@ static void delivered(struct fc *f, int rx, const struct l3l2q_chan_msg *m,
 	if (touched(f, d, 32 + r->nbytes, r->event, 0))
 		return;		/* written since: no promise */
 	if (m->nbytes != r->nbytes || m->route != r->route ||
-	    m->correlation_id != r->cid || m->seq != m->pos + 1)
+	    (m->correlation_id != r->cid && !r->cid_any) ||
+	    m->seq != m->pos + 1)
 		fail("role %d lane %u pos %llu: delivered (%u bytes, route %u, cid %llu, seq %llu), sent (%u, %u, %llu)",
 		     rx, m->lane, (unsigned long long)m->pos, m->nbytes,
 		     m->route, (unsigned long long)m->correlation_id,
@@ -370,6 +381,42 @@ static void sent(struct fc *f, int tx, uint32_t lane, uint32_t route,
 	r->nbytes = n;
 	r->salt = salt;
 	r->event = f->event;
+	r->cid_any = 0;
+}
+
+static unsigned char abuf[L3L2Q_CHAN_INLINE_BYTES + 16];
+
+/*
+ * The honest peer's server, run from env.sleep while the SUT is in
+ * chan_call: take one message on its second context and answer a request
+ * with a reply of the same size on L3L2Q_CHAN_ROUTE_REPLY.
+ */
+static void answer(struct fc *f)
+{
+	int peer = !f->sut;
+	struct l3l2q_chan_ctx *c = &f->ctx[peer][1].c;
+	struct l3l2q_chan_msg m;
+	uint32_t lane, i;
+
+	if (f->ctx[peer][1].holding || f->ctx[peer][1].reserved)
+		return;
+	if (!f->ctx[peer][1].leased) {
+		if (l3l2q_chan_try_lease(c, 1))
+			return;
+		f->ctx[peer][1].leased = 1;
+	}
+	if (l3l2q_chan_try_recv(c, abuf, sizeof(abuf), &m))
+		return;
+	delivered(f, peer, &m, abuf, 1);
+	if (m.route == L3L2Q_CHAN_ROUTE_REPLY)
+		return;
+	lane = l3l2q_chan_leased_lane(c);
+	for (i = 0; i < m.nbytes; i++)
+		abuf[i] = pbyte(f->start + f->sent[peer][lane], 0x77, i);
+	if (!l3l2q_chan_try_send(c, L3L2Q_CHAN_ROUTE_REPLY, m.correlation_id,
+				 abuf, m.nbytes))
+		sent(f, peer, lane, L3L2Q_CHAN_ROUTE_REPLY, m.correlation_id,
+		     m.nbytes, 0x77);
 }
 
 /* ---- operations of either side ---- */
@@ -389,6 +436,8 @@ static const int e_bpeek[] = { -ETIMEDOUT, -EPIPE, 0 };
 static const int e_none[] = { 0 };
 static const int e_shut[] = { -EBUSY, -EOPNOTSUPP, 0 };
 static const int e_close[] = { -EBUSY, -EOPNOTSUPP, -ETIMEDOUT, 0 };
+static const int e_call[] = { -ETIMEDOUT, -EMSGSIZE, -EPIPE, 0 };
+static unsigned char rbuf[L3L2Q_CHAN_INLINE_BYTES + 16];
 
 /*
  * One operation of role @r's context @x.  For the SUT every result is
@@ -582,7 +631,35 @@ static void side_op(struct fc *f, struct fc_in *in, int r, uint8_t op)
 			l3l2q_chan_clear_wakeup(c);
 		}
 		break;
-	default:	/* rarely: shutdown or close this side */
+	default:	/* a call (the SUT), or rarely shutdown or close */
+		if (sut && b > 8 && b < 72 && s->leased && !s->reserved) {
+			uint32_t lane = l3l2q_chan_leased_lane(c);
+			uint64_t pos = f->start + f->sent[r][lane];
+
+			for (i = 0; i < n && i < sizeof(buf); i++)
+				buf[i] = pbyte(pos, b, i);
+			/* Recorded ahead: the peer may take it in the call. */
+			if (n <= max) {
+				sent(f, r, lane, sel, 0, n, b);
+				if (f->sent[r][lane] <= FC_MAX_REC)
+					f->rec[r][lane][pos - f->start].cid_any = 1;
+			}
+			f->in_call = 1;
+			ret = l3l2q_chan_call(c, sel, buf, n, rbuf, sizeof(rbuf),
+					      dl, &m);
+			f->in_call = 0;
+			result(f, "chan_call", ret, e_call);
+			/* The tail says whether the request went out. */
+			if (n <= max && f->ep[r].tx[lane].tail == pos)
+				f->sent[r][lane]--;
+			if (!ret) {
+				if (m.route != L3L2Q_CHAN_ROUTE_REPLY)
+					fail("chan_call returned a message on route %u",
+					     m.route);
+				delivered(f, r, &m, rbuf, 1);
+			}
+			break;
+		}
 		if (b > 8)
 			break;
 		if (b & 1) {

@@ -103,6 +103,14 @@ def chan_seeds():
     s += hostile(0, 0, 0, u16(off) + u8(0) + u8(0x5A))
     s += sut(RECV, 2)
     write(h, "blind-payload", s)
+    # calls: the peer answers from env.sleep while the SUT waits
+    for sut_l2 in (0, 1):
+        s = chan_hdr(sut_l2) + sut(LEASE) + peer(LEASE)
+        for i in range(5):
+            s += sut(CLOSE, 11 + 4 * i, i, 4 + i * 9)
+            s += peer(SEND, TRY_SEND | 8, 0, 3)  # a reply nobody waits for
+            s += sut(RECV, 2) + sut(RECV, 2)
+        write(h, "call-l2" if sut_l2 else "call-l3", s)
 
 
 # ---- fuzz_sig: op % 20 < 9 the SUT, < 18 the peer, else hostile ----
