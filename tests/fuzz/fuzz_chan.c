@@ -101,6 +101,7 @@ struct fc {
 	int shut[2];			/* shutdown returned 0 */
 	int terminal;			/* the SUT's terminal errno, or 0 */
 	int in_call, answering;		/* the SUT waits in chan_call */
+	int sleeper;			/* the role whose call may sleep */
 };
 
 static void answer(struct fc *f);
@@ -123,8 +124,15 @@ static int fc_sleep(void *ctx, __u32 counter, __s32 seen, __u64 deadline)
 {
 	struct fc *f = ctx;
 
-	(void)counter;
 	(void)seen;
+	/* Only the peer's two bells are slept on (uapi/l3l2q_channel.h). */
+	if (f->sleeper == L3L2Q_ROLE_L3 ?
+	    counter != L3L2Q_CHAN_CTRL_L2_TX_BELL &&
+	    counter != L3L2Q_CHAN_CTRL_L2_RX_BELL :
+	    counter != L3L2Q_CHAN_CTRL_L3_TX_BELL &&
+	    counter != L3L2Q_CHAN_CTRL_L3_RX_BELL)
+		fail("role %d sleeps on word %u, not a bell of its peer",
+		     f->sleeper, counter);
 	/* The peer answers a call while the caller sleeps. */
 	if (f->in_call && !f->answering) {
 		f->answering = 1;
@@ -455,6 +463,7 @@ static void side_op(struct fc *f, struct fc_in *in, int r, uint8_t op)
 	const char *call;
 
 	n = u16(in) % (max + max / 8 + 2);
+	f->sleeper = r;
 	route = b & 8 ? L3L2Q_CHAN_ROUTE_REPLY : sel;
 	cid = (uint64_t)b << 40 | f->event;
 #define CHECK(name, e)							\
@@ -625,6 +634,13 @@ static void side_op(struct fc *f, struct fc_in *in, int r, uint8_t op)
 						     L3L2Q_CHAN_WANT_SPACE :
 						     L3L2Q_CHAN_WANT_RECV,
 						     &off, &seen);
+			if (!ret && off != (r == L3L2Q_ROLE_L3 ?
+			    (b & 2 ? L3L2Q_CHAN_CTRL_L2_RX_BELL :
+			     L3L2Q_CHAN_CTRL_L2_TX_BELL) :
+			    (b & 2 ? L3L2Q_CHAN_CTRL_L3_RX_BELL :
+			     L3L2Q_CHAN_CTRL_L3_TX_BELL)))
+				fail("want_wakeup(%s) of role %d gave word %u",
+				     b & 2 ? "SPACE" : "RECV", r, off);
 			if (sut && ret && !((b & 2) && !s->leased && ret == -EINVAL))
 				fail("want_wakeup: %d", ret);
 		} else {

@@ -105,9 +105,18 @@ static int fs_sleep(void *ctx, const struct l3l2q_sig_waitv *v, __u32 n,
 		    __u64 deadline)
 {
 	struct fs *f = ctx;
+	__u32 i, armed = 0;
 
-	(void)v;
-	(void)n;
+	/* What the core sleeps for is its own private, checked waitv. */
+	if (!n || n > L3L2Q_SIG_WAITV_MAX)
+		fail("env.sleep for %u entries", n);
+	for (i = 0; i < n; i++) {
+		if (v[i].id >= f->count)
+			fail("env.sleep for slot %u of %u", v[i].id, f->count);
+		armed += v[i].arm != 0;
+	}
+	if (!armed)
+		fail("env.sleep with no entry armed");
 	if (deadline > f->clock && deadline - f->clock < 1000000000ull)
 		f->clock = deadline;
 	else
