@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT
 /*
  * channel_test - the HDCH channel kind of /dev/l3l2q (kmod/l3l2q_channel.c)
  * from user space.  Runs inside the test VM as root with l3l2q.ko loaded.

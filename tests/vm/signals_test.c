@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT
 /*
  * signals_test - signals regions (L3L2Q_KIND_SIGNALS, HDMEM) on /dev/l3l2q:
  * creation and layout, both roles mapped, notify/wait across two
