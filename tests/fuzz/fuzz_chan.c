@@ -24,43 +24,11 @@
 #include <string.h>
 
 #include "l3l2q_channel_core.h"
+#include "fuzz_script.h"
 
 #define FC_MAX_OPS	1500u
 #define FC_MAX_LANES	4u
 #define FC_MAX_REC	512u	/* records per lane; later sends unchecked */
-
-struct fc_in {
-	const uint8_t *p;
-	size_t n, i;
-};
-
-static uint8_t u8(struct fc_in *in)
-{
-	return in->i < in->n ? in->p[in->i++] : 0;
-}
-
-static uint16_t u16(struct fc_in *in)
-{
-	return (uint16_t)(u8(in) | u8(in) << 8);
-}
-
-static uint32_t u32(struct fc_in *in)
-{
-	return (uint32_t)u16(in) | (uint32_t)u16(in) << 16;
-}
-
-__attribute__((noreturn, format(printf, 1, 2)))
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "fuzz invariant broken: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	abort();
-}
 
 struct rec {			/* a message an honest side made visible */
 	uint64_t cid;
@@ -131,7 +99,7 @@ static int fc_sleep(void *ctx, __u32 counter, __s32 seen, __u64 deadline)
 	    counter != L3L2Q_CHAN_CTRL_L2_RX_BELL :
 	    counter != L3L2Q_CHAN_CTRL_L3_TX_BELL &&
 	    counter != L3L2Q_CHAN_CTRL_L3_RX_BELL)
-		fail("role %d sleeps on word %u, not a bell of its peer",
+		fz_fail("role %d sleeps on word %u, not a bell of its peer",
 		     f->sleeper, counter);
 	/* The peer answers a call while the caller sleeps. */
 	if (f->in_call && !f->answering) {
@@ -197,18 +165,18 @@ static int touched(const struct fc *f, uint64_t off, uint64_t n, uint32_t ev,
 
 static const uint32_t depths[] = { 2, 4, 8 };
 
-static int setup(struct fc *f, struct fc_in *in)
+static int setup(struct fc *f, struct fz_in *in)
 {
 	struct l3l2q_env env;
-	uint8_t g = u8(in);
-	uint32_t max = 1 + u8(in), r, i;
+	uint8_t g = fz_u8(in);
+	uint32_t max = 1 + fz_u8(in), r, i;
 
 	memset(f, 0, sizeof(*f));
 	f->sut = g & 1 ? L3L2Q_ROLE_L2 : L3L2Q_ROLE_L3;
 	f->blind = getenv("FUZZ_BLIND") != NULL;
 	f->trace = getenv("FUZZ_TRACE") != NULL;
 	/* Below 2^40: the u32 lane words wrap at 2^32 (start near it). */
-	f->start = (uint64_t)u32(in) | (uint64_t)(u8(in) & 0xff) << 32;
+	f->start = (uint64_t)fz_u32(in) | (uint64_t)(fz_u8(in) & 0xff) << 32;
 	if (l3l2q_chan_layout(1 + (g >> 1) % 3, 1 + (g >> 3) % 3,
 			      depths[(g >> 5) % 3], max, &f->layout) !=
 	    L3L2Q_CHAN_LAYOUT_OK ||
@@ -242,7 +210,7 @@ static int setup(struct fc *f, struct fc_in *in)
 	for (r = 0; r < 2; r++) {
 		if (l3l2q_chan_init(&f->ep[r], r, &f->mem, &f->layout, f->start,
 				    &env))
-			fail("init of a valid geometry failed: %s",
+			fz_fail("init of a valid geometry failed: %s",
 			     l3l2q_chan_error(&f->ep[r])->message);
 		for (i = 0; i < 2; i++)
 			l3l2q_chan_ctx_init(&f->ctx[r][i].c, &f->ep[r]);
@@ -272,28 +240,28 @@ static void result(struct fc *f, const char *call, int ret, const int *allowed)
 
 	if (f->terminal) {
 		if (ret != f->terminal)
-			fail("%s returned %d after the endpoint went terminal with %d",
+			fz_fail("%s returned %d after the endpoint went terminal with %d",
 			     call, ret, f->terminal);
 		return;
 	}
 	if (ret == -EPROTO) {
 		if (state != L3L2Q_STATE_POISONED_LOCAL)
-			fail("%s: -EPROTO but the state is %d", call, state);
+			fz_fail("%s: -EPROTO but the state is %d", call, state);
 		if (*(volatile uint32_t *)(f->base + (f->sut == L3L2Q_ROLE_L3 ?
 			L3L2Q_CHAN_CTRL_L3_ABORT : L3L2Q_CHAN_CTRL_L2_ABORT)) != 1)
-			fail("%s: poisoned without setting the own abort word",
+			fz_fail("%s: poisoned without setting the own abort word",
 			     call);
 		f->terminal = -EPROTO;
 		return;
 	}
 	if (ret == -ECONNRESET) {
 		if (state != L3L2Q_STATE_POISONED_REMOTE)
-			fail("%s: -ECONNRESET but the state is %d", call, state);
+			fz_fail("%s: -ECONNRESET but the state is %d", call, state);
 		f->terminal = -ECONNRESET;
 		return;
 	}
 	if (state != L3L2Q_STATE_LIVE)
-		fail("%s returned %d but left the endpoint in state %d", call,
+		fz_fail("%s returned %d but left the endpoint in state %d", call,
 		     ret, state);
 	if (f->trace)
 		fprintf(stderr, "%s: %d\n", call, ret);
@@ -302,7 +270,7 @@ static void result(struct fc *f, const char *call, int ret, const int *allowed)
 	for (i = 0; allowed[i]; i++)
 		if (ret == allowed[i])
 			return;
-	fail("%s returned %d, which its page does not list here (%s)", call,
+	fz_fail("%s returned %d, which its page does not list here (%s)", call,
 	     ret, l3l2q_chan_last_error(&f->ctx[f->sut][0].c)->message);
 }
 
@@ -325,18 +293,18 @@ static void delivered(struct fc *f, int rx, const struct l3l2q_chan_msg *m,
 		fprintf(stderr, "role %d took lane %u pos %llu, %u bytes\n", rx,
 			m->lane, (unsigned long long)m->pos, m->nbytes);
 	if (m->lane >= nlanes(f, tx))
-		fail("delivered on lane %u of %u", m->lane, nlanes(f, tx));
+		fz_fail("delivered on lane %u of %u", m->lane, nlanes(f, tx));
 	if (m->pos != f->next[rx][m->lane])
-		fail("role %d: lane %u delivered position %llu, expected %llu",
+		fz_fail("role %d: lane %u delivered position %llu, expected %llu",
 		     rx, m->lane, (unsigned long long)m->pos,
 		     (unsigned long long)f->next[rx][m->lane]);
 	if (m->nbytes > f->layout.max_message_bytes)
-		fail("delivered %u bytes, max_message_bytes %u", m->nbytes,
+		fz_fail("delivered %u bytes, max_message_bytes %u", m->nbytes,
 		     f->layout.max_message_bytes);
 	if (!copy && m->nbytes) {
 		d = desc_off(f, tx, m->lane, m->pos) + 32;
 		if ((const unsigned char *)m->data != f->hdch + d)
-			fail("zero-copy data not in its descriptor");
+			fz_fail("zero-copy data not in its descriptor");
 	}
 	if (advance)
 		f->next[rx][m->lane] = m->pos + 1;
@@ -350,7 +318,7 @@ static void delivered(struct fc *f, int rx, const struct l3l2q_chan_msg *m,
 		 */
 		if (!f->blind && !touched(f, d, 32, UINT32_MAX, 1) &&
 		    !touched(f, lane_off(f, tx, m->lane), 8, UINT32_MAX, 1))
-			fail("role %d: lane %u position %llu delivered, never sent, its descriptor and lane header untouched",
+			fz_fail("role %d: lane %u position %llu delivered, never sent, its descriptor and lane header untouched",
 			     rx, m->lane, (unsigned long long)m->pos);
 		return;
 	}
@@ -362,14 +330,14 @@ static void delivered(struct fc *f, int rx, const struct l3l2q_chan_msg *m,
 	if (m->nbytes != r->nbytes || m->route != r->route ||
 	    (m->correlation_id != r->cid && !r->cid_any) ||
 	    m->seq != m->pos + 1)
-		fail("role %d lane %u pos %llu: delivered (%u bytes, route %u, cid %llu, seq %llu), sent (%u, %u, %llu)",
+		fz_fail("role %d lane %u pos %llu: delivered (%u bytes, route %u, cid %llu, seq %llu), sent (%u, %u, %llu)",
 		     rx, m->lane, (unsigned long long)m->pos, m->nbytes,
 		     m->route, (unsigned long long)m->correlation_id,
 		     (unsigned long long)m->seq, r->nbytes, r->route,
 		     (unsigned long long)r->cid);
 	for (i = 0; i < m->nbytes; i++)
 		if (p[i] != pbyte(m->pos, r->salt, i))
-			fail("role %d lane %u pos %llu: wrong byte %u", rx,
+			fz_fail("role %d lane %u pos %llu: wrong byte %u", rx,
 			     m->lane, (unsigned long long)m->pos, i);
 }
 
@@ -451,9 +419,9 @@ static unsigned char rbuf[L3L2Q_CHAN_INLINE_BYTES + 16];
  * One operation of role @r's context @x.  For the SUT every result is
  * checked; the honest peer's results are only used.
  */
-static void side_op(struct fc *f, struct fc_in *in, int r, uint8_t op)
+static void side_op(struct fc *f, struct fz_in *in, int r, uint8_t op)
 {
-	uint8_t b = u8(in), sel = u8(in);
+	uint8_t b = fz_u8(in), sel = fz_u8(in);
 	struct side_ctx *s = &f->ctx[r][sel & 1];
 	struct l3l2q_chan_ctx *c = &s->c;
 	int sut = r == f->sut, ret, leased_before;
@@ -462,7 +430,7 @@ static void side_op(struct fc *f, struct fc_in *in, int r, uint8_t op)
 	struct l3l2q_chan_msg m;
 	const char *call;
 
-	n = u16(in) % (max + max / 8 + 2);
+	n = fz_u16(in) % (max + max / 8 + 2);
 	f->sleeper = r;
 	route = b & 8 ? L3L2Q_CHAN_ROUTE_REPLY : sel;
 	cid = (uint64_t)b << 40 | f->event;
@@ -484,7 +452,7 @@ static void side_op(struct fc *f, struct fc_in *in, int r, uint8_t op)
 		}
 		if (leased_before && !f->terminal && sut && ret != -EINVAL &&
 		    ret != -EPROTO && ret != -ECONNRESET)
-			fail("%s of a leased context returned %d", call, ret);
+			fz_fail("%s of a leased context returned %d", call, ret);
 		if (!leased_before)
 			CHECK(call, b & 1 ? e_blease : e_lease);
 		if (!ret)
@@ -494,9 +462,9 @@ static void side_op(struct fc *f, struct fc_in *in, int r, uint8_t op)
 		ret = l3l2q_chan_unlease(c);
 		if (sut) {
 			if (!s->leased && ret != -EINVAL)
-				fail("unlease without a lease: %d", ret);
+				fz_fail("unlease without a lease: %d", ret);
 			if (s->leased && s->reserved && ret != -EBUSY)
-				fail("unlease with a reservation out: %d", ret);
+				fz_fail("unlease with a reservation out: %d", ret);
 			/*
 			 * Once terminal, a commit refused with the terminal
 			 * error leaves its reservation: -EBUSY, lane kept.
@@ -526,13 +494,13 @@ static void side_op(struct fc *f, struct fc_in *in, int r, uint8_t op)
 		}
 		if (sut && !f->terminal && ((!s->leased && ret != -EINVAL) ||
 		    (s->leased && s->reserved && ret != -EBUSY)))
-			fail("%s: %d (leased %d, reserved %d)", call, ret,
+			fz_fail("%s: %d (leased %d, reserved %d)", call, ret,
 			     s->leased, s->reserved);
 		if (sut && !f->terminal && ret == -EMSGSIZE) {
 			if (n <= max)
-				fail("%s: -EMSGSIZE for %u <= %u bytes", call, n, max);
+				fz_fail("%s: -EMSGSIZE for %u <= %u bytes", call, n, max);
 		} else if (sut && !f->terminal && n > max && s->leased && !s->reserved)
-			fail("%s of %u > %u bytes: %d", call, n, max, ret);
+			fz_fail("%s of %u > %u bytes: %d", call, n, max, ret);
 		if (!ret)
 			sent(f, r, l3l2q_chan_leased_lane(c), route, cid, n, b);
 		break;
@@ -548,7 +516,7 @@ static void side_op(struct fc *f, struct fc_in *in, int r, uint8_t op)
 			if (s->leased)
 				CHECK(call, b & 1 ? e_bres : e_res);
 			else if (sut && !f->terminal && ret != -EINVAL)
-				fail("%s without a lease: %d", call, ret);
+				fz_fail("%s without a lease: %d", call, ret);
 			if (ret)
 				break;
 			s->reserved = 1;
@@ -557,7 +525,7 @@ static void side_op(struct fc *f, struct fc_in *in, int r, uint8_t op)
 			    f->start + f->sent[r][s->slot.lane] ||
 			    (unsigned char *)s->slot.data != f->hdch +
 			    desc_off(f, r, s->slot.lane, s->slot.pos) + 32)
-				fail("role %d: reservation (lane %u, pos %llu, cap %u) not the lane's next descriptor",
+				fz_fail("role %d: reservation (lane %u, pos %llu, cap %u) not the lane's next descriptor",
 				     r, s->slot.lane,
 				     (unsigned long long)s->slot.pos, s->slot.cap);
 			break;
@@ -579,7 +547,7 @@ static void side_op(struct fc *f, struct fc_in *in, int r, uint8_t op)
 		if (s->leased)
 			CHECK("chan_flush", e_none);
 		else if (sut && !f->terminal && ret != -EINVAL)
-			fail("flush without a lease: %d", ret);
+			fz_fail("flush without a lease: %d", ret);
 		break;
 	case 5:		/* copy receive */
 		if (s->holding)
@@ -596,11 +564,11 @@ static void side_op(struct fc *f, struct fc_in *in, int r, uint8_t op)
 		}
 		if (ret == -EMSGSIZE && sut && !f->terminal &&
 		    m.nbytes <= n)
-			fail("%s: -EMSGSIZE for a message of %u bytes into %u",
+			fz_fail("%s: -EMSGSIZE for a message of %u bytes into %u",
 			     call, m.nbytes, n);
 		if (!ret) {
 			if (m.data)
-				fail("%s: a copy receive with data", call);
+				fz_fail("%s: a copy receive with data", call);
 			delivered(f, r, &m, buf, 1);
 		}
 		break;
@@ -639,10 +607,10 @@ static void side_op(struct fc *f, struct fc_in *in, int r, uint8_t op)
 			     L3L2Q_CHAN_CTRL_L2_TX_BELL) :
 			    (b & 2 ? L3L2Q_CHAN_CTRL_L3_RX_BELL :
 			     L3L2Q_CHAN_CTRL_L3_TX_BELL)))
-				fail("want_wakeup(%s) of role %d gave word %u",
+				fz_fail("want_wakeup(%s) of role %d gave word %u",
 				     b & 2 ? "SPACE" : "RECV", r, off);
 			if (sut && ret && !((b & 2) && !s->leased && ret == -EINVAL))
-				fail("want_wakeup: %d", ret);
+				fz_fail("want_wakeup: %d", ret);
 		} else {
 			l3l2q_chan_clear_wakeup(c);
 		}
@@ -670,7 +638,7 @@ static void side_op(struct fc *f, struct fc_in *in, int r, uint8_t op)
 				f->sent[r][lane]--;
 			if (!ret) {
 				if (m.route != L3L2Q_CHAN_ROUTE_REPLY)
-					fail("chan_call returned a message on route %u",
+					fz_fail("chan_call returned a message on route %u",
 					     m.route);
 				delivered(f, r, &m, rbuf, 1);
 			}
@@ -719,55 +687,55 @@ static const uint32_t ctrl_words[] = {
 	L3L2Q_CHAN_CTRL_L2_ABORT,
 };
 
-static void hostile(struct fc *f, struct fc_in *in, uint8_t kind)
+static void hostile(struct fc *f, struct fz_in *in, uint8_t kind)
 {
 	unsigned char b[32];
 	uint64_t off, n, i;
 	uint32_t v;
-	int tx = u8(in) & 1;
-	uint32_t lane = u8(in) % nlanes(f, tx);
+	int tx = fz_u8(in) & 1;
+	uint32_t lane = fz_u8(in) % nlanes(f, tx);
 
 	switch (kind % 6) {
 	case 0:		/* raw bytes anywhere */
-		off = u16(in) % f->off.total_bytes;
-		n = 1 + u8(in) % 16;
+		off = fz_u16(in) % f->off.total_bytes;
+		n = 1 + fz_u8(in) % 16;
 		for (i = 0; i < n; i++)
-			b[i] = u8(in);
+			b[i] = fz_u8(in);
 		hostile_bytes(f, off, b, n);
 		break;
 	case 1:		/* a lane head or tail moved by a small step */
 		off = f->off.payload_offset + lane_off(f, tx, lane) +
-		      (u8(in) & 1) * 4;
+		      (fz_u8(in) & 1) * 4;
 		memcpy(&v, f->base + off, 4);
-		v += (uint32_t)(int32_t)(int8_t)u8(in);
+		v += (uint32_t)(int32_t)(int8_t)fz_u8(in);
 		hostile_bytes(f, off, &v, 4);
 		break;
 	case 2: {	/* a descriptor field of a position near the tail */
 		uint64_t pos = f->start + f->sent[tx][lane] +
-			       (uint64_t)(int64_t)(int8_t)u8(in) % 4;
+			       (uint64_t)(int64_t)(int8_t)fz_u8(in) % 4;
 		static const uint8_t fo[] = { 0, 4, 8, 16, 24, 28 };
-		uint64_t val = u32(in);
+		uint64_t val = fz_u32(in);
 
 		off = f->off.payload_offset + desc_off(f, tx, lane, pos);
-		if (u8(in) & 1)
-			val = pos + 1 + (int8_t)u8(in) % 2;	/* a seq */
-		i = fo[u8(in) % 6];
+		if (fz_u8(in) & 1)
+			val = pos + 1 + (int8_t)fz_u8(in) % 2;	/* a seq */
+		i = fo[fz_u8(in) % 6];
 		hostile_bytes(f, off + i, &val, i == 8 || i == 16 ? 8 : 4);
 		break;
 	}
 	case 3:		/* a word of the channel's control lines */
-		off = L3L2Q_CHAN_CTRL_BASE + (u8(in) % 4) * 64 + (u8(in) % 6) * 4;
-		v = u8(in) & 1 ? u32(in) : (uint32_t)u8(in) % 4;
+		off = L3L2Q_CHAN_CTRL_BASE + (fz_u8(in) % 4) * 64 + (fz_u8(in) % 6) * 4;
+		v = fz_u8(in) & 1 ? fz_u32(in) : (uint32_t)fz_u8(in) % 4;
 		hostile_bytes(f, off, &v, 4);
 		break;
 	case 4:		/* a state, feature or abort word */
-		off = ctrl_words[u8(in) % 6];
-		v = u8(in) & 1 ? u32(in) : (uint32_t)u8(in) % 4;
+		off = ctrl_words[fz_u8(in) % 6];
+		v = fz_u8(in) & 1 ? fz_u32(in) : (uint32_t)fz_u8(in) % 4;
 		hostile_bytes(f, off, &v, 4);
 		break;
 	default:	/* the header: fatal_status or geometry */
-		off = f->off.payload_offset + (u8(in) & 1 ? 40 : (u8(in) % 8) * 4);
-		v = u8(in) % 3;
+		off = f->off.payload_offset + (fz_u8(in) & 1 ? 40 : (fz_u8(in) % 8) * 4);
+		v = fz_u8(in) % 3;
 		hostile_bytes(f, off, &v, 4);
 		break;
 	}
@@ -775,20 +743,20 @@ static void hostile(struct fc *f, struct fc_in *in, uint8_t kind)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct fc_in in = { data, size, 0 };
+	struct fz_in in = { data, size, 0 };
 	static struct fc f;
 	unsigned int ops = 0;
 	uint8_t op;
 
 	if (!setup(&f, &in)) {
 		while (in.i < in.n && ops++ < FC_MAX_OPS) {
-			op = u8(&in) % 20;
+			op = fz_u8(&in) % 20;
 			if (op < 9)
 				side_op(&f, &in, f.sut, op);
 			else if (op < 17)
 				side_op(&f, &in, !f.sut, op - 9);
 			else
-				hostile(&f, &in, u8(&in));
+				hostile(&f, &in, fz_u8(&in));
 		}
 	}
 	teardown(&f);

@@ -34,32 +34,10 @@
 #include <string.h>
 
 #include "l3l2q_mailbox.h"
+#include "fuzz_script.h"
 
 #define MAX_OPS		4000u
 #define CAP		L3L2Q_MAILBOX_CAPACITY
-
-struct in {
-	const uint8_t *p;
-	size_t n, i;
-};
-
-static uint8_t u8(struct in *in)
-{
-	return in->i < in->n ? in->p[in->i++] : 0;
-}
-
-__attribute__((noreturn, format(printf, 1, 2)))
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "fuzz invariant broken: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	abort();
-}
 
 enum { P_NONE, P_CLAIMED, P_PUBLISHED };
 
@@ -94,7 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct pos pos[MAX_OPS + 1];
 	static uint64_t stalled[MAX_OPS];
-	struct in in = { data, size, 0 };
+	struct fz_in in = { data, size, 0 };
 	struct l3l2q_mailbox_msg m, got;
 	uint64_t base, h, t, p, nstalled = 0;
 	int ctl_dirty = 0, blind = getenv("FUZZ_BLIND") != NULL;
@@ -106,12 +84,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	l3l2q_mailbox_init(&mb);
 	memset(entry_event, 0, sizeof(entry_event));
 	/* Start anywhere (positions are u64), below 2^63 (see the header). */
-	base = (uint64_t)u8(&in) << 40 | (uint64_t)u8(&in) << 8 | u8(&in);
+	base = (uint64_t)fz_u8(&in) << 40 | (uint64_t)fz_u8(&in) << 8 | fz_u8(&in);
 	mb.head = mb.tail = base;
 	memset(pos, 0, sizeof(pos));
 	while (in.i < in.n && ops++ < MAX_OPS) {
-		op = u8(&in) % 8;
-		salt = u8(&in);
+		op = fz_u8(&in) % 8;
+		salt = fz_u8(&in);
 		h = ld(&mb.head);
 		t = ld(&mb.tail);
 		switch (op) {
@@ -120,12 +98,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			msg_for(h, salt, &m);
 			ret = l3l2q_mailbox_push(&mb, &m);
 			if (ret && ret != -EAGAIN)
-				fail("push returned %d", ret);
+				fz_fail("push returned %d", ret);
 			if (ctl_dirty)
 				break;
 			if (ret == -EAGAIN) {
 				if (h - t < CAP)
-					fail("push found the ring full at %llu of %u",
+					fz_fail("push found the ring full at %llu of %u",
 					     (unsigned long long)(h - t), CAP);
 				break;
 			}
@@ -162,9 +140,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 5:		/* the consumer pops */
 			ret = l3l2q_mailbox_pop(&mb, &got);
 			if (ret && ret != -EAGAIN)
-				fail("pop returned %d", ret);
+				fz_fail("pop returned %d", ret);
 			if (!ret && got.seq != t + 1)
-				fail("pop at tail %llu returned seq %llu",
+				fz_fail("pop at tail %llu returned seq %llu",
 				     (unsigned long long)t,
 				     (unsigned long long)got.seq);
 			/* Written behind its back: no promise for this one. */
@@ -176,18 +154,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 			if (t == h || pos[t - base].state != P_PUBLISHED) {
 				if (!ret)
-					fail("pop returned position %llu, %s",
+					fz_fail("pop returned position %llu, %s",
 					     (unsigned long long)t, t == h ?
 					     "at the head" : "not published");
 				break;
 			}
 			if (ret)
-				fail("pop of published position %llu: -EAGAIN",
+				fz_fail("pop of published position %llu: -EAGAIN",
 				     (unsigned long long)t);
 			msg_for(t, pos[t - base].salt, &m);
 			m.seq = t + 1;
 			if (memcmp(&m, &got, sizeof(m)))
-				fail("position %llu popped with other fields",
+				fz_fail("position %llu popped with other fields",
 				     (unsigned long long)t);
 			pos[t - base].state = P_NONE;
 			break;
@@ -199,9 +177,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				pos[p - base].state = P_NONE;
 			break;
 		default: {	/* write anywhere in the mailbox */
-			size_t off = ((size_t)u8(&in) << 8 | u8(&in)) %
+			size_t off = ((size_t)fz_u8(&in) << 8 | fz_u8(&in)) %
 				     sizeof(mb);
-			size_t n = 1 + u8(&in) % 16, j;
+			size_t n = 1 + fz_u8(&in) % 16, j;
 			uint64_t oh = h, ot = t;
 			unsigned char save[16];
 
@@ -209,7 +187,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				n = sizeof(mb) - off;
 			memcpy(save, (char *)&mb + off, n);
 			for (j = 0; j < n; j++)
-				((unsigned char *)&mb)[off + j] = u8(&in);
+				((unsigned char *)&mb)[off + j] = fz_u8(&in);
 			h = ld(&mb.head);
 			t = ld(&mb.tail);
 			/* The known finding: never leave tail ahead of head. */

@@ -47,46 +47,10 @@
 #include <string.h>
 
 #include "l3l2q_core.h"
+#include "fuzz_script.h"
 
 #define FZ_MAX_OPS	1500u
 #define FZ_MAX_ARENA	512u
-
-/* ---- reading the script ---- */
-
-struct fz_in {
-	const uint8_t *p;
-	size_t n, i;
-};
-
-static uint8_t fz_u8(struct fz_in *in)
-{
-	return in->i < in->n ? in->p[in->i++] : 0;
-}
-
-static uint16_t fz_u16(struct fz_in *in)
-{
-	return (uint16_t)(fz_u8(in) | fz_u8(in) << 8);
-}
-
-static uint32_t fz_u32(struct fz_in *in)
-{
-	return (uint32_t)fz_u16(in) | (uint32_t)fz_u16(in) << 16;
-}
-
-/* ---- failures ---- */
-
-__attribute__((noreturn, format(printf, 1, 2)))
-static void fz_fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "fuzz invariant broken: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	abort();
-}
 
 /* ---- the world of one input ---- */
 

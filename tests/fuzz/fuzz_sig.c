@@ -27,48 +27,22 @@
 #include <sanitizer/asan_interface.h>
 
 #include "l3l2q_signals_core.h"
+#include "fuzz_script.h"
 
 #define FS_MAX_OPS	1500u
 #define FS_MAX_SLOTS	8u
 #define FS_MAX_DATA	512u
 
-struct fs_in {
-	const uint8_t *p;
-	size_t n, i;
-};
-
-static uint8_t u8(struct fs_in *in)
-{
-	return in->i < in->n ? in->p[in->i++] : 0;
-}
-
-static uint16_t u16(struct fs_in *in)
-{
-	return (uint16_t)(u8(in) | u8(in) << 8);
-}
-
-static uint64_t u64v(struct fs_in *in)
+static uint64_t u64v(struct fz_in *in)
 {
 	/* small values mostly, so that compares and crossings happen */
-	uint8_t k = u8(in);
+	uint8_t k = fz_u8(in);
 
 	if (k & 0x80)
-		return (uint64_t)u16(in) << 48 | (uint64_t)u16(in) << 16 | u16(in);
+		return (uint64_t)fz_u16(in) << 48 | (uint64_t)fz_u16(in) << 16 | fz_u16(in);
 	return k;
 }
 
-__attribute__((noreturn, format(printf, 1, 2)))
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "fuzz invariant broken: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	abort();
-}
 
 struct fs {
 	struct l3l2q_sig_layout layout;
@@ -109,14 +83,14 @@ static int fs_sleep(void *ctx, const struct l3l2q_sig_waitv *v, __u32 n,
 
 	/* What the core sleeps for is its own private, checked waitv. */
 	if (!n || n > L3L2Q_SIG_WAITV_MAX)
-		fail("env.sleep for %u entries", n);
+		fz_fail("env.sleep for %u entries", n);
 	for (i = 0; i < n; i++) {
 		if (v[i].id >= f->count)
-			fail("env.sleep for slot %u of %u", v[i].id, f->count);
+			fz_fail("env.sleep for slot %u of %u", v[i].id, f->count);
 		armed += v[i].arm != 0;
 	}
 	if (!armed)
-		fail("env.sleep with no entry armed");
+		fz_fail("env.sleep with no entry armed");
 	if (deadline > f->clock && deadline - f->clock < 1000000000ull)
 		f->clock = deadline;
 	else
@@ -142,10 +116,10 @@ static uint64_t data_off(const struct fs *f)
 	return f->layout.hdmem_offset + f->layout.hdmem.data_offset;
 }
 
-static int setup(struct fs *f, struct fs_in *in)
+static int setup(struct fs *f, struct fz_in *in)
 {
 	struct l3l2q_sig_env env;
-	uint8_t g = u8(in);
+	uint8_t g = fz_u8(in);
 	uint64_t end;
 	int r;
 
@@ -154,7 +128,7 @@ static int setup(struct fs *f, struct fs_in *in)
 	f->blind = getenv("FUZZ_BLIND") != NULL;
 	f->mono_region = (g >> 1) & 1;
 	f->count = 1 + (g >> 2) % FS_MAX_SLOTS;
-	f->data_bytes = 1 + u16(in) % FS_MAX_DATA;
+	f->data_bytes = 1 + fz_u16(in) % FS_MAX_DATA;
 	if (l3l2q_sig_layout(f->data_bytes, f->count, 0,
 			     f->mono_region ? L3L2Q_SIG_F_MONOTONIC : 0,
 			     &f->layout) != L3L2Q_SIG_LAYOUT_OK)
@@ -167,7 +141,7 @@ static int setup(struct fs *f, struct fs_in *in)
 	f->mem.hdmem = f->base + f->layout.hdmem_offset;
 	f->mem.region_id = 1;
 	if (l3l2q_sig_region_init(&f->mem, &f->layout, 0))
-		fail("region_init of a valid layout failed");
+		fz_fail("region_init of a valid layout failed");
 	/* Past the data area: nobody's bytes (ASan reports any access). */
 	end = data_off(f) + f->data_bytes;
 	ASAN_POISON_MEMORY_REGION(f->base + end, f->layout.total_bytes - end);
@@ -179,7 +153,7 @@ static int setup(struct fs *f, struct fs_in *in)
 	env.spin_attempts = 4;
 	for (r = 0; r < 2; r++)
 		if (l3l2q_sig_init(&f->h[r], r, &f->mem, &f->layout, &env))
-			fail("init of a valid layout failed: %s",
+			fz_fail("init of a valid layout failed: %s",
 			     l3l2q_sig_last_error(&f->h[r])->message);
 	for (r = 0; r < (int)FS_MAX_SLOTS; r++)
 		f->known[r] = 1;	/* region_init zeroes every slot */
@@ -201,7 +175,7 @@ static void result(struct fs *f, const char *call, int ret, const int *ok)
 
 	if (f->closed[f->sut]) {
 		if (ret != -ESHUTDOWN)
-			fail("%s returned %d after close", call, ret);
+			fz_fail("%s returned %d after close", call, ret);
 		return;
 	}
 	if (ret == 0)
@@ -209,7 +183,7 @@ static void result(struct fs *f, const char *call, int ret, const int *ok)
 	for (i = 0; ok[i]; i++)
 		if (ret == ok[i])
 			return;
-	fail("%s returned %d, which its page does not list here (%s)", call,
+	fz_fail("%s returned %d, which its page does not list here (%s)", call,
 	     ret, l3l2q_sig_last_error(&f->h[f->sut])->message);
 }
 
@@ -224,11 +198,11 @@ static void observed(struct fs *f, int r, const char *call, uint32_t id,
 		     uint64_t v)
 {
 	if (f->known[id] && v != f->val[id])
-		fail("%s: role %d read %llu in slot %u, which holds %llu", call,
+		fz_fail("%s: role %d read %llu in slot %u, which holds %llu", call,
 		     r, (unsigned long long)v, id,
 		     (unsigned long long)f->val[id]);
 	if (r == f->sut && f->mono[id] && v < f->mono_val[id])
-		fail("%s: slot %u went back from %llu (the SUT's monotonic notify) to %llu",
+		fz_fail("%s: slot %u went back from %llu (the SUT's monotonic notify) to %llu",
 		     call, id, (unsigned long long)f->mono_val[id],
 		     (unsigned long long)v);
 }
@@ -251,13 +225,13 @@ static const int e_wait[] = { -ETIMEDOUT, -ECONNRESET, -EINVAL, 0 };
 
 static unsigned char buf[FS_MAX_DATA + 64];
 
-static void side_op(struct fs *f, struct fs_in *in, int r, uint8_t op)
+static void side_op(struct fs *f, struct fz_in *in, int r, uint8_t op)
 {
 	struct l3l2q_sig *s = &f->h[r];
 	int sut = r == f->sut, ret, live = !f->closed[r];
-	uint8_t b = u8(in);
+	uint8_t b = fz_u8(in);
 	/* ids mostly valid, sometimes one past the end */
-	uint32_t id = u8(in) % (f->count + 1), cmp = 1 + b % 3, i, n;
+	uint32_t id = fz_u8(in) % (f->count + 1), cmp = 1 + b % 3, i, n;
 	__u64 res;
 	uint64_t v = u64v(in), off, len, dl = f->clock + 1000 * (b % 4);
 	int bad_id = id >= f->count;
@@ -272,8 +246,8 @@ static void side_op(struct fs *f, struct fs_in *in, int r, uint8_t op)
 	switch (op) {
 	case 0:		/* data write */
 	case 1:		/* data read */
-		off = u16(in) % (f->data_bytes + 8);
-		len = u16(in) % (f->data_bytes + 8);
+		off = fz_u16(in) % (f->data_bytes + 8);
+		len = fz_u16(in) % (f->data_bytes + 8);
 		if (op == 0) {
 			for (i = 0; i < len && i < sizeof(buf); i++)
 				buf[i] = (uint8_t)(b + i * 7);
@@ -286,7 +260,7 @@ static void side_op(struct fs *f, struct fs_in *in, int r, uint8_t op)
 		RES(call, e_inval);
 		if (live && (ret == -EINVAL) != (off > f->data_bytes ||
 						 len > f->data_bytes - off))
-			fail("%s(%llu, %llu) of %llu data bytes: %d", call,
+			fz_fail("%s(%llu, %llu) of %llu data bytes: %d", call,
 			     (unsigned long long)off, (unsigned long long)len,
 			     (unsigned long long)f->data_bytes, ret);
 		if (ret)
@@ -297,7 +271,7 @@ static void side_op(struct fs *f, struct fs_in *in, int r, uint8_t op)
 				f->dval[off + i] = buf[i];
 			} else if (f->dknown[off + i] &&
 				   f->dval[off + i] != buf[i]) {
-				fail("role %d read data byte %llu as %u, written %u",
+				fz_fail("role %d read data byte %llu as %u, written %u",
 				     r, (unsigned long long)(off + i), buf[i],
 				     f->dval[off + i]);
 			}
@@ -313,17 +287,17 @@ static void side_op(struct fs *f, struct fs_in *in, int r, uint8_t op)
 			break;
 		if (bad_id) {
 			if (ret != -EINVAL)
-				fail("%s of slot %u of %u: %d", call, id,
+				fz_fail("%s of slot %u of %u: %d", call, id,
 				     f->count, ret);
 			break;
 		}
 		if (op == 4 || f->mono_region) {
 			if (f->known[id] && (ret == -EINVAL) != (v < f->val[id]))
-				fail("%s(%llu) over %llu: %d", call,
+				fz_fail("%s(%llu) over %llu: %d", call,
 				     (unsigned long long)v,
 				     (unsigned long long)f->val[id], ret);
 		} else if (ret) {
-			fail("%s: %d", call, ret);
+			fz_fail("%s: %d", call, ret);
 		}
 		if (!ret)
 			set_model(f, r, id, v, op == 4 || f->mono_region);
@@ -334,12 +308,12 @@ static void side_op(struct fs *f, struct fs_in *in, int r, uint8_t op)
 		if (!live)
 			break;
 		if ((ret == -EINVAL) != bad_id || (ret && ret != -EINVAL))
-			fail("sig_notify_add of slot %u of %u: %d", id,
+			fz_fail("sig_notify_add of slot %u of %u: %d", id,
 			     f->count, ret);
 		if (ret)
 			break;
 		if (f->known[id] && res != f->val[id] + v)
-			fail("sig_notify_add: %llu + %llu gave %llu",
+			fz_fail("sig_notify_add: %llu + %llu gave %llu",
 			     (unsigned long long)f->val[id],
 			     (unsigned long long)v, (unsigned long long)res);
 		set_model(f, r, id, res, 0);
@@ -358,12 +332,12 @@ static void side_op(struct fs *f, struct fs_in *in, int r, uint8_t op)
 		if (!live)
 			break;
 		if ((ret == -EINVAL) != bad_id)
-			fail("%s of slot %u of %u: %d", call, id, f->count, ret);
+			fz_fail("%s of slot %u of %u: %d", call, id, f->count, ret);
 		if (bad_id)
 			break;
 		observed(f, r, call, id, res);
 		if (!cmp_true(cmp, res, v) != !!ret)
-			fail("%s: returned %d for value %llu, cmp %u, target %llu",
+			fz_fail("%s: returned %d for value %llu, cmp %u, target %llu",
 			     call, ret, (unsigned long long)res, cmp,
 			     (unsigned long long)v);
 		break;
@@ -395,9 +369,9 @@ static void side_op(struct fs *f, struct fs_in *in, int r, uint8_t op)
 		}
 		if (sut && ret > 0 && !f->closed[r]) {
 			if (((b >> 2) & 3) != 0 && ((b >> 2) & 3) != 2)
-				fail("%s returned %d", call, ret);
+				fz_fail("%s returned %d", call, ret);
 			if ((uint32_t)ret >= n)
-				fail("%s returned index %d of %u", call, ret, n);
+				fz_fail("%s returned index %d of %u", call, ret, n);
 		} else {
 			RES(call, (b >> 2) & 2 ? e_wait : e_try);
 		}
@@ -405,24 +379,24 @@ static void side_op(struct fs *f, struct fs_in *in, int r, uint8_t op)
 			break;
 		for (i = 0; i < n; i++) {
 			if (w[i].id >= f->count)
-				fail("%s took slot %u of %u", call, w[i].id,
+				fz_fail("%s took slot %u of %u", call, w[i].id,
 				     f->count);
 			if (!w[i].ready)
 				continue;
 			observed(f, r, call, w[i].id, w[i].value);
 			if (!cmp_true(w[i].cmp, w[i].value, w[i].target))
-				fail("%s: entry %u ready with value %llu, cmp %u, target %llu",
+				fz_fail("%s: entry %u ready with value %llu, cmp %u, target %llu",
 				     call, i, (unsigned long long)w[i].value,
 				     w[i].cmp,
 				     (unsigned long long)w[i].target);
 		}
 		if (ret >= 0 && ((b >> 2) & 3) != 1 && ((b >> 2) & 3) != 3 &&
 		    !w[ret].ready)
-			fail("%s returned entry %d, not ready", call, ret);
+			fz_fail("%s returned entry %d, not ready", call, ret);
 		if (ret == 0 && ((b >> 2) & 1))
 			for (i = 0; i < n; i++)
 				if (!w[i].ready)
-					fail("%s: 0 with entry %u not ready",
+					fz_fail("%s: 0 with entry %u not ready",
 					     call, i);
 		break;
 	}
@@ -434,7 +408,7 @@ static void side_op(struct fs *f, struct fs_in *in, int r, uint8_t op)
 		ret = l3l2q_sig_arm(s, w, 1);
 		RES("sig_arm", e_inval);
 		if (live && (ret == -EINVAL) != bad_id)
-			fail("sig_arm of slot %u of %u: %d", id, f->count, ret);
+			fz_fail("sig_arm of slot %u of %u: %d", id, f->count, ret);
 		if (!ret && (b & 1))
 			l3l2q_sig_disarm(s, w, 1);
 		break;
@@ -490,18 +464,18 @@ static const uint32_t ctrl_words[] = {
 	L3L2Q_SIG_CTRL_L2_ABORT,
 };
 
-static void hostile(struct fs *f, struct fs_in *in, uint8_t kind)
+static void hostile(struct fs *f, struct fz_in *in, uint8_t kind)
 {
 	unsigned char b[32];
 	uint64_t off, n, i, v;
-	uint32_t id = u8(in) % f->count, w;
+	uint32_t id = fz_u8(in) % f->count, w;
 
 	switch (kind % 5) {
 	case 0:		/* raw bytes anywhere */
-		off = u16(in) % (data_off(f) + f->data_bytes);
-		n = 1 + u8(in) % 16;
+		off = fz_u16(in) % (data_off(f) + f->data_bytes);
+		n = 1 + fz_u8(in) % 16;
 		for (i = 0; i < n; i++)
-			b[i] = u8(in);
+			b[i] = fz_u8(in);
 		hostile_bytes(f, off, b, n);
 		break;
 	case 1:		/* a slot's value */
@@ -509,18 +483,18 @@ static void hostile(struct fs *f, struct fs_in *in, uint8_t kind)
 		hostile_bytes(f, slot_off(f, id), &v, 8);
 		break;
 	case 2:		/* a waiter entry's word, either table */
-		off = f->layout.table_offset[u8(in) & 1] +
-		      (uint64_t)id * L3L2Q_SIG_WAITER_BYTES + (u8(in) % 8) * 4;
-		w = u8(in) & 1 ? (uint32_t)u64v(in) : u8(in);
+		off = f->layout.table_offset[fz_u8(in) & 1] +
+		      (uint64_t)id * L3L2Q_SIG_WAITER_BYTES + (fz_u8(in) % 8) * 4;
+		w = fz_u8(in) & 1 ? (uint32_t)u64v(in) : fz_u8(in);
 		hostile_bytes(f, off, &w, 4);
 		break;
 	case 3:		/* a state, feature or abort word */
-		off = ctrl_words[u8(in) % 6];
-		w = u8(in) % 4;
+		off = ctrl_words[fz_u8(in) % 6];
+		w = fz_u8(in) % 4;
 		hostile_bytes(f, off, &w, 4);
 		break;
 	default:	/* an HDMEM header field */
-		off = f->layout.hdmem_offset + (u8(in) % 12) * 4;
+		off = f->layout.hdmem_offset + (fz_u8(in) % 12) * 4;
 		w = (uint32_t)u64v(in);
 		hostile_bytes(f, off, &w, 4);
 		break;
@@ -529,20 +503,20 @@ static void hostile(struct fs *f, struct fs_in *in, uint8_t kind)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct fs_in in = { data, size, 0 };
+	struct fz_in in = { data, size, 0 };
 	static struct fs f;
 	unsigned int ops = 0;
 	uint8_t op;
 
 	if (!setup(&f, &in)) {
 		while (in.i < in.n && ops++ < FS_MAX_OPS) {
-			op = u8(&in) % 20;
+			op = fz_u8(&in) % 20;
 			if (op < 9)
 				side_op(&f, &in, f.sut, op);
 			else if (op < 18)
 				side_op(&f, &in, !f.sut, op - 9);
 			else
-				hostile(&f, &in, u8(&in));
+				hostile(&f, &in, fz_u8(&in));
 		}
 	}
 	teardown(&f);
