@@ -41,26 +41,17 @@ static int map_all(struct l3l2q_channel *c, struct l3l2q_error *err)
 static int dev_create(struct l3l2q_channel *c, struct l3l2q_error *err)
 {
 	struct l3l2q_create_args a;
-	int dev, ret;
+	int ret;
 
-	dev = open(l3l2q__device_path(), O_RDWR | O_CLOEXEC);
-	if (dev < 0)
-		return l3l2q__user_error(err, errno == ENOENT ? ENODEV : errno,
-					 L3L2Q_ERR_ENDPOINT_ERROR,
-					 L3L2Q_EOP_CHAN_INIT,
-					 "cannot open the l3l2q device");
 	memset(&a, 0, sizeof(a));
 	a.kind = L3L2Q_KIND_CHANNEL;
 	a.lanes_to_l2 = c->layout.lanes_to_l2;
 	a.lanes_to_l3 = c->layout.lanes_to_l3;
 	a.lane_depth = c->layout.lane_depth;
 	a.max_message_bytes = c->layout.max_message_bytes;
-	ret = ioctl(dev, L3L2Q_IOC_CREATE, &a) ? -errno : 0;
-	close(dev);
+	ret = l3l2q__device_create(&a, L3L2Q_EOP_CHAN_INIT, err);
 	if (ret)
-		return l3l2q__user_error(err, -ret, L3L2Q_ERR_BAD_ARGUMENT,
-					 L3L2Q_EOP_CHAN_INIT,
-					 "L3L2Q_IOC_CREATE refused the channel (see dmesg)");
+		return ret;
 	c->fd = a.fd;
 	if (!same_layout(&c->layout, &a.off)) {
 		l3l2q__chan_unmap(c);

@@ -46,7 +46,7 @@ static const char *create_refusal(int e)
 {
 	switch (e) {
 	case EINVAL:
-		return "L3L2Q_IOC_CREATE: depth, arena sizes, flags or start_pos out of range";
+		return "L3L2Q_IOC_CREATE: the geometry, flags, start_pos or a reserved field out of range";
 	case E2BIG:
 		return "L3L2Q_IOC_CREATE: the region would pass the module's max_queue_bytes";
 	case ENOMEM:
@@ -62,15 +62,13 @@ static const char *create_refusal(int e)
 	case EOPNOTSUPP:
 		return "L3L2Q_IOC_CREATE: the driver lacks this kind or flag on this node";
 	default:
-		return "L3L2Q_IOC_CREATE refused the queue";
+		return "L3L2Q_IOC_CREATE refused the region";
 	}
 }
 
-static int device_create(struct l3l2q_queue *q, const struct l3l2q_params *p,
+int l3l2q__device_create(struct l3l2q_create_args *a, __u32 op,
 			 struct l3l2q_error *err)
 {
-	struct l3l2q_create_args args;
-	struct l3l2q_region_offsets want;
 	char why[96];
 	int dev, ret;
 
@@ -78,21 +76,33 @@ static int device_create(struct l3l2q_queue *q, const struct l3l2q_params *p,
 	if (dev < 0) {
 		ret = errno == ENOENT ? ENODEV : errno;
 		snprintf(why, sizeof(why), "cannot open %s", l3l2q__device_path());
-		return l3l2q__user_error(err, ret, L3L2Q_ERR_ENDPOINT_ERROR,
-					 L3L2Q_EOP_INIT, why);
+		return l3l2q__user_error(err, ret, L3L2Q_ERR_ENDPOINT_ERROR, op,
+					 why);
 	}
+	ret = ioctl(dev, L3L2Q_IOC_CREATE, a) ? -errno : 0;
+	close(dev);
+	if (ret)
+		return l3l2q__user_error(err, -ret, L3L2Q_ERR_BAD_ARGUMENT, op,
+					 create_refusal(-ret));
+	return 0;
+}
+
+static int device_create(struct l3l2q_queue *q, const struct l3l2q_params *p,
+			 struct l3l2q_error *err)
+{
+	struct l3l2q_create_args args;
+	struct l3l2q_region_offsets want;
+	int ret;
+
 	memset(&args, 0, sizeof(args));
 	args.depth = p->depth;
 	args.input_arena_bytes = p->input_arena_bytes;
 	args.output_arena_bytes = p->output_arena_bytes;
 	args.flags = p->flags;
 	args.start_pos = p->start_pos;
-	ret = ioctl(dev, L3L2Q_IOC_CREATE, &args);
-	ret = ret ? -errno : 0;
-	close(dev);
+	ret = l3l2q__device_create(&args, L3L2Q_EOP_INIT, err);
 	if (ret)
-		return l3l2q__user_error(err, -ret, L3L2Q_ERR_BAD_ARGUMENT,
-					 L3L2Q_EOP_INIT, create_refusal(-ret));
+		return ret;
 	q->fd = args.fd;
 	/* The kernel and this library must agree on the mapping's shape. */
 	if (!l3l2q_region_layout(&q->layout, &want) ||

@@ -154,6 +154,13 @@ int l3l2q__mp_setup(struct l3l2q_queue *q, __u32 threads,
 		    struct l3l2q_error *err);
 void l3l2q__mp_free(struct l3l2q_queue *q);
 
+/*
+ * CREATE @a on l3l2q__device_path(): 0 with a->fd set, or -errno with
+ * @err saying, for @op, what the driver's errno means.
+ */
+struct l3l2q_create_args;
+int l3l2q__device_create(struct l3l2q_create_args *a, __u32 op,
+			 struct l3l2q_error *err);
 /* The driver's WAIT on a role fd: 0 or -errno (uapi/l3l2q.h). */
 int l3l2q__wait_ioctl(int fd, __u32 counter, __s32 seen, __u64 deadline_ns);
 

@@ -68,14 +68,8 @@ int l3l2q__sig_device_create(struct l3l2q_signals *sg,
 			     struct l3l2q_error *err)
 {
 	struct l3l2q_create_args a;
-	int dev, ret;
+	int ret;
 
-	dev = open(l3l2q__device_path(), O_RDWR | O_CLOEXEC);
-	if (dev < 0)
-		return l3l2q__user_error(err, errno == ENOENT ? ENODEV : errno,
-					 L3L2Q_ERR_ENDPOINT_ERROR,
-					 L3L2Q_EOP_SIG_INIT,
-					 "cannot open the l3l2q device");
 	memset(&a, 0, sizeof(a));
 	a.kind = L3L2Q_KIND_SIGNALS;
 	a.data_bytes = p->data_bytes;
@@ -83,12 +77,9 @@ int l3l2q__sig_device_create(struct l3l2q_signals *sg,
 	a.hdmem_flags = p->hdmem_flags;
 	a.sig_flags = p->sig_flags;
 	a.fd = -1;
-	ret = ioctl(dev, L3L2Q_IOC_CREATE, &a) ? -errno : 0;
-	close(dev);
+	ret = l3l2q__device_create(&a, L3L2Q_EOP_SIG_INIT, err);
 	if (ret)
-		return l3l2q__user_error(err, -ret, L3L2Q_ERR_ENDPOINT_ERROR,
-					 L3L2Q_EOP_SIG_INIT,
-					 "CREATE of a signals region failed");
+		return ret;
 	sg->fd = a.fd;
 	if (a.off.total_bytes != sg->layout.total_bytes)
 		return l3l2q__user_error(err, EPROTO, L3L2Q_ERR_BAD_DESCRIPTOR,
