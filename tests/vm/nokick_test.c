@@ -233,7 +233,9 @@ static int nk_roundtrip(struct dq *q, __u64 i, __u64 max)
 
 /*
  * 5000 messages each way with the blocking calls, pipelined (send while
- * there is room, sleep for an answer when not): no hang, every byte right.
+ * there is room, sleep for an answer when not): no hang, every byte right,
+ * whether the library's own bounded polling or the driver's poller ended
+ * each wait.
  */
 TEST_F_TIMEOUT(nk, stream_blocking, 600)
 {
@@ -274,7 +276,12 @@ TEST_F_TIMEOUT(nk, stream_blocking, 600)
 	       got, (l3l2q_now_ns() - t0) / MS,
 	       dbg_num(self->q.id, "poller_wakes"),
 	       dbg_num(self->q.id, "poller_ticks"));
-	EXPECT_LT(0, dbg_num(self->q.id, "poller_wakes"));
+	/*
+	 * Who woke the blocking calls is not a verdict: the library polls a
+	 * peer without L3L2Q_FEAT_KICKS in bounded steps of its own, and on a
+	 * fast run it never sleeps in WAIT at all, so the driver's poller may
+	 * have had nothing to do (each_sleeper_woken tests the poller).
+	 */
 }
 
 
