@@ -40,7 +40,10 @@ done
 runner_failed=$(sed -n 's/^[0-9]* passed, \([0-9]*\) failed.*/\1/p' \
 	"$root/build/vm/totals" 2>/dev/null)
 extra=$(( ${runner_failed:-1} - tap_failed ))
-if [ "$rc" -ne 0 ] && [ "$extra" -lt 1 ]; then
+# A failed run with no failed test line of its own failed somewhere else
+# (boot, insmod, dmesg, rmmod): count that once.  A failed test already
+# explains a failed run.
+if [ "$rc" -ne 0 ] && [ "$tap_failed" -eq 0 ] && [ "$extra" -lt 1 ]; then
 	extra=1
 fi
 while [ "$extra" -gt 0 ]; do
