@@ -311,7 +311,7 @@ rel32='^stlr w[0-9]+, \['
 rel64='^stlr x[0-9]+, \['
 dmb='^dmb ish$'
 
-disasm_check "$cons" "l3l2q__cons_try_peek refresh_tail" "$acq32" \
+disasm_check "$cons" "l3l2q__cons_try_peek l3l2q__cons_take refresh_tail" "$acq32" \
 	"disasm: l3l2q__cons_try_peek loads the tail counter with ldar/ldapr (acquire)"
 disasm_check "$cons" "l3l2q__cons_release pop_completed" "$rel32" \
 	"disasm: l3l2q__cons_release stores the head counter with stlr (release)"
