@@ -483,6 +483,32 @@ TEST_F(ch, p2_mutated_slot_or_message_poisons)
 }
 
 /*
+ * A reservation out when the endpoint goes terminal can never be
+ * committed: the commit is refused with the terminal error and the
+ * reservation stays, but giving the lane back drops it (it was -EBUSY for
+ * ever, so the context could never unlease).
+ */
+TEST_F(ch, unlease_drops_a_reservation_the_terminal_endpoint_cannot_commit)
+{
+	struct l3l2q_chan_slot sl;
+	struct l3l2q_chan_msg bad;
+
+	open_pair(_metadata, self, 1, 1, 4, 64);
+	ASSERT_EQ(0, l3l2q_chan_try_reserve(&self->l3.ctx, &sl));
+	/* Live: the lane stays with its reservation. */
+	EXPECT_EQ(-EBUSY, l3l2q_chan_unlease(&self->l3.ctx));
+	EXPECT_EQ(U32(0), l3l2q_chan_leased_lane(&self->l3.ctx));
+	/* The L3 poisons itself on its other direction. */
+	memset(&bad, 0, sizeof(bad));
+	EXPECT_EQ(-EPROTO, l3l2q_chan_release(&self->l3.ctx, &bad));
+	EXPECT_EQ(-EPROTO, l3l2q_chan_commit(&self->l3.ctx, &sl, 0, 0, 1));
+	EXPECT_EQ(0, l3l2q_chan_unlease(&self->l3.ctx));
+	EXPECT_EQ(L3L2Q_CHAN_NO_LANE, l3l2q_chan_leased_lane(&self->l3.ctx));
+	/* Nothing was published on the lane. */
+	EXPECT_EQ(U32(0), tc_lane(&self->r, 1, 0)->tail);
+}
+
+/*
  * P11: poison raises the abort word and fatal_status through precomputed
  * addresses, also when the endpoint was already in error; the peer then
  * takes what was published, then gets -ECONNRESET.

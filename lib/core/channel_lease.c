@@ -78,20 +78,27 @@ int l3l2q_chan_unlease(struct l3l2q_chan_ctx *ctx)
 {
 	struct l3l2q_chan *ch = ctx->ch;
 	__u32 i = ctx->lane;
-	int ret = 0;
+	int ret = 0, live;
 
 	if (i == L3L2Q_CHAN_NO_LANE)
 		return l3l2q__chan_reject(ctx, EINVAL, L3L2Q_ERR_BAD_ARGUMENT,
 					  L3L2Q_EOP_CHAN_LEASE,
 					  "this context leases no lane", 0,
 					  NULL, 0, NULL);
-	if (ch->tx[i].reserved)
+	live = l3l2q_load_once_u32(&ch->state) == L3L2Q_STATE_LIVE;
+	/*
+	 * A reservation can still be committed while the endpoint is live;
+	 * once it is not (poisoned, the peer gone, released), no commit will
+	 * ever take it, so it is dropped with the lane.
+	 */
+	if (ch->tx[i].reserved && live)
 		return l3l2q__chan_reject(ctx, EBUSY, L3L2Q_ERR_BAD_ARGUMENT,
 					  L3L2Q_EOP_CHAN_LEASE,
 					  "a reservation is out on lane ", i,
 					  "", 0, NULL);
+	ch->tx[i].reserved = 0;
 	/* Deferred messages become visible before the lane changes hands. */
-	if (l3l2q_load_once_u32(&ch->state) == L3L2Q_STATE_LIVE)
+	if (live)
 		ret = l3l2q__chan_publish(ctx, L3L2Q_EOP_CHAN_LEASE);
 	if (ctx->armed & L3L2Q_CHAN_WANT_SPACE) {
 		l3l2q__fetch_and32(&ch->own_tx->want, ~(1u << i));

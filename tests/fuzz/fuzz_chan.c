@@ -463,18 +463,24 @@ static void side_op(struct fc *f, struct fz_in *in, int r, uint8_t op)
 		if (sut) {
 			if (!s->leased && ret != -EINVAL)
 				fz_fail("unlease without a lease: %d", ret);
-			if (s->leased && s->reserved && ret != -EBUSY)
-				fz_fail("unlease with a reservation out: %d", ret);
 			/*
-			 * Once terminal, a commit refused with the terminal
-			 * error leaves its reservation: -EBUSY, lane kept.
+			 * A live endpoint keeps the lane while a reservation
+			 * is out; a terminal one can commit nothing more, so
+			 * the reservation goes with the lane.
 			 */
-			if (s->leased && !s->reserved && ret &&
-			    !(f->terminal && ret == -EBUSY))
+			if (s->leased && s->reserved && !f->terminal &&
+			    ret != -EBUSY)
+				fz_fail("unlease with a reservation out: %d", ret);
+			if (s->leased && s->reserved && f->terminal && ret)
+				fz_fail("unlease of a terminal endpoint with a reservation out: %d",
+					ret);
+			if (s->leased && !s->reserved && ret)
 				result(f, "chan_unlease", ret, e_none);
 		}
-		if (s->leased && !s->reserved && ret != -EBUSY)
+		if (s->leased && !ret) {
 			s->leased = 0;
+			s->reserved = 0;
+		}
 		break;
 	case 2:		/* copy send */
 		for (i = 0; i < n && i < sizeof(buf); i++)
