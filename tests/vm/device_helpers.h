@@ -21,11 +21,13 @@
 #include <fcntl.h>
 #include <liburing.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -837,6 +839,94 @@ static inline void *sleeper_fn(void *arg)
 		break;
 	}
 	return NULL;
+}
+
+/*
+ * One sleeper of kind @via on role file @fd for OUTPUT_TAIL != @seen,
+ * registered before the answer it waits for goes out: a WAIT blocked in a
+ * thread, an epoll registration, an eventfd, or an io_uring WAIT on @ring.
+ * sleeper_arm() returns NULL or what failed; sleeper_woken() waits (60 s
+ * at most) for the wake-up, checks it and drops the registration.
+ */
+struct armed_sleeper {
+	struct sleeper sl;
+	pthread_t th;
+	struct io_uring *ring;
+};
+
+static inline const char *sleeper_arm(struct armed_sleeper *a, int via,
+				      int fd, __s32 seen,
+				      struct io_uring *ring)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	memset(a, 0, sizeof(*a));
+	a->sl.fd = fd;
+	a->sl.via = via;
+	a->sl.seen = seen;
+	a->sl.efd = a->sl.ep = -1;
+	a->ring = ring;
+	switch (via) {
+	case VIA_WAIT:
+		if (pthread_create(&a->th, NULL, sleeper_fn, &a->sl))
+			return "pthread_create";
+		while (!__atomic_load_n(&a->sl.tid, __ATOMIC_ACQUIRE))
+			sleep_ms(1);
+		return vm_wait_blocked(a->sl.tid, SYS_ioctl) ? NULL :
+		       "the WAIT thread never blocked in ioctl";
+	case VIA_EPOLL:
+		a->sl.ep = epoll_create1(EPOLL_CLOEXEC);
+		if (a->sl.ep < 0 || epoll_ctl(a->sl.ep, EPOLL_CTL_ADD, fd, &ev))
+			return "epoll registration";
+		return NULL;
+	case VIA_EVENTFD:
+		a->sl.efd = eventfd(0, EFD_CLOEXEC);
+		if (a->sl.efd < 0 || set_eventfd(fd, a->sl.efd))
+			return "eventfd registration";
+		return NULL;
+	case VIA_URING:
+		return vm_submit_wait(ring, fd, L3L2Q_CTR_OUTPUT_TAIL, seen,
+				      l3l2q_now_ns() + 60 * SEC, 1) == 1 ?
+		       NULL : "io_uring WAIT submission";
+	}
+	return "no such sleeper";
+}
+
+static inline const char *sleeper_woken(struct armed_sleeper *a)
+{
+	struct pollfd pfd = { .events = POLLIN };
+	const char *why = NULL;
+	struct epoll_event out;
+	int res;
+	__u64 v;
+
+	switch (a->sl.via) {
+	case VIA_WAIT:
+		pthread_join(a->th, NULL);
+		if (a->sl.res)
+			why = "WAIT did not return 0";
+		break;
+	case VIA_EPOLL:
+		if (epoll_wait(a->sl.ep, &out, 1, 60000) != 1 ||
+		    !(out.events & EPOLLIN))
+			why = "epoll reported no EPOLLIN";
+		close(a->sl.ep);
+		break;
+	case VIA_EVENTFD:
+		pfd.fd = a->sl.efd;
+		if (poll(&pfd, 1, 60000) != 1 ||
+		    read(a->sl.efd, &v, sizeof(v)) != sizeof(v))
+			why = "the eventfd was not signalled";
+		if (set_eventfd(a->sl.fd, -1))
+			why = why ? why : "unregistering the eventfd";
+		close(a->sl.efd);
+		break;
+	case VIA_URING:
+		if (get_cqe(a->ring, 60000, &res) || res)
+			why = "the io_uring WAIT did not complete with 0";
+		break;
+	}
+	return why;
 }
 
 static sigjmp_buf touch_env;

@@ -456,16 +456,13 @@ TEST_F(plain, closed_slot_waits_for_device)
 TEST_F_TIMEOUT(plain, poller_wakes_each_sleeper, 300)
 {
 	unsigned char buf[64];
-	struct epoll_event ev = { .events = EPOLLIN }, out;
-	struct pollfd pfd;
+	struct armed_sleeper a;
 	struct io_uring ring;
+	const char *why;
 	long long wakes;
-	struct sleeper sl;
-	pthread_t th;
 	struct dq q;
-	int via, res, efd, ep;
+	int via, res;
 	__s32 seen;
-	__u64 v;
 
 	ASSERT_EQ(0, plain_standin(self, 0, 0));
 	ASSERT_EQ(0, dq_create(&q, self->d.node, DEPTH, ARENA, ARENA));
@@ -474,56 +471,13 @@ TEST_F_TIMEOUT(plain, poller_wakes_each_sleeper, 300)
 	for (via = 0; via < VIA_COUNT; via++) {
 		wakes = dbg_num(q.id, "poller_wakes");
 		seen = dq_ctr(&q, L3L2Q_CTR_OUTPUT_TAIL);
-		efd = ep = -1;
-		if (via == VIA_WAIT) {
-			/* Blocked before the input goes out. */
-			memset(&sl, 0, sizeof(sl));
-			sl.fd = q.fd;
-			sl.via = VIA_WAIT;
-			sl.seen = seen;
-			ASSERT_EQ(0, pthread_create(&th, NULL, sleeper_fn, &sl));
-			while (!__atomic_load_n(&sl.tid, __ATOMIC_ACQUIRE))
-				sleep_ms(1);
-			ASSERT_TRUE(vm_wait_blocked(sl.tid, SYS_ioctl));
-		} else if (via == VIA_EPOLL) {
-			ep = epoll_create1(EPOLL_CLOEXEC);
-			ASSERT_GE(ep, 0);
-			ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, q.fd, &ev));
-		} else if (via == VIA_EVENTFD) {
-			efd = eventfd(0, EFD_CLOEXEC);
-			ASSERT_GE(efd, 0);
-			ASSERT_EQ(0, set_eventfd(q.fd, efd));
-		} else if (via == VIA_URING) {
-			ASSERT_EQ(1, vm_submit_wait(&ring, q.fd,
-						  L3L2Q_CTR_OUTPUT_TAIL, seen,
-						  l3l2q_now_ns() + 60 * SEC, 1));
-		}
+		why = sleeper_arm(&a, via, q.fd, seen, &ring);
+		ASSERT_EQ(NULL, why) TH_LOG("%s: %s", via_str(via), why);
 		memset(buf, via, sizeof(buf));
 		ASSERT_EQ(0, l3l2q_l3_try_enqueue(&q.l3, L3L2Q_OP_DATA, buf,
 						  sizeof(buf)));
-		switch (via) {
-		case VIA_WAIT:
-			pthread_join(th, NULL);
-			EXPECT_EQ(0, sl.res);
-			break;
-		case VIA_EPOLL:
-			ASSERT_EQ(1, epoll_wait(ep, &out, 1, 60000));
-			EXPECT_NE(0u, out.events & EPOLLIN);
-			close(ep);
-			break;
-		case VIA_EVENTFD:
-			pfd.fd = efd;
-			pfd.events = POLLIN;
-			ASSERT_EQ(1, poll(&pfd, 1, 60000));
-			EXPECT_EQ(sizeof(v), (size_t)read(efd, &v, sizeof(v)));
-			EXPECT_EQ(0, set_eventfd(q.fd, -1));
-			close(efd);
-			break;
-		case VIA_URING:
-			ASSERT_EQ(0, get_cqe(&ring, 60000, &res));
-			EXPECT_EQ(0, res);
-			break;
-		}
+		why = sleeper_woken(&a);
+		EXPECT_EQ(NULL, why) TH_LOG("%s: %s", via_str(via), why);
 		EXPECT_NE(seen, dq_ctr(&q, L3L2Q_CTR_OUTPUT_TAIL))
 			TH_LOG("%s woke without an answer", via_str(via));
 		EXPECT_LT(wakes, dbg_num(q.id, "poller_wakes"))

@@ -291,18 +291,16 @@ TEST_F_TIMEOUT(nk, stream_blocking, 600)
  */
 TEST_F_TIMEOUT(nk, each_sleeper_woken, 300)
 {
-	struct epoll_event ev = { .events = EPOLLIN }, out;
 	unsigned char buf[64];
+	struct armed_sleeper a;
 	struct io_uring ring;
-	struct pollfd pfd;
 	unsigned long max_us;
-	struct sleeper sl;
-	pthread_t th;
+	const char *why;
 	long long wakes;
-	int via, res, efd = -1, ep = -1;
-	__u64 t0, v;
+	int via, res;
 	__s32 seen;
 	char st[16];
+	__u64 t0;
 
 	ASSERT_EQ(0, read_param("poll_max_us", &max_us));
 	ASSERT_EQ(0, nk_start(self, NK_SILENT));
@@ -311,59 +309,16 @@ TEST_F_TIMEOUT(nk, each_sleeper_woken, 300)
 	for (via = 0; via < VIA_COUNT; via++) {
 		wakes = dbg_num(self->q.id, "poller_wakes");
 		seen = dq_ctr(&self->q, L3L2Q_CTR_OUTPUT_TAIL);
-		if (via == VIA_WAIT) {
-			/* Blocked before the input goes out. */
-			memset(&sl, 0, sizeof(sl));
-			sl.fd = self->q.fd;
-			sl.via = VIA_WAIT;
-			sl.seen = seen;
-			ASSERT_EQ(0, pthread_create(&th, NULL, sleeper_fn, &sl));
-			while (!__atomic_load_n(&sl.tid, __ATOMIC_ACQUIRE))
-				sleep_ms(1);
-			ASSERT_TRUE(vm_wait_blocked(sl.tid, SYS_ioctl));
-		} else if (via == VIA_EPOLL) {
-			ep = epoll_create1(EPOLL_CLOEXEC);
-			ASSERT_GE(ep, 0);
-			ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, self->q.fd,
-					       &ev));
-		} else if (via == VIA_EVENTFD) {
-			efd = eventfd(0, EFD_CLOEXEC);
-			ASSERT_GE(efd, 0);
-			ASSERT_EQ(0, set_eventfd(self->q.fd, efd));
-		} else if (via == VIA_URING) {
-			ASSERT_EQ(1, vm_submit_wait(&ring, self->q.fd,
-						  L3L2Q_CTR_OUTPUT_TAIL, seen,
-						  l3l2q_now_ns() + 60 * SEC, 1));
-		}
+		why = sleeper_arm(&a, via, self->q.fd, seen, &ring);
+		ASSERT_EQ(NULL, why) TH_LOG("%s: %s", via_str(via), why);
 		memset(buf, via, sizeof(buf));
 		t0 = l3l2q_now_ns();
 		/* The enqueue kicks the child, which answers silently. */
 		ASSERT_EQ(0, l3l2q_l3_enqueue(&self->q.l3, L3L2Q_OP_DATA, buf,
 					      sizeof(buf),
 					      l3l2q_deadline_in(60 * SEC)));
-		switch (via) {
-		case VIA_WAIT:
-			pthread_join(th, NULL);
-			EXPECT_EQ(0, sl.res);
-			break;
-		case VIA_EPOLL:
-			ASSERT_EQ(1, epoll_wait(ep, &out, 1, 60000));
-			EXPECT_NE(0u, out.events & EPOLLIN);
-			close(ep);
-			break;
-		case VIA_EVENTFD:
-			pfd.fd = efd;
-			pfd.events = POLLIN;
-			ASSERT_EQ(1, poll(&pfd, 1, 60000));
-			EXPECT_EQ(sizeof(v), (size_t)read(efd, &v, sizeof(v)));
-			EXPECT_EQ(0, set_eventfd(self->q.fd, -1));
-			close(efd);
-			break;
-		case VIA_URING:
-			ASSERT_EQ(0, get_cqe(&ring, 60000, &res));
-			EXPECT_EQ(0, res);
-			break;
-		}
+		why = sleeper_woken(&a);
+		EXPECT_EQ(NULL, why) TH_LOG("%s: %s", via_str(via), why);
 		TH_LOG("%s woken %llu us after the input (poll_max_us %lu)",
 		       via_str(via), (l3l2q_now_ns() - t0) / 1000, max_us);
 		EXPECT_NE(seen, dq_ctr(&self->q, L3L2Q_CTR_OUTPUT_TAIL));

@@ -85,28 +85,18 @@ static void store_u32(void *base, size_t off, __u32 v)
 }
 
 FIXTURE(sq) {
-	int dev;
-	int l3;
-	int l2;
-	void *map;
+	struct vm_roles r;
 	char *ctr;
 	char *ctrl;
-	size_t len;
 	struct l3l2q_create_args args;
 	unsigned long long id;
-	pid_t child;
 };
 
 FIXTURE_SETUP(sq)
 {
-	struct l3l2q_peer_args p;
-
-	self->l3 = -1;
-	self->l2 = -1;
-	self->map = MAP_FAILED;
-	self->child = -1;
-	self->dev = open(DEV_PATH, O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, self->dev) TH_LOG(DEV_PATH ": %s", strerror(errno));
+	vm_roles_init(&self->r);
+	self->r.dev = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->r.dev) TH_LOG(DEV_PATH ": %s", strerror(errno));
 	memset(&self->args, 0, sizeof(self->args));
 	self->args.kind = L3L2Q_KIND_QUEUE;
 	self->args.depth = DEPTH;
@@ -114,20 +104,13 @@ FIXTURE_SETUP(sq)
 	self->args.output_arena_bytes = 2 * ARENA;
 	self->args.start_pos = START;
 	self->args.fd = -1;
-	ASSERT_EQ(0, ioctl(self->dev, L3L2Q_IOC_CREATE, &self->args));
-	self->l3 = self->args.fd;
-	self->id = fd_queue_id(self->l3, NULL, 0);
+	ASSERT_EQ(0, ioctl(self->r.dev, L3L2Q_IOC_CREATE, &self->args));
+	self->r.l3 = self->args.fd;
+	self->id = fd_queue_id(self->r.l3, NULL, 0);
 	ASSERT_NE(0ull, self->id);
-	memset(&p, 0, sizeof(p));
-	p.fd = -1;
-	ASSERT_EQ(0, ioctl(self->l3, L3L2Q_IOC_PEER, &p));
-	self->l2 = p.fd;
-	self->len = self->args.off.total_bytes;
-	self->map = mmap(NULL, self->len, PROT_READ | PROT_WRITE, MAP_SHARED,
-			 self->l3, 0);
-	ASSERT_NE(MAP_FAILED, self->map);
-	self->ctr = (char *)self->map + self->args.off.counter_offset;
-	self->ctrl = (char *)self->map + self->args.off.ctrl_offset;
+	ASSERT_EQ(0, vm_roles_peer_map(&self->r, self->args.off.total_bytes));
+	self->ctr = (char *)self->r.map + self->args.off.counter_offset;
+	self->ctrl = (char *)self->r.map + self->args.off.ctrl_offset;
 	/* Both say they kick: the poller wakes no one behind our back. */
 	store_u32(self->ctrl, L3L2Q_CTRL_L3_FEATURES, L3L2Q_FEAT_KICKS);
 	store_u32(self->ctrl, L3L2Q_CTRL_L2_FEATURES, L3L2Q_FEAT_KICKS);
@@ -135,18 +118,7 @@ FIXTURE_SETUP(sq)
 
 FIXTURE_TEARDOWN(sq)
 {
-	if (self->child > 0) {
-		kill(self->child, SIGKILL);
-		waitpid(self->child, NULL, 0);
-	}
-	if (self->map != MAP_FAILED)
-		munmap(self->map, self->len);
-	if (self->l2 >= 0)
-		close(self->l2);
-	if (self->l3 >= 0)
-		close(self->l3);
-	if (self->dev >= 0)
-		close(self->dev);
+	vm_roles_close(&self->r);
 }
 
 /* Identity, geometry and role states, from either role's fd. */
@@ -155,34 +127,34 @@ TEST_F(sq, identity)
 	char want[32];
 
 	snprintf(want, sizeof(want), "%llu", self->id);
-	EXPECT_TRUE(fdis(self->l2, "queue", want));
-	EXPECT_TRUE(fdis(self->l3, "kind", "queue"));
-	EXPECT_TRUE(fdis(self->l3, "role", "l3"));
-	EXPECT_TRUE(fdis(self->l2, "role", "l2"));
-	EXPECT_TRUE(fdis(self->l3, "backend", "host"));
-	EXPECT_TRUE(fdis(self->l3, "flags", "0x0"));
+	EXPECT_TRUE(fdis(self->r.l2, "queue", want));
+	EXPECT_TRUE(fdis(self->r.l3, "kind", "queue"));
+	EXPECT_TRUE(fdis(self->r.l3, "role", "l3"));
+	EXPECT_TRUE(fdis(self->r.l2, "role", "l2"));
+	EXPECT_TRUE(fdis(self->r.l3, "backend", "host"));
+	EXPECT_TRUE(fdis(self->r.l3, "flags", "0x0"));
 	EXPECT_EQ((long long)self->args.off.total_bytes,
-		  fdnum(self->l3, "total-bytes"));
-	EXPECT_TRUE(fdis(self->l3, "l3-state", "live"));
-	EXPECT_TRUE(fdis(self->l3, "l2-state", "live"));
-	EXPECT_EQ(8, fdnum(self->l2, "depth"));
-	EXPECT_EQ(4096, fdnum(self->l2, "input-arena-bytes"));
-	EXPECT_EQ(8192, fdnum(self->l2, "output-arena-bytes"));
-	EXPECT_EQ(START, fdnum(self->l2, "start-pos"));
-	EXPECT_EQ(START, fdnum(self->l3, "input-tail"));
-	EXPECT_EQ(START, fdnum(self->l3, "output-head"));
-	EXPECT_EQ(0, fdnum(self->l3, "input-used"));
-	EXPECT_EQ(0, fdnum(self->l3, "output-used"));
-	EXPECT_EQ(0, fdnum(self->l3, "l3-kicks"));
-	EXPECT_EQ(0, fdnum(self->l3, "l2-waiters"));
-	EXPECT_EQ(-9999, fdnum(self->l3, "memory"));
+		  fdnum(self->r.l3, "total-bytes"));
+	EXPECT_TRUE(fdis(self->r.l3, "l3-state", "live"));
+	EXPECT_TRUE(fdis(self->r.l3, "l2-state", "live"));
+	EXPECT_EQ(8, fdnum(self->r.l2, "depth"));
+	EXPECT_EQ(4096, fdnum(self->r.l2, "input-arena-bytes"));
+	EXPECT_EQ(8192, fdnum(self->r.l2, "output-arena-bytes"));
+	EXPECT_EQ(START, fdnum(self->r.l2, "start-pos"));
+	EXPECT_EQ(START, fdnum(self->r.l3, "input-tail"));
+	EXPECT_EQ(START, fdnum(self->r.l3, "output-head"));
+	EXPECT_EQ(0, fdnum(self->r.l3, "input-used"));
+	EXPECT_EQ(0, fdnum(self->r.l3, "output-used"));
+	EXPECT_EQ(0, fdnum(self->r.l3, "l3-kicks"));
+	EXPECT_EQ(0, fdnum(self->r.l3, "l2-waiters"));
+	EXPECT_EQ(-9999, fdnum(self->r.l3, "memory"));
 
 	/* The L2 role goes: the survivor's fd says so. */
-	close(self->l2);
-	self->l2 = -1;
-	EXPECT_TRUE(fdis(self->l3, "l2-state", "dead"));
-	EXPECT_TRUE(fdis(self->l3, "l3-state", "live"));
-	EXPECT_EQ(1, fdnum(self->l3, "l2-abort"));
+	close(self->r.l2);
+	self->r.l2 = -1;
+	EXPECT_TRUE(fdis(self->r.l3, "l2-state", "dead"));
+	EXPECT_TRUE(fdis(self->r.l3, "l3-state", "live"));
+	EXPECT_EQ(1, fdnum(self->r.l3, "l2-abort"));
 }
 
 /* Counters, occupancy and wake words are the shared words as written. */
@@ -193,19 +165,19 @@ TEST_F(sq, occupancy)
 	store_u32(self->ctr, L3L2Q_CTR_OUTPUT_TAIL, START + 1);
 	store_u32(self->ctrl, L3L2Q_CTRL_L2_WAKE,
 		  (2u << L3L2Q_WAKE_ARM_SHIFT) | L3L2Q_WAKE_INPUT_AVAIL);
-	EXPECT_EQ(START + 3, fdnum(self->l3, "input-tail"));
-	EXPECT_EQ(START + 1, fdnum(self->l3, "input-head"));
-	EXPECT_EQ(2, fdnum(self->l3, "input-used"));
-	EXPECT_EQ(1, fdnum(self->l2, "output-used"));
-	EXPECT_EQ(1, fdnum(self->l2, "l2-wake-bits"));
-	EXPECT_EQ(2, fdnum(self->l2, "l2-arms"));
-	EXPECT_EQ(0, fdnum(self->l2, "l3-arms"));
+	EXPECT_EQ(START + 3, fdnum(self->r.l3, "input-tail"));
+	EXPECT_EQ(START + 1, fdnum(self->r.l3, "input-head"));
+	EXPECT_EQ(2, fdnum(self->r.l3, "input-used"));
+	EXPECT_EQ(1, fdnum(self->r.l2, "output-used"));
+	EXPECT_EQ(1, fdnum(self->r.l2, "l2-wake-bits"));
+	EXPECT_EQ(2, fdnum(self->r.l2, "l2-arms"));
+	EXPECT_EQ(0, fdnum(self->r.l2, "l3-arms"));
 
 	/* Garbage is shown as garbage, the lines agreeing with each other. */
 	store_u32(self->ctr, L3L2Q_CTR_INPUT_TAIL, 1);
 	store_u32(self->ctr, L3L2Q_CTR_INPUT_HEAD, 3);
-	EXPECT_EQ(4294967294ll, fdnum(self->l3, "input-used"));
-	EXPECT_EQ(8, fdnum(self->l3, "depth"));
+	EXPECT_EQ(4294967294ll, fdnum(self->r.l3, "input-used"));
+	EXPECT_EQ(8, fdnum(self->r.l3, "depth"));
 }
 
 /* Kicks per role, waiters (blocked WAITs, pending io_uring WAITs), sleeps. */
@@ -215,54 +187,54 @@ TEST_F_TIMEOUT(sq, kicks_sleeps_waiters, 120)
 	struct io_uring ring;
 	int status;
 
-	ASSERT_EQ(0, ioctl(self->l3, L3L2Q_IOC_KICK));
-	ASSERT_EQ(0, ioctl(self->l3, L3L2Q_IOC_KICK));
-	ASSERT_EQ(0, ioctl(self->l2, L3L2Q_IOC_KICK));
-	EXPECT_EQ(2, fdnum(self->l3, "l3-kicks"));
-	EXPECT_EQ(1, fdnum(self->l3, "l2-kicks"));
+	ASSERT_EQ(0, ioctl(self->r.l3, L3L2Q_IOC_KICK));
+	ASSERT_EQ(0, ioctl(self->r.l3, L3L2Q_IOC_KICK));
+	ASSERT_EQ(0, ioctl(self->r.l2, L3L2Q_IOC_KICK));
+	EXPECT_EQ(2, fdnum(self->r.l3, "l3-kicks"));
+	EXPECT_EQ(1, fdnum(self->r.l3, "l2-kicks"));
 
 	/* A check-only WAIT neither sleeps nor stays a waiter. */
-	ASSERT_EQ(-ETIMEDOUT, vm_wait(self->l2, L3L2Q_CTR_INPUT_TAIL, START,
+	ASSERT_EQ(-ETIMEDOUT, vm_wait(self->r.l2, L3L2Q_CTR_INPUT_TAIL, START,
 				      0));
-	EXPECT_EQ(0, fdnum(self->l3, "l2-sleeps"));
-	EXPECT_EQ(0, fdnum(self->l3, "l2-waiters"));
+	EXPECT_EQ(0, fdnum(self->r.l3, "l2-sleeps"));
+	EXPECT_EQ(0, fdnum(self->r.l3, "l2-waiters"));
 
-	self->child = fork();
-	ASSERT_LE(0, self->child);
-	if (self->child == 0) {
+	self->r.child = fork();
+	ASSERT_LE(0, self->r.child);
+	if (self->r.child == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		_exit(-vm_wait(self->l2, L3L2Q_CTR_INPUT_TAIL, START,
+		_exit(-vm_wait(self->r.l2, L3L2Q_CTR_INPUT_TAIL, START,
 			       vm_now_ns() + 60 * SEC));
 	}
 	/* Asleep in the WAIT: inside ioctl(2) and in state S. */
-	ASSERT_TRUE(vm_wait_blocked(self->child, SYS_ioctl));
-	EXPECT_EQ(1, fdnum(self->l3, "l2-waiters"));
-	EXPECT_EQ(0, fdnum(self->l3, "l3-waiters"));
+	ASSERT_TRUE(vm_wait_blocked(self->r.child, SYS_ioctl));
+	EXPECT_EQ(1, fdnum(self->r.l3, "l2-waiters"));
+	EXPECT_EQ(0, fdnum(self->r.l3, "l3-waiters"));
 	store_u32(self->ctr, L3L2Q_CTR_INPUT_TAIL, START + 1);
-	ASSERT_EQ(0, ioctl(self->l3, L3L2Q_IOC_KICK));
-	ASSERT_EQ(self->child, waitpid(self->child, &status, 0));
-	self->child = -1;
+	ASSERT_EQ(0, ioctl(self->r.l3, L3L2Q_IOC_KICK));
+	ASSERT_EQ(self->r.child, waitpid(self->r.child, &status, 0));
+	self->r.child = -1;
 	ASSERT_TRUE(WIFEXITED(status));
 	ASSERT_EQ(0, WEXITSTATUS(status));
-	EXPECT_EQ(0, fdnum(self->l3, "l2-waiters"));
+	EXPECT_EQ(0, fdnum(self->r.l3, "l2-waiters"));
 	/* Asleep in the ioctl, so it slept at least once (and is one wait). */
-	EXPECT_EQ(1, fdnum(self->l3, "l2-sleeps"));
-	EXPECT_EQ(3, fdnum(self->l3, "l3-kicks"));
+	EXPECT_EQ(1, fdnum(self->r.l3, "l2-sleeps"));
+	EXPECT_EQ(3, fdnum(self->r.l3, "l3-kicks"));
 
 	/* A pending io_uring WAIT is a waiter and a sleep of its role. */
 	ASSERT_EQ(0, io_uring_queue_init(4, &ring, 0));
-	ASSERT_EQ(1, vm_submit_wait(&ring, self->l3, L3L2Q_CTR_OUTPUT_TAIL,
+	ASSERT_EQ(1, vm_submit_wait(&ring, self->r.l3, L3L2Q_CTR_OUTPUT_TAIL,
 				 START, vm_now_ns() + 60 * SEC, 0));
-	EXPECT_EQ(1, fdnum(self->l2, "l3-waiters"));
-	EXPECT_EQ(1, fdnum(self->l2, "l3-sleeps"));
+	EXPECT_EQ(1, fdnum(self->r.l2, "l3-waiters"));
+	EXPECT_EQ(1, fdnum(self->r.l2, "l3-sleeps"));
 	store_u32(self->ctr, L3L2Q_CTR_OUTPUT_TAIL, START + 1);
-	ASSERT_EQ(0, ioctl(self->l2, L3L2Q_IOC_KICK));
+	ASSERT_EQ(0, ioctl(self->r.l2, L3L2Q_IOC_KICK));
 	ASSERT_EQ(0, io_uring_wait_cqe(&ring, &cqe));
 	EXPECT_EQ(0, cqe->res);
 	io_uring_cqe_seen(&ring, cqe);
 	io_uring_queue_exit(&ring);
-	EXPECT_EQ(0, fdnum(self->l2, "l3-waiters"));
-	EXPECT_EQ(2, fdnum(self->l2, "l2-kicks"));
+	EXPECT_EQ(0, fdnum(self->r.l2, "l3-waiters"));
+	EXPECT_EQ(2, fdnum(self->r.l2, "l2-kicks"));
 }
 
 /* The owner reads it without root: a process that is uid 1000 only. */
@@ -280,9 +252,9 @@ TEST_F(sq, owner_reads_without_root)
 			_exit(10);
 		/* As a process that was always uid 1000 would be. */
 		prctl(PR_SET_DUMPABLE, 1);
-		if (!fdis(self->l3, "queue", want))
+		if (!fdis(self->r.l3, "queue", want))
 			_exit(12);
-		if (fdnum(self->l3, "depth") != 8)
+		if (fdnum(self->r.l3, "depth") != 8)
 			_exit(13);
 		_exit(0);
 	}
@@ -343,11 +315,11 @@ TEST_F(sq, tool_lists_driver_queue)
 	ASSERT_NE(NULL, out);
 	store_u32(self->ctr, L3L2Q_CTR_INPUT_TAIL, START + 4);
 	store_u32(self->ctr, L3L2Q_CTR_INPUT_HEAD, START + 1);
-	ASSERT_EQ(0, ioctl(self->l3, L3L2Q_IOC_KICK));
+	ASSERT_EQ(0, ioctl(self->r.l3, L3L2Q_IOC_KICK));
 	snprintf(args, sizeof(args), "--json --pid %d", (int)getpid());
 	ASSERT_EQ(0, run_stat(args, out, 1 << 16));
-	snprintf(fd3, sizeof(fd3), "\"fd\":%d,", self->l3);
-	snprintf(fd2, sizeof(fd2), "\"fd\":%d,", self->l2);
+	snprintf(fd3, sizeof(fd3), "\"fd\":%d,", self->r.l3);
+	snprintf(fd2, sizeof(fd2), "\"fd\":%d,", self->r.l2);
 	snprintf(id, sizeof(id), "\"id\":%llu,", self->id);
 
 	l = line_with(out, fd3, id, line, sizeof(line));
@@ -369,7 +341,7 @@ TEST_F(sq, tool_lists_driver_queue)
 	snprintf(args, sizeof(args), "--pid %d", (int)getpid());
 	ASSERT_EQ(0, run_stat(args, out, 1 << 16));
 	snprintf(want, sizeof(want), "%-7s %-8s %8llu %5d %-4s %-13s %5d %5d %5d %-11s",
-		 "host", "queue", self->id, self->l3, "l3", "live/live", 8, 3, 0,
+		 "host", "queue", self->id, self->r.l3, "l3", "live/live", 8, 3, 0,
 		 "1/0");
 	EXPECT_TRUE(strstr(out, want) != NULL)
 		TH_LOG("want '%s' in:\n%s", want, out);

@@ -233,14 +233,9 @@ static int get_res(struct io_uring *ring, int *res)
 }
 
 FIXTURE(tq) {
-	int dev;
-	int l3;
-	int l2;
-	void *map;
-	size_t len;
+	struct vm_roles r;
 	struct l3l2q_create_args args;
 	unsigned long long id;
-	pid_t child;
 };
 
 /* A queue (depth 8, 4 KiB arenas, counters from START) and its L3 fd. */
@@ -255,39 +250,25 @@ static int tq_create(struct __test_metadata *_metadata,
 	self->args.start_pos = START;
 	self->args.flags = flags;
 	self->args.fd = -1;
-	if (ioctl(self->dev, L3L2Q_IOC_CREATE, &self->args))
+	if (ioctl(self->r.dev, L3L2Q_IOC_CREATE, &self->args))
 		return -errno;
-	self->l3 = self->args.fd;
-	self->id = fd_queue_id(self->l3, NULL, 0);
+	self->r.l3 = self->args.fd;
+	self->id = fd_queue_id(self->r.l3, NULL, 0);
 	return self->id ? 0 : -EIO;
 }
 
 FIXTURE_SETUP(tq)
 {
-	self->l3 = -1;
-	self->l2 = -1;
-	self->map = MAP_FAILED;
-	self->child = -1;
-	self->dev = open(DEV_PATH, O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, self->dev) TH_LOG(DEV_PATH ": %s", strerror(errno));
+	vm_roles_init(&self->r);
+	self->r.dev = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->r.dev) TH_LOG(DEV_PATH ": %s", strerror(errno));
 	ASSERT_EQ(0, trace_start()) TH_LOG("tracefs at " TFS);
 }
 
 FIXTURE_TEARDOWN(tq)
 {
 	trace_stop();
-	if (self->child > 0) {
-		kill(self->child, SIGKILL);
-		waitpid(self->child, NULL, 0);
-	}
-	if (self->map != MAP_FAILED)
-		munmap(self->map, self->len);
-	if (self->l2 >= 0)
-		close(self->l2);
-	if (self->l3 >= 0)
-		close(self->l3);
-	if (self->dev >= 0)
-		close(self->dev);
+	vm_roles_close(&self->r);
 }
 
 /* The events exist where docs/tracing.md says, each with its format. */
@@ -317,7 +298,6 @@ TEST(events_in_tracefs)
  */
 TEST_F_TIMEOUT(tq, round_trip, 120)
 {
-	struct l3l2q_peer_args p;
 	struct io_uring ring;
 	struct evs *t;
 	int status, res, i, b, e, k3, k2, u, d2, d3;
@@ -325,16 +305,9 @@ TEST_F_TIMEOUT(tq, round_trip, 120)
 	t = calloc(1, sizeof(*t));
 	ASSERT_NE(NULL, t);
 	ASSERT_EQ(0, tq_create(_metadata, self, 0));
-	memset(&p, 0, sizeof(p));
-	p.fd = -1;
-	ASSERT_EQ(0, ioctl(self->l3, L3L2Q_IOC_PEER, &p));
-	self->l2 = p.fd;
-	self->len = self->args.off.total_bytes;
-	self->map = mmap(NULL, self->len, PROT_READ | PROT_WRITE, MAP_SHARED,
-			 self->l3, 0);
-	ASSERT_NE(MAP_FAILED, self->map);
-	char *ctr = (char *)self->map + self->args.off.counter_offset;
-	char *ctrl = (char *)self->map + self->args.off.ctrl_offset;
+	ASSERT_EQ(0, vm_roles_peer_map(&self->r, self->args.off.total_bytes));
+	char *ctr = (char *)self->r.map + self->args.off.counter_offset;
+	char *ctrl = (char *)self->r.map + self->args.off.ctrl_offset;
 
 	/*
 	 * Both roles say they kick, so the driver polls for neither: every
@@ -344,54 +317,54 @@ TEST_F_TIMEOUT(tq, round_trip, 120)
 	store_u32(ctrl, L3L2Q_CTRL_L2_FEATURES, L3L2Q_FEAT_KICKS);
 
 	/* A check-only WAIT: nothing published, deadline 0. */
-	ASSERT_EQ(-ETIMEDOUT, vm_wait(self->l2, L3L2Q_CTR_INPUT_TAIL, START,
+	ASSERT_EQ(-ETIMEDOUT, vm_wait(self->r.l2, L3L2Q_CTR_INPUT_TAIL, START,
 				      0));
 
 	/* The L2 sleeps for input (its bit armed, as W1 does). */
 	store_u32(ctrl, L3L2Q_CTRL_L2_WAKE,
 		  (1u << L3L2Q_WAKE_ARM_SHIFT) | L3L2Q_WAKE_INPUT_AVAIL);
-	self->child = fork();
-	ASSERT_LE(0, self->child);
-	if (self->child == 0) {
+	self->r.child = fork();
+	ASSERT_LE(0, self->r.child);
+	if (self->r.child == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		_exit(-vm_wait(self->l2, L3L2Q_CTR_INPUT_TAIL, START,
+		_exit(-vm_wait(self->r.l2, L3L2Q_CTR_INPUT_TAIL, START,
 			       vm_now_ns() + 60 * SEC));
 	}
 	/* Asleep in the WAIT: inside ioctl(2) and in state S. */
-	ASSERT_TRUE(vm_wait_blocked(self->child, SYS_ioctl));
+	ASSERT_TRUE(vm_wait_blocked(self->r.child, SYS_ioctl));
 
 	/* The L3 sends: one input published, then its kick. */
 	store_u32(ctr, L3L2Q_CTR_INPUT_TAIL, START + 1);
-	ASSERT_EQ(0, ioctl(self->l3, L3L2Q_IOC_KICK));
-	ASSERT_EQ(self->child, waitpid(self->child, &status, 0));
-	self->child = -1;
+	ASSERT_EQ(0, ioctl(self->r.l3, L3L2Q_IOC_KICK));
+	ASSERT_EQ(self->r.child, waitpid(self->r.child, &status, 0));
+	self->r.child = -1;
 	ASSERT_TRUE(WIFEXITED(status));
 	ASSERT_EQ(0, WEXITSTATUS(status));
 	store_u32(ctrl, L3L2Q_CTRL_L2_WAKE, 1u << L3L2Q_WAKE_ARM_SHIFT);
 
 	/* The L3 waits for output in io_uring; the L2 answers and kicks. */
 	ASSERT_EQ(0, io_uring_queue_init(4, &ring, 0));
-	ASSERT_EQ(1, vm_submit_wait(&ring, self->l3, L3L2Q_CTR_OUTPUT_TAIL,
+	ASSERT_EQ(1, vm_submit_wait(&ring, self->r.l3, L3L2Q_CTR_OUTPUT_TAIL,
 				 START, vm_now_ns() + 60 * SEC, 0));
 	store_u32(ctr, L3L2Q_CTR_INPUT_HEAD, START + 1);	/* received */
 	store_u32(ctr, L3L2Q_CTR_OUTPUT_TAIL, START + 1);	/* answered */
-	ASSERT_EQ(0, ioctl(self->l2, L3L2Q_IOC_KICK));
+	ASSERT_EQ(0, ioctl(self->r.l2, L3L2Q_IOC_KICK));
 	ASSERT_EQ(0, get_res(&ring, &res));
 	ASSERT_EQ(0, res);
 	/* Known at issue: the output tail moved already. */
-	ASSERT_EQ(1, vm_submit_wait(&ring, self->l3, L3L2Q_CTR_OUTPUT_TAIL,
+	ASSERT_EQ(1, vm_submit_wait(&ring, self->r.l3, L3L2Q_CTR_OUTPUT_TAIL,
 				 START, vm_now_ns() + 60 * SEC, 0));
 	ASSERT_EQ(0, get_res(&ring, &res));
 	ASSERT_EQ(0, res);
 	io_uring_queue_exit(&ring);
 
 	/* The L2 role goes, then the L3 role. */
-	close(self->l2);
-	self->l2 = -1;
-	munmap(self->map, self->len);
-	self->map = MAP_FAILED;
-	close(self->l3);
-	self->l3 = -1;
+	close(self->r.l2);
+	self->r.l2 = -1;
+	munmap(self->r.map, self->r.len);
+	self->r.map = MAP_FAILED;
+	close(self->r.l3);
+	self->r.l3 = -1;
 
 	tfs_write("tracing_on", "0");
 	ASSERT_EQ(0, trace_read(self->id, t));
@@ -464,8 +437,8 @@ TEST_F_TIMEOUT(tq, loopback, 120)
 	ASSERT_NE(NULL, t);
 	ASSERT_EQ(0, tq_create(_metadata, self, L3L2Q_CREATE_LOOPBACK));
 	/* The release waits for the peer: both deaths are traced by now. */
-	close(self->l3);
-	self->l3 = -1;
+	close(self->r.l3);
+	self->r.l3 = -1;
 
 	tfs_write("tracing_on", "0");
 	ASSERT_EQ(0, trace_read(self->id, t));

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Helpers the in-VM suites share: debugfs, a queue fd's id from fdinfo, and
- * the module's parameters.
+ * Helpers the in-VM suites share: debugfs, a queue fd's id from fdinfo,
+ * the module's parameters, a fixture's role files and mapping.
  */
 #ifndef L3L2Q_VM_HELPERS_H
 #define L3L2Q_VM_HELPERS_H
@@ -11,14 +11,20 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/types.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/wait.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include "l3l2q.h"
 
 #define DBG_ROOT	"/sys/kernel/debug"
 #define DBG_DIR		DBG_ROOT "/l3l2q"
@@ -340,6 +346,60 @@ static inline int vm_wait_blocked(pid_t tid, long nr)
 		sleep_ms(1);
 	}
 	return 0;
+}
+
+/*
+ * A region's role files and the L3's mapping, as the queue suites' fixtures
+ * hold them (-1 / MAP_FAILED when absent), and a child that plays a role.
+ */
+struct vm_roles {
+	int dev;
+	int l3;
+	int l2;
+	void *map;
+	size_t len;
+	pid_t child;
+};
+
+static inline void vm_roles_init(struct vm_roles *r)
+{
+	r->dev = r->l3 = r->l2 = -1;
+	r->map = MAP_FAILED;
+	r->len = 0;
+	r->child = -1;
+}
+
+/* PEER for the L2 fd, then the L3's mapping of all @len bytes: 0 or -errno. */
+static inline int vm_roles_peer_map(struct vm_roles *r, size_t len)
+{
+	struct l3l2q_peer_args p;
+
+	memset(&p, 0, sizeof(p));
+	p.fd = -1;
+	if (ioctl(r->l3, L3L2Q_IOC_PEER, &p))
+		return -errno;
+	r->l2 = p.fd;
+	r->len = len;
+	r->map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, r->l3, 0);
+	return r->map == MAP_FAILED ? -errno : 0;
+}
+
+/* Kill the child, unmap, close: the teardown every such fixture does. */
+static inline void vm_roles_close(struct vm_roles *r)
+{
+	if (r->child > 0) {
+		kill(r->child, SIGKILL);
+		waitpid(r->child, NULL, 0);
+	}
+	if (r->map != MAP_FAILED)
+		munmap(r->map, r->len);
+	if (r->l2 >= 0)
+		close(r->l2);
+	if (r->l3 >= 0)
+		close(r->l3);
+	if (r->dev >= 0)
+		close(r->dev);
+	vm_roles_init(r);
 }
 
 #endif /* L3L2Q_VM_HELPERS_H */

@@ -244,12 +244,8 @@ static __u32 poll_mask(int fd)
 /* ---------------------------------------------------------------------- */
 
 FIXTURE(wq) {
-	int dev;
-	int l3;
-	int l2;
+	struct vm_roles r;
 	struct l3l2q_create_args args;
-	size_t len;
-	void *map;		/* L3's mapping of the region */
 	void *ctr;		/* its counter block */
 	unsigned long long id;	/* debugfs name */
 	unsigned long cap;	/* uring_max_wait_ms before the test */
@@ -257,13 +253,9 @@ FIXTURE(wq) {
 
 FIXTURE_SETUP(wq)
 {
-	struct l3l2q_peer_args p;
-
-	self->map = MAP_FAILED;
-	self->l3 = -1;
-	self->l2 = -1;
-	self->dev = open(DEV_PATH, O_RDWR | O_CLOEXEC);
-	if (self->dev < 0)
+	vm_roles_init(&self->r);
+	self->r.dev = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+	if (self->r.dev < 0)
 		SKIP(return, DEV_PATH " missing: is l3l2q.ko loaded?");
 	ASSERT_EQ(0, ensure_debugfs());
 	memset(&self->args, 0, sizeof(self->args));
@@ -271,30 +263,22 @@ FIXTURE_SETUP(wq)
 	self->args.input_arena_bytes = ARENA;
 	self->args.output_arena_bytes = ARENA;
 	self->args.fd = -1;
-	ASSERT_EQ(0, ioctl(self->dev, L3L2Q_IOC_CREATE, &self->args));
-	self->l3 = self->args.fd;
-	ASSERT_GE(self->l3, 0);
-	memset(&p, 0, sizeof(p));
-	p.fd = -1;
-	ASSERT_EQ(0, ioctl(self->l3, L3L2Q_IOC_PEER, &p));
-	self->l2 = p.fd;
-	ASSERT_GE(self->l2, 0);
-	self->id = fd_queue_id(self->l3, NULL, 0);
+	ASSERT_EQ(0, ioctl(self->r.dev, L3L2Q_IOC_CREATE, &self->args));
+	self->r.l3 = self->args.fd;
+	ASSERT_GE(self->r.l3, 0);
+	self->id = fd_queue_id(self->r.l3, NULL, 0);
 	ASSERT_NE(0ull, self->id);
-	self->len = self->args.off.total_bytes;
-	self->map = mmap(NULL, self->len, PROT_READ | PROT_WRITE, MAP_SHARED,
-			 self->l3, 0);
-	ASSERT_NE(MAP_FAILED, self->map);
-	self->ctr = (char *)self->map + self->args.off.counter_offset;
+	ASSERT_EQ(0, vm_roles_peer_map(&self->r, self->args.off.total_bytes));
+	self->ctr = (char *)self->r.map + self->args.off.counter_offset;
 	/*
 	 * Both roles here kick as the protocol asks: say so, or the driver
 	 * polls for their sleepers and a change without a kick wakes them
 	 * too (uapi, feature words; nokick_test covers that side).
 	 */
-	__atomic_store_n(wake_word((char *)self->map + self->args.off.ctrl_offset,
+	__atomic_store_n(wake_word((char *)self->r.map + self->args.off.ctrl_offset,
 				   L3L2Q_CTRL_L3_FEATURES), L3L2Q_FEAT_KICKS,
 			 __ATOMIC_RELEASE);
-	__atomic_store_n(wake_word((char *)self->map + self->args.off.ctrl_offset,
+	__atomic_store_n(wake_word((char *)self->r.map + self->args.off.ctrl_offset,
 				   L3L2Q_CTRL_L2_FEATURES), L3L2Q_FEAT_KICKS,
 			 __ATOMIC_RELEASE);
 	/*
@@ -310,14 +294,7 @@ FIXTURE_TEARDOWN(wq)
 {
 	if (self->cap)
 		write_param("uring_max_wait_ms", self->cap);
-	if (self->map != MAP_FAILED)
-		munmap(self->map, self->len);
-	if (self->l2 >= 0)
-		close(self->l2);
-	if (self->l3 >= 0)
-		close(self->l3);
-	if (self->dev >= 0)
-		close(self->dev);
+	vm_roles_close(&self->r);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -336,15 +313,15 @@ TEST_F(wq, wait_returns_at_once_when_counter_differs)
 	store_ctr(self->ctr, L3L2Q_CTR_INPUT_HEAD, 7);
 	store_ctr(self->ctr, L3L2Q_CTR_OUTPUT_HEAD, 0x7fffffff);
 
-	EXPECT_EQ(0, vm_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0, FOREVER));
-	EXPECT_EQ(0, vm_wait(self->l3, L3L2Q_CTR_INPUT_HEAD, 6, FOREVER));
-	EXPECT_EQ(0, vm_wait(self->l2, L3L2Q_CTR_INPUT_TAIL, 0, FOREVER));
-	EXPECT_EQ(0, vm_wait(self->l2, L3L2Q_CTR_OUTPUT_HEAD, -1, FOREVER));
+	EXPECT_EQ(0, vm_wait(self->r.l3, L3L2Q_CTR_OUTPUT_TAIL, 0, FOREVER));
+	EXPECT_EQ(0, vm_wait(self->r.l3, L3L2Q_CTR_INPUT_HEAD, 6, FOREVER));
+	EXPECT_EQ(0, vm_wait(self->r.l2, L3L2Q_CTR_INPUT_TAIL, 0, FOREVER));
+	EXPECT_EQ(0, vm_wait(self->r.l2, L3L2Q_CTR_OUTPUT_HEAD, -1, FOREVER));
 
 	/* Deadline 0 only checks. */
-	EXPECT_EQ(0, vm_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 4, 0));
-	EXPECT_EQ(-ETIMEDOUT, vm_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 5, 0));
-	EXPECT_EQ(-ETIMEDOUT, vm_wait(self->l2, L3L2Q_CTR_INPUT_TAIL, -1, 0));
+	EXPECT_EQ(0, vm_wait(self->r.l3, L3L2Q_CTR_OUTPUT_TAIL, 4, 0));
+	EXPECT_EQ(-ETIMEDOUT, vm_wait(self->r.l3, L3L2Q_CTR_OUTPUT_TAIL, 5, 0));
+	EXPECT_EQ(-ETIMEDOUT, vm_wait(self->r.l2, L3L2Q_CTR_INPUT_TAIL, -1, 0));
 }
 
 TEST_F(wq, wait_deadline_times_out)
@@ -352,21 +329,21 @@ TEST_F(wq, wait_deadline_times_out)
 	__u64 t0, dt;
 
 	t0 = l3l2q_now_ns();
-	EXPECT_EQ(-ETIMEDOUT, vm_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
+	EXPECT_EQ(-ETIMEDOUT, vm_wait(self->r.l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
 				      t0 + 200 * MS));
 	dt = l3l2q_now_ns() - t0;
 	EXPECT_GE(dt, 200 * MS);	/* not before its deadline */
 
 	t0 = l3l2q_now_ns();
-	EXPECT_EQ(-ETIMEDOUT, vm_wait(self->l2, L3L2Q_CTR_OUTPUT_HEAD, 0,
+	EXPECT_EQ(-ETIMEDOUT, vm_wait(self->r.l2, L3L2Q_CTR_OUTPUT_HEAD, 0,
 				      t0 + 100 * MS));
 	dt = l3l2q_now_ns() - t0;
 	EXPECT_GE(dt, 100 * MS);
 
 	/* A deadline already past times out (the watchdog catches a hang). */
 	t0 = l3l2q_now_ns();
-	EXPECT_EQ(-ETIMEDOUT, vm_wait(self->l3, L3L2Q_CTR_INPUT_HEAD, 0, 1));
-	EXPECT_EQ(-ETIMEDOUT, vm_wait(self->l3, L3L2Q_CTR_INPUT_HEAD, 0,
+	EXPECT_EQ(-ETIMEDOUT, vm_wait(self->r.l3, L3L2Q_CTR_INPUT_HEAD, 0, 1));
+	EXPECT_EQ(-ETIMEDOUT, vm_wait(self->r.l3, L3L2Q_CTR_INPUT_HEAD, 0,
 				      t0 - 1));
 }
 
@@ -386,9 +363,9 @@ TEST_F(wq, wait_bad_counter_or_flags_einval)
 	unsigned int i;
 
 	for (i = 0; i < sizeof(l3_bad) / sizeof(l3_bad[0]); i++)
-		EXPECT_EQ(-EINVAL, vm_wait(self->l3, l3_bad[i], 0, 0));
+		EXPECT_EQ(-EINVAL, vm_wait(self->r.l3, l3_bad[i], 0, 0));
 	for (i = 0; i < sizeof(l2_bad) / sizeof(l2_bad[0]); i++)
-		EXPECT_EQ(-EINVAL, vm_wait(self->l2, l2_bad[i], 0, 0));
+		EXPECT_EQ(-EINVAL, vm_wait(self->r.l2, l2_bad[i], 0, 0));
 
 	/* Flags must be zero, on either role. */
 	memset(&a, 0, sizeof(a));
@@ -396,24 +373,24 @@ TEST_F(wq, wait_bad_counter_or_flags_einval)
 	a.seen = 1;
 	a.flags = 1;
 	errno = 0;
-	EXPECT_EQ(-1, ioctl(self->l3, L3L2Q_IOC_WAIT, &a));
+	EXPECT_EQ(-1, ioctl(self->r.l3, L3L2Q_IOC_WAIT, &a));
 	EXPECT_EQ(EINVAL, errno);
 	a.counter = L3L2Q_CTR_INPUT_TAIL;
 	a.flags = 0x8000;
 	errno = 0;
-	EXPECT_EQ(-1, ioctl(self->l2, L3L2Q_IOC_WAIT, &a));
+	EXPECT_EQ(-1, ioctl(self->r.l2, L3L2Q_IOC_WAIT, &a));
 	EXPECT_EQ(EINVAL, errno);
 
 	/* A bad pointer, and the device fd, which holds no queue. */
 	errno = 0;
-	EXPECT_EQ(-1, ioctl(self->l3, L3L2Q_IOC_WAIT, (void *)8));
+	EXPECT_EQ(-1, ioctl(self->r.l3, L3L2Q_IOC_WAIT, (void *)8));
 	EXPECT_EQ(EFAULT, errno);
 	a.flags = 0;
 	errno = 0;
-	EXPECT_EQ(-1, ioctl(self->dev, L3L2Q_IOC_WAIT, &a));
+	EXPECT_EQ(-1, ioctl(self->r.dev, L3L2Q_IOC_WAIT, &a));
 	EXPECT_EQ(EPERM, errno);
 	errno = 0;
-	EXPECT_EQ(-1, ioctl(self->dev, L3L2Q_IOC_KICK));
+	EXPECT_EQ(-1, ioctl(self->r.dev, L3L2Q_IOC_KICK));
 	EXPECT_EQ(EPERM, errno);
 }
 
@@ -432,8 +409,8 @@ TEST_F(wq, wait_woken_by_kick_after_change)
 		void *m, *ctr;
 
 		child_setup();
-		m = mmap(NULL, self->len, PROT_READ | PROT_WRITE, MAP_SHARED,
-			 self->l2, 0);
+		m = mmap(NULL, self->r.len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 self->r.l2, 0);
 		if (m == MAP_FAILED)
 			_exit(1);
 		ctr = (char *)m + self->args.off.counter_offset;
@@ -441,10 +418,10 @@ TEST_F(wq, wait_woken_by_kick_after_change)
 			_exit(2);
 		store_ctr(ctr, L3L2Q_CTR_OUTPUT_TAIL, 1);
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		_exit(do_kick(self->l2) ? 3 : 0);
+		_exit(do_kick(self->r.l2) ? 3 : 0);
 	}
 	/* No deadline: a lost kick would leave it asleep (watchdog). */
-	EXPECT_EQ(0, vm_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0, FOREVER));
+	EXPECT_EQ(0, vm_wait(self->r.l3, L3L2Q_CTR_OUTPUT_TAIL, 0, FOREVER));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
@@ -497,13 +474,13 @@ static void *kicker_thread(void *arg)
 TEST_F(wq, kick_without_change_keeps_waiting)
 {
 	struct kicker k = {
-		.fd = self->l2, .target = gettid_(), .count = 12,
+		.fd = self->r.l2, .target = gettid_(), .count = 12,
 		.ctr = self->ctr, .off = L3L2Q_CTR_OUTPUT_TAIL,
 	};
 	pthread_t th;
 
 	ASSERT_EQ(0, pthread_create(&th, NULL, kicker_thread, &k));
-	EXPECT_EQ(0, vm_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0, FOREVER));
+	EXPECT_EQ(0, vm_wait(self->r.l3, L3L2Q_CTR_OUTPUT_TAIL, 0, FOREVER));
 	EXPECT_EQ(1, __atomic_load_n(&k.changed, __ATOMIC_ACQUIRE));
 	pthread_join(th, NULL);
 	EXPECT_EQ(12, k.kicks);
@@ -512,11 +489,11 @@ TEST_F(wq, kick_without_change_keeps_waiting)
 	 * change and L2's kick end it. */
 	k.kicks = 0;
 	k.changed = 0;
-	k.fd = self->l3;
-	k.last_fd = self->l2;
+	k.fd = self->r.l3;
+	k.last_fd = self->r.l2;
 	k.count = 7;
 	ASSERT_EQ(0, pthread_create(&th, NULL, kicker_thread, &k));
-	EXPECT_EQ(0, vm_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 1, FOREVER));
+	EXPECT_EQ(0, vm_wait(self->r.l3, L3L2Q_CTR_OUTPUT_TAIL, 1, FOREVER));
 	EXPECT_EQ(1, __atomic_load_n(&k.changed, __ATOMIC_ACQUIRE));
 	pthread_join(th, NULL);
 	EXPECT_EQ(7, k.kicks);
@@ -562,7 +539,7 @@ TEST_F(wq, wait_interrupted_by_signal)
 		s.stop = 0;
 		ASSERT_EQ(0, pthread_create(&th, NULL, signaller_thread, &s));
 		/* No deadline: only the signal can end it (-EINTR). */
-		EXPECT_EQ(-EINTR, vm_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
+		EXPECT_EQ(-EINTR, vm_wait(self->r.l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
 					  FOREVER));
 		s.stop = 1;
 		pthread_join(th, NULL);
@@ -580,53 +557,53 @@ TEST_F(wq, wait_interrupted_by_signal)
 TEST_F(wq, poll_in_and_out_for_both_roles)
 {
 	/* Empty rings: nothing to consume, room to produce. */
-	EXPECT_EQ((__u32)OUT_BITS, poll_mask(self->l3));
-	EXPECT_EQ((__u32)OUT_BITS, poll_mask(self->l2));
+	EXPECT_EQ((__u32)OUT_BITS, poll_mask(self->r.l3));
+	EXPECT_EQ((__u32)OUT_BITS, poll_mask(self->r.l2));
 
 	/* L3 fills the input ring: L2 may consume, L3 may not produce. */
 	store_ctr(self->ctr, L3L2Q_CTR_INPUT_TAIL, 7);
-	EXPECT_EQ((__u32)OUT_BITS, poll_mask(self->l3));
-	EXPECT_EQ((__u32)(IN_BITS | OUT_BITS), poll_mask(self->l2));
+	EXPECT_EQ((__u32)OUT_BITS, poll_mask(self->r.l3));
+	EXPECT_EQ((__u32)(IN_BITS | OUT_BITS), poll_mask(self->r.l2));
 	store_ctr(self->ctr, L3L2Q_CTR_INPUT_TAIL, 8);
-	EXPECT_EQ(0u, poll_mask(self->l3));
-	EXPECT_EQ((__u32)(IN_BITS | OUT_BITS), poll_mask(self->l2));
+	EXPECT_EQ(0u, poll_mask(self->r.l3));
+	EXPECT_EQ((__u32)(IN_BITS | OUT_BITS), poll_mask(self->r.l2));
 
 	/* L2 releases it all. */
 	store_ctr(self->ctr, L3L2Q_CTR_INPUT_HEAD, 8);
-	EXPECT_EQ((__u32)OUT_BITS, poll_mask(self->l3));
-	EXPECT_EQ((__u32)OUT_BITS, poll_mask(self->l2));
+	EXPECT_EQ((__u32)OUT_BITS, poll_mask(self->r.l3));
+	EXPECT_EQ((__u32)OUT_BITS, poll_mask(self->r.l2));
 
 	/* L2 publishes output: L3 may consume; then fills the ring. */
 	store_ctr(self->ctr, L3L2Q_CTR_OUTPUT_TAIL, 3);
-	EXPECT_EQ((__u32)(IN_BITS | OUT_BITS), poll_mask(self->l3));
-	EXPECT_EQ((__u32)OUT_BITS, poll_mask(self->l2));
+	EXPECT_EQ((__u32)(IN_BITS | OUT_BITS), poll_mask(self->r.l3));
+	EXPECT_EQ((__u32)OUT_BITS, poll_mask(self->r.l2));
 	store_ctr(self->ctr, L3L2Q_CTR_OUTPUT_TAIL, 8);
-	EXPECT_EQ((__u32)(IN_BITS | OUT_BITS), poll_mask(self->l3));
-	EXPECT_EQ(0u, poll_mask(self->l2));
+	EXPECT_EQ((__u32)(IN_BITS | OUT_BITS), poll_mask(self->r.l3));
+	EXPECT_EQ(0u, poll_mask(self->r.l2));
 	store_ctr(self->ctr, L3L2Q_CTR_OUTPUT_HEAD, 8);
-	EXPECT_EQ((__u32)OUT_BITS, poll_mask(self->l3));
-	EXPECT_EQ((__u32)OUT_BITS, poll_mask(self->l2));
+	EXPECT_EQ((__u32)OUT_BITS, poll_mask(self->r.l3));
+	EXPECT_EQ((__u32)OUT_BITS, poll_mask(self->r.l2));
 
 	/* The low 32 bits wrap: 0xfffffffe .. 5 is 7 in flight, 6 is 8. */
 	store_ctr(self->ctr, L3L2Q_CTR_INPUT_HEAD, -2);
 	store_ctr(self->ctr, L3L2Q_CTR_INPUT_TAIL, 5);
-	EXPECT_EQ((__u32)OUT_BITS, poll_mask(self->l3));
-	EXPECT_EQ((__u32)(IN_BITS | OUT_BITS), poll_mask(self->l2));
+	EXPECT_EQ((__u32)OUT_BITS, poll_mask(self->r.l3));
+	EXPECT_EQ((__u32)(IN_BITS | OUT_BITS), poll_mask(self->r.l2));
 	store_ctr(self->ctr, L3L2Q_CTR_INPUT_TAIL, 6);
-	EXPECT_EQ(0u, poll_mask(self->l3));
+	EXPECT_EQ(0u, poll_mask(self->r.l3));
 
 	/* Garbage counters (more in flight than the depth): no free slot. */
 	store_ctr(self->ctr, L3L2Q_CTR_INPUT_TAIL, 1000);
-	EXPECT_EQ(0u, poll_mask(self->l3));
+	EXPECT_EQ(0u, poll_mask(self->r.l3));
 	store_ctr(self->ctr, L3L2Q_CTR_INPUT_TAIL, -3);
-	EXPECT_EQ(0u, poll_mask(self->l3));
+	EXPECT_EQ(0u, poll_mask(self->r.l3));
 }
 
 TEST_F(wq, epoll_woken_by_kick)
 {
 	struct epoll_event ev = { .events = EPOLLIN }, out;
 	struct kicker k = {
-		.fd = self->l2, .count = 1, .ctr = self->ctr,
+		.fd = self->r.l2, .count = 1, .ctr = self->ctr,
 		.off = L3L2Q_CTR_OUTPUT_TAIL, .target = gettid_(),
 		.nr = SYS_epoll_wait,
 	};
@@ -635,7 +612,7 @@ TEST_F(wq, epoll_woken_by_kick)
 
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	ASSERT_GE(ep, 0);
-	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, self->l3, &ev));
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, self->r.l3, &ev));
 	EXPECT_EQ(0, epoll_wait(ep, &out, 1, 0));
 
 	/* Asleep in epoll_wait; a thread publishes output and kicks. */
@@ -659,7 +636,7 @@ TEST_F(wq, epoll_woken_by_kick)
 	 */
 	store_ctr(self->ctr, L3L2Q_CTR_OUTPUT_TAIL, 2);
 	EXPECT_EQ(0, epoll_wait(ep, &out, 1, 100));
-	ASSERT_EQ(0, do_kick(self->l2));
+	ASSERT_EQ(0, do_kick(self->r.l2));
 	EXPECT_EQ(1, epoll_wait(ep, &out, 1, WATCHDOG_MS));
 	EXPECT_NE(0u, out.events & EPOLLIN);
 	close(ep);
@@ -685,63 +662,63 @@ TEST_F(wq, eventfd_signalled_by_kick)
 
 	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	ASSERT_GE(efd, 0);
-	ASSERT_EQ(0, set_eventfd(self->l3, efd));
+	ASSERT_EQ(0, set_eventfd(self->r.l3, efd));
 	EXPECT_EQ(0, efd_read(efd));
 
 	/* L2's kick signals L3's eventfd; L3's own kick does not. */
-	ASSERT_EQ(0, do_kick(self->l2));
+	ASSERT_EQ(0, do_kick(self->r.l2));
 	EXPECT_EQ(1, efd_read(efd));
-	ASSERT_EQ(0, do_kick(self->l3));
+	ASSERT_EQ(0, do_kick(self->r.l3));
 	EXPECT_EQ(0, efd_read(efd));
-	ASSERT_EQ(0, do_kick(self->l2));
-	ASSERT_EQ(0, do_kick(self->l2));
+	ASSERT_EQ(0, do_kick(self->r.l2));
+	ASSERT_EQ(0, do_kick(self->r.l2));
 	EXPECT_EQ(2, efd_read(efd));
 
 	/* The driver holds its own reference: closing ours is fine. */
 	close(efd);
-	ASSERT_EQ(0, do_kick(self->l2));
+	ASSERT_EQ(0, do_kick(self->r.l2));
 
 	/* A second registration replaces the first. */
 	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	efd2 = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	ASSERT_GE(efd, 0);
 	ASSERT_GE(efd2, 0);
-	ASSERT_EQ(0, set_eventfd(self->l3, efd));
-	ASSERT_EQ(0, set_eventfd(self->l3, efd2));
-	ASSERT_EQ(0, do_kick(self->l2));
+	ASSERT_EQ(0, set_eventfd(self->r.l3, efd));
+	ASSERT_EQ(0, set_eventfd(self->r.l3, efd2));
+	ASSERT_EQ(0, do_kick(self->r.l2));
 	EXPECT_EQ(0, efd_read(efd));
 	EXPECT_EQ(1, efd_read(efd2));
 
 	/* Unregistered: nothing is signalled. */
-	ASSERT_EQ(0, set_eventfd(self->l3, -1));
-	ASSERT_EQ(0, set_eventfd(self->l3, -1));
-	ASSERT_EQ(0, do_kick(self->l2));
+	ASSERT_EQ(0, set_eventfd(self->r.l3, -1));
+	ASSERT_EQ(0, set_eventfd(self->r.l3, -1));
+	ASSERT_EQ(0, do_kick(self->r.l2));
 	EXPECT_EQ(0, efd_read(efd2));
 
 	/* L2 has its own. */
-	ASSERT_EQ(0, set_eventfd(self->l2, efd));
-	ASSERT_EQ(0, do_kick(self->l3));
+	ASSERT_EQ(0, set_eventfd(self->r.l2, efd));
+	ASSERT_EQ(0, do_kick(self->r.l3));
 	EXPECT_EQ(1, efd_read(efd));
 	EXPECT_EQ(0, efd_read(efd2));
 
 	/* Bad arguments. */
 	ASSERT_EQ(0, pipe(p));
-	EXPECT_EQ(-EINVAL, set_eventfd(self->l3, p[0]));
-	EXPECT_EQ(-EBADF, set_eventfd(self->l3, 9999));
-	EXPECT_EQ(-EBADF, set_eventfd(self->l3, -2));
+	EXPECT_EQ(-EINVAL, set_eventfd(self->r.l3, p[0]));
+	EXPECT_EQ(-EBADF, set_eventfd(self->r.l3, 9999));
+	EXPECT_EQ(-EBADF, set_eventfd(self->r.l3, -2));
 	memset(&a, 0, sizeof(a));
 	a.fd = efd;
 	a.flags = 1;
 	errno = 0;
-	EXPECT_EQ(-1, ioctl(self->l3, L3L2Q_IOC_SET_EVENTFD, &a));
+	EXPECT_EQ(-1, ioctl(self->r.l3, L3L2Q_IOC_SET_EVENTFD, &a));
 	EXPECT_EQ(EINVAL, errno);
 	a.flags = 0;
 	a.resv = 1;
 	errno = 0;
-	EXPECT_EQ(-1, ioctl(self->l3, L3L2Q_IOC_SET_EVENTFD, &a));
+	EXPECT_EQ(-1, ioctl(self->r.l3, L3L2Q_IOC_SET_EVENTFD, &a));
 	EXPECT_EQ(EINVAL, errno);
 	errno = 0;
-	EXPECT_EQ(-1, ioctl(self->dev, L3L2Q_IOC_SET_EVENTFD, &a));
+	EXPECT_EQ(-1, ioctl(self->r.dev, L3L2Q_IOC_SET_EVENTFD, &a));
 	EXPECT_EQ(EPERM, errno);
 	close(p[0]);
 	close(p[1]);
@@ -752,7 +729,7 @@ TEST_F(wq, eventfd_signalled_by_kick)
 /* Replacing and unregistering while another thread kicks in a loop. */
 TEST_F(wq, eventfd_replace_while_kicking)
 {
-	struct kicker k = { .fd = self->l2, .count = ~0u };
+	struct kicker k = { .fd = self->r.l2, .count = ~0u };
 	pthread_t th;
 	int i, efd;
 
@@ -761,12 +738,12 @@ TEST_F(wq, eventfd_replace_while_kicking)
 	for (i = 0; i < 3000 ||
 		    !__atomic_load_n(&k.kicks, __ATOMIC_ACQUIRE); i++) {
 		if (i % 3 == 2) {
-			ASSERT_EQ(0, set_eventfd(self->l3, -1));
+			ASSERT_EQ(0, set_eventfd(self->r.l3, -1));
 			continue;
 		}
 		efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		ASSERT_GE(efd, 0);
-		ASSERT_EQ(0, set_eventfd(self->l3, efd));
+		ASSERT_EQ(0, set_eventfd(self->r.l3, efd));
 		close(efd);
 	}
 	__atomic_store_n(&k.stop, 1, __ATOMIC_RELEASE);
@@ -775,8 +752,8 @@ TEST_F(wq, eventfd_replace_while_kicking)
 
 	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	ASSERT_GE(efd, 0);
-	ASSERT_EQ(0, set_eventfd(self->l3, efd));
-	ASSERT_EQ(0, do_kick(self->l2));
+	ASSERT_EQ(0, set_eventfd(self->r.l3, efd));
+	ASSERT_EQ(0, do_kick(self->r.l2));
 	EXPECT_EQ(1, efd_read(efd));
 	close(efd);
 }
@@ -794,36 +771,36 @@ TEST_F(wq, uring_wait_completes_on_kick)
 	ASSERT_EQ(0, io_uring_queue_init(8, &ring, 0));
 
 	/* L3 waits for output. */
-	ASSERT_EQ(1, submit_wait(&ring, self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
+	ASSERT_EQ(1, submit_wait(&ring, self->r.l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
 				 FOREVER, 42));
 	EXPECT_EQ(-ETIME, get_cqe(&ring, 100, &res, &ud));
 	EXPECT_EQ(1, dbg_num(self->id, "uring_pending"));
 	/* A kick with nothing new leaves it queued; so does L3's own. */
-	ASSERT_EQ(0, do_kick(self->l2));
-	ASSERT_EQ(0, do_kick(self->l3));
+	ASSERT_EQ(0, do_kick(self->r.l2));
+	ASSERT_EQ(0, do_kick(self->r.l3));
 	EXPECT_EQ(-ETIME, get_cqe(&ring, 100, &res, &ud));
 	/* The change, then the kick. */
 	store_ctr(self->ctr, L3L2Q_CTR_OUTPUT_TAIL, 1);
-	ASSERT_EQ(0, do_kick(self->l2));
+	ASSERT_EQ(0, do_kick(self->r.l2));
 	ASSERT_EQ(0, get_cqe(&ring, WATCHDOG_MS, &res, &ud));
 	EXPECT_EQ(0, res);
 	EXPECT_EQ(42ull, ud);
 	EXPECT_EQ(0, dbg_num(self->id, "uring_pending"));
 
 	/* L2 waits for input, woken by L3; two at once, one completes. */
-	ASSERT_EQ(1, submit_wait(&ring, self->l2, L3L2Q_CTR_INPUT_TAIL, 0,
+	ASSERT_EQ(1, submit_wait(&ring, self->r.l2, L3L2Q_CTR_INPUT_TAIL, 0,
 				 FOREVER, 7));
-	ASSERT_EQ(1, submit_wait(&ring, self->l2, L3L2Q_CTR_OUTPUT_HEAD, 0,
+	ASSERT_EQ(1, submit_wait(&ring, self->r.l2, L3L2Q_CTR_OUTPUT_HEAD, 0,
 				 FOREVER, 8));
 	EXPECT_EQ(2, dbg_num(self->id, "uring_pending"));
 	store_ctr(self->ctr, L3L2Q_CTR_INPUT_TAIL, 1);
-	ASSERT_EQ(0, do_kick(self->l3));
+	ASSERT_EQ(0, do_kick(self->r.l3));
 	ASSERT_EQ(0, get_cqe(&ring, WATCHDOG_MS, &res, &ud));
 	EXPECT_EQ(0, res);
 	EXPECT_EQ(7ull, ud);
 	EXPECT_EQ(-ETIME, get_cqe(&ring, 100, &res, &ud));
 	store_ctr(self->ctr, L3L2Q_CTR_OUTPUT_HEAD, 1);
-	ASSERT_EQ(0, do_kick(self->l3));
+	ASSERT_EQ(0, do_kick(self->r.l3));
 	ASSERT_EQ(0, get_cqe(&ring, WATCHDOG_MS, &res, &ud));
 	EXPECT_EQ(0, res);
 	EXPECT_EQ(8ull, ud);
@@ -840,7 +817,7 @@ TEST_F(wq, uring_wait_deadline)
 
 	ASSERT_EQ(0, io_uring_queue_init(8, &ring, 0));
 	t0 = l3l2q_now_ns();
-	ASSERT_EQ(1, submit_wait(&ring, self->l3, L3L2Q_CTR_INPUT_HEAD, 0,
+	ASSERT_EQ(1, submit_wait(&ring, self->r.l3, L3L2Q_CTR_INPUT_HEAD, 0,
 				 t0 + 300 * MS, 1));
 	ASSERT_EQ(0, get_cqe(&ring, WATCHDOG_MS, &res, &ud));
 	dt = l3l2q_now_ns() - t0;
@@ -850,7 +827,7 @@ TEST_F(wq, uring_wait_deadline)
 	/* Several deadlines on one role's timer, out of order. */
 	t0 = l3l2q_now_ns();
 	for (i = 0; i < 4; i++)
-		ASSERT_EQ(1, submit_wait(&ring, self->l3,
+		ASSERT_EQ(1, submit_wait(&ring, self->r.l3,
 					 L3L2Q_CTR_OUTPUT_TAIL, 0,
 					 t0 + (__u64)(400 - 100 * i) * MS,
 					 (__u64)(10 + i)));
@@ -870,50 +847,50 @@ TEST_F(wq, uring_wait_immediate_results)
 
 	/* Already differs, whatever the deadline. */
 	store_ctr(self->ctr, L3L2Q_CTR_OUTPUT_TAIL, 3);
-	ASSERT_EQ(0, uring_wait_sync(self->l3, L3L2Q_IOC_WAIT,
+	ASSERT_EQ(0, uring_wait_sync(self->r.l3, L3L2Q_IOC_WAIT,
 				     L3L2Q_CTR_OUTPUT_TAIL, 0, 0, FOREVER,
 				     &res));
 	EXPECT_EQ(0, res);
-	ASSERT_EQ(0, uring_wait_sync(self->l3, L3L2Q_IOC_WAIT,
+	ASSERT_EQ(0, uring_wait_sync(self->r.l3, L3L2Q_IOC_WAIT,
 				     L3L2Q_CTR_OUTPUT_TAIL, 0, 2, 0, &res));
 	EXPECT_EQ(0, res);
 	/* Deadline 0 or past. */
-	ASSERT_EQ(0, uring_wait_sync(self->l3, L3L2Q_IOC_WAIT,
+	ASSERT_EQ(0, uring_wait_sync(self->r.l3, L3L2Q_IOC_WAIT,
 				     L3L2Q_CTR_OUTPUT_TAIL, 0, 3, 0, &res));
 	EXPECT_EQ(-ETIMEDOUT, res);
-	ASSERT_EQ(0, uring_wait_sync(self->l2, L3L2Q_IOC_WAIT,
+	ASSERT_EQ(0, uring_wait_sync(self->r.l2, L3L2Q_IOC_WAIT,
 				     L3L2Q_CTR_INPUT_TAIL, 0, 0,
 				     l3l2q_now_ns() - 1, &res));
 	EXPECT_EQ(-ETIMEDOUT, res);
 	/* Bad counter for the role, flags, another command. */
-	ASSERT_EQ(0, uring_wait_sync(self->l3, L3L2Q_IOC_WAIT,
+	ASSERT_EQ(0, uring_wait_sync(self->r.l3, L3L2Q_IOC_WAIT,
 				     L3L2Q_CTR_INPUT_TAIL, 0, 0, FOREVER,
 				     &res));
 	EXPECT_EQ(-EINVAL, res);
-	ASSERT_EQ(0, uring_wait_sync(self->l2, L3L2Q_IOC_WAIT,
+	ASSERT_EQ(0, uring_wait_sync(self->r.l2, L3L2Q_IOC_WAIT,
 				     L3L2Q_CTR_OUTPUT_TAIL, 0, 0, FOREVER,
 				     &res));
 	EXPECT_EQ(-EINVAL, res);
-	ASSERT_EQ(0, uring_wait_sync(self->l3, L3L2Q_IOC_WAIT,
+	ASSERT_EQ(0, uring_wait_sync(self->r.l3, L3L2Q_IOC_WAIT,
 				     L3L2Q_CTR_L2_ABORT, 0, 0, FOREVER, &res));
 	EXPECT_EQ(-EINVAL, res);
-	ASSERT_EQ(0, uring_wait_sync(self->l3, L3L2Q_IOC_WAIT,
+	ASSERT_EQ(0, uring_wait_sync(self->r.l3, L3L2Q_IOC_WAIT,
 				     L3L2Q_CTR_OUTPUT_TAIL, 1, 3, FOREVER,
 				     &res));
 	EXPECT_EQ(-EINVAL, res);
-	ASSERT_EQ(0, uring_wait_sync(self->l3, L3L2Q_IOC_KICK,
+	ASSERT_EQ(0, uring_wait_sync(self->r.l3, L3L2Q_IOC_KICK,
 				     L3L2Q_CTR_OUTPUT_TAIL, 0, 3, FOREVER,
 				     &res));
 	EXPECT_EQ(-ENOTTY, res);
 	/* No uring_cmd on the device fd. */
-	ASSERT_EQ(0, uring_wait_sync(self->dev, L3L2Q_IOC_WAIT,
+	ASSERT_EQ(0, uring_wait_sync(self->r.dev, L3L2Q_IOC_WAIT,
 				     L3L2Q_CTR_OUTPUT_TAIL, 0, 3, FOREVER,
 				     &res));
 	EXPECT_LT(res, 0);
 	/* Peer dead, counter unchanged: at once. */
-	close(self->l2);
-	self->l2 = -1;
-	ASSERT_EQ(0, uring_wait_sync(self->l3, L3L2Q_IOC_WAIT,
+	close(self->r.l2);
+	self->r.l2 = -1;
+	ASSERT_EQ(0, uring_wait_sync(self->r.l3, L3L2Q_IOC_WAIT,
 				     L3L2Q_CTR_OUTPUT_TAIL, 0, 3, FOREVER,
 				     &res));
 	EXPECT_EQ(-ECONNRESET, res);
@@ -939,7 +916,7 @@ TEST_F(wq, uring_wait_sqe128_and_async)
 						 0));
 		sqe = io_uring_get_sqe(&ring);
 		ASSERT_NE(NULL, sqe);
-		prep_wait(sqe, self->l3, L3L2Q_IOC_WAIT, L3L2Q_CTR_OUTPUT_TAIL,
+		prep_wait(sqe, self->r.l3, L3L2Q_IOC_WAIT, L3L2Q_CTR_OUTPUT_TAIL,
 			  0, pass, FOREVER, 100 + pass);
 		if (pass == 2)
 			sqe->flags |= IOSQE_ASYNC;
@@ -949,7 +926,7 @@ TEST_F(wq, uring_wait_sqe128_and_async)
 		EXPECT_EQ(-ETIME, get_cqe(&ring, 100, &res, &ud));
 		EXPECT_EQ(1, dbg_num(self->id, "uring_pending"));
 		store_ctr(self->ctr, L3L2Q_CTR_OUTPUT_TAIL, pass + 1);
-		ASSERT_EQ(0, do_kick(self->l2));
+		ASSERT_EQ(0, do_kick(self->r.l2));
 		ASSERT_EQ(0, get_cqe(&ring, WATCHDOG_MS, &res, &ud));
 		EXPECT_EQ(0, res);
 		EXPECT_EQ((__u64)(100 + pass), ud);
@@ -967,24 +944,24 @@ TEST_F(wq, uring_poll_add_completes_on_kick)
 
 	ASSERT_EQ(0, io_uring_queue_init(8, &ring, 0));
 	sqe = io_uring_get_sqe(&ring);
-	io_uring_prep_poll_add(sqe, self->l3, POLLIN);
+	io_uring_prep_poll_add(sqe, self->r.l3, POLLIN);
 	sqe->user_data = 5;
 	ASSERT_EQ(1, io_uring_submit(&ring));
 	EXPECT_EQ(-ETIME, get_cqe(&ring, 100, &res, &ud));
 	store_ctr(self->ctr, L3L2Q_CTR_OUTPUT_TAIL, 1);
-	ASSERT_EQ(0, do_kick(self->l2));
+	ASSERT_EQ(0, do_kick(self->r.l2));
 	ASSERT_EQ(0, get_cqe(&ring, WATCHDOG_MS, &res, &ud));
 	EXPECT_EQ(5ull, ud);
 	EXPECT_NE(0, res & POLLIN);
 
 	/* And L2 polling for input. */
 	sqe = io_uring_get_sqe(&ring);
-	io_uring_prep_poll_add(sqe, self->l2, POLLIN);
+	io_uring_prep_poll_add(sqe, self->r.l2, POLLIN);
 	sqe->user_data = 6;
 	ASSERT_EQ(1, io_uring_submit(&ring));
 	EXPECT_EQ(-ETIME, get_cqe(&ring, 100, &res, &ud));
 	store_ctr(self->ctr, L3L2Q_CTR_INPUT_TAIL, 1);
-	ASSERT_EQ(0, do_kick(self->l3));
+	ASSERT_EQ(0, do_kick(self->r.l3));
 	ASSERT_EQ(0, get_cqe(&ring, WATCHDOG_MS, &res, &ud));
 	EXPECT_EQ(6ull, ud);
 	EXPECT_NE(0, res & POLLIN);
@@ -1027,7 +1004,7 @@ TEST_F_TIMEOUT(wq, uring_wait_of_exiting_task, 600)
 		child_setup();
 		if (io_uring_queue_init(4, &ring, 0))
 			_exit(1);
-		if (submit_wait(&ring, self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
+		if (submit_wait(&ring, self->r.l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
 				l3l2q_now_ns() + never, 1) != 1)
 			_exit(2);
 		if (write(p[1], "q", 1) != 1)
@@ -1042,20 +1019,20 @@ TEST_F_TIMEOUT(wq, uring_wait_of_exiting_task, 600)
 	close(p[0]);
 	if (!cancels) {
 		store_ctr(self->ctr, L3L2Q_CTR_OUTPUT_TAIL, 1);
-		EXPECT_EQ(0, do_kick(self->l2));
+		EXPECT_EQ(0, do_kick(self->r.l2));
 	}
 	EXPECT_TRUE(dbg_wait_value(self->id, "uring_pending", 0, WATCHDOG_MS));
 	EXPECT_EQ(1, dbg_num(self->id, "uring_waits"));
 
 	/* A ring closed with a command queued: the close does not wait. */
 	ASSERT_EQ(0, io_uring_queue_init(4, &ring, 0));
-	ASSERT_EQ(1, submit_wait(&ring, self->l2, L3L2Q_CTR_INPUT_TAIL, 0,
+	ASSERT_EQ(1, submit_wait(&ring, self->r.l2, L3L2Q_CTR_INPUT_TAIL, 0,
 				 l3l2q_now_ns() + never, 1));
 	EXPECT_EQ(1, dbg_num(self->id, "uring_pending"));
 	io_uring_queue_exit(&ring);
 	if (!cancels) {
 		store_ctr(self->ctr, L3L2Q_CTR_INPUT_TAIL, 1);
-		EXPECT_EQ(0, do_kick(self->l3));
+		EXPECT_EQ(0, do_kick(self->r.l3));
 	}
 	EXPECT_TRUE(dbg_wait_value(self->id, "uring_pending", 0, WATCHDOG_MS));
 }
@@ -1080,14 +1057,14 @@ TEST_F_TIMEOUT(wq, uring_wait_cap_policy, 600)
 	ASSERT_EQ(0, write_param("uring_max_wait_ms", 500));
 	ASSERT_EQ(0, io_uring_queue_init(4, &ring, 0));
 	t0 = l3l2q_now_ns();
-	ASSERT_EQ(1, submit_wait(&ring, self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
+	ASSERT_EQ(1, submit_wait(&ring, self->r.l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
 				 FOREVER, 1));
 	if (cancels) {
 		/* Past the cap and still queued (a slow machine only makes
 		 * this easier to pass, never fail). */
 		EXPECT_EQ(-ETIME, get_cqe(&ring, 1200, &res, &ud));
 		store_ctr(self->ctr, L3L2Q_CTR_OUTPUT_TAIL, 1);
-		EXPECT_EQ(0, do_kick(self->l2));
+		EXPECT_EQ(0, do_kick(self->r.l2));
 		ASSERT_EQ(0, get_cqe(&ring, WATCHDOG_MS, &res, &ud));
 		EXPECT_EQ(0, res);
 	} else {
@@ -1098,7 +1075,7 @@ TEST_F_TIMEOUT(wq, uring_wait_cap_policy, 600)
 		/* A nearer deadline of the caller still wins. */
 		ASSERT_EQ(0, write_param("uring_max_wait_ms", 3600000));
 		t0 = l3l2q_now_ns();
-		ASSERT_EQ(1, submit_wait(&ring, self->l3,
+		ASSERT_EQ(1, submit_wait(&ring, self->r.l3,
 					 L3L2Q_CTR_OUTPUT_TAIL, 0,
 					 t0 + 100 * MS, 2));
 		ASSERT_EQ(0, get_cqe(&ring, WATCHDOG_MS, &res, &ud));
@@ -1160,34 +1137,34 @@ static void peer_death(struct __test_metadata *_metadata,
 		char c;
 
 		child_setup();
-		close(self->l3);
+		close(self->r.l3);
 		close(go[1]);
 		if (read(go[0], &c, 1) == 1)
-			close(self->l2);
+			close(self->r.l2);
 		for (;;)
 			pause();
 	}
 	close(go[0]);
-	close(self->l2);	/* the child holds the L2 role now */
-	self->l2 = -1;
+	close(self->r.l2);	/* the child holds the L2 role now */
+	self->r.l2 = -1;
 	k.child = pid;
 	k.go_fd = kill9 ? -1 : go[1];
 
 	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	ASSERT_GE(efd, 0);
-	ASSERT_EQ(0, set_eventfd(self->l3, efd));
+	ASSERT_EQ(0, set_eventfd(self->r.l3, efd));
 	ASSERT_EQ(0, io_uring_queue_init(4, &ring, 0));
-	ASSERT_EQ(1, submit_wait(&ring, self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
+	ASSERT_EQ(1, submit_wait(&ring, self->r.l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
 				 FOREVER, 1));
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	ASSERT_GE(ep, 0);
-	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, self->l3, &ev));
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, self->r.l3, &ev));
 	EXPECT_EQ(0, epoll_wait(ep, &out, 1, 0));
-	EXPECT_EQ(0u, poll_mask(self->l3) & (POLLHUP | POLLERR));
+	EXPECT_EQ(0u, poll_mask(self->r.l3) & (POLLHUP | POLLERR));
 	EXPECT_EQ(0, efd_read(efd));
 
 	ASSERT_EQ(0, pthread_create(&th, NULL, killer_thread, &k));
-	EXPECT_EQ(-ECONNRESET, vm_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
+	EXPECT_EQ(-ECONNRESET, vm_wait(self->r.l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
 				       FOREVER));
 	pthread_join(th, NULL);
 	ASSERT_EQ(1, k.done);
@@ -1202,22 +1179,22 @@ static void peer_death(struct __test_metadata *_metadata,
 	EXPECT_GE(efd_read(efd), 1);
 	/* poll and epoll. */
 	EXPECT_EQ((__u32)(POLLHUP | POLLERR),
-		  poll_mask(self->l3) & (POLLHUP | POLLERR));
+		  poll_mask(self->r.l3) & (POLLHUP | POLLERR));
 	ASSERT_EQ(1, epoll_wait(ep, &out, 1, WATCHDOG_MS));
 	EXPECT_EQ((__u32)(EPOLLHUP | EPOLLERR),
 		  out.events & (EPOLLHUP | EPOLLERR));
 
 	/* Later waits end at once; published data still comes first. */
-	EXPECT_EQ(-ECONNRESET, vm_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
+	EXPECT_EQ(-ECONNRESET, vm_wait(self->r.l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
 				       FOREVER));
-	EXPECT_EQ(-ECONNRESET, vm_wait(self->l3, L3L2Q_CTR_INPUT_HEAD, 0, 0));
-	ASSERT_EQ(0, uring_wait_sync(self->l3, L3L2Q_IOC_WAIT,
+	EXPECT_EQ(-ECONNRESET, vm_wait(self->r.l3, L3L2Q_CTR_INPUT_HEAD, 0, 0));
+	ASSERT_EQ(0, uring_wait_sync(self->r.l3, L3L2Q_IOC_WAIT,
 				     L3L2Q_CTR_OUTPUT_TAIL, 0, 0, FOREVER,
 				     &res));
 	EXPECT_EQ(-ECONNRESET, res);
 	store_ctr(self->ctr, L3L2Q_CTR_OUTPUT_TAIL, 1);
-	EXPECT_EQ(0, vm_wait(self->l3, L3L2Q_CTR_OUTPUT_TAIL, 0, FOREVER));
-	EXPECT_EQ(0, do_kick(self->l3));
+	EXPECT_EQ(0, vm_wait(self->r.l3, L3L2Q_CTR_OUTPUT_TAIL, 0, FOREVER));
+	EXPECT_EQ(0, do_kick(self->r.l3));
 	EXPECT_EQ(0, dbg_num(self->id, "uring_pending"));
 
 	kill(pid, SIGKILL);
@@ -1258,21 +1235,21 @@ static void *l2_wait_thread(void *arg)
 /* The other direction: L3 goes, a WAIT on the L2 fd ends. */
 TEST_F(wq, l3_death_ends_l2_wait)
 {
-	struct l2_waiter w = { .fd = self->l2, .ret = 1 };
+	struct l2_waiter w = { .fd = self->r.l2, .ret = 1 };
 	pthread_t th;
 
 	ASSERT_EQ(0, pthread_create(&th, NULL, l2_wait_thread, &w));
 	while (!__atomic_load_n(&w.ready, __ATOMIC_ACQUIRE))
 		sleep_ms(1);
 	ASSERT_TRUE(vm_wait_blocked(w.tid, SYS_ioctl));
-	munmap(self->map, self->len);
-	self->map = MAP_FAILED;
-	close(self->l3);
-	self->l3 = -1;
+	munmap(self->r.map, self->r.len);
+	self->r.map = MAP_FAILED;
+	close(self->r.l3);
+	self->r.l3 = -1;
 	pthread_join(th, NULL);	/* no deadline: only the death ends it */
 	EXPECT_EQ(-ECONNRESET, w.ret);
 	EXPECT_EQ((__u32)(POLLHUP | POLLERR),
-		  poll_mask(self->l2) & (POLLHUP | POLLERR));
+		  poll_mask(self->r.l2) & (POLLHUP | POLLERR));
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1438,7 +1415,7 @@ static void stress(struct __test_metadata *_metadata,
 	int use_uring = via == VIA_URING;
 	struct io_uring ring;
 	struct side me = {
-		.fd = self->l3, .ctrl = self->map, .ctr = self->ctr,
+		.fd = self->r.l3, .ctrl = self->r.map, .ctr = self->ctr,
 		.my_wake = L3L2Q_CTRL_L3_WAKE, .peer_wake = L3L2Q_CTRL_L2_WAKE,
 		.my_bit = L3L2Q_WAKE_OUTPUT_AVAIL,
 		.peer_bit = L3L2Q_WAKE_OUTPUT_SPACE,
@@ -1458,7 +1435,7 @@ static void stress(struct __test_metadata *_metadata,
 	ASSERT_GE(pid, 0);
 	if (pid == 0) {
 		struct side s = {
-			.fd = self->l2,
+			.fd = self->r.l2,
 			.my_wake = L3L2Q_CTRL_L2_WAKE,
 			.peer_wake = L3L2Q_CTRL_L3_WAKE,
 			.my_bit = L3L2Q_WAKE_OUTPUT_SPACE,
@@ -1471,10 +1448,10 @@ static void stress(struct __test_metadata *_metadata,
 		void *m;
 
 		child_setup();
-		close(self->l3);
+		close(self->r.l3);
 		close(report[0]);
-		m = mmap(NULL, self->len, PROT_READ | PROT_WRITE, MAP_SHARED,
-			 self->l2, 0);
+		m = mmap(NULL, self->r.len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 self->r.l2, 0);
 		if (m == MAP_FAILED)
 			_exit(1);
 		s.ctrl = m;
@@ -1503,8 +1480,8 @@ static void stress(struct __test_metadata *_metadata,
 		_exit(i > iters ? 0 : 2);
 	}
 	close(report[1]);
-	close(self->l2);	/* the child's death must end our waits */
-	self->l2 = -1;
+	close(self->r.l2);	/* the child's death must end our waits */
+	self->r.l2 = -1;
 
 	if (use_uring)
 		ASSERT_EQ(0, io_uring_queue_init(4, &ring, 0));
