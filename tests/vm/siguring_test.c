@@ -775,6 +775,78 @@ TEST_F_TIMEOUT(su, last_munmap_cancels, 300)
 }
 
 /*
+ * A command on a registered file: the ring holds the file, so closing
+ * the fd neither cancels the command nor kills the role; it ends
+ * normally.  And one issued from io-wq (IOSQE_ASYNC), which reads and
+ * writes the entries from the worker and the task-work callback.
+ */
+TEST_F_TIMEOUT(su, registered_file_and_async_issue, 300)
+{
+	struct l3l2q_sig_layout l;
+	struct l3l2q_sig_waitv v[2];
+	struct l3l2q_sig_wait_args a;
+	struct io_uring_sqe *sqe;
+	int l3, l2, res = 1, fixed;
+	unsigned char seen[2] = { 0, 0 };
+	unsigned int i;
+	__u64 ud = 0;
+	void *m2;
+
+	ASSERT_EQ(0, create_sig(self->dev, &l3, &l2, &l));
+	m2 = mmap(NULL, l.total_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, l2,
+		  0);
+	ASSERT_NE(MAP_FAILED, m2);
+	fixed = l3;
+	ASSERT_EQ(0, io_uring_register_files(&self->ring, &fixed, 1));
+	set_v(&v[0], 0, L3L2Q_SIG_CMP_GE, 1);
+	set_v(&v[1], 1, L3L2Q_SIG_CMP_GE, 1);
+	memset(&a, 0, sizeof(a));
+	a.waitv = (__u64)(uintptr_t)&v[0];
+	a.nr = 1;
+	a.deadline_ns = FOREVER;
+	sqe = io_uring_get_sqe(&self->ring);
+	ASSERT_NE(NULL, sqe);
+	/* Registered file index 0 as the SQE's fd. */
+	ASSERT_EQ(0, l3l2q_sig_prep_wait(sqe, 0, &a));
+	io_uring_sqe_set_data64(sqe, 0);
+	sqe->flags |= IOSQE_FIXED_FILE;
+	sqe = io_uring_get_sqe(&self->ring);
+	ASSERT_NE(NULL, sqe);
+	a.waitv = (__u64)(uintptr_t)&v[1];
+	ASSERT_EQ(0, l3l2q_sig_prep_wait(sqe, l3, &a));
+	io_uring_sqe_set_data64(sqe, 1);
+	sqe->flags |= IOSQE_ASYNC;
+	ASSERT_EQ(2, io_uring_submit(&self->ring));
+	EXPECT_EQ(0, peek_cqe(&self->ring, &res, &ud));
+	/* Wait for the io-wq issue to have queued it: both are waiters. */
+	EXPECT_EQ(0, dbg_until(fd_queue_id(l2, NULL, 0), "l3_kernel_waiters",
+			       2));
+	close(l3);
+	/* The async one holds the file too; the fixed one is the ring's. */
+	EXPECT_EQ(-ETIMEDOUT, ioctl_wait1(l2, 0, L3L2Q_SIG_CMP_GE, 1, 0));
+	EXPECT_EQ(0, peek_cqe(&self->ring, &res, &ud));
+
+	notify(m2, &l, 0, 1, -1, 0);
+	notify(m2, &l, 1, 2, l2, 0);
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, get_cqe(&self->ring, CQE_MS, &res, &ud));
+		ASSERT_LT(ud, 2ull);
+		EXPECT_EQ(0, seen[ud]);
+		seen[ud] = 1;
+		EXPECT_EQ(0, res);
+	}
+	EXPECT_EQ(1ull, v[0].value);
+	EXPECT_EQ(2ull, v[1].value);
+	EXPECT_EQ(1u, v[1].ready);
+	ASSERT_EQ(0, io_uring_unregister_files(&self->ring));
+	/* The ring was the last holder. */
+	EXPECT_EQ(-ECONNRESET, ioctl_wait1(l2, 5, L3L2Q_SIG_CMP_GE, 1,
+					   vm_now_ns() + 60 * SEC));
+	munmap(m2, l.total_bytes);
+	close(l2);
+}
+
+/*
  * The submitter exits with a command pending: nothing is left behind.
  * 6.7+ cancels it at the exit; 6.1 cannot, and its uring_max_wait_ms cap
  * (set short here) ends it.  Either way the role's waiter count returns
