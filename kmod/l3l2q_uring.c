@@ -394,7 +394,9 @@ void l3l2q_uring_wake_locked(struct l3l2q_end *end, bool force)
  * WAITs, nobody holds the role any more but those commands: they are
  * cancelled (-ECANCELED), so that the file is released and the peer sees
  * the role die.  A reference anyone else holds (another fd, a mapping, a
- * ring's registered file, a passing fget()) keeps them pending.
+ * ring's registered file, a passing fget()) keeps them pending.  A
+ * signals role's io_uring SIG_WAITs (end->nr_sig_ufile) count and are
+ * cancelled the same way (l3l2q_siguring_cancel_all()).
  */
 void l3l2q_uring_user_gone(struct l3l2q_end *end, struct file *file)
 {
