@@ -333,6 +333,8 @@ struct l3l2q_end {
 	atomic_t nr_kind_waiters;
 	atomic64_t nr_kind_checks;	/* wake-ups that looked at one */
 	atomic64_t nr_kind_wakes;	/* of those, the ones that woke it */
+	/* Pending io_uring SIG_WAITs holding the role file (l3l2q_siguring.c). */
+	atomic_t nr_sig_ufile;
 };
 
 struct l3l2q_region {
@@ -445,6 +447,17 @@ long l3l2q_sig_ioctl(struct l3l2q_end *end, unsigned int cmd,
 void l3l2q_sig_release(struct l3l2q_end *end);
 bool l3l2q_sig_watch_ready(struct l3l2q_end *end);
 void l3l2q_sig_show_waiters(struct seq_file *m, struct l3l2q_end *end);
+int l3l2q_sig_eval(struct l3l2q_end *end, struct l3l2q_sig_waitv *v, u32 nr,
+		   bool all, bool out);
+int l3l2q_sig_validate_waitv(struct l3l2q_region *r,
+			     const struct l3l2q_sig_waitv *v, u32 nr);
+int l3l2q_sig_waiter_get(struct l3l2q_end *end);
+
+/* l3l2q_siguring.c: SIG_WAIT as an io_uring command, on end->wq */
+int l3l2q_siguring_cmd(struct l3l2q_end *end, struct io_uring_cmd *ioucmd,
+		       unsigned int issue_flags);
+void l3l2q_siguring_cancel_all(struct l3l2q_end *end);
+bool l3l2q_siguring_wqe_ready(struct wait_queue_entry *wqe);
 
 /* l3l2q_wait.c: WAIT, KICK, SET_EVENTFD, poll, wake-ups on death */
 void l3l2q_end_init(struct l3l2q_end *end);
@@ -474,6 +487,7 @@ void l3l2q_uring_destroy(struct l3l2q_end *end);
 void l3l2q_uring_wake_locked(struct l3l2q_end *end, bool force);
 void l3l2q_uring_user_gone(struct l3l2q_end *end, struct file *file);
 int l3l2q_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags);
+ktime_t l3l2q_uring_deadline(u64 deadline_ns, ktime_t now);
 
 /* l3l2q_pci.c: the ivshmem PCI driver, a backend per device */
 int l3l2q_pci_init(void);

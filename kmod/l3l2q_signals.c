@@ -172,6 +172,17 @@ static void l3l2q_sig_show(struct seq_file *m, struct l3l2q_region *r)
 	l3l2q_sig_show_waiters(m, &r->ends[L3L2Q_END_L2]);
 }
 
+/*
+ * The role's file was released.  Its io_uring SIG_WAITs hold the file,
+ * so none should be left; any that are end -ECANCELED before the role
+ * goes.  Then its watches.
+ */
+static void l3l2q_sig_kind_release(struct l3l2q_end *end)
+{
+	l3l2q_siguring_cancel_all(end);
+	l3l2q_sig_release(end);
+}
+
 const struct l3l2q_kind_ops l3l2q_signals_kind = {
 	.kind		= L3L2Q_KIND_SIGNALS,
 	.name		= "signals",
@@ -184,5 +195,5 @@ const struct l3l2q_kind_ops l3l2q_signals_kind = {
 	.poll		= l3l2q_sig_poll,
 	.show		= l3l2q_sig_show,
 	.ioctl		= l3l2q_sig_ioctl,
-	.release	= l3l2q_sig_release,
+	.release	= l3l2q_sig_kind_release,
 };

@@ -217,6 +217,60 @@ static int l3l2q_sig_check_entry(struct l3l2q_region *r, u32 id, u32 cmp)
 	return 0;
 }
 
+/**
+ * l3l2q_sig_eval() - one K2 check of a kernel waiter's validated entries
+ * @end: the waiting role
+ * @v: the waiter's own copy of the entries
+ * @nr: how many
+ * @all: L3L2Q_SIG_WAIT_ALL
+ * @out: fill in each entry's value and ready (only the one who owns @v,
+ *	or whoever holds the lock that serialises its checks)
+ *
+ * For the io_uring form of SIG_WAIT (l3l2q_siguring.c).  Any context.
+ *
+ * Return: as l3l2q_sig_check(): 0, -ECONNRESET, -ENODEV or -EAGAIN.
+ */
+int l3l2q_sig_eval(struct l3l2q_end *end, struct l3l2q_sig_waitv *v, u32 nr,
+		   bool all, bool out)
+{
+	return l3l2q_sig_check(end, v, nr, all, out);
+}
+
+/**
+ * l3l2q_sig_validate_waitv() - SIG_WAIT's checks of a copy of the entries
+ * @r: the region
+ * @v: the kernel's copy
+ * @nr: how many, already within 1..L3L2Q_SIG_WAITV_MAX
+ *
+ * Return: 0, or -EINVAL for a bad id or cmp.
+ */
+int l3l2q_sig_validate_waitv(struct l3l2q_region *r,
+			     const struct l3l2q_sig_waitv *v, u32 nr)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < nr; i++) {
+		ret = l3l2q_sig_check_entry(r, v[i].id, v[i].cmp);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/**
+ * l3l2q_sig_waiter_get() - count one more kernel waiter of @end
+ * @end: the role
+ *
+ * Give it back with atomic_dec(&end->nr_kind_waiters).
+ *
+ * Return: 0, or -EBUSY at L3L2Q_SIG_WAITERS_MAX.
+ */
+int l3l2q_sig_waiter_get(struct l3l2q_end *end)
+{
+	return l3l2q_sig_take_waiter(end);
+}
+
 /* The K1-K3 loop of one sleeper; the role's cap is held. */
 static int l3l2q_sig_sleep(struct l3l2q_end *end, struct l3l2q_sig_waitv *v,
 			   u32 nr, bool all, u64 deadline_ns)

@@ -16,7 +16,8 @@
  *   -EBUSY       uring_max_pending commands of this role are pending
  *   -ENOMEM      no memory for the command's state
  *   -EINVAL      bad counter for this role, flags != 0
- *   -ENOTTY      cmd_op is not L3L2Q_IOC_WAIT
+ *   -ENOTTY      cmd_op is not L3L2Q_IOC_WAIT (L3L2Q_IOC_SIG_WAIT, the
+ *                signals kind's, is l3l2q_siguring.c's)
  * A command whose result is known at issue completes at once; the others
  * are queued (-EIOCBQUEUED) and complete later.
  *
@@ -393,22 +394,31 @@ void l3l2q_uring_wake_locked(struct l3l2q_end *end, bool force)
  * WAITs, nobody holds the role any more but those commands: they are
  * cancelled (-ECANCELED), so that the file is released and the peer sees
  * the role die.  A reference anyone else holds (another fd, a mapping, a
- * ring's registered file, a passing fget()) keeps them pending.
+ * ring's registered file, a passing fget()) keeps them pending.  A
+ * signals role's io_uring SIG_WAITs (end->nr_sig_ufile) count and are
+ * cancelled the same way (l3l2q_siguring_cancel_all()).
  */
 void l3l2q_uring_user_gone(struct l3l2q_end *end, struct file *file)
 {
+	/* A signals role's io_uring SIG_WAITs hold the file the same way. */
+	unsigned int sigs = atomic_read(&end->nr_sig_ufile);
 	unsigned long flags;
-	bool cancel = false;
+	bool cancel = false, last = false;
 
 	spin_lock_irqsave(&end->lock, flags);
-	if (end->nr_upending && !end->ucancel &&
-	    file_count(file) == 1 + end->nr_ufile) {
-		end->ucancel = true;
-		cancel = true;
+	if ((end->nr_upending || sigs) &&
+	    file_count(file) == 1 + end->nr_ufile + sigs) {
+		last = true;
+		if (end->nr_upending && !end->ucancel) {
+			end->ucancel = true;
+			cancel = true;
+		}
 	}
 	spin_unlock_irqrestore(&end->lock, flags);
 	if (cancel)
 		queue_work(system_unbound_wq, &end->uwork);
+	if (last && sigs)
+		l3l2q_siguring_cancel_all(end);
 }
 
 /**
@@ -475,8 +485,19 @@ static int l3l2q_uring_cancel(struct l3l2q_end *end,
 	return 0;
 }
 
-/* The deadline a queued command gets: the caller's, capped where needed. */
-static ktime_t l3l2q_uring_deadline(u64 deadline_ns, ktime_t now)
+/**
+ * l3l2q_uring_deadline() - the deadline a queued command gets
+ * @deadline_ns: the caller's (CLOCK_MONOTONIC, absolute; above KTIME_MAX
+ *	for none)
+ * @now: the time of issue
+ *
+ * The caller's, capped at uring_max_wait_ms after @now where io_uring
+ * cannot cancel commands (6.1).  Also for the io_uring SIG_WAIT
+ * (l3l2q_siguring.c), which keeps to the same cap.
+ *
+ * Return: the deadline, KTIME_MAX for none.
+ */
+ktime_t l3l2q_uring_deadline(u64 deadline_ns, ktime_t now)
 {
 	ktime_t deadline = deadline_ns > (u64)KTIME_MAX ? KTIME_MAX :
 			   ns_to_ktime(deadline_ns);
@@ -524,10 +545,23 @@ int l3l2q_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
 	ktime_t now;
 	int ret;
 
+	/*
+	 * A signals role's commands are all SIG_WAITs (a WAIT on one is
+	 * refused before it is queued), and so are its cancels.
+	 */
+	if (end->r->kind == &l3l2q_signals_kind &&
+	    (issue_flags & L3L2Q_IO_URING_F_CANCEL))
+		return l3l2q_siguring_cmd(end, ioucmd, issue_flags);
 	if (issue_flags & L3L2Q_IO_URING_F_CANCEL)
 		return l3l2q_uring_cancel(end, ioucmd, issue_flags);
-	if (ioucmd->cmd_op != L3L2Q_IOC_WAIT)
+	switch (ioucmd->cmd_op) {
+	case L3L2Q_IOC_WAIT:
+		break;
+	case L3L2Q_IOC_SIG_WAIT:
+		return l3l2q_siguring_cmd(end, ioucmd, issue_flags);
+	default:
 		return -ENOTTY;
+	}
 
 	/*
 	 * The payload is 16 bytes, or 80 with SQE128; ours fits either.  It

@@ -521,12 +521,23 @@ L3L2Q__ASSERT(sizeof(struct l3l2q_sig_waitv) == 32, "waitv entry ABI");
  * driver's poller does not watch signal slots: a waiter whose peer never
  * kicks (no L3L2Q_FEAT_KICKS) should give a deadline and re-check.
  *
- * At 32 bytes the arguments do not fit the queue's 16-byte
- * l3l2q_wait_args, nor a uring_cmd payload in a 64-byte SQE (16 bytes):
- * as an io_uring command it would need a ring set up with
- * IORING_SETUP_SQE128; not provided yet.  A ring can wait on one slot
- * through a watch: IORING_OP_POLL_ADD on the role fd, or a read of the
- * watch's eventfd.
+ * SIG_WAIT as an io_uring command: IORING_OP_URING_CMD on the role fd,
+ * cmd_op L3L2Q_IOC_SIG_WAIT, these 32 bytes as the command payload
+ * (sqe->cmd).  They do not fit a 64-byte SQE's 16 payload bytes: the ring
+ * must be set up with IORING_SETUP_SQE128 (80), else the CQE's res is
+ * -EINVAL.  The same checks and results as the ioctl, in the CQE's res
+ * (no -EINTR), and on 0, -ETIMEDOUT and -ECONNRESET the same write-back
+ * to @waitv, done before the CQE is posted: @waitv must stay valid until
+ * then (-EFAULT if the write-back faults).  One whose result is known at
+ * issue completes at once; a queued one is one of the role's
+ * L3L2Q_SIG_WAITERS_MAX waiters and is woken the same way.  As the
+ * queue's io_uring WAIT: -ECANCELED when io_uring cancels it (6.7+: its
+ * task or ring exits) or when the role's last fd and mapping go while it
+ * waits (a pending command does not keep the role alive); -ENOMEM; and
+ * where io_uring cannot cancel commands (6.1) it ends -ETIMEDOUT after the
+ * module's uring_max_wait_ms at the latest: check the clock, submit again.
+ * A ring can also wait on one slot through a watch: IORING_OP_POLL_ADD on
+ * the role fd, or a read of the watch's eventfd.
  *
  * SIG_KICK: wake the sleepers (SIG_WAIT, watches, poll) of role @role
  * whose compare now holds, after N4; and that role's SET_EVENTFD eventfd
@@ -590,7 +601,8 @@ struct l3l2q_sig_watch_args {
 #define L3L2Q_IOC_SIG_WATCH	_IOW(L3L2Q_IOC_MAGIC, 0x22, struct l3l2q_sig_watch_args)
 
 L3L2Q__ASSERT(sizeof(struct l3l2q_sig_watch_args) == 32, "watch args ABI");
-L3L2Q__ASSERT(sizeof(struct l3l2q_sig_wait_args) == 32, "needs SQE128 in io_uring");
+L3L2Q__ASSERT(sizeof(struct l3l2q_sig_wait_args) == 32,
+	      "wait args ABI: an SQE128 ring's io_uring payload");
 L3L2Q__ASSERT(sizeof(struct l3l2q_sig_kick_args) == 16, "kick args ABI");
 
 /* Operations in error records (enum l3l2q_error_op continues here). */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libl3l2q_uring.h - waiting for queues through io_uring, so that one
- * thread serves many queues from one ring.  Needs liburing's header only
+ * libl3l2q_uring.h - waiting for queues and signals through io_uring, so
+ * that one thread serves many regions from one ring.  Needs liburing's header only
  * (its prep helpers are inline); liburing 2.3 has no prep helper for
  * IORING_OP_URING_CMD, so the SQE is built here by hand.
  *
@@ -21,6 +21,7 @@
 #include <liburing.h>
 
 #include "libl3l2q.h"
+#include "l3l2q/l3l2q_signals.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -44,6 +45,22 @@ extern "C" {
  */
 int l3l2q_prep_wait(struct io_uring_sqe *sqe, struct l3l2q_queue *q,
 		    __u32 bit, __u64 deadline_ns, __u64 *scratch);
+
+/*
+ * Prepare @sqe as the driver's SIG_WAIT on the signals role fd @fd: an
+ * IORING_OP_URING_CMD with cmd_op L3L2Q_IOC_SIG_WAIT whose payload is a
+ * copy of *@args (32 bytes), so the ring must be set up with
+ * IORING_SETUP_SQE128, and @sqe must come from such a ring: in a 64-byte
+ * SQE the copy would run into the next SQE (a command built by hand with
+ * 16 bytes there completes -EINVAL).  The
+ * CQE's res is SIG_WAIT's result (uapi/l3l2q_signals.h); on 0, -ETIMEDOUT
+ * and -ECONNRESET each entry's value and ready are written back to
+ * args->waitv before the CQE is posted, so that array (not *@args) must
+ * stay valid until then.  Returns 0, or -EINVAL for a NULL @sqe or @args
+ * or a negative @fd.
+ */
+int l3l2q_sig_prep_wait(struct io_uring_sqe *sqe, int fd,
+			const struct l3l2q_sig_wait_args *args);
 
 #ifdef __cplusplus
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Preparing io_uring waits for a queue (libl3l2q_uring.h).
+ * Preparing io_uring waits for a queue or signals (libl3l2q_uring.h).
  */
 #include <errno.h>
 #include <poll.h>
@@ -78,5 +78,20 @@ int l3l2q_prep_wait(struct io_uring_sqe *sqe, struct l3l2q_queue *q,
 	io_uring_prep_rw(IORING_OP_URING_CMD, sqe, q->fd, NULL, 0, 0);
 	sqe->cmd_op = L3L2Q_IOC_WAIT;
 	memcpy(sqe->cmd, &w, sizeof(w));
+	return 0;
+}
+
+int l3l2q_sig_prep_wait(struct io_uring_sqe *sqe, int fd,
+			const struct l3l2q_sig_wait_args *args)
+{
+	if (!sqe || !args || fd < 0)
+		return -EINVAL;
+	/*
+	 * The 32-byte args are the payload: in an SQE128 ring the command
+	 * area runs 80 bytes past the SQE's first 48.
+	 */
+	io_uring_prep_rw(IORING_OP_URING_CMD, sqe, fd, NULL, 0, 0);
+	sqe->cmd_op = L3L2Q_IOC_SIG_WAIT;
+	memcpy(sqe->cmd, args, sizeof(*args));
 	return 0;
 }
