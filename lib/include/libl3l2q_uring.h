@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * libl3l2q_uring.h - waiting for queues and signals through io_uring, so
- * that one thread serves many regions from one ring.  Needs liburing's header only
- * (its prep helpers are inline); liburing 2.3 has no prep helper for
- * IORING_OP_URING_CMD, so the SQE is built here by hand.
+ * that one thread serves many regions from one ring.  Needs liburing's
+ * header only (its prep helpers are inline); liburing 2.3 has no prep
+ * helper for IORING_OP_URING_CMD, so the SQE is built here by hand.
  *
  * Use, per queue and per wait (bit is one of the role's L3L2Q_WAKE_*):
  *
