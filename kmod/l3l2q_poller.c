@@ -45,7 +45,8 @@
  * poll_max_us (plus timer slack) after its compare holds.
  *
  * The interval adapts: poll_min_us after a word moved or a new waiter
- * came, then doubling up to poll_max_us while nothing moves.  A sleeper
+ * came, then doubling up to poll_max_us while nothing moves (for a kind
+ * with poll_ready(), a wake does not shorten it: see the tick).  A sleeper
  * is woken at most poll_max_us (plus timer slack) after its word moves.
  *
  * CPU cost, per region being polled: one timer interrupt per interval,
@@ -247,9 +248,15 @@ static enum hrtimer_restart l3l2q_poller_tick(struct hrtimer *timer)
 	if (!p->active) {
 		p->running = false;
 	} else {
-		/* Short after a move or a new waiter, else back off. */
-		l3l2q_poller_arm_locked(p, (wake || wanted) ? min :
-					min_t(u32, p->interval_us * 2, max));
+		/*
+		 * Short after a move or a new waiter, else back off.  A
+		 * judged wake is no move: a woken sleeper that has not run
+		 * yet is still ready, and waking it on every short tick
+		 * would spin; what goes on waiting calls want() again.
+		 */
+		l3l2q_poller_arm_locked(p, ((wake && !judged) || wanted) ?
+					min : min_t(u32, p->interval_us * 2,
+						    max));
 	}
 	spin_unlock_irqrestore(&p->lock, flags);
 
