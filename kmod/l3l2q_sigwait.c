@@ -7,7 +7,8 @@
  * poll watch - is an entry on that role's wait queue (end->wq) with its
  * own wake function, which evaluates the waiter's compare against the slot
  * as it is now.  Whatever wakes the role (KICK, SIG_KICK, the peer's
- * death, a device interrupt) walks the queue, and a waiter whose target
+ * death, a device interrupt, the poller for a peer that never kicks:
+ * l3l2q_sig_poll_ready()) walks the queue, and a waiter whose target
  * was not crossed is not woken.  pollers registered with poll_wait() on
  * the same queue are woken as always and ask ->poll again.
  *
