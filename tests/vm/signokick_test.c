@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -142,6 +143,7 @@ struct plan {
 	int abort;			/* raise its abort word, then live on */
 	int die;			/* exit at once */
 	int churn;			/* store 1..churn to id[0], never more */
+	unsigned int churn_slots;	/* ...or to slots 0..churn_slots-1 */
 };
 
 FIXTURE(snk) {
@@ -231,7 +233,12 @@ static void snk_child(FIXTURE_DATA(snk) *self, const struct plan *p)
 			pause();
 	}
 	for (i = 1; i <= (unsigned int)p->churn; i++) {
-		set_slot(m, &self->l, p->id[0], i);
+		unsigned int k;
+
+		if (!p->churn_slots)
+			set_slot(m, &self->l, p->id[0], i);
+		for (k = 0; k < p->churn_slots; k++)
+			set_slot(m, &self->l, k, i);
 		sleep_ms(1);
 	}
 	for (i = 0; i < p->nr; i++) {
@@ -362,6 +369,70 @@ TEST_F_TIMEOUT(snk, wait_unreached_times_out, 300)
 							   5),
 						   __ATOMIC_ACQUIRE),
 	       dbg_num(self->id, "poller_ticks"));
+}
+
+/* Many sleepers of one role, each its own target on one of 4 slots. */
+#define MANY		32u
+#define MANY_STEPS	120
+
+struct many {
+	int fd;
+	unsigned int i;
+	int ret;
+	struct l3l2q_sig_waitv v;
+};
+
+static void *many_fn(void *arg)
+{
+	struct many *w = arg;
+
+	w->ret = sig_wait(w->fd, &w->v, 1, 0, FOREVER);
+	return NULL;
+}
+
+/*
+ * 32 threads and the host's main thread sleep on slots 0-3, each for its
+ * own target; the child raises all four slots step by step to 120, never
+ * kicking.  Every wait returns 0 with a value at or past its target: the
+ * poller's walk over many waiters wakes each one whose compare holds, and
+ * the sleepers it finds ready again before they ran do no harm.
+ */
+TEST_F(snk, many_sleepers_each_woken)
+{
+	struct plan p = { .blocked_in = SYS_ioctl, .churn = MANY_STEPS,
+			  .churn_slots = 4 };
+	static struct many w[MANY + 1];
+	pthread_t th[MANY];
+	unsigned int i;
+
+	for (i = 0; i <= MANY; i++) {
+		w[i].fd = self->l3;
+		w[i].i = i;
+		w[i].ret = 1;
+		w[i].v = (struct l3l2q_sig_waitv){
+			.id = i % 4, .cmp = L3L2Q_SIG_CMP_GE,
+			.target = 1 + (i * (MANY_STEPS - 1)) / MANY,
+		};
+	}
+	for (i = 0; i < MANY; i++)
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, many_fn, &w[i]));
+	ASSERT_EQ(0, snk_start(self, &p));
+	/* The last, on the main thread, is the one the child waits for. */
+	many_fn(&w[MANY]);
+	for (i = 0; i < MANY; i++)
+		ASSERT_EQ(0, pthread_join(th[i], NULL));
+	for (i = 0; i <= MANY; i++) {
+		EXPECT_EQ(0, w[i].ret) TH_LOG("sleeper %u", i);
+		EXPECT_LE(w[i].v.target, w[i].v.value) TH_LOG("sleeper %u", i);
+		EXPECT_EQ(1u, w[i].v.ready) TH_LOG("sleeper %u", i);
+	}
+	EXPECT_LT(0, dbg_num(self->id, "poller_wakes"));
+	EXPECT_EQ(0, dbg_num(self->id, "l3_kernel_waiters"));
+	EXPECT_TRUE(snk_child_ok(self));
+	TH_LOG("poller: %lld wakes in %lld ticks; sleepers woken %lld times",
+	       dbg_num(self->id, "poller_wakes"),
+	       dbg_num(self->id, "poller_ticks"),
+	       dbg_num(self->id, "l3_waiter_wakes"));
 }
 
 /* ---------------------------------------------------------------------- */
