@@ -40,8 +40,8 @@
  * wake function decides again for itself.  Nothing is compared with an
  * earlier tick, so nothing is lost either: a waiter is on end->wq and has
  * called want() (which keeps the timer running while the role is waited)
- * before its last check, and the first tick that reads a slot after a
- * store finds the waiter and the store.  Such a waiter is woken at most
+ * before it sleeps, and the first tick that reads a slot after a store
+ * finds the waiter and the store.  Such a waiter is woken at most
  * poll_max_us (plus timer slack) after its compare holds.
  *
  * The interval adapts: poll_min_us after a word moved or a new waiter

@@ -507,14 +507,16 @@ static const struct {
  * makes each of them true.
  *
  * No lost wake-up: a waiter is on end->wq and has called
- * l3l2q_poller_want() before its last check of the slots and stays on
- * the queue until its wait ends, so every tick from then on finds it here
- * and reads the slots itself.  A store after that last check is seen by
- * the first tick that reads the slot after it, and that tick wakes the
- * role; no copy of an earlier value is needed.  The waiter is woken only
- * by its own wake function, which makes the same compare again: a value
- * that went back in between wakes nobody, and a sleeper that wakes
- * re-checks before it returns.
+ * l3l2q_poller_want() before it sleeps (a SIG_WAIT before its checks, a
+ * watch right after its check at registration: it stays queued until it
+ * fires or is cleared) and stays on the queue until its wait ends; want()
+ * makes the timer run while the role is waited.  So every tick from then
+ * on finds it here and reads the slots itself.  A store after its last
+ * check is seen by the first tick that reads the slot after it, and that
+ * tick wakes the role; no copy of an earlier value is needed.  The waiter
+ * is woken only by its own wake function, which makes the same compare
+ * again: a value that went back in between wakes nobody, and a sleeper
+ * that wakes re-checks before it returns.
  *
  * Bounded work: at most L3L2Q_SIG_WAITERS_MAX waiters (end's cap), each
  * of at most L3L2Q_SIG_WAITV_MAX entries, each slot read once with
