@@ -121,6 +121,16 @@ struct l3l2q_kind_ops {
 	u32 *(*watch_word)(struct l3l2q_region *r, enum l3l2q_end_role role,
 			   unsigned int i);
 	/*
+	 * Optional, for a kind whose waiters on end->wq judge their own
+	 * condition in their wake functions (signals), instead of
+	 * watch_word(): would a wake of @end now end at least one of its
+	 * waits?  The poller asks it each tick on behalf of a peer that
+	 * never kicks (l3l2q_poller.c), in hard interrupt context, without
+	 * the poller's lock; it may take end->wq.lock.  Bounded work; shared
+	 * words are read once and only compared.
+	 */
+	bool (*poll_ready)(struct l3l2q_end *end);
+	/*
 	 * Has @role's peer raised its own abort flag (poisoned its
 	 * endpoint)?  Waits then end as on the peer's death.  Read once.
 	 */
@@ -446,6 +456,7 @@ long l3l2q_sig_ioctl(struct l3l2q_end *end, unsigned int cmd,
 		     void __user *argp);
 void l3l2q_sig_release(struct l3l2q_end *end);
 bool l3l2q_sig_watch_ready(struct l3l2q_end *end);
+bool l3l2q_sig_poll_ready(struct l3l2q_end *end);
 void l3l2q_sig_show_waiters(struct seq_file *m, struct l3l2q_end *end);
 int l3l2q_sig_eval(struct l3l2q_end *end, struct l3l2q_sig_waitv *v, u32 nr,
 		   bool all, bool out);

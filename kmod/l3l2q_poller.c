@@ -12,7 +12,8 @@
  * The decision rule (uapi/l3l2q.h, feature words), per role and tick:
  *   poll for @role's sleepers  iff  someone waits on @role (a blocked WAIT,
  *   a poll/epoll registration, a registered eventfd or a pending io_uring
- *   WAIT)  and  its peer is alive  and  the peer's feature word, read once,
+ *   WAIT; for signals a sleeping SIG_WAIT, a SIG_WATCH or a poller)  and
+ *   its peer is alive  and  the peer's feature word, read once,
  *   lacks L3L2Q_FEAT_KICKS (or the peer is a device that cannot interrupt
  *   the host at all: l3l2q_backend_ops.l2_can_kick).
  *
@@ -30,13 +31,29 @@
  * being watched.  So the copy a tick compares with is never younger than
  * the waiter's last check, and any move after that check is seen.
  *
+ * A kind whose waiters judge their own condition (signals: a 64-bit slot
+ * compared with each waiter's target, kmod/l3l2q_sigwait.c) has no few
+ * words to copy: it gives poll_ready() instead of watch_word(), and each
+ * tick asks it, for a role waited on (an entry on end->wq), whether a wake
+ * would end one of the waits now - each waiter's own compare, made on the
+ * slots as they are.  If so, the role is woken as above and each waiter's
+ * wake function decides again for itself.  Nothing is compared with an
+ * earlier tick, so nothing is lost either: a waiter is on end->wq and has
+ * called want() (which keeps the timer running while the role is waited)
+ * before it sleeps, and the first tick that reads a slot after a store
+ * finds the waiter and the store.  Such a waiter is woken at most
+ * poll_max_us (plus timer slack) after its compare holds.
+ *
  * The interval adapts: poll_min_us after a word moved or a new waiter
- * came, then doubling up to poll_max_us while nothing moves.  A sleeper
+ * came, then doubling up to poll_max_us while nothing moves (for a kind
+ * with poll_ready(), a wake does not shorten it: see the tick).  A sleeper
  * is woken at most poll_max_us (plus timer slack) after its word moves.
  *
  * CPU cost, per region being polled: one timer interrupt per interval,
  * each reading at most L3L2Q_POLL_WORDS + 1 words per waiting role and
- * taking two spinlocks, plus one wake-up when a word moved.  With the
+ * taking two spinlocks, plus one wake-up when a word moved (for signals:
+ * each waiter's compare, at most L3L2Q_SIG_WAITERS_MAX waiters of
+ * L3L2Q_SIG_WAITV_MAX slots each, as one kick of the role costs).  With the
  * defaults that is at most 20000 ticks per second while words keep moving
  * and 100 per second once the peer is idle; nothing at all while nobody
  * waits or the peer kicks.
@@ -90,7 +107,7 @@ static bool l3l2q_poll_needed(struct l3l2q_region *r, enum l3l2q_end_role role)
 	const struct l3l2q_backend_ops *ops = r->dev->ops;
 	u32 feat;
 
-	if (!r->kind->watch_word)
+	if (!r->kind->watch_word && !r->kind->poll_ready)
 		return false;
 	if (READ_ONCE(r->state[peer]) == L3L2Q_ROLE_DEAD)
 		return false;
@@ -149,6 +166,21 @@ static bool l3l2q_end_waited(struct l3l2q_end *end)
 }
 
 /*
+ * For a kind with poll_ready() (signals): is @end waited on, and would a
+ * wake end one of its waits now?  Its waiters are all entries of end->wq
+ * that judge their own condition; a registered SET_EVENTFD eventfd has no
+ * condition of its own to poll for.
+ */
+static bool l3l2q_end_ready(struct l3l2q_region *r, struct l3l2q_end *end,
+			    bool *waited)
+{
+	/* Ordered by p->lock, as in l3l2q_end_waited(). */
+	*waited = waitqueue_active(&end->wq);
+	return *waited && l3l2q_poll_needed(r, end->role) &&
+	       r->kind->poll_ready(end);
+}
+
+/*
  * Arm the timer @us from now.  Always hrtimer_start() under p->lock, never
  * a restart from the callback, so want() may re-arm it at any time.
  */
@@ -162,24 +194,31 @@ static void l3l2q_poller_arm_locked(struct l3l2q_poller *p, u32 us)
 /*
  * One tick, in hard interrupt context.  Which roles are waited on is
  * looked at first (end->lock, never taken under p->lock: io_uring calls
- * want() under end->lock); the copies are compared and replaced under
- * p->lock, so a want() never has its first copy overwritten unseen; the
- * wake-ups come last, outside p->lock.
+ * want() under end->lock; for signals, with the waiters' own compares,
+ * end->wq.lock, never under p->lock either); the copies are compared and
+ * replaced under p->lock, so a want() never has its first copy
+ * overwritten unseen; the wake-ups come last, outside p->lock.
  */
 static enum hrtimer_restart l3l2q_poller_tick(struct hrtimer *timer)
 {
 	struct l3l2q_poller *p = container_of(timer, struct l3l2q_poller,
 					      timer);
 	struct l3l2q_region *r = container_of(p, struct l3l2q_region, poller);
+	bool waited[L3L2Q_NR_ENDS], ready[L3L2Q_NR_ENDS] = { false };
+	bool judged = r->kind->poll_ready;
 	u32 now[L3L2Q_POLL_WORDS], min, max;
-	bool waited[L3L2Q_NR_ENDS];
 	unsigned long flags;
 	u8 wake = 0, wanted;
 	int role;
 
 	atomic64_inc(&p->nr_ticks);
-	for (role = 0; role < L3L2Q_NR_ENDS; role++)
-		waited[role] = l3l2q_end_waited(&r->ends[role]);
+	for (role = 0; role < L3L2Q_NR_ENDS; role++) {
+		if (judged)
+			ready[role] = l3l2q_end_ready(r, &r->ends[role],
+						      &waited[role]);
+		else
+			waited[role] = l3l2q_end_waited(&r->ends[role]);
+	}
 
 	l3l2q_poll_bounds(&min, &max);
 	spin_lock_irqsave(&p->lock, flags);
@@ -190,8 +229,15 @@ static enum hrtimer_restart l3l2q_poller_tick(struct hrtimer *timer)
 
 		if (p->dead || !(waited[role] || (wanted & bit)) ||
 		    !l3l2q_poll_needed(r, role) ||
-		    !l3l2q_poll_sample(r, role, now)) {
+		    (!judged && !l3l2q_poll_sample(r, role, now))) {
 			p->active &= ~bit;
+			continue;
+		}
+		if (judged) {
+			/* No copy: the waiters' own compares, just made. */
+			if (ready[role])
+				wake |= bit;
+			p->active |= bit;
 			continue;
 		}
 		if ((p->active & bit) && memcmp(now, p->snap[role], sizeof(now)))
@@ -202,9 +248,15 @@ static enum hrtimer_restart l3l2q_poller_tick(struct hrtimer *timer)
 	if (!p->active) {
 		p->running = false;
 	} else {
-		/* Short after a move or a new waiter, else back off. */
-		l3l2q_poller_arm_locked(p, (wake || wanted) ? min :
-					min_t(u32, p->interval_us * 2, max));
+		/*
+		 * Short after a move or a new waiter, else back off.  A
+		 * judged wake is no move: a woken sleeper that has not run
+		 * yet is still ready, and waking it on every short tick
+		 * would spin; what goes on waiting calls want() again.
+		 */
+		l3l2q_poller_arm_locked(p, ((wake && !judged) || wanted) ?
+					min : min_t(u32, p->interval_us * 2,
+						    max));
 	}
 	spin_unlock_irqrestore(&p->lock, flags);
 
@@ -274,7 +326,10 @@ void l3l2q_poller_want(struct l3l2q_end *end)
 		goto out_unlock;
 	p->wanted |= bit;
 	/* The first copy, older than the waiter's last check. */
-	if (!(p->active & bit) && l3l2q_poll_sample(r, end->role, now)) {
+	if (r->kind->poll_ready) {
+		p->active |= bit;	/* nothing to copy */
+	} else if (!(p->active & bit) &&
+		   l3l2q_poll_sample(r, end->role, now)) {
 		memcpy(p->snap[end->role], now, sizeof(now));
 		p->active |= bit;
 	}

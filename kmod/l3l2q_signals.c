@@ -192,6 +192,7 @@ const struct l3l2q_kind_ops l3l2q_signals_kind = {
 	.get_geometry	= l3l2q_sig_get_geometry,
 	.wait_word	= l3l2q_sig_wait_word,
 	.peer_aborted	= l3l2q_sig_peer_aborted,
+	.poll_ready	= l3l2q_sig_poll_ready,
 	.poll		= l3l2q_sig_poll,
 	.show		= l3l2q_sig_show,
 	.ioctl		= l3l2q_sig_ioctl,

@@ -342,7 +342,15 @@ static void l3l2q_sigu_queue(struct l3l2q_end *end, struct l3l2q_sigucmd *u,
 		hrtimer_start(&u->timer, deadline, HRTIMER_MODE_ABS);
 	atomic64_inc(&end->nr_sleeps);
 	spin_unlock_irqrestore(&end->wq.lock, flags);
-	/* The command may be complete already: no touching it now. */
+	/*
+	 * The command may be complete already: no touching it now.  For a
+	 * peer that never kicks, the poller looks at the role's waiters from
+	 * now on.  After the check is as safe as before it, since the
+	 * command stays on end->wq until its wait is over and every tick
+	 * makes its compare afresh (l3l2q_sig_poll_ready()); never under
+	 * end->wq.lock.  The issue still holds the file, so @end is alive.
+	 */
+	l3l2q_poller_want(end);
 }
 
 /**

@@ -7,7 +7,8 @@
  * poll watch - is an entry on that role's wait queue (end->wq) with its
  * own wake function, which evaluates the waiter's compare against the slot
  * as it is now.  Whatever wakes the role (KICK, SIG_KICK, the peer's
- * death, a device interrupt) walks the queue, and a waiter whose target
+ * death, a device interrupt, the poller for a peer that never kicks:
+ * l3l2q_sig_poll_ready()) walks the queue, and a waiter whose target
  * was not crossed is not woken.  pollers registered with poll_wait() on
  * the same queue are woken as always and ask ->poll again.
  *
@@ -58,6 +59,8 @@ struct l3l2q_sig_watch {
 	u32 id;
 	u32 cmp;
 	u64 target;
+	/* A poll watch's compare at the poller's last tick (end->wq.lock). */
+	bool polled;
 };
 
 static u64 *l3l2q_sig_slot(struct l3l2q_region *r, u32 id)
@@ -151,13 +154,17 @@ static int l3l2q_sig_sleeper_wake(struct wait_queue_entry *wqe,
 				  unsigned int mode, int sync, void *key)
 {
 	struct l3l2q_sig_sleeper *s = container_of(wqe, typeof(*s), wqe);
+	int woke;
 
 	atomic64_inc(&s->end->nr_kind_checks);
 	/* The entries are read only: the sleeper writes value and ready. */
 	if (l3l2q_sig_check(s->end, s->v, s->nr, s->all, false) == -EAGAIN)
 		return 0;
-	atomic64_inc(&s->end->nr_kind_wakes);
-	return default_wake_function(wqe, mode, sync, key);
+	woke = default_wake_function(wqe, mode, sync, key);
+	/* Counted once: the poller and a kick may both find it ready. */
+	if (woke)
+		atomic64_inc(&s->end->nr_kind_wakes);
+	return woke;
 }
 
 /* Signal once and drop the watch; its count is given back. */
@@ -284,6 +291,8 @@ static int l3l2q_sig_sleep(struct l3l2q_end *end, struct l3l2q_sig_waitv *v,
 	init_waitqueue_func_entry(&s.wqe, l3l2q_sig_sleeper_wake);
 	s.wqe.private = current;
 	add_wait_queue(&end->wq, &s.wqe);	/* K1 */
+	/* Queued, before the checks: see l3l2q_sig_poll_ready(). */
+	l3l2q_poller_want(end);
 	for (;;) {
 		/* A full barrier: the task state before the slots are read. */
 		set_current_state(TASK_INTERRUPTIBLE);
@@ -445,6 +454,8 @@ static long l3l2q_sig_watch_ioctl(struct l3l2q_end *end,
 	/* A poll watch may hold at once: let pollers look. */
 	if (!ctx)
 		wake_up_all(&end->wq);
+	/* Queued (or fired already): see l3l2q_sig_poll_ready(). */
+	l3l2q_poller_want(end);
 	return 0;
 
 out_free:
@@ -480,6 +491,117 @@ bool l3l2q_sig_watch_ready(struct l3l2q_end *end)
 			ready = true;
 			break;
 		}
+	}
+	spin_unlock_irqrestore(&end->wq.lock, flags);
+	return ready;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The poller's question (l3l2q_poller.c)                                 */
+/* ---------------------------------------------------------------------- */
+
+/* Would this sleeper's wake function wake it now? */
+static bool l3l2q_sig_sleeper_ready(struct wait_queue_entry *wqe)
+{
+	struct l3l2q_sig_sleeper *s = container_of(wqe, typeof(*s), wqe);
+
+	return l3l2q_sig_check(s->end, s->v, s->nr, s->all, false) != -EAGAIN;
+}
+
+/* Would this eventfd watch fire now (and be dropped)? */
+static bool l3l2q_sig_evfd_ready(struct wait_queue_entry *wqe)
+{
+	return l3l2q_sig_watch_fires(container_of(wqe, struct l3l2q_sig_watch,
+						  wqe));
+}
+
+/*
+ * Did this poll watch start to hold since the last tick?  Only the edge
+ * asks for a wake: a watch stays, and one that holds for long would
+ * otherwise wake its pollers on every tick.  A poller that registers
+ * after the edge asks ->poll, which evaluates the watch itself.
+ */
+static bool l3l2q_sig_pollwatch_ready(struct wait_queue_entry *wqe)
+{
+	struct l3l2q_sig_watch *w = container_of(wqe, typeof(*w), wqe);
+	bool fires = l3l2q_sig_watch_fires(w);
+	bool edge = fires && !w->polled;
+
+	w->polled = fires;
+	return edge;
+}
+
+/*
+ * The kernel's waiters of a signals role, by the wake function their
+ * entry on end->wq has: what the poller asks each of.  Another kind of
+ * waiter (an io_uring SIG_WAIT) joins with a row: its wake function and
+ * a ready() that says, under end->wq.lock and in any context but NMI,
+ * with bounded work and each shared word read once, whether that wake
+ * function would end its wait now.  Entries of no row (poll_wait()'s,
+ * epoll's) are pollers: a poll watch's row speaks for them.
+ */
+static const struct {
+	wait_queue_func_t wake;
+	bool (*ready)(struct wait_queue_entry *wqe);
+} l3l2q_sig_waiter_kinds[] = {
+	{ l3l2q_sig_sleeper_wake, l3l2q_sig_sleeper_ready },
+	{ l3l2q_sig_evfd_wake, l3l2q_sig_evfd_ready },
+	{ l3l2q_sig_pollwatch_wake, l3l2q_sig_pollwatch_ready },
+};
+
+/**
+ * l3l2q_sig_poll_ready() - would a wake of @end end one of its waits now?
+ * @end: a signals role whose peer never kicks
+ *
+ * The signals kind's poll_ready(), asked by the poller's tick (hard
+ * interrupt context) in place of a kick that never comes.  Every waiter
+ * is asked, under end->wq.lock, the compare its wake function would
+ * make: a sleeping SIG_WAIT's (any or all of its entries), an io_uring
+ * SIG_WAIT's, an eventfd watch's, a poll watch's (which starts to hold).
+ * A peer that aborted
+ * makes each of them true.
+ *
+ * No lost wake-up: a waiter is on end->wq and has called
+ * l3l2q_poller_want() before it sleeps (a SIG_WAIT before its checks, a
+ * watch right after its check at registration: it stays queued until it
+ * fires or is cleared) and stays on the queue until its wait ends; want()
+ * makes the timer run while the role is waited.  So every tick from then
+ * on finds it here and reads the slots itself.  A store after its last
+ * check is seen by the first tick that reads the slot after it, and that
+ * tick wakes the role; no copy of an earlier value is needed.  The waiter
+ * is woken only by its own wake function, which makes the same compare
+ * again: a value that went back in between wakes nobody, and a sleeper
+ * that wakes re-checks before it returns.
+ *
+ * Bounded work: at most L3L2Q_SIG_WAITERS_MAX waiters (end's cap), each
+ * of at most L3L2Q_SIG_WAITV_MAX entries, each slot read once with
+ * READ_ONCE() and only compared - as one kick of the role costs.
+ *
+ * Return: true if at least one waiter's wait would end.
+ */
+bool l3l2q_sig_poll_ready(struct l3l2q_end *end)
+{
+	struct wait_queue_entry *wqe;
+	unsigned long flags;
+	bool ready = false;
+	unsigned int k;
+
+	spin_lock_irqsave(&end->wq.lock, flags);
+	list_for_each_entry(wqe, &end->wq.head, entry) {
+		for (k = 0; k < ARRAY_SIZE(l3l2q_sig_waiter_kinds); k++)
+			if (wqe->func == l3l2q_sig_waiter_kinds[k].wake)
+				break;
+		if (k == ARRAY_SIZE(l3l2q_sig_waiter_kinds)) {
+			/* A pending io_uring SIG_WAIT (l3l2q_siguring.c)? */
+			if (!ready && l3l2q_siguring_wqe_ready(wqe))
+				ready = true;
+			continue;
+		}
+		/* Once one is ready, only the poll watches' edges are kept. */
+		if (ready && wqe->func != l3l2q_sig_pollwatch_wake)
+			continue;
+		if (l3l2q_sig_waiter_kinds[k].ready(wqe))
+			ready = true;
 	}
 	spin_unlock_irqrestore(&end->wq.lock, flags);
 	return ready;

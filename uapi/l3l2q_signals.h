@@ -517,9 +517,15 @@ L3L2Q__ASSERT(sizeof(struct l3l2q_sig_waitv) == 32, "waitv entry ABI");
  *
  * A sleeper is woken only when its compare holds (or its arming was
  * kicked, or the peer died): every KICK or SIG_KICK of its role looks at
- * its entries, and one whose target was not crossed sleeps on.  The
- * driver's poller does not watch signal slots: a waiter whose peer never
- * kicks (no L3L2Q_FEAT_KICKS) should give a deadline and re-check.
+ * its entries, and one whose target was not crossed sleeps on.  A peer
+ * whose feature word lacks L3L2Q_FEAT_KICKS (upstream-only HDMEM code that
+ * stores a slot and never kicks) is polled for by the driver while a
+ * kernel waiter of the role exists (a sleeping SIG_WAIT, a watch, a
+ * poll/epoll registration): each poller tick makes every waiter's own
+ * compare, and a waiter whose compare holds (or whose peer raised its
+ * abort word) is woken at most the module's poll_max_us (10 ms by
+ * default) plus timer slack after that, without a deadline of its own;
+ * one whose target is not reached is not woken.
  *
  * SIG_WAIT as an io_uring command: IORING_OP_URING_CMD on the role fd,
  * cmd_op L3L2Q_IOC_SIG_WAIT, these 32 bytes as the command payload
@@ -546,7 +552,8 @@ L3L2Q__ASSERT(sizeof(struct l3l2q_sig_waitv) == 32, "waitv entry ABI");
  * device.  -EINVAL for id >= signal_count, role > 1 or resv != 0.
  *
  * SIG_WATCH: a standing wait on one slot (@id, @cmp, @target), checked
- * at once and then on every kick of the caller's role:
+ * at once and then on every kick of the caller's role (or poller tick,
+ * for a peer that never kicks):
  *  - @fd an eventfd: signalled once when the compare holds (at once if
  *    it holds already) or the peer role dies or aborts, then dropped; as
  *    DRM_IOCTL_SYNCOBJ_EVENTFD does for a timeline point;
