@@ -79,7 +79,7 @@ L3L2Q__FAST int l3l2q__prod_put(struct l3l2q_ep *ep, struct l3l2q_prod *p,
 	__u64 seq = p->res_seq, off = p->res_offset, n = p->res_nbytes;
 	struct l3l2q_desc *slot;
 
-	if (l3l2q__unlikely(!res || !p->res_active || res->seq != seq ||
+	if (l3l2q__unlikely(!res || p->res_active != 1 || res->seq != seq ||
 			    res->offset != off || res->nbytes != n ||
 			    res->data != (n ? (unsigned char *)ep->mem.payload +
 					      off : (void *)0) ||

@@ -174,6 +174,34 @@ int l3l2q_l3_flush(struct l3l2q_l3 *q)
 	return l3l2q__prod_flush(&q->ep, &q->in, L3L2Q_EOP_INPUT_PUBLISH);
 }
 
+int l3l2q_l3_try_reserve_batch(struct l3l2q_l3 *q, __u64 nbytes, __u32 n,
+			       struct l3l2q_batch *b)
+{
+	const __u32 op = L3L2Q_EOP_INPUT_TRY_RESERVE;
+	int ret = CHECK(q, op);
+
+	if (!ret)
+		ret = single_only(q, 1, op);
+	if (!ret)
+		ret = check_not_stopped(q, op);
+	if (ret)
+		return ret;
+	return l3l2q__prod_reserve_batch(&q->ep, &q->in, nbytes, n, b, op);
+}
+
+int l3l2q_l3_submit_batch(struct l3l2q_l3 *q, const struct l3l2q_batch *b,
+			  __u32 n, __u64 opcode)
+{
+	const __u32 op = L3L2Q_EOP_INPUT_PUBLISH;
+	int ret = CHECK(q, op);
+
+	if (!ret)
+		ret = single_only(q, 1, op);
+	if (ret)
+		return ret;
+	return l3l2q__prod_submit_batch(&q->ep, &q->in, b, n, opcode, op);
+}
+
 int l3l2q_l3_try_enqueue(struct l3l2q_l3 *q, __u64 opcode, const void *buf,
 			 __u64 n)
 {
