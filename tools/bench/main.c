@@ -142,7 +142,7 @@ static void usage(FILE *f)
 "  --kind A,B,..      only these kinds: stream,rtt,bstream,memcpy,mpstream,\n"
 "                     chstream,chrtt,sigwake,signotify\n"
 "  --cpus P,C         producer/client CPU, consumer/server CPU (0,1)\n"
-"  --batch N          messages per flush in l3l2q_batch (32)\n"
+"  --batch N          messages per batch in l3l2q_batch (32)\n"
 "  --rtt-bytes N      payload of a round trip, <= 64 (8)\n"
 "  --producers N      mpstream: producer threads of the mp cases (2)\n"
 "  --consumers N      mpstream: consumer threads of the mc cases (2)\n"
