@@ -278,16 +278,6 @@ static int mark_complete(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 	return 0;
 }
 
-/* (D) for everything popped, then P2-P4 of the need-wakeup protocol. */
-static void publish_head(struct l3l2q_ep *ep, struct l3l2q_cons *c)
-{
-	l3l2q_store_release_s32(c->head_ctr, l3l2q_low32(c->head));	/* (D) */
-	/* Space was freed: P2-P4 of the need-wakeup protocol. */
-	l3l2q__notify(ep, c->is_input ? L3L2Q_WAKE_INPUT_SPACE :
-					L3L2Q_WAKE_OUTPUT_SPACE,
-		      (__u32)l3l2q_low32(c->head));
-}
-
 /*
  * Physical release: pop the completed FIFO prefix, then one head store (D)
  * covers all of it -- the release orders every read of every popped payload
@@ -320,7 +310,7 @@ static int pop_completed(struct l3l2q_ep *ep, struct l3l2q_cons *c, __u32 op)
 	c->head = e->seq;
 	/* The cursor peek validated and kept with the entry (P2). */
 	c->phead = e->pend;
-	publish_head(ep, c);
+	l3l2q__cons_publish_head(ep, c);
 	return 0;
 }
 
@@ -510,6 +500,6 @@ int l3l2q__cons_release_oldest(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 	/* Completed out of order behind them: popped with them, one store. */
 	if (c->active && win[j].completed)
 		return pop_completed(ep, c, op);
-	publish_head(ep, c);
+	l3l2q__cons_publish_head(ep, c);
 	return 0;
 }

@@ -363,6 +363,18 @@ int l3l2q__cons_tail_moved(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 L3L2Q__COLD int l3l2q__cons_bad_handle(struct l3l2q_ep *ep,
 				       struct l3l2q_cons *c,
 				       const struct l3l2q_msg *msg, __u32 op);
+/*
+ * (D) for everything popped, up to c->head, then P2-P4 of the need-wakeup
+ * protocol: space was freed.
+ */
+static inline void l3l2q__cons_publish_head(struct l3l2q_ep *ep,
+					    struct l3l2q_cons *c)
+{
+	l3l2q_store_release_s32(c->head_ctr, l3l2q_low32(c->head));	/* (D) */
+	l3l2q__notify(ep, c->is_input ? L3L2Q_WAKE_INPUT_SPACE :
+					L3L2Q_WAKE_OUTPUT_SPACE,
+		      (__u32)l3l2q_low32(c->head));
+}
 /* Pop the completed prefix of held entries (head store, notify). */
 int l3l2q__cons_pop(struct l3l2q_ep *ep, struct l3l2q_cons *c, __u32 op);
 /* The held entry that @msg names with every field equal, or NULL. */

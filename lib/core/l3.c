@@ -210,6 +210,8 @@ int l3l2q_l3_try_enqueue(struct l3l2q_l3 *q, __u64 opcode, const void *buf,
 	int ret;
 
 	/* Every argument check comes before any state is touched. */
+	if (l3l2q__likely(input_usual(q) && (opcode | 2) == 3 && (buf || !n)))
+		goto reserve;	/* LIVE, single, not stopped; DATA or ERROR */
 	ret = CHECK(q, op);
 	if (ret)
 		return ret;
@@ -225,12 +227,15 @@ int l3l2q_l3_try_enqueue(struct l3l2q_l3 *q, __u64 opcode, const void *buf,
 		ret = check_not_stopped(q, op);
 	if (ret)
 		return ret;
+reserve:
 	ret = l3l2q__prod_reserve(&q->ep, &q->in, n, &res, op);
 	if (ret)
 		return ret;
 	if (n)
 		l3l2q__memcpy(res.data, buf, n);
-	return l3l2q__prod_put(&q->ep, &q->in, &res, opcode, op, 0);
+	/* Our own reservation, just made, and the opcode checked above. */
+	l3l2q__prod_commit(&q->ep, &q->in, opcode, 0);
+	return 0;
 }
 
 struct enqueue_args {
