@@ -30,7 +30,7 @@ static const struct bench_mech mechs[] = {
 	{ "l3l2q_zc", BK_STREAM, bench_l3l2q_stream,
 	  "l3l2q zero copy: reserve, fill in place, publish; peek, use in place, release" },
 	{ "l3l2q_batch", BK_STREAM, bench_l3l2q_stream,
-	  "l3l2q zero copy, publish_defer + one flush per batch, release_batch" },
+	  "l3l2q batch APIs: try_reserve_batch, fill, submit_batch; try_peek_batch, release_oldest" },
 	{ "textbook", BK_STREAM, bench_textbook_stream,
 	  "lock-free SPSC ring of fixed slots, memcpy in and out" },
 	{ "rte_ring", BK_STREAM, bench_rte_ring_stream,
