@@ -119,9 +119,8 @@ L3L2Q__FAST int l3l2q__prod_put(struct l3l2q_ep *ep, struct l3l2q_prod *p,
  * l3l2q__cons_try_peek() for a non-multi consumer: @in is the direction
  * (a constant at each call site), which decides when a held message makes
  * the call unusual (the L3 output's second peek returns the held one; the
- * L2 input in single mode poisons).  @in == 2 is the L3 output's batched
- * peek, which takes the next message whatever is held, as the L2 input
- * does (its complete function is l3l2q__cons_take()).
+ * L2 input in single mode poisons).  The batched peeks of both are
+ * l3l2q__cons_peek_batch() (consumer.c).
  */
 L3L2Q__FAST int l3l2q__cons_peek(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 				   struct l3l2q_msg *msg, __u32 op, const int in)
@@ -134,10 +133,8 @@ L3L2Q__FAST int l3l2q__cons_peek(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 	__s32 seen;
 
 	if (l3l2q__unlikely(!msg || c->stop_seen ||
-			    (c->active &&
-			     (!in || (in == 1 && c->max_inflight == 1)))))
-		return in == 2 ? l3l2q__cons_take(ep, c, msg, op) :
-				 l3l2q__cons_try_peek(ep, c, msg, op);
+			    (c->active && (!in || c->max_inflight == 1))))
+		return l3l2q__cons_try_peek(ep, c, msg, op);
 	seen = l3l2q_load_acquire_s32(c->tail_ctr);		/* (E) */
 	if (l3l2q__unlikely(seen != l3l2q_low32(c->tail))) {
 		int ret = l3l2q__cons_tail_moved(ep, c, seen, op);
@@ -165,8 +162,7 @@ L3L2Q__FAST int l3l2q__cons_peek(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 				  doff != 0) ||
 			    c->non_stop >= c->max_inflight ||
 			    c->active > c->max_inflight))
-		return in == 2 ? l3l2q__cons_take(ep, c, msg, op) :
-				 l3l2q__cons_try_peek(ep, c, msg, op);
+		return l3l2q__cons_try_peek(ep, c, msg, op);
 	if (!dn)
 		data = (const unsigned char *)0;
 	j = c->first + c->active;	/* active <= max_inflight < w */

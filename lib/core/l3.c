@@ -455,25 +455,14 @@ int l3l2q_l3_try_peek_batch(struct l3l2q_l3 *q, struct l3l2q_msg *msgs,
 			    __u32 n)
 {
 	const __u32 op = L3L2Q_EOP_OUTPUT_TRY_PEEK;
-	__u32 i;
 	int ret = CHECK(q, op);
 
 	if (!ret)
 		ret = single_only(q, 0, op);
 	if (ret)
 		return ret;
-	if (n && !msgs)
-		return l3l2q__reject(&q->ep, EINVAL, L3L2Q_ERR_BAD_ARGUMENT, op,
-				     "msgs is NULL but n is ", n, "", 0, NULL);
-	for (i = 0; i < n; i++) {
-		ret = l3l2q__cons_peek(&q->ep, &q->out, &msgs[i], op, 2);
-		if (ret)
-			break;
-	}
-	/* Nothing more (or a full window) after some: those are taken. */
-	if (ret == -EAGAIN && i)
-		return (int)i;
-	return ret ? ret : (int)i;
+	/* The tail counter once per batch; STOP poisons in l3l2q__cons_take. */
+	return l3l2q__cons_peek_batch(&q->ep, &q->out, msgs, n, op);
 }
 
 int l3l2q_l3_release_batch(struct l3l2q_l3 *q, const struct l3l2q_msg *msgs,
