@@ -65,6 +65,7 @@ struct ctx {
 	struct io_uring_sqe sqe;
 	struct l3l2q_msg m;
 	struct l3l2q_res res;
+	struct l3l2q_batch b;
 	struct l3l2q_stats st;
 	struct l3l2q_mailbox_msg mm;
 	unsigned char buf[64];
@@ -137,6 +138,8 @@ E3(l3_reserve, l3l2q_l3_reserve(q, 8, DL, &c->res))
 E3(l3_publish, l3l2q_l3_publish(q, &c->res, L3L2Q_OP_DATA))
 E3(l3_publish_defer, l3l2q_l3_publish_defer(q, &c->res, L3L2Q_OP_DATA))
 E3(l3_flush, l3l2q_l3_flush(q))
+E3(l3_try_reserve_batch, l3l2q_l3_try_reserve_batch(q, 8, 4, &c->b))
+E3(l3_submit_batch, l3l2q_l3_submit_batch(q, &c->b, 1, L3L2Q_OP_DATA))
 E3(l3_try_enqueue, l3l2q_l3_try_enqueue(q, L3L2Q_OP_DATA, c->buf, 8))
 E3(l3_enqueue, l3l2q_l3_enqueue(q, L3L2Q_OP_DATA, c->buf, 8, DL))
 E3(l3_try_request_stop, l3l2q_l3_try_request_stop(q))
@@ -154,12 +157,16 @@ E2(l2_try_peek, l3l2q_l2_try_peek(q, &c->m))
 E2(l2_peek, l3l2q_l2_peek(q, DL, &c->m))
 E2(l2_release, l3l2q_l2_release(q, &c->m))
 E2(l2_release_batch, l3l2q_l2_release_batch(q, &c->m, 1))
+E2(l2_try_peek_batch, l3l2q_l2_try_peek_batch(q, &c->m, 1))
+E2(l2_release_oldest, l3l2q_l2_release_oldest(q, 1))
 E2(l2_drained, l3l2q_l2_drained(q))
 E2(l2_try_reserve, l3l2q_l2_try_reserve(q, 8, &c->res))
 E2(l2_reserve, l3l2q_l2_reserve(q, 8, DL, &c->res))
 E2(l2_publish, l3l2q_l2_publish(q, &c->res, L3L2Q_OP_DATA))
 E2(l2_publish_defer, l3l2q_l2_publish_defer(q, &c->res, L3L2Q_OP_DATA))
 E2(l2_flush, l3l2q_l2_flush(q))
+E2(l2_try_reserve_batch, l3l2q_l2_try_reserve_batch(q, 8, 4, &c->b))
+E2(l2_submit_batch, l3l2q_l2_submit_batch(q, &c->b, 1, L3L2Q_OP_DATA))
 E2(l2_close, (l3l2q_l2_close(q), 0))
 EE(ep_error, says(l3l2q_ep_error(ep)))
 EE(ep_last_error, says(l3l2q_ep_last_error(ep)))
@@ -309,6 +316,7 @@ static const struct entry table[] = {
 	R(l3_try_reserve, -EINVAL), R(l3_reserve, -EINVAL),
 	R(l3_publish, -EINVAL), R(l3_publish_defer, -EINVAL),
 	R(l3_flush, -EINVAL), R(l3_try_enqueue, -EINVAL),
+	R(l3_try_reserve_batch, -EINVAL), R(l3_submit_batch, -EINVAL),
 	R(l3_enqueue, -EINVAL), R(l3_try_request_stop, -EINVAL),
 	R(l3_request_stop, -EINVAL), R(l3_try_peek, -EINVAL),
 	R(l3_peek, -EINVAL), R(l3_read, -EINVAL), R(l3_release, -EINVAL),
@@ -317,9 +325,11 @@ static const struct entry table[] = {
 	N(l2_init, -EINVAL),
 	R(l2_try_peek, -EINVAL), R(l2_peek, -EINVAL), R(l2_release, -EINVAL),
 	R(l2_release_batch, -EINVAL), R(l2_drained, -EINVAL),
+	R(l2_try_peek_batch, -EINVAL), R(l2_release_oldest, -EINVAL),
 	R(l2_try_reserve, -EINVAL), R(l2_reserve, -EINVAL),
 	R(l2_publish, -EINVAL), R(l2_publish_defer, -EINVAL),
 	R(l2_flush, -EINVAL), R(l2_close, 0),
+	R(l2_try_reserve_batch, -EINVAL), R(l2_submit_batch, -EINVAL),
 	N(ep_error, 0), N(ep_last_error, 0), N(ep_last_error_dir, 0),
 	N(ep_state, -EINVAL), N(ep_stats, -EINVAL),
 	N(ep_set_spin_attempts, -EINVAL), N(ep_want_wakeup, -EINVAL),

@@ -310,11 +310,7 @@ static int pop_completed(struct l3l2q_ep *ep, struct l3l2q_cons *c, __u32 op)
 	c->head = e->seq;
 	/* The cursor peek validated and kept with the entry (P2). */
 	c->phead = e->pend;
-	l3l2q_store_release_s32(c->head_ctr, l3l2q_low32(c->head));	/* (D) */
-	/* Space was freed: P2-P4 of the need-wakeup protocol. */
-	l3l2q__notify(ep, c->is_input ? L3L2Q_WAKE_INPUT_SPACE :
-					L3L2Q_WAKE_OUTPUT_SPACE,
-		      (__u32)l3l2q_low32(c->head));
+	l3l2q__cons_publish_head(ep, c);
 	return 0;
 }
 
@@ -352,4 +348,158 @@ int l3l2q__cons_release_batch(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 			return ret;
 	}
 	return pop_completed(ep, c, op);
+}
+
+/*
+ * Up to @n messages at once (the L2 input's and any single consumer's
+ * batched peek): the tail counter acquired once (E), then for each slot
+ * the four words read once (P5) and only the copies used, with the checks
+ * of l3l2q__cons_take() for the common case -- seq the expected one, DATA
+ * or ERROR, a non-zero size at exactly the arena cursor and ending inside
+ * the arena, or zero bytes at offset 0 -- and room in the window.  A slot
+ * that is anything else (STOP, a wrapped payload, an error) goes to
+ * l3l2q__cons_take(), which checks it all again.  Returns the count taken,
+ * or the error (-EAGAIN when none) if none was.
+ */
+int l3l2q__cons_peek_batch(struct l3l2q_ep *ep, struct l3l2q_cons *c,
+			   struct l3l2q_msg *msgs, __u32 n, __u32 op)
+{
+	const unsigned char *base;
+	const struct l3l2q_desc *s;
+	struct l3l2q_entry *e;
+	struct l3l2q_msg *m;
+	__u64 a = c->arena_bytes, aoff = c->arena_offset, mask = c->depth - 1;
+	__u64 acq, pacq, pos, k, dseq, dop, doff, dn;
+	__u32 i = 0, j, w = c->max_inflight + 1;
+	const void *data;
+	int ret;
+
+	if (!n)
+		return 0;
+	if (!msgs)
+		return l3l2q__reject(ep, EINVAL, L3L2Q_ERR_BAD_ARGUMENT, op,
+				     "msgs is NULL but n is ", n, "", 0, NULL);
+	base = (const unsigned char *)ep->mem.payload + aoff;
+	for (;;) {
+		if (c->stop_seen || c->multi || c->active > c->max_inflight)
+			goto slow;
+		ret = refresh_tail(ep, c, op);
+		if (ret)
+			return ret;
+		k = c->tail - c->acq;		/* published, not taken */
+		if (k > c->max_inflight - c->non_stop)
+			k = c->max_inflight - c->non_stop;	/* window */
+		if (k > n - i)
+			k = n - i;
+		k += i;
+		acq = c->acq;
+		pacq = c->pacq;
+		pos = l3l2q__arena_pos(pacq, a);
+		j = win_index(c, c->active);
+		for (; i < k; i++) {
+			/* Its payload line, as in l3l2q__cons_take(). */
+			__builtin_prefetch(base + pos);
+			s = (const struct l3l2q_desc *)
+				(c->ring + (acq & mask) * L3L2Q_DESC_BYTES);
+			/* Each word once (P5); only these copies are used. */
+			dseq = l3l2q_load_once_u64(&s->seq);
+			dop = l3l2q_load_once_u64(&s->opcode);
+			doff = l3l2q_load_once_u64(&s->payload_offset);
+			dn = l3l2q_load_once_u64(&s->payload_nbytes);
+			if (l3l2q__unlikely(dseq != acq + 1 ||
+					    (dop != L3L2Q_OP_DATA &&
+					     dop != L3L2Q_OP_ERROR) ||
+					    (dn ? doff != aoff + pos ||
+						  dn > a - pos :
+						  doff != 0)))
+				break;
+			data = dn ? base + pos : (const void *)0;
+			pos += dn;		/* <= a: inside the arena */
+			if (pos == a)
+				pos = 0;
+			pacq += dn;
+			acq = dseq;
+			e = &c->win[j];
+			e->seq = dseq;
+			e->opcode = dop;
+			e->offset = doff;
+			e->nbytes = dn;
+			e->data = data;
+			e->pend = pacq;
+			e->completed = 0;
+			m = &msgs[i];
+			m->seq = dseq;
+			m->opcode = dop;
+			m->offset = doff;
+			m->nbytes = dn;
+			m->data = data;
+			if (++j == w)
+				j = 0;
+		}
+		/* Accepted: only now does the local state move. */
+		c->active += (__u32)(acq - c->acq);
+		c->non_stop += (__u32)(acq - c->acq);
+		c->acq = acq;
+		c->pacq = pacq;
+		if (i == n)
+			return (int)i;
+		/* Nothing more published, or the window is full. */
+		if (i == k && (i || c->acq == c->tail))
+			return i ? (int)i : l3l2q__again(ep, c->is_input ?
+							 L3L2Q_DIR_INPUT :
+							 L3L2Q_DIR_OUTPUT);
+slow:
+		/* Anything unusual: the complete path, for this one. */
+		ret = l3l2q__cons_take(ep, c, &msgs[i], op);
+		if (ret)
+			return ret == -EAGAIN && i ? (int)i : ret;
+		if (msgs[i].opcode == L3L2Q_OP_STOP)
+			return (int)i + 1;	/* STOP is last */
+		if (++i == n)
+			return (int)i;
+	}
+}
+
+/*
+ * Release the @n oldest held entries, by position rather than by handle
+ * (xsk_ring_cons__release): each must be held and not released before;
+ * then pop them and any completed entries behind them with one head store
+ * (D) and one need-wakeup check.
+ */
+int l3l2q__cons_release_oldest(struct l3l2q_ep *ep, struct l3l2q_cons *c,
+			       __u32 n, __u32 op)
+{
+	struct l3l2q_entry *e = (struct l3l2q_entry *)0, *win = c->win;
+	__u32 i, j = c->first, w = c->max_inflight + 1, stops = 0;
+
+	if (!n)
+		return 0;
+	if (n > c->active)
+		return l3l2q__poison(ep, L3L2Q_ERR_OWNERSHIP, op,
+				     "release of the ", n,
+				     " oldest messages, but only ", c->active,
+				     " are held");
+	for (i = 0; i < n; i++) {
+		e = &win[j];
+		if (e->completed)
+			return l3l2q__poison(ep, L3L2Q_ERR_OWNERSHIP, op,
+					     "handle already released (seq ",
+					     e->seq, ")", 0, NULL);
+		stops += e->opcode == L3L2Q_OP_STOP;
+		if (++j == w)
+			j = 0;
+	}
+	/* Checked: they are the prefix, popped as pop_completed() would. */
+	c->first = j;
+	c->active -= n;
+	c->non_stop -= n - stops;
+	if (stops)
+		c->drained = 1;
+	c->head = e->seq;
+	c->phead = e->pend;
+	/* Completed out of order behind them: popped with them, one store. */
+	if (c->active && win[j].completed)
+		return pop_completed(ep, c, op);
+	l3l2q__cons_publish_head(ep, c);
+	return 0;
 }

@@ -68,6 +68,31 @@ L3L2Q__FAST int l3l2q__prod_reserve(struct l3l2q_ep *ep,
 }
 
 /*
+ * Write the slot of the active reservation as @opcode, which the caller
+ * checked (DATA or ERROR), from the producer's own copy of it (B); then,
+ * unless @defer, the tail (C) and the need-wakeup check.
+ */
+L3L2Q__FAST void l3l2q__prod_commit(struct l3l2q_ep *ep, struct l3l2q_prod *p,
+				    __u64 opcode, int defer)
+{
+	__u64 seq = p->res_seq;
+	struct l3l2q_desc *slot;
+
+	slot = (struct l3l2q_desc *)l3l2q__slot(p->ring, p->depth, seq);
+	l3l2q_store_once_u64(&slot->opcode, opcode);
+	l3l2q_store_once_u64(&slot->payload_offset, p->res_offset);
+	l3l2q_store_once_u64(&slot->payload_nbytes, p->res_nbytes);
+	l3l2q_store_release_u64(&slot->seq, seq);		/* (B) */
+	p->hist[seq & (L3L2Q_PROD_HIST - 1)] = p->ptail;
+	p->tail = seq;
+	p->res_active = 0;
+	if (defer && !p->stopped)
+		p->deferred = 1;
+	else
+		l3l2q__prod_publish_tail(ep, p);
+}
+
+/*
  * Publish @res as DATA or ERROR (anything else goes the complete way):
  * write the slot (B) and, unless @defer, the tail (C) and the need-wakeup
  * check.
@@ -77,9 +102,8 @@ L3L2Q__FAST int l3l2q__prod_put(struct l3l2q_ep *ep, struct l3l2q_prod *p,
 				  __u32 op, int defer)
 {
 	__u64 seq = p->res_seq, off = p->res_offset, n = p->res_nbytes;
-	struct l3l2q_desc *slot;
 
-	if (l3l2q__unlikely(!res || !p->res_active || res->seq != seq ||
+	if (l3l2q__unlikely(!res || p->res_active != 1 || res->seq != seq ||
 			    res->offset != off || res->nbytes != n ||
 			    res->data != (n ? (unsigned char *)ep->mem.payload +
 					      off : (void *)0) ||
@@ -87,18 +111,7 @@ L3L2Q__FAST int l3l2q__prod_put(struct l3l2q_ep *ep, struct l3l2q_prod *p,
 			     opcode != L3L2Q_OP_ERROR)))
 		return defer ? l3l2q__prod_publish_defer(ep, p, res, opcode, op) :
 			       l3l2q__prod_publish(ep, p, res, opcode, op);
-	slot = (struct l3l2q_desc *)l3l2q__slot(p->ring, p->depth, seq);
-	l3l2q_store_once_u64(&slot->opcode, opcode);
-	l3l2q_store_once_u64(&slot->payload_offset, off);
-	l3l2q_store_once_u64(&slot->payload_nbytes, n);
-	l3l2q_store_release_u64(&slot->seq, seq);		/* (B) */
-	p->hist[seq & (L3L2Q_PROD_HIST - 1)] = p->ptail;
-	p->tail = seq;
-	p->res_active = 0;
-	if (defer && !p->stopped)
-		p->deferred = 1;
-	else
-		l3l2q__prod_publish_tail(ep, p);
+	l3l2q__prod_commit(ep, p, opcode, defer);
 	return 0;
 }
 
@@ -106,9 +119,8 @@ L3L2Q__FAST int l3l2q__prod_put(struct l3l2q_ep *ep, struct l3l2q_prod *p,
  * l3l2q__cons_try_peek() for a non-multi consumer: @in is the direction
  * (a constant at each call site), which decides when a held message makes
  * the call unusual (the L3 output's second peek returns the held one; the
- * L2 input in single mode poisons).  @in == 2 is the L3 output's batched
- * peek, which takes the next message whatever is held, as the L2 input
- * does (its complete function is l3l2q__cons_take()).
+ * L2 input in single mode poisons).  The batched peeks of both are
+ * l3l2q__cons_peek_batch() (consumer.c).
  */
 L3L2Q__FAST int l3l2q__cons_peek(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 				   struct l3l2q_msg *msg, __u32 op, const int in)
@@ -121,10 +133,8 @@ L3L2Q__FAST int l3l2q__cons_peek(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 	__s32 seen;
 
 	if (l3l2q__unlikely(!msg || c->stop_seen ||
-			    (c->active &&
-			     (!in || (in == 1 && c->max_inflight == 1)))))
-		return in == 2 ? l3l2q__cons_take(ep, c, msg, op) :
-				 l3l2q__cons_try_peek(ep, c, msg, op);
+			    (c->active && (!in || c->max_inflight == 1))))
+		return l3l2q__cons_try_peek(ep, c, msg, op);
 	seen = l3l2q_load_acquire_s32(c->tail_ctr);		/* (E) */
 	if (l3l2q__unlikely(seen != l3l2q_low32(c->tail))) {
 		int ret = l3l2q__cons_tail_moved(ep, c, seen, op);
@@ -152,8 +162,7 @@ L3L2Q__FAST int l3l2q__cons_peek(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 				  doff != 0) ||
 			    c->non_stop >= c->max_inflight ||
 			    c->active > c->max_inflight))
-		return in == 2 ? l3l2q__cons_take(ep, c, msg, op) :
-				 l3l2q__cons_try_peek(ep, c, msg, op);
+		return l3l2q__cons_try_peek(ep, c, msg, op);
 	if (!dn)
 		data = (const unsigned char *)0;
 	j = c->first + c->active;	/* active <= max_inflight < w */
@@ -196,6 +205,34 @@ L3L2Q__FAST int l3l2q__cons_release_n(struct l3l2q_ep *ep,
 
 	if (l3l2q__unlikely(!msgs))
 		return l3l2q__cons_release_batch(ep, c, msgs, n, op);
+	/*
+	 * One handle, the oldest held: every field equal to the kept copy
+	 * (P2), then popped directly, as l3l2q__cons_pop() would pop it.
+	 */
+	if (n == 1 && msgs->seq == c->head + 1 && c->active) {
+		m = msgs;
+		e = &c->win[c->first];
+		if (l3l2q__unlikely(e->seq != m->seq ||
+				    e->opcode != m->opcode ||
+				    e->offset != m->offset ||
+				    e->nbytes != m->nbytes ||
+				    e->data != m->data || e->completed))
+			return l3l2q__cons_bad_handle(ep, c, m, op);
+		if (++c->first > c->max_inflight)
+			c->first = 0;
+		c->active--;
+		if (l3l2q__unlikely(e->opcode == L3L2Q_OP_STOP))
+			c->drained = 1;
+		else
+			c->non_stop--;
+		c->head = e->seq;
+		c->phead = e->pend;
+		/* Completed out of order behind it: popped with it. */
+		if (c->active && c->win[c->first].completed)
+			return l3l2q__cons_pop(ep, c, op);
+		l3l2q__cons_publish_head(ep, c);
+		return 0;
+	}
 	for (i = 0; i < n; i++) {
 		m = &msgs[i];
 		k = m->seq - c->head - 1;	/* < active when held */

@@ -321,6 +321,14 @@ int l3l2q__prod_head_moved(struct l3l2q_ep *ep, struct l3l2q_prod *p,
 			   __s32 seen, __u32 op);
 /* (C) and the need-wakeup check for everything published so far. */
 void l3l2q__prod_publish_tail(struct l3l2q_ep *ep, struct l3l2q_prod *p);
+/* A batch of up to @n reservations: the count, or -errno. */
+int l3l2q__prod_reserve_batch(struct l3l2q_ep *ep, struct l3l2q_prod *p,
+			      __u64 nbytes, __u32 n, struct l3l2q_batch *b,
+			      __u32 op);
+/* Publish the first @n of the batch @b with one tail store. */
+int l3l2q__prod_submit_batch(struct l3l2q_ep *ep, struct l3l2q_prod *p,
+			     const struct l3l2q_batch *b, __u32 n,
+			     __u64 opcode, __u32 op);
 /* Store the tail once for every deferred publish, then notify once. */
 int l3l2q__prod_flush(struct l3l2q_ep *ep, struct l3l2q_prod *p, __u32 op);
 
@@ -342,6 +350,12 @@ int l3l2q__cons_release(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 /* Release @n held messages with at most one head store and one notify. */
 int l3l2q__cons_release_batch(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 			      const struct l3l2q_msg *msgs, __u32 n, __u32 op);
+/* Up to @n messages into @msgs, the tail counter read once: the count. */
+int l3l2q__cons_peek_batch(struct l3l2q_ep *ep, struct l3l2q_cons *c,
+			   struct l3l2q_msg *msgs, __u32 n, __u32 op);
+/* Release the @n oldest held entries: no handles, one head store. */
+int l3l2q__cons_release_oldest(struct l3l2q_ep *ep, struct l3l2q_cons *c,
+			       __u32 n, __u32 op);
 /* The tail counter read @seen (acquired, E) moved: reconstruct it. */
 int l3l2q__cons_tail_moved(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 			   __s32 seen, __u32 op);
@@ -349,6 +363,18 @@ int l3l2q__cons_tail_moved(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 L3L2Q__COLD int l3l2q__cons_bad_handle(struct l3l2q_ep *ep,
 				       struct l3l2q_cons *c,
 				       const struct l3l2q_msg *msg, __u32 op);
+/*
+ * (D) for everything popped, up to c->head, then P2-P4 of the need-wakeup
+ * protocol: space was freed.
+ */
+static inline void l3l2q__cons_publish_head(struct l3l2q_ep *ep,
+					    struct l3l2q_cons *c)
+{
+	l3l2q_store_release_s32(c->head_ctr, l3l2q_low32(c->head));	/* (D) */
+	l3l2q__notify(ep, c->is_input ? L3L2Q_WAKE_INPUT_SPACE :
+					L3L2Q_WAKE_OUTPUT_SPACE,
+		      (__u32)l3l2q_low32(c->head));
+}
 /* Pop the completed prefix of held entries (head store, notify). */
 int l3l2q__cons_pop(struct l3l2q_ep *ep, struct l3l2q_cons *c, __u32 op);
 /* The held entry that @msg names with every field equal, or NULL. */

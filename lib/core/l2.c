@@ -99,6 +99,31 @@ int l3l2q_l2_release_batch(struct l3l2q_l2 *q, const struct l3l2q_msg *msgs,
 				     L3L2Q_EOP_INPUT_RELEASE);
 }
 
+int l3l2q_l2_try_peek_batch(struct l3l2q_l2 *q, struct l3l2q_msg *msgs,
+			    __u32 n)
+{
+	int ret = CHECK(q, L3L2Q_EOP_INPUT_TRY_PEEK);
+
+	if (ret)
+		return ret;
+	/* The single mode's second peek poisons, as in try_peek. */
+	if (l3l2q__unlikely(q->in.max_inflight == 1 && q->in.active && n))
+		return l3l2q__cons_try_peek(&q->ep, &q->in, msgs,
+					    L3L2Q_EOP_INPUT_TRY_PEEK);
+	return l3l2q__cons_peek_batch(&q->ep, &q->in, msgs, n,
+				      L3L2Q_EOP_INPUT_TRY_PEEK);
+}
+
+int l3l2q_l2_release_oldest(struct l3l2q_l2 *q, __u32 n)
+{
+	int ret = CHECK(q, L3L2Q_EOP_INPUT_RELEASE);
+
+	if (ret)
+		return ret;
+	return l3l2q__cons_release_oldest(&q->ep, &q->in, n,
+					  L3L2Q_EOP_INPUT_RELEASE);
+}
+
 int l3l2q_l2_drained(const struct l3l2q_l2 *q)
 {
 	/* Any state: a released endpoint still knows whether it drained. */
@@ -176,6 +201,28 @@ int l3l2q_l2_flush(struct l3l2q_l2 *q)
 	if (ret)
 		return ret;
 	return l3l2q__prod_flush(&q->ep, &q->out, L3L2Q_EOP_OUTPUT_PUBLISH);
+}
+
+int l3l2q_l2_try_reserve_batch(struct l3l2q_l2 *q, __u64 nbytes, __u32 n,
+			       struct l3l2q_batch *b)
+{
+	int ret = CHECK(q, L3L2Q_EOP_OUTPUT_TRY_RESERVE);
+
+	if (ret)
+		return ret;
+	return l3l2q__prod_reserve_batch(&q->ep, &q->out, nbytes, n, b,
+					 L3L2Q_EOP_OUTPUT_TRY_RESERVE);
+}
+
+int l3l2q_l2_submit_batch(struct l3l2q_l2 *q, const struct l3l2q_batch *b,
+			  __u32 n, __u64 opcode)
+{
+	int ret = CHECK(q, L3L2Q_EOP_OUTPUT_PUBLISH);
+
+	if (ret)
+		return ret;
+	return l3l2q__prod_submit_batch(&q->ep, &q->out, b, n, opcode,
+					L3L2Q_EOP_OUTPUT_PUBLISH);
 }
 
 void l3l2q_l2_close(struct l3l2q_l2 *q)

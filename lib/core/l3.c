@@ -174,6 +174,34 @@ int l3l2q_l3_flush(struct l3l2q_l3 *q)
 	return l3l2q__prod_flush(&q->ep, &q->in, L3L2Q_EOP_INPUT_PUBLISH);
 }
 
+int l3l2q_l3_try_reserve_batch(struct l3l2q_l3 *q, __u64 nbytes, __u32 n,
+			       struct l3l2q_batch *b)
+{
+	const __u32 op = L3L2Q_EOP_INPUT_TRY_RESERVE;
+	int ret = CHECK(q, op);
+
+	if (!ret)
+		ret = single_only(q, 1, op);
+	if (!ret)
+		ret = check_not_stopped(q, op);
+	if (ret)
+		return ret;
+	return l3l2q__prod_reserve_batch(&q->ep, &q->in, nbytes, n, b, op);
+}
+
+int l3l2q_l3_submit_batch(struct l3l2q_l3 *q, const struct l3l2q_batch *b,
+			  __u32 n, __u64 opcode)
+{
+	const __u32 op = L3L2Q_EOP_INPUT_PUBLISH;
+	int ret = CHECK(q, op);
+
+	if (!ret)
+		ret = single_only(q, 1, op);
+	if (ret)
+		return ret;
+	return l3l2q__prod_submit_batch(&q->ep, &q->in, b, n, opcode, op);
+}
+
 int l3l2q_l3_try_enqueue(struct l3l2q_l3 *q, __u64 opcode, const void *buf,
 			 __u64 n)
 {
@@ -182,6 +210,8 @@ int l3l2q_l3_try_enqueue(struct l3l2q_l3 *q, __u64 opcode, const void *buf,
 	int ret;
 
 	/* Every argument check comes before any state is touched. */
+	if (l3l2q__likely(input_usual(q) && (opcode | 2) == 3 && (buf || !n)))
+		goto reserve;	/* LIVE, single, not stopped; DATA or ERROR */
 	ret = CHECK(q, op);
 	if (ret)
 		return ret;
@@ -197,12 +227,15 @@ int l3l2q_l3_try_enqueue(struct l3l2q_l3 *q, __u64 opcode, const void *buf,
 		ret = check_not_stopped(q, op);
 	if (ret)
 		return ret;
+reserve:
 	ret = l3l2q__prod_reserve(&q->ep, &q->in, n, &res, op);
 	if (ret)
 		return ret;
 	if (n)
 		l3l2q__memcpy(res.data, buf, n);
-	return l3l2q__prod_put(&q->ep, &q->in, &res, opcode, op, 0);
+	/* Our own reservation, just made, and the opcode checked above. */
+	l3l2q__prod_commit(&q->ep, &q->in, opcode, 0);
+	return 0;
 }
 
 struct enqueue_args {
@@ -422,25 +455,14 @@ int l3l2q_l3_try_peek_batch(struct l3l2q_l3 *q, struct l3l2q_msg *msgs,
 			    __u32 n)
 {
 	const __u32 op = L3L2Q_EOP_OUTPUT_TRY_PEEK;
-	__u32 i;
 	int ret = CHECK(q, op);
 
 	if (!ret)
 		ret = single_only(q, 0, op);
 	if (ret)
 		return ret;
-	if (n && !msgs)
-		return l3l2q__reject(&q->ep, EINVAL, L3L2Q_ERR_BAD_ARGUMENT, op,
-				     "msgs is NULL but n is ", n, "", 0, NULL);
-	for (i = 0; i < n; i++) {
-		ret = l3l2q__cons_peek(&q->ep, &q->out, &msgs[i], op, 2);
-		if (ret)
-			break;
-	}
-	/* Nothing more (or a full window) after some: those are taken. */
-	if (ret == -EAGAIN && i)
-		return (int)i;
-	return ret ? ret : (int)i;
+	/* The tail counter once per batch; STOP poisons in l3l2q__cons_take. */
+	return l3l2q__cons_peek_batch(&q->ep, &q->out, msgs, n, op);
 }
 
 int l3l2q_l3_release_batch(struct l3l2q_l3 *q, const struct l3l2q_msg *msgs,

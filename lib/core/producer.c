@@ -225,7 +225,7 @@ static int publish_slot(struct l3l2q_ep *ep, struct l3l2q_prod *p,
 	data = p->res_nbytes ? (unsigned char *)ep->mem.payload + p->res_offset :
 			       (void *)0;
 	/* Stale, double-published, mutated or foreign reservations. */
-	if (!p->res_active || res->seq != p->res_seq ||
+	if (p->res_active != 1 || res->seq != p->res_seq ||
 	    res->offset != p->res_offset || res->nbytes != p->res_nbytes ||
 	    res->data != data)
 		return l3l2q__poison(ep, L3L2Q_ERR_OWNERSHIP, op,
@@ -282,5 +282,138 @@ int l3l2q__prod_flush(struct l3l2q_ep *ep, struct l3l2q_prod *p, __u32 op)
 	(void)op;
 	if (p->deferred)
 		l3l2q__prod_publish_tail(ep, p);
+	return 0;
+}
+
+/*
+ * A batch (l3l2q_*_try_reserve_batch): up to @n slots and @n * @nbytes
+ * contiguous payload bytes, under the single reservation's rules applied
+ * to the whole run -- the head counter acquired and reconstructed (a
+ * forged one poisons here), one reservation at a time, the payload never
+ * split at the arena's end (padding committed only with a success), and
+ * never more than the ring and the arena hold.  Returns the count.
+ */
+int l3l2q__prod_reserve_batch(struct l3l2q_ep *ep, struct l3l2q_prod *p,
+			      __u64 nbytes, __u32 n, struct l3l2q_batch *b,
+			      __u32 op)
+{
+	__u64 a = p->arena_bytes, pos, pad = 0, offset = 0, k, fit, used;
+	__u64 start = p->ptail;
+	int ret;
+
+	/* The caller checked the endpoint (role and state). */
+	if (!b)
+		return l3l2q__reject(ep, EINVAL, L3L2Q_ERR_BAD_ARGUMENT, op,
+				     "b must not be NULL", 0, NULL, 0, NULL);
+	if (!n)
+		return l3l2q__reject(ep, EINVAL, L3L2Q_ERR_BAD_ARGUMENT, op,
+				     "n must not be 0", 0, NULL, 0, NULL);
+	if (p->res_active)
+		return l3l2q__poison(ep, L3L2Q_ERR_OWNERSHIP, op,
+				     "a reservation is already active (seq ",
+				     p->res_seq, ")", 0, NULL);
+	if (nbytes > a)
+		return l3l2q__reject(ep, EMSGSIZE, L3L2Q_ERR_BAD_ARGUMENT, op,
+				     "payload of ", nbytes, " bytes exceeds the ",
+				     a, "-byte arena");
+	ret = refresh_head(ep, p, op);
+	if (ret)
+		return ret;
+	k = p->depth - (p->tail - p->head);	/* free slots */
+	if (!k)
+		return no_space(ep, p);
+	if (k > n)
+		k = n;
+	if (nbytes) {
+		pos = l3l2q__arena_pos(p->ptail, a);
+		if (nbytes > a - pos)
+			pad = a - pos;	/* not even one fits before the end */
+		start = p->ptail + pad;
+		fit = (a - (pad ? 0 : pos)) / nbytes;	/* before the end */
+		/* As one reservation: an empty arena takes what fits. */
+		if (p->ptail != p->phead) {
+			used = start - p->phead;
+			if (used > a - nbytes)
+				return no_space(ep, p);
+			if (fit > (a - used) / nbytes)
+				fit = (a - used) / nbytes;
+		}
+		if (k > fit)
+			k = fit;	/* >= 1: nbytes <= a - used */
+		offset = p->arena_offset + (pad ? 0 : pos);
+	}
+	p->res_active = 2;
+	p->res_seq = p->tail + 1;
+	p->res_offset = offset;
+	p->res_nbytes = nbytes;
+	p->res_n = (__u32)k;
+	p->res_p0 = p->ptail;
+	p->res_pstart = start;
+	p->ptail = start + k * nbytes;
+	b->seq = p->res_seq;
+	b->nbytes = nbytes;
+	b->data = nbytes ? (unsigned char *)ep->mem.payload + offset :
+			   (void *)0;
+	b->n = (__u32)k;
+	b->reserved = 0;
+	return (int)k;
+}
+
+/*
+ * Publish the first @n messages of the batch @b names (every field equal
+ * to what was handed out) as @opcode, DATA or ERROR: the slots (B), then
+ * one tail store (C) and one need-wakeup check for them and anything
+ * deferred.  The rest of the run is given back; @n == 0 cancels it.
+ */
+int l3l2q__prod_submit_batch(struct l3l2q_ep *ep, struct l3l2q_prod *p,
+			     const struct l3l2q_batch *b, __u32 n,
+			     __u64 opcode, __u32 op)
+{
+	__u64 nb = p->res_nbytes, off = p->res_offset, seq = p->res_seq;
+	__u64 cur = p->res_pstart, idx, mask = p->depth - 1;
+	struct l3l2q_desc *slot;
+	void *data;
+	__u32 i;
+
+	if (!b)
+		return l3l2q__reject(ep, EINVAL, L3L2Q_ERR_BAD_ARGUMENT, op,
+				     "b must not be NULL", 0, NULL, 0, NULL);
+	data = nb ? (unsigned char *)ep->mem.payload + off : (void *)0;
+	/* Stale, double-submitted, mutated or foreign batches. */
+	if (p->res_active != 2 || b->seq != seq || b->nbytes != nb ||
+	    b->n != p->res_n || b->data != data)
+		return l3l2q__poison(ep, L3L2Q_ERR_OWNERSHIP, op,
+				     "unknown batch reservation", 0, NULL, 0,
+				     NULL);
+	if (n > p->res_n)
+		return l3l2q__reject(ep, EINVAL, L3L2Q_ERR_BAD_ARGUMENT, op,
+				     "n ", n, " exceeds the ", p->res_n,
+				     " messages reserved");
+	if (opcode != L3L2Q_OP_DATA && opcode != L3L2Q_OP_ERROR)
+		return l3l2q__poison(ep, L3L2Q_ERR_INVALID_DESCRIPTOR, op,
+				     "opcode ", opcode,
+				     " cannot be submitted in a batch", 0, NULL);
+	idx = (seq - 1) & mask;
+	for (i = 0; i < n; i++) {
+		slot = (struct l3l2q_desc *)(p->ring + idx * L3L2Q_DESC_BYTES);
+		l3l2q_store_once_u64(&slot->opcode, opcode);
+		l3l2q_store_once_u64(&slot->payload_offset, off);
+		l3l2q_store_once_u64(&slot->payload_nbytes, nb);
+		l3l2q_store_release_u64(&slot->seq, seq + i);	/* (B) */
+		cur += nb;
+		p->hist[(seq + i) & (L3L2Q_PROD_HIST - 1)] = cur;
+		off += nb;
+		idx = (idx + 1) & mask;
+	}
+	p->res_active = 0;
+	/* Nothing published: even the padding goes back (P9). */
+	p->ptail = n ? cur : p->res_p0;
+	if (!n) {
+		if (p->deferred)
+			l3l2q__prod_publish_tail(ep, p);
+		return 0;
+	}
+	p->tail = seq + n - 1;
+	l3l2q__prod_publish_tail(ep, p);
 	return 0;
 }

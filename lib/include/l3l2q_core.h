@@ -182,6 +182,19 @@ struct l3l2q_res {
 	void *data;			/* NULL if nbytes == 0 */
 };
 
+/*
+ * A run of reserved messages (l3l2q_*_try_reserve_batch): n slots and
+ * n * nbytes contiguous payload bytes, message i's at data + i * nbytes.
+ * Fill them, then submit; compared by value on submit: do not modify.
+ */
+struct l3l2q_batch {
+	__u64 seq;			/* the first message's seq */
+	__u64 nbytes;			/* payload bytes of each message */
+	void *data;			/* NULL if nbytes == 0 */
+	__u32 n;			/* messages reserved */
+	__u32 reserved;			/* 0 */
+};
+
 /* An acquired message.  Compared by value on release: do not modify. */
 struct l3l2q_msg {
 	__u64 seq;
@@ -251,7 +264,9 @@ struct l3l2q_prod {
 	__u64 ptail;			/* payload cursor, padding included */
 	__u64 phead;			/* replayed payload release cursor */
 	__u64 res_seq, res_offset, res_nbytes;
-	__u8 res_active;
+	__u64 res_p0, res_pstart;	/* batch: ptail before, first payload */
+	__u32 res_n;			/* batch: messages reserved */
+	__u8 res_active;		/* 1: one reservation, 2: a batch */
 	__u8 is_input;
 	__u8 stopped;			/* STOP published (input only) */
 	__u8 deferred;			/* tail moved, counter not yet stored */
@@ -366,6 +381,21 @@ int l3l2q_l3_publish_defer(struct l3l2q_l3 *q, const struct l3l2q_res *res,
 			   __u64 opcode);
 int l3l2q_l3_flush(struct l3l2q_l3 *q);
 
+/*
+ * Batched zero copy, in the xsk_ring_prod__reserve/__submit way: reserve
+ * up to @n messages of @nbytes each at once -- the count reserved (as many
+ * as fit, contiguous slots and payload, never split at the arena's end),
+ * or -EAGAIN when none fits -- fill them, then submit the first @n of them
+ * (<= b->n; 0 cancels) as DATA or ERROR with one tail store and one
+ * need-wakeup check.  The rest of the run is given back.  While a batch is
+ * reserved, any other reservation poisons (OWNERSHIP), as a second
+ * reservation does.
+ */
+int l3l2q_l3_try_reserve_batch(struct l3l2q_l3 *q, __u64 nbytes, __u32 n,
+			       struct l3l2q_batch *b);
+int l3l2q_l3_submit_batch(struct l3l2q_l3 *q, const struct l3l2q_batch *b,
+			  __u32 n, __u64 opcode);
+
 /* Copy: enqueue n bytes from buf (NULL allowed iff n == 0). */
 int l3l2q_l3_try_enqueue(struct l3l2q_l3 *q, __u64 opcode, const void *buf,
 			 __u64 n);
@@ -441,6 +471,19 @@ int l3l2q_l2_release(struct l3l2q_l2 *q, const struct l3l2q_msg *msg);
  */
 int l3l2q_l2_release_batch(struct l3l2q_l2 *q, const struct l3l2q_msg *msgs,
 			   __u32 n);
+/*
+ * Take up to @n further inputs at once, in order, into @msgs: the count
+ * taken (0 only for n == 0), -EAGAIN when none came or the window is full.
+ * Each is validated as by try_peek(); the tail counter is read once.
+ */
+int l3l2q_l2_try_peek_batch(struct l3l2q_l2 *q, struct l3l2q_msg *msgs,
+			    __u32 n);
+/*
+ * Release the @n oldest held inputs (the xsk_ring_cons__release shape: no
+ * handles to compare) with one head store and one need-wakeup check.  More
+ * than are held, or one already released, poisons (OWNERSHIP).
+ */
+int l3l2q_l2_release_oldest(struct l3l2q_l2 *q, __u32 n);
 /* 1 once STOP has been physically released, else 0; -EINVAL: bad handle. */
 int l3l2q_l2_drained(const struct l3l2q_l2 *q);
 
@@ -453,6 +496,11 @@ int l3l2q_l2_publish(struct l3l2q_l2 *q, const struct l3l2q_res *res,
 int l3l2q_l2_publish_defer(struct l3l2q_l2 *q, const struct l3l2q_res *res,
 			   __u64 opcode);
 int l3l2q_l2_flush(struct l3l2q_l2 *q);
+/* As l3l2q_l3_try_reserve_batch() and l3l2q_l3_submit_batch(). */
+int l3l2q_l2_try_reserve_batch(struct l3l2q_l2 *q, __u64 nbytes, __u32 n,
+			       struct l3l2q_batch *b);
+int l3l2q_l2_submit_batch(struct l3l2q_l2 *q, const struct l3l2q_batch *b,
+			  __u32 n, __u64 opcode);
 
 void l3l2q_l2_close(struct l3l2q_l2 *q);
 

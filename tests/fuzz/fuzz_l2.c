@@ -28,6 +28,92 @@ static int may_peek(const struct fz *f)
 	return f->window > 1 || !f->n_sut_held;
 }
 
+/*
+ * Reserve a batch of up to 1 + (@b >> 4 & 7) outputs of @n bytes, each
+ * checked as a reservation, fill them, submit all or (@b & 8) half.
+ */
+static void sut_batch(struct fz *f, uint64_t n, uint8_t b)
+{
+	unsigned int i, want = 1 + (b >> 4 & 7), k;
+	struct l3l2q_batch bt;
+	struct l3l2q_res res;
+	int ret;
+
+	ret = l3l2q_l2_try_reserve_batch(&f->l2, n, want, &bt);
+	fz_result(f, "l2_try_reserve_batch", ret < 0 ? ret : 0, e_res);
+	if (ret <= 0)
+		return;
+	if ((unsigned int)ret > want || bt.n != (unsigned int)ret ||
+	    bt.nbytes != n)
+		fz_fail("reserve_batch of %u gave %d (b.n %u)", want, ret, bt.n);
+	for (i = 0; i < bt.n; i++) {
+		res.seq = bt.seq + i;
+		res.nbytes = n;
+		res.data = n ? (unsigned char *)bt.data + i * n : NULL;
+		res.offset = n ? (uint64_t)((unsigned char *)res.data -
+					    (unsigned char *)f->mem.payload) : 0;
+		fz_check_res(f, 0, &res, n);
+		if (n)
+			memset(res.data, b, n);
+	}
+	k = b & 8 ? bt.n / 2 : bt.n;
+	ret = l3l2q_l2_submit_batch(&f->l2, &bt, k, b & 1 ? L3L2Q_OP_ERROR :
+				    L3L2Q_OP_DATA);
+	fz_result(f, "l2_submit_batch", ret, fz_none);
+}
+
+/* Batched peek of up to @k inputs into the held list. */
+static void peek_batch(struct fz *f, unsigned int k)
+{
+	struct l3l2q_msg m[8];
+	int i, ret = l3l2q_l2_try_peek_batch(&f->l2, m, k);
+
+	fz_result(f, "l2_try_peek_batch", ret < 0 ? ret : 0, e_peek);
+	if (ret <= 0)
+		return;
+	if ((unsigned int)ret > k)
+		fz_fail("peek_batch took %d of %u", ret, k);
+	for (i = 0; i < ret; i++)
+		took(f, &m[i]);
+}
+
+/*
+ * Release by count the oldest held inputs: only as many as are held in an
+ * unbroken run from the oldest (one released by handle behind the oldest
+ * may not be counted again), then drop them from the held list.
+ */
+static void release_oldest(struct fz *f, uint8_t b)
+{
+	uint64_t lo = UINT64_MAX;
+	unsigned int i, run, k;
+	int ret;
+
+	if (!f->n_sut_held)
+		return;
+	for (i = 0; i < f->n_sut_held; i++)
+		if (f->sut_held[i].m.seq < lo)
+			lo = f->sut_held[i].m.seq;
+	/*
+	 * The oldest held is the window's oldest (a completed entry is never
+	 * the oldest: it would have been popped); count the run after it.
+	 */
+	for (run = 0;; run++) {
+		for (i = 0; i < f->n_sut_held; i++)
+			if (f->sut_held[i].m.seq == lo + run)
+				break;
+		if (i == f->n_sut_held)
+			break;
+	}
+	k = 1 + b % run;
+	ret = l3l2q_l2_release_oldest(&f->l2, k);
+	fz_result(f, "l2_release_oldest", ret, fz_none);
+	for (i = 0; i < f->n_sut_held;)
+		if (f->sut_held[i].m.seq < lo + k)
+			f->sut_held[i] = f->sut_held[--f->n_sut_held];
+		else
+			i++;
+}
+
 static void sut_op(struct fz *f, struct fz_in *in, uint8_t op)
 {
 	struct l3l2q_l2 *q = &f->l2;
@@ -43,6 +129,10 @@ static void sut_op(struct fz *f, struct fz_in *in, uint8_t op)
 	case 0:
 		if (!may_peek(f))
 			break;
+		if (b & 0x80) {
+			peek_batch(f, 1 + (b & 7));
+			break;
+		}
 		ret = l3l2q_l2_try_peek(q, &m);
 		fz_result(f, "l2_try_peek", ret, e_peek);
 		if (!ret)
@@ -57,6 +147,10 @@ static void sut_op(struct fz *f, struct fz_in *in, uint8_t op)
 		f->sut_held[i] = f->sut_held[--f->n_sut_held];
 		break;
 	case 2:
+		if (b & 0x80) {
+			release_oldest(f, b);
+			break;
+		}
 		/* Release the first k held at once, in either order. */
 		k = f->n_sut_held ? 1 + b % f->n_sut_held : 0;
 		for (i = 0; i < k; i++)
@@ -68,6 +162,10 @@ static void sut_op(struct fz *f, struct fz_in *in, uint8_t op)
 		f->n_sut_held -= k;
 		break;
 	case 3:
+		if (b & 0x80) {
+			sut_batch(f, n, b);
+			break;
+		}
 		ret = l3l2q_l2_try_reserve(q, n, &res);
 		fz_result(f, "l2_try_reserve", ret, e_res);
 		if (ret)

@@ -11,10 +11,14 @@
  *                out, releases.  The same work as the rings with a copy.
  *   l3l2q_zc     L3 reserves, fills the span in place, publishes; L2 peeks
  *                and uses the payload in place (checks its stamp), releases.
- *   l3l2q_batch  as l3l2q_zc, but L3 publishes with l3l2q_l3_publish_defer()
- *                and makes them visible with one l3l2q_l3_flush() per batch,
- *                and L2 takes up to a batch with its window, then releases
- *                them with one head store (l3l2q_l2_release_batch()).
+ *   l3l2q_batch  the batch APIs on both sides (--batch, 32): L3 reserves up
+ *                to a batch of contiguous slots and payloads at once
+ *                (l3l2q_l3_try_reserve_batch), fills each in place and
+ *                publishes them with one tail store
+ *                (l3l2q_l3_submit_batch); L2 takes up to a batch at once
+ *                with its window (l3l2q_l2_try_peek_batch), checks each
+ *                stamp in place and releases them by count with one head
+ *                store (l3l2q_l2_release_oldest).
  * Busy-poll loops are the bench's own (try_ calls and a pause); blocking
  * forms use the library's blocking calls (spin, then sleep on the eventfd).
  */
@@ -91,8 +95,6 @@ static void producer_stop(struct sarg *a)
 	uint64_t until = bench_now_ns() + 2000000000ull;
 	int ret;
 
-	if (a->form == F_BATCH)
-		(void)l3l2q_l3_flush(a->lq.l3);
 	while ((ret = l3l2q_l3_try_request_stop(a->lq.l3)) == -EAGAIN &&
 	       bench_now_ns() < until)
 		bench_pause();
@@ -106,6 +108,7 @@ static void *stream_producer(void *p)
 	struct l3l2q_l3 *l3 = a->lq.l3;
 	unsigned int n = a->bytes, k = 0;
 	unsigned char *src = calloc(1, round64(n));
+	struct l3l2q_batch b;
 	struct l3l2q_res res;
 	uint64_t i = 0;
 	int ret = 0;
@@ -130,8 +133,26 @@ static void *stream_producer(void *p)
 			ret = l3l2q_l3_enqueue(l3, L3L2Q_OP_DATA, src, n,
 					       L3L2Q_DEADLINE_NONE);
 			break;
-		case F_ZC:
 		case F_BATCH:
+			while ((ret = l3l2q_l3_try_reserve_batch(l3, n, a->batch,
+								 &b)) ==
+			       -EAGAIN) {
+				if (stream_stopped(&a->ctl))
+					goto out;
+				bench_pause();
+			}
+			if (ret < 0)
+				break;
+			for (k = 0; k < (unsigned int)ret; k++) {
+				stamp_put(src, n, i + k);
+				if (n)
+					memcpy((unsigned char *)b.data +
+					       (size_t)k * n, src, n);
+			}
+			i += k - 1;	/* the loop counts the last one */
+			ret = l3l2q_l3_submit_batch(l3, &b, k, L3L2Q_OP_DATA);
+			break;
+		case F_ZC:
 			while ((ret = l3l2q_l3_try_reserve(l3, n, &res)) ==
 			       -EAGAIN) {
 				if (stream_stopped(&a->ctl))
@@ -142,15 +163,7 @@ static void *stream_producer(void *p)
 				break;
 			if (n)
 				memcpy(res.data, src, n);
-			if (a->form == F_ZC) {
-				ret = l3l2q_l3_publish(l3, &res, L3L2Q_OP_DATA);
-				break;
-			}
-			ret = l3l2q_l3_publish_defer(l3, &res, L3L2Q_OP_DATA);
-			if (!ret && ++k == a->batch) {
-				k = 0;
-				ret = l3l2q_l3_flush(l3);
-			}
+			ret = l3l2q_l3_publish(l3, &res, L3L2Q_OP_DATA);
 			break;
 		}
 		if (ret) {
@@ -165,12 +178,55 @@ out:
 	return NULL;
 }
 
+
 static void consumer_fail(struct sarg *a, int err)
 {
 	if (!a->err)
 		a->err = err;
 	a->ctl.failed = 1;
 	atomic_store(&a->ctl.stop, 1);
+}
+
+/* l3l2q_batch: take up to a batch, check each in place, release by count. */
+static void *stream_consumer_batch(struct sarg *a)
+{
+	struct l3l2q_l2 *l2 = a->lq.l2;
+	struct l3l2q_msg win[L3L2Q_WINDOW_MAX + 1];
+	unsigned int n = a->bytes, k;
+	uint64_t i = 0;
+	int ret;
+
+	for (;;) {
+		ret = l3l2q_l2_try_peek_batch(l2, win, a->batch);
+		if (ret == -EAGAIN) {
+			bench_pause();
+			continue;
+		}
+		if (ret < 0) {
+			consumer_fail(a, ret);
+			return NULL;
+		}
+		for (k = 0; k < (unsigned int)ret; k++) {
+			if (win[k].opcode == L3L2Q_OP_STOP)
+				break;
+			if (win[k].nbytes != n || !stamp_ok(win[k].data, n, i)) {
+				consumer_fail(a, -EBADMSG);
+				return NULL;
+			}
+			i++;
+			if (!(i % STREAM_TICK))
+				stream_tick(&a->ctl, i);
+		}
+		if (k < (unsigned int)ret) {	/* STOP, the last */
+			(void)l3l2q_l2_release_oldest(l2, (__u32)ret);
+			return NULL;
+		}
+		ret = l3l2q_l2_release_oldest(l2, (__u32)ret);
+		if (ret) {
+			consumer_fail(a, ret);
+			return NULL;
+		}
+	}
 }
 
 static void *stream_consumer(void *p)
@@ -183,6 +239,10 @@ static void *stream_consumer(void *p)
 	uint64_t i = 0;
 	int ret, done = 0;
 
+	if (a->form == F_BATCH) {
+		free(dst);
+		return stream_consumer_batch(a);
+	}
 	if (!dst) {
 		consumer_fail(a, -ENOMEM);
 		return NULL;
@@ -455,16 +515,62 @@ int bench_l3l2q_rtt(const struct bench_case *c, const struct bench_opts *o,
  * timing: under callgrind the instruction count per message of the core's
  * paths, without scheduling noise.
  */
+/* l3l2q_batch's fill and drain: the batch APIs on both sides. */
+static int solo_batch(struct lq *lq, unsigned char *buf, unsigned int bytes,
+		      uint64_t count)
+{
+	struct l3l2q_msg win[32];
+	struct l3l2q_batch b;
+	uint64_t sent = 0, got = 0;
+	int ret = 0, k, i;
+
+	while (!ret && got < count) {
+		while (sent < count) {
+			k = l3l2q_l3_try_reserve_batch(lq->l3, bytes,
+						       count - sent < 32 ?
+						       (__u32)(count - sent) : 32,
+						       &b);
+			if (k < 0) {
+				ret = k;
+				break;
+			}
+			for (i = 0; i < k; i++) {
+				stamp_put(buf, bytes, sent + i);
+				if (bytes)
+					memcpy((unsigned char *)b.data +
+					       (size_t)i * bytes, buf, bytes);
+			}
+			ret = l3l2q_l3_submit_batch(lq->l3, &b, (__u32)k,
+						    L3L2Q_OP_DATA);
+			if (ret)
+				return ret;
+			sent += (uint64_t)k;
+		}
+		if (ret != -EAGAIN && ret)
+			break;
+		while ((k = l3l2q_l2_try_peek_batch(lq->l2, win, 32)) > 0) {
+			for (i = 0; i < k; i++, got++)
+				if (win[i].nbytes != bytes ||
+				    !stamp_ok(win[i].data, bytes, got))
+					return -EBADMSG;
+			ret = l3l2q_l2_release_oldest(lq->l2, (__u32)k);
+			if (ret)
+				return ret;
+		}
+		ret = k == -EAGAIN ? 0 : k;
+	}
+	return ret;
+}
+
 int bench_l3l2q_solo(const char *mech, unsigned int bytes, uint64_t count)
 {
 	enum form form = !strcmp(mech, "l3l2q_zc") ? F_ZC :
 			 !strcmp(mech, "l3l2q_batch") ? F_BATCH : F_COPY;
 	unsigned int depth = bench_depth(bytes), window = form == F_BATCH ? 32 : 1;
 	unsigned char *buf = calloc(1, round64(bytes));
-	struct l3l2q_msg m, win[33];
+	struct l3l2q_msg m;
 	struct l3l2q_res res;
 	uint64_t sent = 0, got = 0;
-	unsigned int held;
 	struct lq lq;
 	int ret;
 
@@ -475,7 +581,9 @@ int bench_l3l2q_solo(const char *mech, unsigned int bytes, uint64_t count)
 		free(buf);
 		return ret;
 	}
-	while (!ret && got < count) {
+	if (form == F_BATCH)
+		ret = solo_batch(&lq, buf, bytes, count);
+	while (form != F_BATCH && !ret && got < count) {
 		while (sent < count) {
 			stamp_put(buf, bytes, sent);
 			if (form == F_COPY) {
@@ -485,12 +593,9 @@ int bench_l3l2q_solo(const char *mech, unsigned int bytes, uint64_t count)
 				ret = l3l2q_l3_try_reserve(lq.l3, bytes, &res);
 				if (!ret && bytes)
 					memcpy(res.data, buf, bytes);
-				if (!ret && form == F_ZC)
+				if (!ret)
 					ret = l3l2q_l3_publish(lq.l3, &res,
 							       L3L2Q_OP_DATA);
-				else if (!ret)
-					ret = l3l2q_l3_publish_defer(lq.l3, &res,
-								     L3L2Q_OP_DATA);
 			}
 			if (ret)
 				break;
@@ -498,30 +603,17 @@ int bench_l3l2q_solo(const char *mech, unsigned int bytes, uint64_t count)
 		}
 		if (ret != -EAGAIN && ret)
 			break;
-		if (form == F_BATCH)
-			l3l2q_l3_flush(lq.l3);
-		held = 0;
 		while ((ret = l3l2q_l2_try_peek(lq.l2, &m)) == 0) {
 			if (form == F_COPY && bytes)
 				memcpy(buf, m.data, bytes);
 			if (!stamp_ok(form == F_COPY ? buf : m.data, bytes, got))
 				ret = -EBADMSG;
 			got++;
-			if (form == F_BATCH) {
-				win[held++] = m;
-				if (held == window) {
-					ret = l3l2q_l2_release_batch(lq.l2, win,
-								     held);
-					held = 0;
-				}
-			} else {
+			if (!ret)
 				ret = l3l2q_l2_release(lq.l2, &m);
-			}
 			if (ret)
 				break;
 		}
-		if (held)
-			ret = l3l2q_l2_release_batch(lq.l2, win, held);
 		if (ret == -EAGAIN)
 			ret = 0;
 	}

@@ -30,7 +30,7 @@ static const struct bench_mech mechs[] = {
 	{ "l3l2q_zc", BK_STREAM, bench_l3l2q_stream,
 	  "l3l2q zero copy: reserve, fill in place, publish; peek, use in place, release" },
 	{ "l3l2q_batch", BK_STREAM, bench_l3l2q_stream,
-	  "l3l2q zero copy, publish_defer + one flush per batch, release_batch" },
+	  "l3l2q batch APIs: try_reserve_batch, fill, submit_batch; try_peek_batch, release_oldest" },
 	{ "textbook", BK_STREAM, bench_textbook_stream,
 	  "lock-free SPSC ring of fixed slots, memcpy in and out" },
 	{ "rte_ring", BK_STREAM, bench_rte_ring_stream,
@@ -142,7 +142,7 @@ static void usage(FILE *f)
 "  --kind A,B,..      only these kinds: stream,rtt,bstream,memcpy,mpstream,\n"
 "                     chstream,chrtt,sigwake,signotify\n"
 "  --cpus P,C         producer/client CPU, consumer/server CPU (0,1)\n"
-"  --batch N          messages per flush in l3l2q_batch (32)\n"
+"  --batch N          messages per batch in l3l2q_batch (32)\n"
 "  --rtt-bytes N      payload of a round trip, <= 64 (8)\n"
 "  --producers N      mpstream: producer threads of the mp cases (2)\n"
 "  --consumers N      mpstream: consumer threads of the mc cases (2)\n"
