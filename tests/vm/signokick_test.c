@@ -49,6 +49,7 @@
 #include "l3l2q_signals.h"
 #include "l3l2q_signals_core.h"
 #include "kselftest_harness.h"
+#include "libl3l2q_uring.h"
 #include "vm_helpers.h"
 
 #define DEV_PATH	"/dev/l3l2q"
@@ -134,7 +135,7 @@ static int reap(pid_t pid)
 
 /* What the L2 child does once the host sleeps in @blocked_in. */
 struct plan {
-	long blocked_in;		/* SYS_ioctl, or SYS_poll: any poll */
+	long blocked_in;		/* a system call; SYS_poll: any poll */
 	int kicks;			/* KICKS in its word, KICK after a store */
 	__u32 id[2];
 	__u64 value[2];
@@ -152,6 +153,7 @@ FIXTURE(snk) {
 	struct l3l2q_sig_layout l;
 	unsigned long long id;
 	pid_t child;
+	unsigned long cap;		/* uring_max_wait_ms to restore, or 0 */
 };
 
 FIXTURE_SETUP(snk)
@@ -186,6 +188,8 @@ FIXTURE_SETUP(snk)
 
 FIXTURE_TEARDOWN(snk)
 {
+	if (self->cap)
+		write_param("uring_max_wait_ms", self->cap);
 	if (self->child > 0) {
 		kill(self->child, SIGKILL);
 		reap(self->child);
@@ -221,8 +225,8 @@ static void snk_child(FIXTURE_DATA(snk) *self, const struct plan *p)
 	/* Upstream-only: 0, as the region was made; or a peer that kicks. */
 	__atomic_store_n(word, p->kicks ? L3L2Q_FEAT_KICKS : 0,
 			 __ATOMIC_RELEASE);
-	if (p->blocked_in == SYS_ioctl ? !vm_wait_blocked(host, SYS_ioctl) :
-	    !wait_blocked_poll(host))
+	if (p->blocked_in == SYS_poll ? !wait_blocked_poll(host) :
+	    !vm_wait_blocked(host, p->blocked_in))
 		_exit(3);
 	if (p->die)
 		_exit(0);
@@ -314,6 +318,47 @@ TEST_F(snk, wait_any_woken)
 		sleep_ms(10);
 	}
 	EXPECT_LT(i, 10000);
+}
+
+/*
+ * An io_uring SIG_WAIT (SQE128 ring), no deadline: completed by the
+ * poller, with the value written back.  On 6.1 the module caps a queued
+ * command at uring_max_wait_ms (then -ETIMEDOUT); the cap is lifted here
+ * so that only the poller can end it (the harness's watchdog catches a
+ * command that never completes).
+ */
+TEST_F(snk, uring_sig_wait_woken)
+{
+	struct plan p = { .blocked_in = SYS_io_uring_enter, .nr = 1,
+			  .id = { 5 }, .value = { 3 } };
+	struct l3l2q_sig_waitv v = {
+		.id = 5, .cmp = L3L2Q_SIG_CMP_GE, .target = 3,
+	};
+	struct l3l2q_sig_wait_args a = {
+		.waitv = (uintptr_t)&v, .nr = 1, .deadline_ns = FOREVER,
+	};
+	struct io_uring_cqe *cqe;
+	struct io_uring ring;
+	unsigned long cap;
+
+	ASSERT_EQ(0, read_param("uring_max_wait_ms", &cap));
+	ASSERT_EQ(0, write_param("uring_max_wait_ms", 3600000));
+	self->cap = cap;
+	ASSERT_EQ(0, io_uring_queue_init(4, &ring, IORING_SETUP_SQE128));
+	ASSERT_EQ(0, l3l2q_sig_prep_wait(io_uring_get_sqe(&ring), self->l3,
+					 &a));
+	ASSERT_EQ(1, io_uring_submit(&ring));
+	EXPECT_EQ(1, dbg_num(self->id, "l3_kernel_waiters"));
+	ASSERT_EQ(0, snk_start(self, &p));
+	ASSERT_EQ(0, io_uring_wait_cqe(&ring, &cqe));
+	EXPECT_EQ(0, cqe->res);
+	io_uring_cqe_seen(&ring, cqe);
+	EXPECT_EQ(3ull, v.value);
+	EXPECT_EQ(1u, v.ready);
+	EXPECT_LT(0, dbg_num(self->id, "poller_wakes"));
+	EXPECT_EQ(0, dbg_num(self->id, "l3_kernel_waiters"));
+	EXPECT_TRUE(snk_child_ok(self));
+	io_uring_queue_exit(&ring);
 }
 
 /*
