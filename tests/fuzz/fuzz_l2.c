@@ -34,28 +34,15 @@ static int may_peek(const struct fz *f)
  */
 static void sut_batch(struct fz *f, uint64_t n, uint8_t b)
 {
-	unsigned int i, want = 1 + (b >> 4 & 7), k;
+	unsigned int want = 1 + (b >> 4 & 7), k;
 	struct l3l2q_batch bt;
-	struct l3l2q_res res;
 	int ret;
 
 	ret = l3l2q_l2_try_reserve_batch(&f->l2, n, want, &bt);
 	fz_result(f, "l2_try_reserve_batch", ret < 0 ? ret : 0, e_res);
 	if (ret <= 0)
 		return;
-	if ((unsigned int)ret > want || bt.n != (unsigned int)ret ||
-	    bt.nbytes != n)
-		fz_fail("reserve_batch of %u gave %d (b.n %u)", want, ret, bt.n);
-	for (i = 0; i < bt.n; i++) {
-		res.seq = bt.seq + i;
-		res.nbytes = n;
-		res.data = n ? (unsigned char *)bt.data + i * n : NULL;
-		res.offset = n ? (uint64_t)((unsigned char *)res.data -
-					    (unsigned char *)f->mem.payload) : 0;
-		fz_check_res(f, 0, &res, n);
-		if (n)
-			memset(res.data, b, n);
-	}
+	fz_check_batch(f, 0, ret, want, &bt, n, b);
 	k = b & 8 ? bt.n / 2 : bt.n;
 	ret = l3l2q_l2_submit_batch(&f->l2, &bt, k, b & 1 ? L3L2Q_OP_ERROR :
 				    L3L2Q_OP_DATA);

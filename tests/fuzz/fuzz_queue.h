@@ -294,6 +294,34 @@ static void fz_check_res(const struct fz *f, int input,
 }
 
 /*
+ * A batch reservation that returned @ret for @want messages of @n bytes in
+ * ring @input: its count and size, each message checked as a reservation
+ * (invariant 2), then filled with @fill.
+ */
+static void fz_check_batch(const struct fz *f, int input, int ret,
+			   unsigned int want, const struct l3l2q_batch *bt,
+			   uint64_t n, uint8_t fill)
+{
+	struct l3l2q_res res;
+	unsigned int i;
+
+	if ((unsigned int)ret > want || bt->n != (unsigned int)ret ||
+	    bt->nbytes != n)
+		fz_fail("reserve_batch of %u gave %d (b.n %u)", want, ret,
+			bt->n);
+	for (i = 0; i < bt->n; i++) {
+		res.seq = bt->seq + i;
+		res.nbytes = n;
+		res.data = n ? (unsigned char *)bt->data + i * n : NULL;
+		res.offset = n ? (uint64_t)((unsigned char *)res.data -
+					    (unsigned char *)f->mem.payload) : 0;
+		fz_check_res(f, input, &res, n);
+		if (n)
+			memset(res.data, fill, n);
+	}
+}
+
+/*
  * Invariants 2 and 3 for a message @m the SUT just delivered from its
  * incoming ring.
  */
