@@ -517,27 +517,19 @@ static void stat_inc(__u64 *c)
 	l3l2q_store_once_u64(c, l3l2q_load_once_u64(c) + 1);
 }
 
-void l3l2q__notify(struct l3l2q_ep *ep, __u32 bit, __u32 pos)
+void l3l2q__notify_armed(struct l3l2q_ep *ep, __u32 bit, __u32 pos, __u32 w)
 {
 	struct l3l2q_ep_dir *d = &ep->dir[l3l2q__bit_dir(bit)];
-	__u32 w, arm;
+	__u32 arm = w >> L3L2Q_WAKE_ARM_SHIFT;
 
-	/* Without a way to kick, the peer cannot be sleeping: no fence. */
-	if (!ep->peer_wake || (!ep->env.kick && !ep->env.kick_bit))
-		return;
-	/* P2: pairs with the waiter's W2 in l3l2q_ep_want_wakeup(). */
-	l3l2q_full_fence();
-	/* P3: the word, then (acquire) the seen word stored before it. */
-	w = l3l2q_load_acquire_u32(ep->peer_wake);
-	arm = w >> L3L2Q_WAKE_ARM_SHIFT;
 	/*
-	 * P4 (uapi): not waiting; or this arming was kicked already; or the
-	 * waiter had seen @pos when it armed, so a kick would only spend
-	 * the arming on a sleep that does not end.  The peer's other
-	 * direction may have bumped the arming count meanwhile: that only
-	 * costs a kick, never suppresses one this bit needs.
+	 * P4 (uapi): this arming was kicked already; or the waiter had seen
+	 * @pos when it armed, so a kick would only spend the arming on a
+	 * sleep that does not end.  The peer's other direction may have
+	 * bumped the arming count meanwhile: that only costs a kick, never
+	 * suppresses one this bit needs.
 	 */
-	if (!(w & bit) || arm == d->kicked_arm ||
+	if (arm == d->kicked_arm ||
 	    l3l2q_load_once_u32(&ep->peer_seen[bit_index(bit)]) == pos) {
 		stat_inc(&d->stats.kicks_suppressed);
 		return;

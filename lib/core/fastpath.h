@@ -86,10 +86,16 @@ L3L2Q__FAST void l3l2q__prod_commit(struct l3l2q_ep *ep, struct l3l2q_prod *p,
 	p->hist[seq & (L3L2Q_PROD_HIST - 1)] = p->ptail;
 	p->tail = seq;
 	p->res_active = 0;
-	if (defer && !p->stopped)
+	if (defer && !p->stopped) {
 		p->deferred = 1;
-	else
-		l3l2q__prod_publish_tail(ep, p);
+		return;
+	}
+	/* l3l2q__prod_publish_tail(), in line: (C), then P2-P4. */
+	p->deferred = 0;
+	l3l2q_store_release_s32(p->tail_ctr, l3l2q_low32(seq));	/* (C) */
+	l3l2q__notify(ep, p->is_input ? L3L2Q_WAKE_INPUT_AVAIL :
+					L3L2Q_WAKE_OUTPUT_AVAIL,
+		      (__u32)l3l2q_low32(seq));
 }
 
 /*

@@ -198,7 +198,29 @@ int l3l2q__wait(struct l3l2q_ep *ep, __u32 op, __u64 deadline_ns,
  * if it waits for @bit, has not seen @pos and this arming was not kicked
  * yet (P4).
  */
-void l3l2q__notify(struct l3l2q_ep *ep, __u32 bit, __u32 pos);
+void l3l2q__notify_armed(struct l3l2q_ep *ep, __u32 bit, __u32 pos, __u32 w);
+
+static inline void l3l2q__notify(struct l3l2q_ep *ep, __u32 bit, __u32 pos)
+{
+	__u64 *sup;
+	__u32 w;
+
+	/* Without a way to kick, the peer cannot be sleeping: no fence. */
+	if (!ep->peer_wake || (!ep->env.kick && !ep->env.kick_bit))
+		return;
+	/* P2: pairs with the waiter's W2 in l3l2q_ep_want_wakeup(). */
+	l3l2q_full_fence();
+	/* P3: the word, then (acquire) the seen word stored before it. */
+	w = l3l2q_load_acquire_u32(ep->peer_wake);
+	/* Inline, the common case: not waiting for @bit (P4). */
+	if (l3l2q__likely(!(w & bit))) {
+		/* One writer (this direction's thread); relaxed for readers. */
+		sup = &ep->dir[l3l2q__bit_dir(bit)].stats.kicks_suppressed;
+		l3l2q_store_once_u64(sup, l3l2q_load_once_u64(sup) + 1);
+		return;
+	}
+	l3l2q__notify_armed(ep, bit, pos, w);
+}
 
 /*
  * For a wait loop of its own (mp.c): is the peer gone (its abort flag or
