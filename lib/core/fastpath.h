@@ -195,6 +195,75 @@ L3L2Q__FAST int l3l2q__cons_peek(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 }
 
 /*
+ * A try_dequeue (peek, copy out, release in one) when nothing is held:
+ * the checks of l3l2q__cons_peek() on the slot's four words, read once
+ * (P5), then the payload copied into @buf from the span the copies name
+ * and validated, and the message popped at once -- one head store (D),
+ * one need-wakeup check.  No window entry is written and no handle is
+ * compared (P2): the caller never holds one.  1 when the call is not the
+ * common case (something held, STOP seen or in the slot, a wrapped
+ * payload, @buf too small or NULL, anything invalid): nothing has moved
+ * and the caller takes the complete way, which checks it all again.
+ */
+L3L2Q__FAST int l3l2q__cons_dequeue(struct l3l2q_ep *ep, struct l3l2q_cons *c,
+				      void *buf, __u64 cap,
+				      struct l3l2q_msg *msg, __u32 op,
+				      const int in)
+{
+	__u64 seq = c->acq + 1, a = c->arena_bytes, pos, dseq, dop, doff, dn;
+	const struct l3l2q_desc *s;
+	const unsigned char *data;
+	__s32 seen;
+
+	/* Nothing held: head == acq, and the window has room. */
+	if (l3l2q__unlikely(c->active || c->stop_seen))
+		return 1;
+	seen = l3l2q_load_acquire_s32(c->tail_ctr);		/* (E) */
+	if (l3l2q__unlikely(seen != l3l2q_low32(c->tail))) {
+		int ret = l3l2q__cons_tail_moved(ep, c, seen, op);
+
+		if (ret)
+			return ret;
+	}
+	if (c->acq == c->tail)
+		return l3l2q__again(ep, in ? L3L2Q_DIR_INPUT :
+					     L3L2Q_DIR_OUTPUT);
+	pos = l3l2q__arena_pos(c->pacq, a);
+	data = (const unsigned char *)ep->mem.payload + c->arena_offset + pos;
+	__builtin_prefetch(data);
+	s = l3l2q__slot(c->ring, c->depth, seq);
+	/* Each word once (P5); only these copies are used. */
+	dseq = l3l2q_load_once_u64(&s->seq);
+	dop = l3l2q_load_once_u64(&s->opcode);
+	doff = l3l2q_load_once_u64(&s->payload_offset);
+	dn = l3l2q_load_once_u64(&s->payload_nbytes);
+	if (l3l2q__unlikely(dseq != seq ||
+			    (dop != L3L2Q_OP_DATA && dop != L3L2Q_OP_ERROR) ||
+			    (dn ? doff != c->arena_offset + pos || dn > a - pos :
+				  doff != 0) ||
+			    dn > cap || (dn && !buf)))
+		return 1;
+	if (dn)
+		l3l2q__memcpy(buf, data, dn);
+	else
+		data = (const unsigned char *)0;
+	/* Taken and popped: the cursor after it is the payload head. */
+	c->acq = seq;
+	c->pacq += dn;
+	c->head = seq;
+	c->phead = c->pacq;
+	if (msg) {
+		msg->seq = seq;
+		msg->opcode = dop;
+		msg->offset = doff;
+		msg->nbytes = dn;
+		msg->data = data;
+	}
+	l3l2q__cons_publish_head(ep, c);
+	return 0;
+}
+
+/*
  * Mark the @n held messages @msgs complete -- every field equal to the
  * kept copy (P2), none released before -- then pop the completed prefix
  * with one head store (D) and one need-wakeup check.
