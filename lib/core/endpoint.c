@@ -99,8 +99,13 @@ int l3l2q__ep_init(struct l3l2q_ep *ep, __u32 role, const struct l3l2q_mem *mem,
 				    L3L2Q_CTRL_L3_STATE);
 		ep->own_wake = at(mem->ctrl, l3 ? L3L2Q_CTRL_L3_WAKE :
 				  L3L2Q_CTRL_L2_WAKE);
-		ep->peer_wake = at(mem->ctrl, l3 ? L3L2Q_CTRL_L2_WAKE :
-				   L3L2Q_CTRL_L3_WAKE);
+		/*
+		 * Read only to decide on a kick (P2-P4): without a way to
+		 * kick it stays NULL, and l3l2q__notify() tests only that.
+		 */
+		if (ep->env.kick || ep->env.kick_bit)
+			ep->peer_wake = at(mem->ctrl, l3 ? L3L2Q_CTRL_L2_WAKE :
+					   L3L2Q_CTRL_L3_WAKE);
 		ep->own_seen = at(mem->ctrl, L3L2Q_CTRL_WAKE_SEEN(l3 ?
 				  L3L2Q_CTRL_L3_WAKE : L3L2Q_CTRL_L2_WAKE, 0));
 		ep->peer_seen = at(mem->ctrl, L3L2Q_CTRL_WAKE_SEEN(l3 ?
@@ -229,7 +234,7 @@ static void kick_all(struct l3l2q_ep *ep)
 {
 	__u32 w, b;
 
-	if (!ep->peer_wake || (!ep->env.kick && !ep->env.kick_bit))
+	if (!ep->peer_wake)	/* no control block, or no way to kick */
 		return;
 	/* P2 for the abort flag: pairs with the waiter's W2. */
 	l3l2q_full_fence();

@@ -153,17 +153,24 @@ L3L2Q__FAST int l3l2q__prod_enqueue(struct l3l2q_ep *ep, struct l3l2q_prod *p,
 				    (pt != p->phead && pt + n - p->phead > a)))
 			return 1;
 		off = p->arena_offset + pos;
-		l3l2q__memcpy((unsigned char *)ep->mem.payload + off, buf, n);
 		pt += n;
 		p->ptail = pt;
 	}
+	/*
+	 * The slot's fields and the local state before the copy, so that
+	 * little lives across it: nothing covers them until seq (B) and the
+	 * tail (C), which follow the payload.
+	 */
 	slot = (struct l3l2q_desc *)l3l2q__slot(p->ring, p->depth, seq);
 	l3l2q_store_once_u64(&slot->opcode, opcode);
 	l3l2q_store_once_u64(&slot->payload_offset, off);
 	l3l2q_store_once_u64(&slot->payload_nbytes, n);
-	l3l2q_store_release_u64(&slot->seq, seq);		/* (B) */
 	p->hist[seq & (L3L2Q_PROD_HIST - 1)] = pt;
 	p->tail = seq;
+	if (n)
+		l3l2q__copy((unsigned char *)ep->mem.payload + off, buf, n);
+	seq = p->tail;
+	l3l2q_store_release_u64(&slot->seq, seq);		/* (B) */
 	/* l3l2q__prod_publish_tail(), in line: (C), then P2-P4. */
 	p->deferred = 0;
 	l3l2q_store_release_s32(p->tail_ctr, l3l2q_low32(seq));	/* (C) */
@@ -316,11 +323,11 @@ L3L2Q__FAST int l3l2q__cons_dequeue(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 				  doff != 0) ||
 			    dn > cap || (dn && !buf)))
 		return 1;
-	if (dn)
-		l3l2q__memcpy(buf, data, dn);
-	else
-		data = (const unsigned char *)0;
-	/* Taken and popped: the cursor after it is the payload head. */
+	/*
+	 * Taken and popped: the cursor after it is the payload head.  Local
+	 * state and *msg first, so that little lives across the copy; the
+	 * payload is still ours until the head store below.
+	 */
 	c->acq = seq;
 	c->pacq += dn;
 	c->head = seq;
@@ -330,9 +337,12 @@ L3L2Q__FAST int l3l2q__cons_dequeue(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 		msg->opcode = dop;
 		msg->offset = doff;
 		msg->nbytes = dn;
-		msg->data = data;
+		msg->data = dn ? data : (const unsigned char *)0;
 	}
+	if (dn)
+		l3l2q__copy(buf, data, dn);
 	/* l3l2q__cons_publish_head(), in line: (D), then P2-P4. */
+	seq = c->head;
 	l3l2q_store_release_s32(c->head_ctr, l3l2q_low32(seq));	/* (D) */
 	l3l2q__notify(ep, l3l2q__space_bit(op), (__u32)l3l2q_low32(seq));
 	return 0;

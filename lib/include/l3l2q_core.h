@@ -233,7 +233,8 @@ struct l3l2q_ep {
 	__u32 *own_state;		/* control block words, NULL without one */
 	__u32 *peer_state;
 	__u32 *own_wake;		/* need-wakeup bits: ours, changed by RMW */
-	__u32 *peer_wake;		/* the peer's, read after publishing */
+	__u32 *peer_wake;		/* the peer's, read after publishing;
+					 * NULL when we cannot kick */
 	__u32 *own_seen;		/* [4]: what we had seen, per wait bit */
 	__u32 *peer_seen;
 	__u32 *peer_features;		/* L3L2Q_FEAT_* of the peer */
