@@ -300,10 +300,13 @@ L3L2Q__FAST int l3l2q__cons_dequeue(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 		return 1;
 	seen = l3l2q_load_acquire_s32(c->tail_ctr);		/* (E) */
 	if (l3l2q__unlikely(seen != l3l2q_low32(c->tail))) {
-		int ret = l3l2q__cons_tail_moved(ep, c, seen, op);
+		__u64 t;
 
-		if (ret)
-			return ret;
+		/* As l3l2q__cons_tail_moved(), which poisons otherwise. */
+		if (l3l2q__unlikely(!l3l2q_reconstruct(c->tail, seen, c->depth,
+							&t) || t - c->head > c->depth))
+			return l3l2q__cons_tail_moved(ep, c, seen, op);
+		c->tail = t;
 	}
 	if (c->acq == c->tail)
 		return l3l2q__again(ep, in ? L3L2Q_DIR_INPUT :
