@@ -40,14 +40,20 @@ FIXTURE_TEARDOWN(dq)
 #define Q	(&self->q)
 #define IA	(self->r.layout.input_arena_offset)
 
-/* L3 writes @n bytes of a pattern at @off and publishes input @seq. */
-static void put(struct th_region *r, __u64 seq, __u64 opcode, __u64 off,
-		__u64 n)
+/* @n bytes of @seq's pattern at @off. */
+static void fill(struct th_region *r, __u64 seq, __u64 off, __u64 n)
 {
 	__u64 i;
 
 	for (i = 0; i < n; i++)
 		th_payload(r, off)[i] = (unsigned char)(seq * 7 + i);
+}
+
+/* L3 writes @n bytes of a pattern at @off and publishes input @seq. */
+static void put(struct th_region *r, __u64 seq, __u64 opcode, __u64 off,
+		__u64 n)
+{
+	fill(r, seq, off, n);
 	th_publish_input(r, seq, opcode, off, n);
 }
 
@@ -285,6 +291,63 @@ TEST(stream_through_l3)
 	l3l2q_l3_close(&l3);
 	l3l2q_l2_close(&l2);
 	th_region_free(&r);
+}
+
+/*
+ * The L3's try_dequeue takes the same in-line path on the output: a
+ * result is copied and released at once; STOP (never valid on the
+ * output), a forged slot or a forged tail poisons with nothing copied;
+ * a result too large stays active at the head (its page says so).
+ */
+TEST(l3_output)
+{
+	struct th_region r;
+	struct l3l2q_l3 l3;
+	unsigned char buf[64];
+	struct l3l2q_msg m;
+	__u64 oa;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(0, th_region_alloc(&r, 4, 256, 256, 0));
+		ASSERT_EQ(0, l3l2q_l3_init(&l3, &r.mem, &r.layout, 0, NULL));
+		oa = r.layout.output_arena_offset;
+		fill(&r, 1, oa, 24);
+		th_publish_output(&r, 1, L3L2Q_OP_DATA, oa, 24);
+		memset(buf, 0x5a, sizeof(buf));
+		switch (i) {
+		case 0:
+			ASSERT_EQ(0, l3l2q_l3_try_dequeue(&l3, buf, 24, &m));
+			EXPECT_EQ(1u, m.seq);
+			EXPECT_TRUE(pattern_ok(buf, 1, 24));
+			EXPECT_EQ(1, th_ctr(&r, L3L2Q_CTR_OUTPUT_HEAD));
+			break;
+		case 1:
+			th_publish_output(&r, 1, L3L2Q_OP_STOP, 0, 0);
+			EXPECT_EQ(-EPROTO, l3l2q_l3_try_dequeue(&l3, buf, 64,
+								&m));
+			break;
+		case 2:
+			th_set_ctr(&r, L3L2Q_CTR_OUTPUT_TAIL, 9);
+			EXPECT_EQ(-EPROTO, l3l2q_l3_try_dequeue(&l3, buf, 64,
+								&m));
+			break;
+		case 3:
+			EXPECT_EQ(-EMSGSIZE, l3l2q_l3_try_dequeue(&l3, buf, 23,
+								  &m));
+			ASSERT_EQ(0, l3l2q_l3_try_peek(&l3, &m));
+			EXPECT_EQ(1u, m.seq);	/* still the active one */
+			ASSERT_EQ(0, l3l2q_l3_release(&l3, &m));
+			break;
+		}
+		if (i == 1 || i == 2) {
+			EXPECT_EQ(1, th_ctr(&r, L3L2Q_CTR_L3_ABORT));
+			EXPECT_EQ(0, th_ctr(&r, L3L2Q_CTR_OUTPUT_HEAD));
+			EXPECT_EQ(0x5a, buf[0]);
+		}
+		l3l2q_l3_close(&l3);
+		th_region_free(&r);
+	}
 }
 
 TEST_HARNESS_MAIN

@@ -502,6 +502,14 @@ int l3l2q_l3_try_dequeue(struct l3l2q_l3 *q, void *buf, __u64 cap,
 	struct l3l2q_msg m;
 	int ret;
 
+	/* Nothing held: peek, copy and release in line (fastpath.h). */
+	if (l3l2q__likely(l3l2q__live(q, L3L2Q_ROLE_L3) && !q->out.multi)) {
+		ret = l3l2q__cons_dequeue(&q->ep, &q->out, buf, cap, msg,
+					  L3L2Q_EOP_OUTPUT_TRY_PEEK, 0);
+		if (ret <= 0)
+			return ret;
+	}
+	/* Anything else, a result too large for @buf included. */
 	ret = l3l2q_l3_try_peek(q, &m);
 	if (!ret)
 		ret = l3l2q_l3_read(q, &m, buf, cap);
