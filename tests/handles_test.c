@@ -159,6 +159,7 @@ E2(l2_release, l3l2q_l2_release(q, &c->m))
 E2(l2_release_batch, l3l2q_l2_release_batch(q, &c->m, 1))
 E2(l2_try_peek_batch, l3l2q_l2_try_peek_batch(q, &c->m, 1))
 E2(l2_release_oldest, l3l2q_l2_release_oldest(q, 1))
+E2(l2_try_dequeue, l3l2q_l2_try_dequeue(q, c->buf, sizeof(c->buf), &c->m))
 E2(l2_drained, l3l2q_l2_drained(q))
 E2(l2_try_reserve, l3l2q_l2_try_reserve(q, 8, &c->res))
 E2(l2_reserve, l3l2q_l2_reserve(q, 8, DL, &c->res))
@@ -326,6 +327,7 @@ static const struct entry table[] = {
 	R(l2_try_peek, -EINVAL), R(l2_peek, -EINVAL), R(l2_release, -EINVAL),
 	R(l2_release_batch, -EINVAL), R(l2_drained, -EINVAL),
 	R(l2_try_peek_batch, -EINVAL), R(l2_release_oldest, -EINVAL),
+	R(l2_try_dequeue, -EINVAL),
 	R(l2_try_reserve, -EINVAL), R(l2_reserve, -EINVAL),
 	R(l2_publish, -EINVAL), R(l2_publish_defer, -EINVAL),
 	R(l2_flush, -EINVAL), R(l2_close, 0),

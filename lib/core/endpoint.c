@@ -99,8 +99,13 @@ int l3l2q__ep_init(struct l3l2q_ep *ep, __u32 role, const struct l3l2q_mem *mem,
 				    L3L2Q_CTRL_L3_STATE);
 		ep->own_wake = at(mem->ctrl, l3 ? L3L2Q_CTRL_L3_WAKE :
 				  L3L2Q_CTRL_L2_WAKE);
-		ep->peer_wake = at(mem->ctrl, l3 ? L3L2Q_CTRL_L2_WAKE :
-				   L3L2Q_CTRL_L3_WAKE);
+		/*
+		 * Read only to decide on a kick (P2-P4): without a way to
+		 * kick it stays NULL, and l3l2q__notify() tests only that.
+		 */
+		if (ep->env.kick || ep->env.kick_bit)
+			ep->peer_wake = at(mem->ctrl, l3 ? L3L2Q_CTRL_L2_WAKE :
+					   L3L2Q_CTRL_L3_WAKE);
 		ep->own_seen = at(mem->ctrl, L3L2Q_CTRL_WAKE_SEEN(l3 ?
 				  L3L2Q_CTRL_L3_WAKE : L3L2Q_CTRL_L2_WAKE, 0));
 		ep->peer_seen = at(mem->ctrl, L3L2Q_CTRL_WAKE_SEEN(l3 ?
@@ -229,7 +234,7 @@ static void kick_all(struct l3l2q_ep *ep)
 {
 	__u32 w, b;
 
-	if (!ep->peer_wake || (!ep->env.kick && !ep->env.kick_bit))
+	if (!ep->peer_wake)	/* no control block, or no way to kick */
 		return;
 	/* P2 for the abort flag: pairs with the waiter's W2. */
 	l3l2q_full_fence();
@@ -517,27 +522,19 @@ static void stat_inc(__u64 *c)
 	l3l2q_store_once_u64(c, l3l2q_load_once_u64(c) + 1);
 }
 
-void l3l2q__notify(struct l3l2q_ep *ep, __u32 bit, __u32 pos)
+void l3l2q__notify_armed(struct l3l2q_ep *ep, __u32 bit, __u32 pos, __u32 w)
 {
 	struct l3l2q_ep_dir *d = &ep->dir[l3l2q__bit_dir(bit)];
-	__u32 w, arm;
+	__u32 arm = w >> L3L2Q_WAKE_ARM_SHIFT;
 
-	/* Without a way to kick, the peer cannot be sleeping: no fence. */
-	if (!ep->peer_wake || (!ep->env.kick && !ep->env.kick_bit))
-		return;
-	/* P2: pairs with the waiter's W2 in l3l2q_ep_want_wakeup(). */
-	l3l2q_full_fence();
-	/* P3: the word, then (acquire) the seen word stored before it. */
-	w = l3l2q_load_acquire_u32(ep->peer_wake);
-	arm = w >> L3L2Q_WAKE_ARM_SHIFT;
 	/*
-	 * P4 (uapi): not waiting; or this arming was kicked already; or the
-	 * waiter had seen @pos when it armed, so a kick would only spend
-	 * the arming on a sleep that does not end.  The peer's other
-	 * direction may have bumped the arming count meanwhile: that only
-	 * costs a kick, never suppresses one this bit needs.
+	 * P4 (uapi): this arming was kicked already; or the waiter had seen
+	 * @pos when it armed, so a kick would only spend the arming on a
+	 * sleep that does not end.  The peer's other direction may have
+	 * bumped the arming count meanwhile: that only costs a kick, never
+	 * suppresses one this bit needs.
 	 */
-	if (!(w & bit) || arm == d->kicked_arm ||
+	if (arm == d->kicked_arm ||
 	    l3l2q_load_once_u32(&ep->peer_seen[bit_index(bit)]) == pos) {
 		stat_inc(&d->stats.kicks_suppressed);
 		return;

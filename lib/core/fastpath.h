@@ -26,6 +26,23 @@
 /* Always in the entry point, whatever the compiler's inlining budget. */
 #define L3L2Q__FAST	static inline __attribute__((__always_inline__))
 
+/*
+ * The need-wakeup bit a producer's publish (or a consumer's release)
+ * serves, from @op, a constant at every call site, so that it folds
+ * (the op names the direction, as in l3l2q__op_dir()).
+ */
+L3L2Q__FAST __u32 l3l2q__avail_bit(__u32 op)
+{
+	return l3l2q__op_dir(op) == L3L2Q_DIR_INPUT ? L3L2Q_WAKE_INPUT_AVAIL :
+						      L3L2Q_WAKE_OUTPUT_AVAIL;
+}
+
+L3L2Q__FAST __u32 l3l2q__space_bit(__u32 op)
+{
+	return l3l2q__op_dir(op) == L3L2Q_DIR_INPUT ? L3L2Q_WAKE_INPUT_SPACE :
+						      L3L2Q_WAKE_OUTPUT_SPACE;
+}
+
 /* l3l2q__prod_try_reserve() for a call with nothing unusual about it. */
 L3L2Q__FAST int l3l2q__prod_reserve(struct l3l2q_ep *ep,
 				      struct l3l2q_prod *p, __u64 n,
@@ -73,7 +90,7 @@ L3L2Q__FAST int l3l2q__prod_reserve(struct l3l2q_ep *ep,
  * unless @defer, the tail (C) and the need-wakeup check.
  */
 L3L2Q__FAST void l3l2q__prod_commit(struct l3l2q_ep *ep, struct l3l2q_prod *p,
-				    __u64 opcode, int defer)
+				    __u64 opcode, int defer, __u32 op)
 {
 	__u64 seq = p->res_seq;
 	struct l3l2q_desc *slot;
@@ -86,10 +103,79 @@ L3L2Q__FAST void l3l2q__prod_commit(struct l3l2q_ep *ep, struct l3l2q_prod *p,
 	p->hist[seq & (L3L2Q_PROD_HIST - 1)] = p->ptail;
 	p->tail = seq;
 	p->res_active = 0;
-	if (defer && !p->stopped)
+	if (defer && !p->stopped) {
 		p->deferred = 1;
-	else
-		l3l2q__prod_publish_tail(ep, p);
+		return;
+	}
+	/* l3l2q__prod_publish_tail(), in line: (C), then P2-P4. */
+	p->deferred = 0;
+	l3l2q_store_release_s32(p->tail_ctr, l3l2q_low32(seq));	/* (C) */
+	l3l2q__notify(ep, l3l2q__avail_bit(op), (__u32)l3l2q_low32(seq));
+}
+
+/*
+ * A try_enqueue (reserve, copy in, publish in one) of @n bytes from @buf
+ * as @opcode, which the caller checked (DATA or ERROR, @buf non-NULL when
+ * @n is not 0): the reservation rules of l3l2q__prod_reserve() -- no
+ * reservation active, the head counter acquired and reconstructed when it
+ * moved (a forged one poisons here), a free slot, the payload at the
+ * cursor before the arena's end and within the space the consumer
+ * released -- then the copy, the slot (B), the tail (C) and one
+ * need-wakeup check, without the reservation record a caller's handle
+ * would be compared with.  1 when the call is not the common case (a
+ * reservation active, a full ring, a wrap, too large): nothing has moved
+ * but the head, and the caller takes the complete way.
+ */
+L3L2Q__FAST int l3l2q__prod_enqueue(struct l3l2q_ep *ep, struct l3l2q_prod *p,
+				      __u64 opcode, const void *buf, __u64 n,
+				      __u32 op)
+{
+	__u64 a = p->arena_bytes, pt = p->ptail, seq = p->tail + 1, pos;
+	__u64 off = 0;
+	struct l3l2q_desc *slot;
+	__s32 seen;
+
+	if (l3l2q__unlikely(p->res_active || n > a))
+		return 1;
+	seen = l3l2q_load_acquire_s32(p->head_ctr);		/* (A) */
+	if (l3l2q__unlikely(seen != l3l2q_low32(p->head))) {
+		int ret = l3l2q__prod_head_moved(ep, p, seen, op);
+
+		if (ret)
+			return ret;
+	}
+	if (l3l2q__unlikely(p->tail - p->head >= p->depth))
+		return 1;
+	if (n) {
+		pos = l3l2q__arena_pos(pt, a);
+		/* Wrap, or not enough space: the complete rules decide. */
+		if (l3l2q__unlikely(n > a - pos ||
+				    (pt != p->phead && pt + n - p->phead > a)))
+			return 1;
+		off = p->arena_offset + pos;
+		pt += n;
+		p->ptail = pt;
+	}
+	/*
+	 * The slot's fields and the local state before the copy, so that
+	 * little lives across it: nothing covers them until seq (B) and the
+	 * tail (C), which follow the payload.
+	 */
+	slot = (struct l3l2q_desc *)l3l2q__slot(p->ring, p->depth, seq);
+	l3l2q_store_once_u64(&slot->opcode, opcode);
+	l3l2q_store_once_u64(&slot->payload_offset, off);
+	l3l2q_store_once_u64(&slot->payload_nbytes, n);
+	p->hist[seq & (L3L2Q_PROD_HIST - 1)] = pt;
+	p->tail = seq;
+	if (n)
+		l3l2q__copy((unsigned char *)ep->mem.payload + off, buf, n);
+	seq = p->tail;
+	l3l2q_store_release_u64(&slot->seq, seq);		/* (B) */
+	/* l3l2q__prod_publish_tail(), in line: (C), then P2-P4. */
+	p->deferred = 0;
+	l3l2q_store_release_s32(p->tail_ctr, l3l2q_low32(seq));	/* (C) */
+	l3l2q__notify(ep, l3l2q__avail_bit(op), (__u32)l3l2q_low32(seq));
+	return 0;
 }
 
 /*
@@ -111,7 +197,7 @@ L3L2Q__FAST int l3l2q__prod_put(struct l3l2q_ep *ep, struct l3l2q_prod *p,
 			     opcode != L3L2Q_OP_ERROR)))
 		return defer ? l3l2q__prod_publish_defer(ep, p, res, opcode, op) :
 			       l3l2q__prod_publish(ep, p, res, opcode, op);
-	l3l2q__prod_commit(ep, p, opcode, defer);
+	l3l2q__prod_commit(ep, p, opcode, defer, op);
 	return 0;
 }
 
@@ -185,6 +271,83 @@ L3L2Q__FAST int l3l2q__cons_peek(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 	msg->offset = doff;
 	msg->nbytes = dn;
 	msg->data = data;
+	return 0;
+}
+
+/*
+ * A try_dequeue (peek, copy out, release in one) when nothing is held:
+ * the checks of l3l2q__cons_peek() on the slot's four words, read once
+ * (P5), then the payload copied into @buf from the span the copies name
+ * and validated, and the message popped at once -- one head store (D),
+ * one need-wakeup check.  No window entry is written and no handle is
+ * compared (P2): the caller never holds one.  1 when the call is not the
+ * common case (something held, STOP seen or in the slot, a wrapped
+ * payload, @buf too small or NULL, anything invalid): nothing has moved
+ * and the caller takes the complete way, which checks it all again.
+ */
+L3L2Q__FAST int l3l2q__cons_dequeue(struct l3l2q_ep *ep, struct l3l2q_cons *c,
+				      void *buf, __u64 cap,
+				      struct l3l2q_msg *msg, __u32 op,
+				      const int in)
+{
+	__u64 seq = c->acq + 1, a = c->arena_bytes, pos, dseq, dop, doff, dn;
+	const struct l3l2q_desc *s;
+	const unsigned char *data;
+	__s32 seen;
+
+	/* Nothing held: head == acq, and the window has room. */
+	if (l3l2q__unlikely(c->active || c->stop_seen))
+		return 1;
+	seen = l3l2q_load_acquire_s32(c->tail_ctr);		/* (E) */
+	if (l3l2q__unlikely(seen != l3l2q_low32(c->tail))) {
+		__u64 t;
+
+		/* As l3l2q__cons_tail_moved(), which poisons otherwise. */
+		if (l3l2q__unlikely(!l3l2q_reconstruct(c->tail, seen, c->depth,
+							&t) || t - c->head > c->depth))
+			return l3l2q__cons_tail_moved(ep, c, seen, op);
+		c->tail = t;
+	}
+	if (c->acq == c->tail)
+		return l3l2q__again(ep, in ? L3L2Q_DIR_INPUT :
+					     L3L2Q_DIR_OUTPUT);
+	pos = l3l2q__arena_pos(c->pacq, a);
+	data = (const unsigned char *)ep->mem.payload + c->arena_offset + pos;
+	__builtin_prefetch(data);
+	s = l3l2q__slot(c->ring, c->depth, seq);
+	/* Each word once (P5); only these copies are used. */
+	dseq = l3l2q_load_once_u64(&s->seq);
+	dop = l3l2q_load_once_u64(&s->opcode);
+	doff = l3l2q_load_once_u64(&s->payload_offset);
+	dn = l3l2q_load_once_u64(&s->payload_nbytes);
+	if (l3l2q__unlikely(dseq != seq ||
+			    (dop != L3L2Q_OP_DATA && dop != L3L2Q_OP_ERROR) ||
+			    (dn ? doff != c->arena_offset + pos || dn > a - pos :
+				  doff != 0) ||
+			    dn > cap || (dn && !buf)))
+		return 1;
+	/*
+	 * Taken and popped: the cursor after it is the payload head.  Local
+	 * state and *msg first, so that little lives across the copy; the
+	 * payload is still ours until the head store below.
+	 */
+	c->acq = seq;
+	c->pacq += dn;
+	c->head = seq;
+	c->phead = c->pacq;
+	if (msg) {
+		msg->seq = seq;
+		msg->opcode = dop;
+		msg->offset = doff;
+		msg->nbytes = dn;
+		msg->data = dn ? data : (const unsigned char *)0;
+	}
+	if (dn)
+		l3l2q__copy(buf, data, dn);
+	/* l3l2q__cons_publish_head(), in line: (D), then P2-P4. */
+	seq = c->head;
+	l3l2q_store_release_s32(c->head_ctr, l3l2q_low32(seq));	/* (D) */
+	l3l2q__notify(ep, l3l2q__space_bit(op), (__u32)l3l2q_low32(seq));
 	return 0;
 }
 

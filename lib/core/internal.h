@@ -36,6 +36,56 @@
 #define l3l2q__resched_point(i)	do { } while (0)
 #endif
 
+/*
+ * A payload copy between a caller's buffer and the arena (never
+ * overlapping): up to 64 bytes in line, in overlapping 16- or 8-byte
+ * moves, so a small message costs no call and nothing spilled around
+ * one; larger ones through memcpy.
+ */
+struct l3l2q__w16 {
+	__u64 a, b;
+};
+
+static inline void l3l2q__copy(void *dst, const void *src, __u64 n)
+{
+	unsigned char *d = (unsigned char *)dst;
+	const unsigned char *s = (const unsigned char *)src;
+	struct l3l2q__w16 w0, w1, w2, w3;
+	__u64 x, y;
+	__u32 u, v;
+
+	if (n > 64) {
+		__builtin_memcpy(d, s, n);
+	} else if (n > 32) {		/* the first 32 and the last 32 */
+		__builtin_memcpy(&w0, s, 16);
+		__builtin_memcpy(&w1, s + 16, 16);
+		__builtin_memcpy(&w2, s + n - 32, 16);
+		__builtin_memcpy(&w3, s + n - 16, 16);
+		__builtin_memcpy(d, &w0, 16);
+		__builtin_memcpy(d + 16, &w1, 16);
+		__builtin_memcpy(d + n - 32, &w2, 16);
+		__builtin_memcpy(d + n - 16, &w3, 16);
+	} else if (n >= 16) {
+		__builtin_memcpy(&w0, s, 16);
+		__builtin_memcpy(&w1, s + n - 16, 16);
+		__builtin_memcpy(d, &w0, 16);
+		__builtin_memcpy(d + n - 16, &w1, 16);
+	} else if (n >= 8) {
+		__builtin_memcpy(&x, s, 8);
+		__builtin_memcpy(&y, s + n - 8, 8);
+		__builtin_memcpy(d, &x, 8);
+		__builtin_memcpy(d + n - 8, &y, 8);
+	} else if (n >= 4) {
+		__builtin_memcpy(&u, s, 4);
+		__builtin_memcpy(&v, s + n - 4, 4);
+		__builtin_memcpy(d, &u, 4);
+		__builtin_memcpy(d + n - 4, &v, 4);
+	} else {
+		while (n--)
+			*d++ = *s++;
+	}
+}
+
 #define l3l2q__likely(x)	__builtin_expect(!!(x), 1)
 #define l3l2q__unlikely(x)	__builtin_expect(!!(x), 0)
 /* Error reporting and other rare paths: out of line, out of the hot code. */
@@ -198,7 +248,32 @@ int l3l2q__wait(struct l3l2q_ep *ep, __u32 op, __u64 deadline_ns,
  * if it waits for @bit, has not seen @pos and this arming was not kicked
  * yet (P4).
  */
-void l3l2q__notify(struct l3l2q_ep *ep, __u32 bit, __u32 pos);
+void l3l2q__notify_armed(struct l3l2q_ep *ep, __u32 bit, __u32 pos, __u32 w);
+
+static inline void l3l2q__notify(struct l3l2q_ep *ep, __u32 bit, __u32 pos)
+{
+	__u64 *sup;
+	__u32 w;
+
+	/*
+	 * Without a way to kick (peer_wake NULL, l3l2q__ep_init()), the peer
+	 * cannot be sleeping on us: no fence.
+	 */
+	if (!ep->peer_wake)
+		return;
+	/* P2: pairs with the waiter's W2 in l3l2q_ep_want_wakeup(). */
+	l3l2q_full_fence();
+	/* P3: the word, then (acquire) the seen word stored before it. */
+	w = l3l2q_load_acquire_u32(ep->peer_wake);
+	/* Inline, the common case: not waiting for @bit (P4). */
+	if (l3l2q__likely(!(w & bit))) {
+		/* One writer (this direction's thread); relaxed for readers. */
+		sup = &ep->dir[l3l2q__bit_dir(bit)].stats.kicks_suppressed;
+		l3l2q_store_once_u64(sup, l3l2q_load_once_u64(sup) + 1);
+		return;
+	}
+	l3l2q__notify_armed(ep, bit, pos, w);
+}
 
 /*
  * For a wait loop of its own (mp.c): is the peer gone (its abort flag or

@@ -124,6 +124,67 @@ int l3l2q_l2_release_oldest(struct l3l2q_l2 *q, __u32 n)
 					  L3L2Q_EOP_INPUT_RELEASE);
 }
 
+/*
+ * l3l2q_l2_try_dequeue() for anything but the common case: peek, copy
+ * out, release, each the complete call.  A message that does not fit
+ * @buf is given back before anything shared moved, so it stays the next
+ * one (P6).
+ */
+static L3L2Q__COLD int dequeue_slow(struct l3l2q_l2 *q, void *buf, __u64 cap,
+				    struct l3l2q_msg *msg)
+{
+	const __u32 op = L3L2Q_EOP_INPUT_TRY_PEEK;
+	struct l3l2q_cons *c;
+	struct l3l2q_msg m;
+	__u64 acq, pacq;
+	int ret = CHECK(q, op);
+
+	if (ret)
+		return ret;
+	c = &q->in;
+	acq = c->acq;
+	pacq = c->pacq;
+	ret = l3l2q_l2_try_peek(q, &m);
+	if (ret)
+		return ret;
+	if (m.nbytes && (!buf || cap < m.nbytes)) {
+		/* The newest held entry, DATA or ERROR (STOP has no bytes). */
+		c->active--;
+		c->non_stop--;
+		c->acq = acq;
+		c->pacq = pacq;
+		if (!buf)
+			return l3l2q__reject(&q->ep, EINVAL,
+					     L3L2Q_ERR_BAD_ARGUMENT, op,
+					     "buf is NULL but the message has ",
+					     m.nbytes, " bytes", 0, NULL);
+		return l3l2q__reject(&q->ep, EMSGSIZE, L3L2Q_ERR_BAD_ARGUMENT,
+				     op, "buffer of ", cap,
+				     " bytes is smaller than the message of ",
+				     m.nbytes, " bytes");
+	}
+	if (m.nbytes)
+		l3l2q__memcpy(buf, m.data, m.nbytes);
+	ret = l3l2q_l2_release(q, &m);
+	if (!ret && msg)
+		*msg = m;
+	return ret;
+}
+
+int l3l2q_l2_try_dequeue(struct l3l2q_l2 *q, void *buf, __u64 cap,
+			 struct l3l2q_msg *msg)
+{
+	int ret;
+
+	if (l3l2q__likely(l3l2q__live(q, L3L2Q_ROLE_L2))) {
+		ret = l3l2q__cons_dequeue(&q->ep, &q->in, buf, cap, msg,
+					  L3L2Q_EOP_INPUT_TRY_PEEK, 1);
+		if (ret <= 0)
+			return ret;
+	}
+	return dequeue_slow(q, buf, cap, msg);
+}
+
 int l3l2q_l2_drained(const struct l3l2q_l2 *q)
 {
 	/* Any state: a released endpoint still knows whether it drained. */

@@ -202,16 +202,18 @@ int l3l2q_l3_submit_batch(struct l3l2q_l3 *q, const struct l3l2q_batch *b,
 	return l3l2q__prod_submit_batch(&q->ep, &q->in, b, n, opcode, op);
 }
 
-int l3l2q_l3_try_enqueue(struct l3l2q_l3 *q, __u64 opcode, const void *buf,
-			 __u64 n)
+/*
+ * l3l2q_l3_try_enqueue() for anything but the common case: every argument
+ * check before any state is touched, then reserve, copy and publish, each
+ * the complete call.
+ */
+static L3L2Q__COLD int try_enqueue_slow(struct l3l2q_l3 *q, __u64 opcode,
+					const void *buf, __u64 n)
 {
 	const __u32 op = L3L2Q_EOP_INPUT_ENQUEUE;
 	struct l3l2q_res res;
 	int ret;
 
-	/* Every argument check comes before any state is touched. */
-	if (l3l2q__likely(input_usual(q) && (opcode | 2) == 3 && (buf || !n)))
-		goto reserve;	/* LIVE, single, not stopped; DATA or ERROR */
 	ret = CHECK(q, op);
 	if (ret)
 		return ret;
@@ -225,17 +227,30 @@ int l3l2q_l3_try_enqueue(struct l3l2q_l3 *q, __u64 opcode, const void *buf,
 	ret = single_only(q, 1, op);
 	if (!ret)
 		ret = check_not_stopped(q, op);
-	if (ret)
-		return ret;
-reserve:
-	ret = l3l2q__prod_reserve(&q->ep, &q->in, n, &res, op);
+	if (!ret)
+		ret = l3l2q__prod_try_reserve(&q->ep, &q->in, n, &res, op);
 	if (ret)
 		return ret;
 	if (n)
 		l3l2q__memcpy(res.data, buf, n);
 	/* Our own reservation, just made, and the opcode checked above. */
-	l3l2q__prod_commit(&q->ep, &q->in, opcode, 0);
+	l3l2q__prod_commit(&q->ep, &q->in, opcode, 0, op);
 	return 0;
+}
+
+int l3l2q_l3_try_enqueue(struct l3l2q_l3 *q, __u64 opcode, const void *buf,
+			 __u64 n)
+{
+	int ret;
+
+	/* LIVE, single, not stopped; DATA or ERROR; a buffer for n bytes. */
+	if (l3l2q__likely(input_usual(q) && (opcode | 2) == 3 && (buf || !n))) {
+		ret = l3l2q__prod_enqueue(&q->ep, &q->in, opcode, buf, n,
+					  L3L2Q_EOP_INPUT_ENQUEUE);
+		if (ret <= 0)
+			return ret;
+	}
+	return try_enqueue_slow(q, opcode, buf, n);
 }
 
 struct enqueue_args {
@@ -487,6 +502,14 @@ int l3l2q_l3_try_dequeue(struct l3l2q_l3 *q, void *buf, __u64 cap,
 	struct l3l2q_msg m;
 	int ret;
 
+	/* Nothing held: peek, copy and release in line (fastpath.h). */
+	if (l3l2q__likely(l3l2q__live(q, L3L2Q_ROLE_L3) && !q->out.multi)) {
+		ret = l3l2q__cons_dequeue(&q->ep, &q->out, buf, cap, msg,
+					  L3L2Q_EOP_OUTPUT_TRY_PEEK, 0);
+		if (ret <= 0)
+			return ret;
+	}
+	/* Anything else, a result too large for @buf included. */
 	ret = l3l2q_l3_try_peek(q, &m);
 	if (!ret)
 		ret = l3l2q_l3_read(q, &m, buf, cap);

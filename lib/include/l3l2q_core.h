@@ -233,7 +233,8 @@ struct l3l2q_ep {
 	__u32 *own_state;		/* control block words, NULL without one */
 	__u32 *peer_state;
 	__u32 *own_wake;		/* need-wakeup bits: ours, changed by RMW */
-	__u32 *peer_wake;		/* the peer's, read after publishing */
+	__u32 *peer_wake;		/* the peer's, read after publishing;
+					 * NULL when we cannot kick */
 	__u32 *own_seen;		/* [4]: what we had seen, per wait bit */
 	__u32 *peer_seen;
 	__u32 *peer_features;		/* L3L2Q_FEAT_* of the peer */
@@ -484,6 +485,13 @@ int l3l2q_l2_try_peek_batch(struct l3l2q_l2 *q, struct l3l2q_msg *msgs,
  * than are held, or one already released, poisons (OWNERSHIP).
  */
 int l3l2q_l2_release_oldest(struct l3l2q_l2 *q, __u32 n);
+/*
+ * peek + copy into @buf (@cap bytes) + release in one; *msg (may be NULL)
+ * gets the header.  A message larger than @cap stays the next one
+ * (-EMSGSIZE); a STOP is returned (msg->opcode) and released.
+ */
+int l3l2q_l2_try_dequeue(struct l3l2q_l2 *q, void *buf, __u64 cap,
+			 struct l3l2q_msg *msg);
 /* 1 once STOP has been physically released, else 0; -EINVAL: bad handle. */
 int l3l2q_l2_drained(const struct l3l2q_l2 *q);
 

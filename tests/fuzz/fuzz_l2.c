@@ -8,6 +8,7 @@
 #include "fuzz_queue.h"
 
 static const int e_peek[] = { -EAGAIN, 0 };
+static const int e_deq[] = { -EAGAIN, -EMSGSIZE, 0 };
 static const int e_res[] = { -EAGAIN, -EMSGSIZE, 0 };
 static const int e_bpeek[] = { -ETIMEDOUT, 0 };
 static const int e_bres[] = { -ETIMEDOUT, -EMSGSIZE, 0 };
@@ -118,6 +119,19 @@ static void sut_op(struct fz *f, struct fz_in *in, uint8_t op)
 			break;
 		if (b & 0x80) {
 			peek_batch(f, 1 + (b & 7));
+			break;
+		}
+		if (b & 0x40) {
+			/* Copied out and released at once: never held. */
+			ret = l3l2q_l2_try_dequeue(q, buf, b & 0x20 ?
+						   sizeof(buf) : (b & 0x1f) * 8u,
+						   &m);
+			fz_result(f, "l2_try_dequeue", ret, e_deq);
+			if (ret)
+				break;
+			fz_check_delivery(f, &m);
+			if (m.nbytes && memcmp(buf, m.data, m.nbytes))
+				fz_fail("try_dequeue copied other bytes than its span's");
 			break;
 		}
 		ret = l3l2q_l2_try_peek(q, &m);

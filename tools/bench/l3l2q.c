@@ -7,8 +7,12 @@
  * ring and back up the output ring.
  *
  * Streaming forms (mech=):
- *   l3l2q_copy   L3 try_enqueue copies the payload in; L2 peeks, copies it
- *                out, releases.  The same work as the rings with a copy.
+ *   l3l2q_copy   the copy API on both sides: L3 l3l2q_l3_try_enqueue copies
+ *                the payload in and publishes; L2 l3l2q_l2_try_dequeue
+ *                copies it out and releases.  The same work as the rings
+ *                with a copy.  (Blocking: l3l2q_l3_enqueue; l3l2q_l2_peek,
+ *                a memcpy, l3l2q_l2_release, as there is no blocking L2
+ *                dequeue.)
  *   l3l2q_zc     L3 reserves, fills the span in place, publishes; L2 peeks
  *                and uses the payload in place (checks its stamp), releases.
  *   l3l2q_batch  the batch APIs on both sides (--batch, 32): L3 reserves up
@@ -248,6 +252,26 @@ static void *stream_consumer(void *p)
 		return NULL;
 	}
 	while (!done) {
+		if (a->form == F_COPY) {
+			/* Copied out and released, or STOP (released). */
+			ret = l3l2q_l2_try_dequeue(l2, dst, n, &m);
+			if (!ret && m.opcode == L3L2Q_OP_STOP)
+				break;
+			if (!ret && (m.nbytes != n || !stamp_ok(dst, n, i)))
+				ret = -EBADMSG;
+			if (ret == -EAGAIN) {
+				bench_pause();
+				continue;
+			}
+			if (ret) {
+				consumer_fail(a, ret);
+				break;
+			}
+			i++;
+			if (!(i % STREAM_TICK))
+				stream_tick(&a->ctl, i);
+			continue;
+		}
 		if (a->form == F_BLOCK)
 			ret = l3l2q_l2_peek(l2, L3L2Q_DEADLINE_NONE, &m);
 		else
@@ -275,7 +299,7 @@ static void *stream_consumer(void *p)
 			consumer_fail(a, -EBADMSG);
 			break;
 		}
-		if (a->form == F_COPY || a->form == F_BLOCK) {
+		if (a->form == F_BLOCK) {
 			if (n)
 				memcpy(dst, m.data, n);
 			if (!stamp_ok(dst, n, i))
@@ -603,10 +627,16 @@ int bench_l3l2q_solo(const char *mech, unsigned int bytes, uint64_t count)
 		}
 		if (ret != -EAGAIN && ret)
 			break;
-		while ((ret = l3l2q_l2_try_peek(lq.l2, &m)) == 0) {
-			if (form == F_COPY && bytes)
-				memcpy(buf, m.data, bytes);
-			if (!stamp_ok(form == F_COPY ? buf : m.data, bytes, got))
+		while (form == F_COPY &&
+		       (ret = l3l2q_l2_try_dequeue(lq.l2, buf, bytes, &m)) == 0) {
+			if (m.nbytes != bytes || !stamp_ok(buf, bytes, got))
+				ret = -EBADMSG;
+			got++;
+			if (ret)
+				break;
+		}
+		while (form == F_ZC && (ret = l3l2q_l2_try_peek(lq.l2, &m)) == 0) {
+			if (!stamp_ok(m.data, bytes, got))
 				ret = -EBADMSG;
 			got++;
 			if (!ret)
