@@ -422,19 +422,7 @@ static inline int set_eventfd(int fd, int efd)
 /* The next CQE within @ms: 0 and its res, or -ETIME. */
 static inline int get_cqe(struct io_uring *ring, unsigned int ms, int *res)
 {
-	struct __kernel_timespec ts = {
-		.tv_sec = ms / 1000,
-		.tv_nsec = (long long)(ms % 1000) * 1000000LL,
-	};
-	struct io_uring_cqe *cqe;
-	int ret;
-
-	ret = io_uring_wait_cqe_timeout(ring, &cqe, &ts);
-	if (ret)
-		return ret;
-	*res = cqe->res;
-	io_uring_cqe_seen(ring, cqe);
-	return 0;
+	return vm_get_cqe(ring, ms, res, NULL);
 }
 
 /* ---------------------------------------------------------------------- */

@@ -36,6 +36,7 @@
 #include "libl3l2q_signals.h"
 #include "kselftest_harness.h"
 #include "vm_helpers.h"
+#include "sig_helpers.h"
 
 #define DEV_PATH	"/dev/l3l2q"
 #define COUNT		8u
@@ -58,12 +59,6 @@ static int create_sig(int dev, struct l3l2q_create_args *a, __u64 data_bytes,
 	return ioctl(dev, L3L2Q_IOC_CREATE, a) ? -errno : 0;
 }
 
-static __u64 *slot_of(void *m, const struct l3l2q_sig_layout *l, __u32 id)
-{
-	return (__u64 *)((char *)m + l->hdmem_offset + l->hdmem.signal_offset +
-			 (size_t)id * L3L2Q_HDMEM_SLOT_BYTES);
-}
-
 /* N1 (a release store), then the kick: what a notifier does. */
 static void notify(void *m, const struct l3l2q_sig_layout *l, __u32 id,
 		   __u64 v, int fd)
@@ -72,17 +67,6 @@ static void notify(void *m, const struct l3l2q_sig_layout *l, __u32 id,
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (fd >= 0)
 		ioctl(fd, L3L2Q_IOC_KICK);
-}
-
-static int sig_wait(int fd, struct l3l2q_sig_waitv *v, __u32 nr, __u32 flags,
-		    __u64 deadline_ns)
-{
-	struct l3l2q_sig_wait_args a = {
-		.waitv = (__u64)(uintptr_t)v, .nr = nr, .flags = flags,
-		.deadline_ns = deadline_ns,
-	};
-
-	return ioctl(fd, L3L2Q_IOC_SIG_WAIT, &a) ? -errno : 0;
 }
 
 static int sig_wait1(int fd, __u32 id, __u32 cmp, __u64 target,
@@ -94,17 +78,6 @@ static int sig_wait1(int fd, __u32 id, __u32 cmp, __u64 target,
 	if (value)
 		*value = v.value;
 	return ret;
-}
-
-static int sig_watch(int fd, int evfd, __u32 id, __u32 cmp, __u64 target,
-		     __u32 flags)
-{
-	struct l3l2q_sig_watch_args a = {
-		.fd = evfd, .flags = flags, .id = id, .cmp = cmp,
-		.target = target,
-	};
-
-	return ioctl(fd, L3L2Q_IOC_SIG_WATCH, &a) ? -errno : 0;
 }
 
 static int sig_kick(int fd, __u32 id, __u32 role, __u64 resv)
@@ -119,20 +92,6 @@ static unsigned long long region_id(int fd)
 	return fd_queue_id(fd, NULL, 0);
 }
 
-/* @pid asleep in poll() (glibc may use either system call). */
-static int wait_blocked_poll(pid_t pid)
-{
-	unsigned int i;
-
-	for (i = 0; i < VM_WATCHDOG_MS; i++) {
-		if ((vm_in_syscall(pid, SYS_poll) ||
-		     vm_in_syscall(pid, SYS_ppoll)) && vm_task_state(pid) == 'S')
-			return 1;
-		sleep_ms(1);
-	}
-	return 0;
-}
-
 /*
  * In a fork child: the mappings are not inherited (VM_DONTCOPY), so map
  * the L2 role again; the L3 mapping is gone.
@@ -144,16 +103,6 @@ static void *child_map(int fd, size_t len)
 	if (m == MAP_FAILED)
 		_exit(99);
 	return m;
-}
-
-/* A child's exit code, or 255 if it did not exit normally. */
-static int reap(pid_t pid)
-{
-	int st;
-
-	if (waitpid(pid, &st, 0) != pid)
-		return 254;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 255;
 }
 
 /* ---------------------------------------------------------------------- */

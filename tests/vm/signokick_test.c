@@ -51,6 +51,7 @@
 #include "kselftest_harness.h"
 #include "libl3l2q_uring.h"
 #include "vm_helpers.h"
+#include "sig_helpers.h"
 
 #define DEV_PATH	"/dev/l3l2q"
 #define COUNT		8u
@@ -70,63 +71,11 @@ static __u64 now_ns(void)
 	return (__u64)ts.tv_sec * SEC + (__u64)ts.tv_nsec;
 }
 
-static __u64 *slot_of(void *m, const struct l3l2q_sig_layout *l, __u32 id)
-{
-	return (__u64 *)((char *)m + l->hdmem_offset + l->hdmem.signal_offset +
-			 (size_t)id * L3L2Q_HDMEM_SLOT_BYTES);
-}
-
 /* What an upstream-only notifier does: a release store, nothing more. */
 static void set_slot(void *m, const struct l3l2q_sig_layout *l, __u32 id,
 		     __u64 v)
 {
 	__atomic_store_n(slot_of(m, l, id), v, __ATOMIC_RELEASE);
-}
-
-static int sig_wait(int fd, struct l3l2q_sig_waitv *v, __u32 nr, __u32 flags,
-		    __u64 deadline_ns)
-{
-	struct l3l2q_sig_wait_args a = {
-		.waitv = (__u64)(uintptr_t)v, .nr = nr, .flags = flags,
-		.deadline_ns = deadline_ns,
-	};
-
-	return ioctl(fd, L3L2Q_IOC_SIG_WAIT, &a) ? -errno : 0;
-}
-
-static int sig_watch(int fd, int evfd, __u32 id, __u32 cmp, __u64 target)
-{
-	struct l3l2q_sig_watch_args a = {
-		.fd = evfd, .id = id, .cmp = cmp, .target = target,
-	};
-
-	return ioctl(fd, L3L2Q_IOC_SIG_WATCH, &a) ? -errno : 0;
-}
-
-/* @pid asleep in poll() or epoll_wait() (glibc may use either call). */
-static int wait_blocked_poll(pid_t pid)
-{
-	unsigned int i;
-
-	for (i = 0; i < VM_WATCHDOG_MS; i++) {
-		if ((vm_in_syscall(pid, SYS_poll) ||
-		     vm_in_syscall(pid, SYS_ppoll) ||
-		     vm_in_syscall(pid, SYS_epoll_wait)) &&
-		    vm_task_state(pid) == 'S')
-			return 1;
-		sleep_ms(1);
-	}
-	return 0;
-}
-
-/* A child's exit code, or 255 if it did not exit normally. */
-static int reap(pid_t pid)
-{
-	int st;
-
-	if (waitpid(pid, &st, 0) != pid)
-		return 254;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 255;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -497,7 +446,7 @@ TEST_F(snk, eventfd_watch_fires)
 
 	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	ASSERT_LE(0, efd);
-	ASSERT_EQ(0, sig_watch(self->l3, efd, 6, L3L2Q_SIG_CMP_GE, 12));
+	ASSERT_EQ(0, sig_watch(self->l3, efd, 6, L3L2Q_SIG_CMP_GE, 12, 0));
 	EXPECT_EQ(1, dbg_num(self->id, "l3_kernel_waiters"));
 	ASSERT_EQ(0, snk_start(self, &p));
 	q.fd = efd;
@@ -528,7 +477,7 @@ static void poll_watch_case(struct __test_metadata *_metadata,
 	long long wakes;
 	int ep = -1;
 
-	ASSERT_EQ(0, sig_watch(self->l3, -1, 7, L3L2Q_SIG_CMP_GE, 3));
+	ASSERT_EQ(0, sig_watch(self->l3, -1, 7, L3L2Q_SIG_CMP_GE, 3, 0));
 	ASSERT_EQ(0, poll(&q, 1, 0));
 	if (epoll) {
 		ep = epoll_create1(EPOLL_CLOEXEC);
@@ -610,7 +559,7 @@ TEST_F(snk, peer_death_ends_waits)
 
 	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	ASSERT_LE(0, efd);
-	ASSERT_EQ(0, sig_watch(self->l3, efd, 2, L3L2Q_SIG_CMP_GE, 1));
+	ASSERT_EQ(0, sig_watch(self->l3, efd, 2, L3L2Q_SIG_CMP_GE, 1, 0));
 	ASSERT_EQ(0, snk_start(self, &p));
 	EXPECT_EQ(-ECONNRESET, sig_wait(self->l3, &v, 1, 0, FOREVER));
 	EXPECT_EQ(0u, v.ready);

@@ -43,6 +43,7 @@
 #include "libl3l2q_uring.h"
 #include "kselftest_harness.h"
 #include "vm_helpers.h"
+#include "sig_helpers.h"
 #include "wait_cmd.h"
 
 #define DEV_PATH	"/dev/l3l2q"
@@ -80,12 +81,6 @@ static int create_sig(int dev, int *l3, int *l2, struct l3l2q_sig_layout *l)
 	if (l3l2q_sig_layout(DATA_BYTES, COUNT, 0, 0, l) != L3L2Q_SIG_LAYOUT_OK)
 		return -EINVAL;
 	return 0;
-}
-
-static __u64 *slot_of(void *m, const struct l3l2q_sig_layout *l, __u32 id)
-{
-	return (__u64 *)((char *)m + l->hdmem_offset + l->hdmem.signal_offset +
-			 (size_t)id * L3L2Q_HDMEM_SLOT_BYTES);
 }
 
 /* N1 (a release store), then, with @kick_fd, a SIG_KICK of @role. */
@@ -151,40 +146,6 @@ static int submit_wait(struct io_uring *ring, int fd,
 	return ret == 1 ? 0 : ret < 0 ? ret : -EIO;
 }
 
-/* The next CQE within @ms: 0 with its res and user_data, or -ETIME. */
-static int get_cqe(struct io_uring *ring, unsigned int ms, int *res,
-		   __u64 *ud)
-{
-	struct __kernel_timespec ts = {
-		.tv_sec = ms / 1000,
-		.tv_nsec = (long long)(ms % 1000) * 1000000LL,
-	};
-	struct io_uring_cqe *cqe;
-	int ret;
-
-	ret = io_uring_wait_cqe_timeout(ring, &cqe, &ts);
-	if (ret)
-		return ret;
-	*res = cqe->res;
-	if (ud)
-		*ud = cqe->user_data;
-	io_uring_cqe_seen(ring, cqe);
-	return 0;
-}
-
-/* A CQE already posted, without entering the kernel: 1, or 0. */
-static int peek_cqe(struct io_uring *ring, int *res, __u64 *ud)
-{
-	struct io_uring_cqe *cqe;
-
-	if (io_uring_peek_cqe(ring, &cqe))
-		return 0;
-	*res = cqe->res;
-	*ud = cqe->user_data;
-	io_uring_cqe_seen(ring, cqe);
-	return 1;
-}
-
 /*
  * A NOP through the ring, and its CQE: every CQE posted before it is
  * counted in *@extra.  Returns 0, or -ETIME.
@@ -203,7 +164,7 @@ static int nop_barrier(struct io_uring *ring, unsigned int *extra)
 	if (io_uring_submit(ring) != 1)
 		return -EIO;
 	for (;;) {
-		if (get_cqe(ring, CQE_MS, &res, &ud))
+		if (vm_get_cqe(ring, CQE_MS, &res, &ud))
 			return -ETIME;
 		if (ud == NOP_UD)
 			return 0;
@@ -227,15 +188,6 @@ static int ioctl_wait1(int fd, __u32 id, __u32 cmp, __u64 target,
 		ret = ioctl(fd, L3L2Q_IOC_SIG_WAIT, &a) ? -errno : 0;
 	while (ret == -EINTR);
 	return ret;
-}
-
-static int reap(pid_t pid)
-{
-	int st;
-
-	if (waitpid(pid, &st, 0) != pid)
-		return 254;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 255;
 }
 
 /* Until debugfs @key of region @id is @want (a watchdog, not a timing). */
@@ -332,7 +284,7 @@ TEST_F_TIMEOUT(su, peer_notify_and_kick_completes, 300)
 	set_v(&v[0], 2, L3L2Q_SIG_CMP_GE, 5);
 	set_v(&v[1], 3, L3L2Q_SIG_CMP_EQ, 9);
 	ASSERT_EQ(0, submit_wait(&self->ring, self->l2, v, 2, 0, FOREVER, 11));
-	EXPECT_EQ(0, peek_cqe(&self->ring, &res, &ud));
+	EXPECT_EQ(0, vm_peek_cqe(&self->ring, &res, &ud));
 	EXPECT_EQ(1, dbg_num(self->id, "l2_kernel_waiters"));
 	checks = dbg_num(self->id, "l2_waiter_checks");
 	wakes = dbg_num(self->id, "l2_waiter_wakes");
@@ -352,7 +304,7 @@ TEST_F_TIMEOUT(su, peer_notify_and_kick_completes, 300)
 	EXPECT_LT(checks, dbg_num(self->id, "l2_waiter_checks"));
 	EXPECT_EQ(wakes, dbg_num(self->id, "l2_waiter_wakes"));
 	EXPECT_EQ(1, dbg_num(self->id, "l2_kernel_waiters"));
-	EXPECT_EQ(0, peek_cqe(&self->ring, &res, &ud));
+	EXPECT_EQ(0, vm_peek_cqe(&self->ring, &res, &ud));
 
 	pid = fork();
 	ASSERT_LE(0, pid);
@@ -365,7 +317,7 @@ TEST_F_TIMEOUT(su, peer_notify_and_kick_completes, 300)
 		_exit(notify(m, &self->l, 2, 7, self->l3, 1) ? 98 : 0);
 	}
 	ASSERT_EQ(0, reap(pid));
-	ASSERT_EQ(0, get_cqe(&self->ring, CQE_MS, &res, &ud));
+	ASSERT_EQ(0, vm_get_cqe(&self->ring, CQE_MS, &res, &ud));
 	EXPECT_EQ(11ull, ud);
 	EXPECT_EQ(0, res);
 	EXPECT_EQ(7ull, v[0].value);
@@ -395,10 +347,10 @@ TEST_F_TIMEOUT(su, wait_all, 300)
 	notify(self->m3, &self->l, 0, 1, -1, 0);
 	ASSERT_EQ(0, ioctl(self->l3, L3L2Q_IOC_KICK));
 	EXPECT_EQ(wakes, dbg_num(self->id, "l2_waiter_wakes"));
-	EXPECT_EQ(0, peek_cqe(&self->ring, &res, &ud));
+	EXPECT_EQ(0, vm_peek_cqe(&self->ring, &res, &ud));
 	notify(self->m3, &self->l, 5, 4, -1, 0);
 	ASSERT_EQ(0, ioctl(self->l3, L3L2Q_IOC_KICK));
-	ASSERT_EQ(0, get_cqe(&self->ring, CQE_MS, &res, &ud));
+	ASSERT_EQ(0, vm_get_cqe(&self->ring, CQE_MS, &res, &ud));
 	EXPECT_EQ(3ull, ud);
 	EXPECT_EQ(0, res);
 	EXPECT_EQ(1ull, v[0].value);
@@ -420,7 +372,7 @@ TEST_F(su, known_at_issue_completes_at_once)
 	notify(self->m3, &self->l, 1, 10, -1, 0);
 	set_v(&v, 1, L3L2Q_SIG_CMP_GE, 10);
 	ASSERT_EQ(0, submit_wait(&self->ring, self->l2, &v, 1, 0, FOREVER, 1));
-	ASSERT_EQ(1, peek_cqe(&self->ring, &res, &ud));
+	ASSERT_EQ(1, vm_peek_cqe(&self->ring, &res, &ud));
 	EXPECT_EQ(1ull, ud);
 	EXPECT_EQ(0, res);
 	EXPECT_EQ(10ull, v.value);
@@ -428,7 +380,7 @@ TEST_F(su, known_at_issue_completes_at_once)
 
 	set_v(&v, 1, L3L2Q_SIG_CMP_NE, 10);
 	ASSERT_EQ(0, submit_wait(&self->ring, self->l2, &v, 1, 0, 0, 2));
-	ASSERT_EQ(1, peek_cqe(&self->ring, &res, &ud));
+	ASSERT_EQ(1, vm_peek_cqe(&self->ring, &res, &ud));
 	EXPECT_EQ(2ull, ud);
 	EXPECT_EQ(-ETIMEDOUT, res);
 	EXPECT_EQ(10ull, v.value);
@@ -448,7 +400,7 @@ TEST_F_TIMEOUT(su, deadline_times_out_with_values, 300)
 	set_v(&v[1], 6, L3L2Q_SIG_CMP_EQ, 1);
 	deadline = vm_now_ns() + 50 * MS;
 	ASSERT_EQ(0, submit_wait(&self->ring, self->l2, v, 2, 0, deadline, 4));
-	ASSERT_EQ(0, get_cqe(&self->ring, CQE_MS, &res, &ud));
+	ASSERT_EQ(0, vm_get_cqe(&self->ring, CQE_MS, &res, &ud));
 	EXPECT_LE(deadline, vm_now_ns());
 	EXPECT_EQ(4ull, ud);
 	EXPECT_EQ(-ETIMEDOUT, res);
@@ -472,12 +424,12 @@ TEST_F_TIMEOUT(su, peer_death_connreset, 300)
 	notify(self->m3, &self->l, 7, 2, -1, 0);
 	set_v(&v, 7, L3L2Q_SIG_CMP_GE, 100);
 	ASSERT_EQ(0, submit_wait(&self->ring, self->l2, &v, 1, 0, FOREVER, 5));
-	EXPECT_EQ(0, peek_cqe(&self->ring, &res, &ud));
+	EXPECT_EQ(0, vm_peek_cqe(&self->ring, &res, &ud));
 	munmap(self->m3, self->l.total_bytes);
 	self->m3 = MAP_FAILED;
 	close(self->l3);
 	self->l3 = -1;
-	ASSERT_EQ(0, get_cqe(&self->ring, CQE_MS, &res, &ud));
+	ASSERT_EQ(0, vm_get_cqe(&self->ring, CQE_MS, &res, &ud));
 	EXPECT_EQ(5ull, ud);
 	EXPECT_EQ(-ECONNRESET, res);
 	EXPECT_EQ(2ull, v.value);
@@ -485,12 +437,12 @@ TEST_F_TIMEOUT(su, peer_death_connreset, 300)
 
 	set_v(&v, 7, L3L2Q_SIG_CMP_GE, 100);
 	ASSERT_EQ(0, submit_wait(&self->ring, self->l2, &v, 1, 0, FOREVER, 6));
-	ASSERT_EQ(1, peek_cqe(&self->ring, &res, &ud));
+	ASSERT_EQ(1, vm_peek_cqe(&self->ring, &res, &ud));
 	EXPECT_EQ(-ECONNRESET, res);
 	/* What is ready still wins over the death. */
 	set_v(&v, 7, L3L2Q_SIG_CMP_GE, 2);
 	ASSERT_EQ(0, submit_wait(&self->ring, self->l2, &v, 1, 0, FOREVER, 7));
-	ASSERT_EQ(1, peek_cqe(&self->ring, &res, &ud));
+	ASSERT_EQ(1, vm_peek_cqe(&self->ring, &res, &ud));
 	EXPECT_EQ(0, res);
 }
 
@@ -522,7 +474,7 @@ TEST_F(su, sqe64_ring_einval)
 	memcpy((char *)sqe + offsetof(struct io_uring_sqe, cmd), &a, 16);
 	sqe->user_data = 9;
 	ASSERT_EQ(1, io_uring_submit(&ring));
-	ASSERT_EQ(0, get_cqe(&ring, CQE_MS, &res, &ud));
+	ASSERT_EQ(0, vm_get_cqe(&ring, CQE_MS, &res, &ud));
 	EXPECT_EQ(9ull, ud);
 	EXPECT_EQ(-EINVAL, res);
 	/* Nothing written back. */
@@ -538,7 +490,7 @@ static int one_result(struct io_uring *ring, int fd,
 
 	if (prep(ring, fd, a, 77) || io_uring_submit(ring) != 1)
 		return 1000;
-	if (get_cqe(ring, CQE_MS, &res, &ud) || ud != 77)
+	if (vm_get_cqe(ring, CQE_MS, &res, &ud) || ud != 77)
 		return 1001;
 	return res;
 }
@@ -595,7 +547,7 @@ TEST_F(su, bad_args)
 	ASSERT_EQ(0, l3l2q_sig_prep_wait(sqe, self->l2, &a));
 	sqe->cmd_op = L3L2Q_IOC_SIG_KICK;
 	ASSERT_EQ(1, io_uring_submit(&self->ring));
-	ASSERT_EQ(0, get_cqe(&self->ring, CQE_MS, &res, &ud));
+	ASSERT_EQ(0, vm_get_cqe(&self->ring, CQE_MS, &res, &ud));
 	EXPECT_EQ(-ENOTTY, res);
 #undef RESET
 	EXPECT_EQ(-EINVAL, l3l2q_sig_prep_wait(NULL, self->l2, &a));
@@ -629,7 +581,7 @@ TEST_F_TIMEOUT(su, ebusy_beyond_cap_then_all_once, 600)
 		}
 		ASSERT_EQ((int)L3L2Q_SIG_WAITERS_MAX + 1,
 			  io_uring_submit(&self->ring));
-		ASSERT_EQ(1, peek_cqe(&self->ring, &res, &ud));
+		ASSERT_EQ(1, vm_peek_cqe(&self->ring, &res, &ud));
 		EXPECT_EQ((__u64)L3L2Q_SIG_WAITERS_MAX, ud);
 		EXPECT_EQ(-EBUSY, res);
 		EXPECT_EQ(L3L2Q_SIG_WAITERS_MAX,
@@ -642,7 +594,7 @@ TEST_F_TIMEOUT(su, ebusy_beyond_cap_then_all_once, 600)
 		ASSERT_EQ(0, ioctl(self->l3, L3L2Q_IOC_KICK));
 		memset(seen, 0, sizeof(seen));
 		for (i = 0; i < L3L2Q_SIG_WAITERS_MAX; i++) {
-			ASSERT_EQ(0, get_cqe(&self->ring, CQE_MS, &res, &ud));
+			ASSERT_EQ(0, vm_get_cqe(&self->ring, CQE_MS, &res, &ud));
 			ASSERT_LT(ud, (__u64)L3L2Q_SIG_WAITERS_MAX);
 			EXPECT_EQ(0, seen[ud]);
 			seen[ud] = 1;
@@ -684,7 +636,7 @@ TEST_F_TIMEOUT(su, many_complete_exactly_once, 600)
 	notify(self->m3, &self->l, 0, 5, self->l3, 1);
 	/* The notified ones and the timed-out ones first, in any order. */
 	for (i = 0; i < (N + 2) / 3 + (N + 1) / 3; i++) {
-		ASSERT_EQ(0, get_cqe(&self->ring, CQE_MS, &res, &ud));
+		ASSERT_EQ(0, vm_get_cqe(&self->ring, CQE_MS, &res, &ud));
 		ASSERT_LT(ud, (__u64)N);
 		EXPECT_EQ(0, seen[ud]);
 		seen[ud] = 1;
@@ -697,7 +649,7 @@ TEST_F_TIMEOUT(su, many_complete_exactly_once, 600)
 	close(self->l3);
 	self->l3 = -1;
 	for (i = 0; i < N / 3; i++) {
-		ASSERT_EQ(0, get_cqe(&self->ring, CQE_MS, &res, &ud));
+		ASSERT_EQ(0, vm_get_cqe(&self->ring, CQE_MS, &res, &ud));
 		ASSERT_LT(ud, (__u64)N);
 		EXPECT_EQ(0, seen[ud]);
 		seen[ud] = 1;
@@ -729,14 +681,14 @@ TEST_F_TIMEOUT(su, last_close_cancels, 300)
 	set_v(&v[1], 1, L3L2Q_SIG_CMP_GE, 1);
 	ASSERT_EQ(0, submit_wait(&self->ring, l3, &v[0], 1, 0, FOREVER, 1));
 	ASSERT_EQ(0, submit_wait(&self->ring, l3, &v[1], 1, 0, FOREVER, 2));
-	EXPECT_EQ(0, peek_cqe(&self->ring, &res, &ud));
+	EXPECT_EQ(0, vm_peek_cqe(&self->ring, &res, &ud));
 	close(l3);
 	/* The peer's wait ends with the death, well before 60 s. */
 	EXPECT_EQ(-ECONNRESET, ioctl_wait1(l2, 0, L3L2Q_SIG_CMP_GE, 1,
 					   vm_now_ns() + 60 * SEC));
-	ASSERT_EQ(0, get_cqe(&self->ring, CQE_MS, &res, &ud));
+	ASSERT_EQ(0, vm_get_cqe(&self->ring, CQE_MS, &res, &ud));
 	EXPECT_EQ(-ECANCELED, res);
-	ASSERT_EQ(0, get_cqe(&self->ring, CQE_MS, &res, &ud));
+	ASSERT_EQ(0, vm_get_cqe(&self->ring, CQE_MS, &res, &ud));
 	EXPECT_EQ(-ECANCELED, res);
 	/* Not written back. */
 	EXPECT_EQ(0xdeadull, v[0].value);
@@ -764,11 +716,11 @@ TEST_F_TIMEOUT(su, last_munmap_cancels, 300)
 	close(l3);
 	/* Alive: a check-only wait of the peer times out, no CQE. */
 	EXPECT_EQ(-ETIMEDOUT, ioctl_wait1(l2, 0, L3L2Q_SIG_CMP_GE, 1, 0));
-	EXPECT_EQ(0, peek_cqe(&self->ring, &res, &ud));
+	EXPECT_EQ(0, vm_peek_cqe(&self->ring, &res, &ud));
 	munmap(m, l.total_bytes);
 	EXPECT_EQ(-ECONNRESET, ioctl_wait1(l2, 0, L3L2Q_SIG_CMP_GE, 1,
 					   vm_now_ns() + 60 * SEC));
-	ASSERT_EQ(0, get_cqe(&self->ring, CQE_MS, &res, &ud));
+	ASSERT_EQ(0, vm_get_cqe(&self->ring, CQE_MS, &res, &ud));
 	EXPECT_EQ(8ull, ud);
 	EXPECT_EQ(-ECANCELED, res);
 	close(l2);
@@ -817,19 +769,19 @@ TEST_F_TIMEOUT(su, registered_file_and_async_issue, 300)
 	io_uring_sqe_set_data64(sqe, 1);
 	sqe->flags |= IOSQE_ASYNC;
 	ASSERT_EQ(2, io_uring_submit(&self->ring));
-	EXPECT_EQ(0, peek_cqe(&self->ring, &res, &ud));
+	EXPECT_EQ(0, vm_peek_cqe(&self->ring, &res, &ud));
 	/* Wait for the io-wq issue to have queued it: both are waiters. */
 	EXPECT_EQ(0, dbg_until(fd_queue_id(l2, NULL, 0), "l3_kernel_waiters",
 			       2));
 	close(l3);
 	/* The async one holds the file too; the fixed one is the ring's. */
 	EXPECT_EQ(-ETIMEDOUT, ioctl_wait1(l2, 0, L3L2Q_SIG_CMP_GE, 1, 0));
-	EXPECT_EQ(0, peek_cqe(&self->ring, &res, &ud));
+	EXPECT_EQ(0, vm_peek_cqe(&self->ring, &res, &ud));
 
 	notify(m2, &l, 0, 1, -1, 0);
 	notify(m2, &l, 1, 2, l2, 0);
 	for (i = 0; i < 2; i++) {
-		ASSERT_EQ(0, get_cqe(&self->ring, CQE_MS, &res, &ud));
+		ASSERT_EQ(0, vm_get_cqe(&self->ring, CQE_MS, &res, &ud));
 		ASSERT_LT(ud, 2ull);
 		EXPECT_EQ(0, seen[ud]);
 		seen[ud] = 1;
@@ -904,14 +856,14 @@ TEST_F_TIMEOUT(su, cap_applies_only_without_cancel, 300)
 	if (can_cancel) {
 		/* Past the cap many times over: still pending. */
 		sleep_ms(1000);
-		EXPECT_EQ(0, peek_cqe(&self->ring, &res, &ud));
+		EXPECT_EQ(0, vm_peek_cqe(&self->ring, &res, &ud));
 		EXPECT_EQ(1, dbg_num(self->id, "l2_kernel_waiters"));
 		notify(self->m3, &self->l, 3, 2, self->l3, 1);
-		ASSERT_EQ(0, get_cqe(&self->ring, CQE_MS, &res, &ud));
+		ASSERT_EQ(0, vm_get_cqe(&self->ring, CQE_MS, &res, &ud));
 		EXPECT_EQ(0, res);
 		EXPECT_EQ(2ull, v.value);
 	} else {
-		ASSERT_EQ(0, get_cqe(&self->ring, CQE_MS, &res, &ud));
+		ASSERT_EQ(0, vm_get_cqe(&self->ring, CQE_MS, &res, &ud));
 		EXPECT_EQ(-ETIMEDOUT, res);
 		EXPECT_EQ(1ull, v.value);
 		EXPECT_EQ(0u, v.ready);

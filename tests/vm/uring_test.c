@@ -73,43 +73,6 @@ static int submit_all(struct io_uring *ring)
 	return 0;
 }
 
-/*
- * The next CQE within @ms: its res in *res and user_data in *ud; returns
- * 0, or -ETIME if none came.
- */
-static int get_cqe(struct io_uring *ring, unsigned int ms, int *res,
-		   __u64 *ud)
-{
-	struct __kernel_timespec ts = {
-		.tv_sec = ms / 1000,
-		.tv_nsec = (long long)(ms % 1000) * 1000000LL,
-	};
-	struct io_uring_cqe *cqe;
-	int ret;
-
-	ret = io_uring_wait_cqe_timeout(ring, &cqe, &ts);
-	if (ret)
-		return ret;
-	*res = cqe->res;
-	if (ud)
-		*ud = cqe->user_data;
-	io_uring_cqe_seen(ring, cqe);
-	return 0;
-}
-
-/* A CQE already there, without waiting: 1 and its fields, or 0. */
-static int peek_cqe(struct io_uring *ring, int *res, __u64 *ud)
-{
-	struct io_uring_cqe *cqe;
-
-	if (io_uring_peek_cqe(ring, &cqe))
-		return 0;
-	*res = cqe->res;
-	*ud = cqe->user_data;
-	io_uring_cqe_seen(ring, cqe);
-	return 1;
-}
-
 static int ring_init(struct io_uring *ring, unsigned int sq, unsigned int cq)
 {
 	struct io_uring_params p;
@@ -224,12 +187,12 @@ TEST_F(uq, pending_cap_per_role_gives_ebusy)
 			  L3L2Q_CTR_OUTPUT_TAIL, 0, NONE, i);
 	ASSERT_EQ(0, submit_all(&ring));
 	EXPECT_EQ(8, dbg_num(self->id, "uring_pending"));
-	EXPECT_EQ(0, peek_cqe(&ring, &res, &ud));
+	EXPECT_EQ(0, vm_peek_cqe(&ring, &res, &ud));
 
 	prep_wait(io_uring_get_sqe(&ring), self->l3, L3L2Q_CTR_INPUT_HEAD, 0,
 		  NONE, 9);
 	ASSERT_EQ(0, submit_all(&ring));
-	ASSERT_EQ(0, get_cqe(&ring, 20000, &res, &ud));
+	ASSERT_EQ(0, vm_get_cqe(&ring, 20000, &res, &ud));
 	EXPECT_EQ(9ull, ud);
 	EXPECT_EQ(-EBUSY, res);
 	EXPECT_EQ(1, dbg_num(self->id, "uring_refused"));
@@ -240,13 +203,13 @@ TEST_F(uq, pending_cap_per_role_gives_ebusy)
 		  NONE, 10);
 	ASSERT_EQ(0, submit_all(&ring));
 	EXPECT_EQ(9, dbg_num(self->id, "uring_pending"));
-	EXPECT_EQ(0, peek_cqe(&ring, &res, &ud));
+	EXPECT_EQ(0, vm_peek_cqe(&ring, &res, &ud));
 
 	/* Each of the eight completes once when its word moves. */
 	store_ctr(self->ctr, L3L2Q_CTR_OUTPUT_TAIL, 1);
 	ASSERT_EQ(0, ioctl(self->l2, L3L2Q_IOC_KICK));
 	for (i = 0; i < 8; i++) {
-		ASSERT_EQ(0, get_cqe(&ring, 20000, &res, &ud));
+		ASSERT_EQ(0, vm_get_cqe(&ring, 20000, &res, &ud));
 		EXPECT_EQ(0, res);
 		EXPECT_TRUE(ud >= 1 && ud <= 8);
 		zero |= 1 << ud;
@@ -254,7 +217,7 @@ TEST_F(uq, pending_cap_per_role_gives_ebusy)
 	EXPECT_EQ(0x1fe, zero);
 	store_ctr(self->ctr, L3L2Q_CTR_INPUT_TAIL, 1);
 	ASSERT_EQ(0, ioctl(self->l3, L3L2Q_IOC_KICK));
-	ASSERT_EQ(0, get_cqe(&ring, 20000, &res, &ud));
+	ASSERT_EQ(0, vm_get_cqe(&ring, 20000, &res, &ud));
 	EXPECT_EQ(10ull, ud);
 	EXPECT_EQ(0, res);
 	EXPECT_EQ(0, dbg_num(self->id, "uring_pending"));
@@ -316,7 +279,7 @@ TEST_F_TIMEOUT(uq, staggered_deadlines_10k_expire_once_each, 600)
 	ASSERT_EQ(0, ioctl(self->l2, L3L2Q_IOC_KICK));
 
 	while (n < MANY) {
-		ASSERT_EQ(0, get_cqe(&ring, 120000, &res, &ud)) {
+		ASSERT_EQ(0, vm_get_cqe(&ring, 120000, &res, &ud)) {
 			TH_LOG("%u of %u completions came", n, MANY);
 		}
 		t = vm_now_ns();
@@ -397,7 +360,7 @@ TEST_F_TIMEOUT(uq, kick_storm_looks_at_groups_not_commands, 600)
 	for (i = 0; i < STORM_KICKS; i++)
 		ASSERT_EQ(0, ioctl(self->l2, L3L2Q_IOC_KICK));
 	scanned1 = dbg_num(self->id, "uring_scanned");
-	EXPECT_EQ(0, peek_cqe(&ring, &res, &ud));
+	EXPECT_EQ(0, vm_peek_cqe(&ring, &res, &ud));
 	EXPECT_EQ((long long)STORM_CMDS, dbg_num(self->id, "uring_pending"));
 	/* Two groups per KICK; a scan of the commands would be 4096. */
 	EXPECT_LE(scanned1 - scanned0, 2ll * STORM_KICKS) {
@@ -409,23 +372,23 @@ TEST_F_TIMEOUT(uq, kick_storm_looks_at_groups_not_commands, 600)
 	store_ctr(self->ctr, L3L2Q_CTR_OUTPUT_TAIL, 1);
 	ASSERT_EQ(0, ioctl(self->l2, L3L2Q_IOC_KICK));
 	for (n = 0; n < half; n++) {
-		ASSERT_EQ(0, get_cqe(&ring, 60000, &res, &ud));
+		ASSERT_EQ(0, vm_get_cqe(&ring, 60000, &res, &ud));
 		ASSERT_LT(ud, (__u64)half);
 		ASSERT_EQ(0, done[ud]);
 		done[ud] = 1;
 		EXPECT_EQ(0, res);
 	}
-	EXPECT_EQ(0, peek_cqe(&ring, &res, &ud));
+	EXPECT_EQ(0, vm_peek_cqe(&ring, &res, &ud));
 	EXPECT_EQ((long long)half, dbg_num(self->id, "uring_pending"));
 
 	/* More storms, then the input head: the rest, once each. */
 	for (i = 0; i < STORM_KICKS / 10; i++)
 		ASSERT_EQ(0, ioctl(self->l2, L3L2Q_IOC_KICK));
-	EXPECT_EQ(0, peek_cqe(&ring, &res, &ud));
+	EXPECT_EQ(0, vm_peek_cqe(&ring, &res, &ud));
 	store_ctr(self->ctr, L3L2Q_CTR_INPUT_HEAD, 1);
 	ASSERT_EQ(0, ioctl(self->l2, L3L2Q_IOC_KICK));
 	for (n = 0; n < half; n++) {
-		ASSERT_EQ(0, get_cqe(&ring, 60000, &res, &ud));
+		ASSERT_EQ(0, vm_get_cqe(&ring, 60000, &res, &ud));
 		ASSERT_GE(ud, (__u64)half);
 		ASSERT_LT(ud, (__u64)STORM_CMDS);
 		ASSERT_EQ(0, done[ud]);
@@ -433,7 +396,7 @@ TEST_F_TIMEOUT(uq, kick_storm_looks_at_groups_not_commands, 600)
 		EXPECT_EQ(0, res);
 	}
 	EXPECT_EQ(0, dbg_num(self->id, "uring_pending"));
-	EXPECT_EQ(0, peek_cqe(&ring, &res, &ud));
+	EXPECT_EQ(0, vm_peek_cqe(&ring, &res, &ud));
 	free(done);
 	io_uring_queue_exit(&ring);
 }
@@ -462,7 +425,7 @@ TEST_F_TIMEOUT(uq, peer_death_ends_thousands_once_each, 600)
 	close(self->l2);
 	self->l2 = -1;
 	for (i = 0; i < STORM_CMDS; i++) {
-		ASSERT_EQ(0, get_cqe(&ring, 60000, &res, &ud));
+		ASSERT_EQ(0, vm_get_cqe(&ring, 60000, &res, &ud));
 		ASSERT_LT(ud, (__u64)STORM_CMDS);
 		ASSERT_EQ(0, done[ud]);
 		done[ud] = 1;
@@ -518,12 +481,12 @@ TEST_F_TIMEOUT(uq, last_close_cancels_the_roles_own_waits, 120)
 	prep_wait(io_uring_get_sqe(&ring), l3, L3L2Q_CTR_OUTPUT_TAIL, 0, NONE,
 		  7);
 	ASSERT_EQ(0, submit_all(&ring));
-	EXPECT_EQ(0, peek_cqe(&ring, &res, &ud));
+	EXPECT_EQ(0, vm_peek_cqe(&ring, &res, &ud));
 	close(l3);
 	/* The L2 side's WAIT ends with the death, well before 60 s. */
 	EXPECT_EQ(-ECONNRESET, do_wait_restart(l2, L3L2Q_CTR_INPUT_TAIL, 0,
 					       vm_now_ns() + 60 * SEC));
-	ASSERT_EQ(0, get_cqe(&ring, 60000, &res, &ud));
+	ASSERT_EQ(0, vm_get_cqe(&ring, 60000, &res, &ud));
 	EXPECT_EQ(7ull, ud);
 	EXPECT_EQ(-ECANCELED, res);
 	close(l2);
@@ -558,15 +521,15 @@ TEST_F_TIMEOUT(uq, mapping_or_dup_keeps_waits_until_the_last_goes, 120)
 	EXPECT_EQ(-ETIMEDOUT, vm_wait(l2, L3L2Q_CTR_INPUT_TAIL, 0, 0));
 	close(l3b);
 	EXPECT_EQ(-ETIMEDOUT, vm_wait(l2, L3L2Q_CTR_INPUT_TAIL, 0, 0));
-	EXPECT_EQ(0, peek_cqe(&ring, &res, &ud));
+	EXPECT_EQ(0, vm_peek_cqe(&ring, &res, &ud));
 	EXPECT_EQ(L3L2Q_ROLE_LIVE, load_u32(m, L3L2Q_CTRL_L3_STATE));
 
 	munmap(m, (size_t)len);
 	EXPECT_EQ(-ECONNRESET, do_wait_restart(l2, L3L2Q_CTR_INPUT_TAIL, 0,
 					       vm_now_ns() + 60 * SEC));
-	ASSERT_EQ(0, get_cqe(&ring, 60000, &res, &ud));
+	ASSERT_EQ(0, vm_get_cqe(&ring, 60000, &res, &ud));
 	EXPECT_EQ(-ECANCELED, res);
-	ASSERT_EQ(0, get_cqe(&ring, 60000, &res, &ud));
+	ASSERT_EQ(0, vm_get_cqe(&ring, 60000, &res, &ud));
 	EXPECT_EQ(-ECANCELED, res);
 	close(l2);
 	io_uring_queue_exit(&ring);
@@ -596,11 +559,11 @@ TEST_F_TIMEOUT(uq, registered_file_keeps_the_role, 120)
 	ASSERT_EQ(0, submit_all(&ring));
 	close(l3);
 	EXPECT_EQ(-ETIMEDOUT, vm_wait(l2, L3L2Q_CTR_INPUT_TAIL, 0, 0));
-	EXPECT_EQ(0, peek_cqe(&ring, &res, &ud));
+	EXPECT_EQ(0, vm_peek_cqe(&ring, &res, &ud));
 
 	store_ctr((char *)m2 + L3L2Q_CTRL_BYTES, L3L2Q_CTR_OUTPUT_TAIL, 1);
 	ASSERT_EQ(0, ioctl(l2, L3L2Q_IOC_KICK));
-	ASSERT_EQ(0, get_cqe(&ring, 60000, &res, &ud));
+	ASSERT_EQ(0, vm_get_cqe(&ring, 60000, &res, &ud));
 	EXPECT_EQ(5ull, ud);
 	EXPECT_EQ(0, res);
 	io_uring_queue_exit(&ring);

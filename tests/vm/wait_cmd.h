@@ -58,4 +58,39 @@ static inline int vm_submit_wait(struct io_uring *ring, int fd, __u16 counter,
 	return io_uring_submit(ring);
 }
 
+/* The next CQE within @ms: 0 with its res (and user_data), or -ETIME. */
+static inline int vm_get_cqe(struct io_uring *ring, unsigned int ms,
+			     int *res, __u64 *ud)
+{
+	struct __kernel_timespec ts = {
+		.tv_sec = ms / 1000,
+		.tv_nsec = (long long)(ms % 1000) * 1000000LL,
+	};
+	struct io_uring_cqe *cqe;
+	int ret;
+
+	ret = io_uring_wait_cqe_timeout(ring, &cqe, &ts);
+	if (ret)
+		return ret;
+	*res = cqe->res;
+	if (ud)
+		*ud = cqe->user_data;
+	io_uring_cqe_seen(ring, cqe);
+	return 0;
+}
+
+/* A CQE already posted, without entering the kernel: 1 and its fields, or 0. */
+static inline int vm_peek_cqe(struct io_uring *ring, int *res, __u64 *ud)
+{
+	struct io_uring_cqe *cqe;
+
+	if (io_uring_peek_cqe(ring, &cqe))
+		return 0;
+	*res = cqe->res;
+	if (ud)
+		*ud = cqe->user_data;
+	io_uring_cqe_seen(ring, cqe);
+	return 1;
+}
+
 #endif /* L3L2Q_VM_WAIT_CMD_H */

@@ -181,30 +181,6 @@ static int submit_wait(struct io_uring *ring, int fd, __u16 counter,
 	return io_uring_submit(ring);
 }
 
-/*
- * The next CQE within @ms: its res in *res and user_data in *ud; returns
- * 0, or -ETIME if none came.
- */
-static int get_cqe(struct io_uring *ring, unsigned int ms, int *res,
-		   __u64 *ud)
-{
-	struct __kernel_timespec ts = {
-		.tv_sec = ms / 1000,
-		.tv_nsec = (long long)(ms % 1000) * 1000000LL,
-	};
-	struct io_uring_cqe *cqe;
-	int ret;
-
-	ret = io_uring_wait_cqe_timeout(ring, &cqe, &ts);
-	if (ret)
-		return ret;
-	*res = cqe->res;
-	if (ud)
-		*ud = cqe->user_data;
-	io_uring_cqe_seen(ring, cqe);
-	return 0;
-}
-
 /* A one-command submit-and-complete for results known at issue. */
 static int uring_wait_sync(int fd, __u32 cmd_op, __u16 counter, __u16 flags,
 			   __s32 seen, __u64 deadline, int *res)
@@ -220,7 +196,7 @@ static int uring_wait_sync(int fd, __u32 cmd_op, __u16 counter, __u16 flags,
 	prep_wait(sqe, fd, cmd_op, counter, flags, seen, deadline, 1);
 	ret = io_uring_submit(&ring);
 	if (ret == 1)
-		ret = get_cqe(&ring, WATCHDOG_MS, res, NULL);
+		ret = vm_get_cqe(&ring, WATCHDOG_MS, res, NULL);
 	else if (ret >= 0)
 		ret = -EIO;
 	io_uring_queue_exit(&ring);
@@ -773,16 +749,16 @@ TEST_F(wq, uring_wait_completes_on_kick)
 	/* L3 waits for output. */
 	ASSERT_EQ(1, submit_wait(&ring, self->r.l3, L3L2Q_CTR_OUTPUT_TAIL, 0,
 				 FOREVER, 42));
-	EXPECT_EQ(-ETIME, get_cqe(&ring, 100, &res, &ud));
+	EXPECT_EQ(-ETIME, vm_get_cqe(&ring, 100, &res, &ud));
 	EXPECT_EQ(1, dbg_num(self->id, "uring_pending"));
 	/* A kick with nothing new leaves it queued; so does L3's own. */
 	ASSERT_EQ(0, do_kick(self->r.l2));
 	ASSERT_EQ(0, do_kick(self->r.l3));
-	EXPECT_EQ(-ETIME, get_cqe(&ring, 100, &res, &ud));
+	EXPECT_EQ(-ETIME, vm_get_cqe(&ring, 100, &res, &ud));
 	/* The change, then the kick. */
 	store_ctr(self->ctr, L3L2Q_CTR_OUTPUT_TAIL, 1);
 	ASSERT_EQ(0, do_kick(self->r.l2));
-	ASSERT_EQ(0, get_cqe(&ring, WATCHDOG_MS, &res, &ud));
+	ASSERT_EQ(0, vm_get_cqe(&ring, WATCHDOG_MS, &res, &ud));
 	EXPECT_EQ(0, res);
 	EXPECT_EQ(42ull, ud);
 	EXPECT_EQ(0, dbg_num(self->id, "uring_pending"));
@@ -795,13 +771,13 @@ TEST_F(wq, uring_wait_completes_on_kick)
 	EXPECT_EQ(2, dbg_num(self->id, "uring_pending"));
 	store_ctr(self->ctr, L3L2Q_CTR_INPUT_TAIL, 1);
 	ASSERT_EQ(0, do_kick(self->r.l3));
-	ASSERT_EQ(0, get_cqe(&ring, WATCHDOG_MS, &res, &ud));
+	ASSERT_EQ(0, vm_get_cqe(&ring, WATCHDOG_MS, &res, &ud));
 	EXPECT_EQ(0, res);
 	EXPECT_EQ(7ull, ud);
-	EXPECT_EQ(-ETIME, get_cqe(&ring, 100, &res, &ud));
+	EXPECT_EQ(-ETIME, vm_get_cqe(&ring, 100, &res, &ud));
 	store_ctr(self->ctr, L3L2Q_CTR_OUTPUT_HEAD, 1);
 	ASSERT_EQ(0, do_kick(self->r.l3));
-	ASSERT_EQ(0, get_cqe(&ring, WATCHDOG_MS, &res, &ud));
+	ASSERT_EQ(0, vm_get_cqe(&ring, WATCHDOG_MS, &res, &ud));
 	EXPECT_EQ(0, res);
 	EXPECT_EQ(8ull, ud);
 	EXPECT_EQ(0, dbg_num(self->id, "uring_pending"));
@@ -819,7 +795,7 @@ TEST_F(wq, uring_wait_deadline)
 	t0 = l3l2q_now_ns();
 	ASSERT_EQ(1, submit_wait(&ring, self->r.l3, L3L2Q_CTR_INPUT_HEAD, 0,
 				 t0 + 300 * MS, 1));
-	ASSERT_EQ(0, get_cqe(&ring, WATCHDOG_MS, &res, &ud));
+	ASSERT_EQ(0, vm_get_cqe(&ring, WATCHDOG_MS, &res, &ud));
 	dt = l3l2q_now_ns() - t0;
 	EXPECT_EQ(-ETIMEDOUT, res);
 	EXPECT_GE(dt, 300 * MS);
@@ -832,7 +808,7 @@ TEST_F(wq, uring_wait_deadline)
 					 t0 + (__u64)(400 - 100 * i) * MS,
 					 (__u64)(10 + i)));
 	for (i = 3; i >= 0; i--) {
-		ASSERT_EQ(0, get_cqe(&ring, WATCHDOG_MS, &res, &ud));
+		ASSERT_EQ(0, vm_get_cqe(&ring, WATCHDOG_MS, &res, &ud));
 		EXPECT_EQ(-ETIMEDOUT, res);
 		EXPECT_EQ((__u64)(10 + i), ud);
 		EXPECT_GE(l3l2q_now_ns() - t0, (__u64)(400 - 100 * i) * MS);
@@ -923,11 +899,11 @@ TEST_F(wq, uring_wait_sqe128_and_async)
 		ASSERT_EQ(1, io_uring_submit(&ring));
 		memset((char *)sqe + offsetof(struct io_uring_sqe, cmd), 0xff,
 		       sizeof(struct l3l2q_wait_args));
-		EXPECT_EQ(-ETIME, get_cqe(&ring, 100, &res, &ud));
+		EXPECT_EQ(-ETIME, vm_get_cqe(&ring, 100, &res, &ud));
 		EXPECT_EQ(1, dbg_num(self->id, "uring_pending"));
 		store_ctr(self->ctr, L3L2Q_CTR_OUTPUT_TAIL, pass + 1);
 		ASSERT_EQ(0, do_kick(self->r.l2));
-		ASSERT_EQ(0, get_cqe(&ring, WATCHDOG_MS, &res, &ud));
+		ASSERT_EQ(0, vm_get_cqe(&ring, WATCHDOG_MS, &res, &ud));
 		EXPECT_EQ(0, res);
 		EXPECT_EQ((__u64)(100 + pass), ud);
 		io_uring_queue_exit(&ring);
@@ -947,10 +923,10 @@ TEST_F(wq, uring_poll_add_completes_on_kick)
 	io_uring_prep_poll_add(sqe, self->r.l3, POLLIN);
 	sqe->user_data = 5;
 	ASSERT_EQ(1, io_uring_submit(&ring));
-	EXPECT_EQ(-ETIME, get_cqe(&ring, 100, &res, &ud));
+	EXPECT_EQ(-ETIME, vm_get_cqe(&ring, 100, &res, &ud));
 	store_ctr(self->ctr, L3L2Q_CTR_OUTPUT_TAIL, 1);
 	ASSERT_EQ(0, do_kick(self->r.l2));
-	ASSERT_EQ(0, get_cqe(&ring, WATCHDOG_MS, &res, &ud));
+	ASSERT_EQ(0, vm_get_cqe(&ring, WATCHDOG_MS, &res, &ud));
 	EXPECT_EQ(5ull, ud);
 	EXPECT_NE(0, res & POLLIN);
 
@@ -959,10 +935,10 @@ TEST_F(wq, uring_poll_add_completes_on_kick)
 	io_uring_prep_poll_add(sqe, self->r.l2, POLLIN);
 	sqe->user_data = 6;
 	ASSERT_EQ(1, io_uring_submit(&ring));
-	EXPECT_EQ(-ETIME, get_cqe(&ring, 100, &res, &ud));
+	EXPECT_EQ(-ETIME, vm_get_cqe(&ring, 100, &res, &ud));
 	store_ctr(self->ctr, L3L2Q_CTR_INPUT_TAIL, 1);
 	ASSERT_EQ(0, do_kick(self->r.l3));
-	ASSERT_EQ(0, get_cqe(&ring, WATCHDOG_MS, &res, &ud));
+	ASSERT_EQ(0, vm_get_cqe(&ring, WATCHDOG_MS, &res, &ud));
 	EXPECT_EQ(6ull, ud);
 	EXPECT_NE(0, res & POLLIN);
 	io_uring_queue_exit(&ring);
@@ -1062,13 +1038,13 @@ TEST_F_TIMEOUT(wq, uring_wait_cap_policy, 600)
 	if (cancels) {
 		/* Past the cap and still queued (a slow machine only makes
 		 * this easier to pass, never fail). */
-		EXPECT_EQ(-ETIME, get_cqe(&ring, 1200, &res, &ud));
+		EXPECT_EQ(-ETIME, vm_get_cqe(&ring, 1200, &res, &ud));
 		store_ctr(self->ctr, L3L2Q_CTR_OUTPUT_TAIL, 1);
 		EXPECT_EQ(0, do_kick(self->r.l2));
-		ASSERT_EQ(0, get_cqe(&ring, WATCHDOG_MS, &res, &ud));
+		ASSERT_EQ(0, vm_get_cqe(&ring, WATCHDOG_MS, &res, &ud));
 		EXPECT_EQ(0, res);
 	} else {
-		ASSERT_EQ(0, get_cqe(&ring, WATCHDOG_MS, &res, &ud));
+		ASSERT_EQ(0, vm_get_cqe(&ring, WATCHDOG_MS, &res, &ud));
 		dt = l3l2q_now_ns() - t0;
 		EXPECT_EQ(-ETIMEDOUT, res);
 		EXPECT_GE(dt, 500 * MS);
@@ -1078,7 +1054,7 @@ TEST_F_TIMEOUT(wq, uring_wait_cap_policy, 600)
 		ASSERT_EQ(1, submit_wait(&ring, self->r.l3,
 					 L3L2Q_CTR_OUTPUT_TAIL, 0,
 					 t0 + 100 * MS, 2));
-		ASSERT_EQ(0, get_cqe(&ring, WATCHDOG_MS, &res, &ud));
+		ASSERT_EQ(0, vm_get_cqe(&ring, WATCHDOG_MS, &res, &ud));
 		EXPECT_EQ(-ETIMEDOUT, res);
 		EXPECT_GE(l3l2q_now_ns() - t0, 100 * MS);
 	}
@@ -1170,7 +1146,7 @@ static void peer_death(struct __test_metadata *_metadata,
 	ASSERT_EQ(1, k.done);
 
 	/* The io_uring WAIT. */
-	ASSERT_EQ(0, get_cqe(&ring, WATCHDOG_MS, &res, NULL));
+	ASSERT_EQ(0, vm_get_cqe(&ring, WATCHDOG_MS, &res, NULL));
 	EXPECT_EQ(-ECONNRESET, res);
 	/* The eventfd. */
 	pfd.fd = efd;
