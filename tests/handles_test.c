@@ -307,6 +307,26 @@ static int t_recv_fd(struct ctx *c)
 	return l3l2q_recv_fd(-1);
 }
 
+/* The signals object's io_uring wait: a NULL object. */
+static int t_signals_prep_wait(struct ctx *c)
+{
+	struct l3l2q_sig_waitv v = { .cmp = L3L2Q_SIG_CMP_GE, .target = 1 };
+	struct l3l2q_sig_wait_args a;
+
+	return l3l2q_signals_prep_wait(&c->sqe, NULL, &v, 1, 0, DL, &a);
+}
+
+static int t_signals_wait_done(struct ctx *c)
+{
+	struct l3l2q_sig_waitv v = { .cmp = L3L2Q_SIG_CMP_GE, .target = 1 };
+	struct l3l2q_sig_wait_args a = {
+		.waitv = (__u64)(uintptr_t)&v, .nr = 1,
+	};
+
+	(void)c;
+	return l3l2q_signals_wait_done(NULL, &a, 0);
+}
+
 #define R(fn, want)	{ #fn, t_##fn, want, 1, 0 }
 #define N(fn, want)	{ #fn, t_##fn, want, 0, 0 }
 #define M(fn, want)	{ #fn, t_##fn, want, 0, 1 }
@@ -346,6 +366,7 @@ static const struct entry table[] = {
 	N(queue_layout, 0), N(queue_mem, 0), N(queue_backend, -EINVAL),
 	N(queue_poll_fd, -EINVAL), U(queue_wait_fd, -EINVAL),
 	U(prep_wait, -EINVAL), N(send_fd, -EBADF), N(recv_fd, -EBADF),
+	N(signals_prep_wait, -EINVAL), N(signals_wait_done, -EINVAL),
 };
 
 #define N_ENTRIES	(sizeof(table) / sizeof(table[0]))

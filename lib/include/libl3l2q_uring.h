@@ -14,6 +14,14 @@
  *           io_uring_sqe_set_data(sqe, q);
  *   }                                       W4: io_uring_submit_and_wait
  *   ...on its CQE: try again; clear the bit once progress resumes.
+ *
+ * Signals objects (libl3l2q_signals.h), the same on both backings:
+ *
+ *   r = l3l2q_signals_prep_wait(sqe, sg, v, n, flags, deadline, &args);
+ *   r == 0: submit; on its CQE r = l3l2q_signals_wait_done(sg, &args,
+ *           cqe->res);  -EAGAIN: prepare again
+ *   r == L3L2Q_SIG_PREP_READY: nothing to submit;
+ *           r = l3l2q_signals_wait_done(sg, &args, 0)
  */
 #ifndef LIBL3L2Q_URING_H
 #define LIBL3L2Q_URING_H
@@ -21,6 +29,7 @@
 #include <liburing.h>
 
 #include "libl3l2q.h"
+#include "libl3l2q_signals.h"
 #include "l3l2q/l3l2q_signals.h"
 
 #ifdef __cplusplus
@@ -61,6 +70,55 @@ int l3l2q_prep_wait(struct io_uring_sqe *sqe, struct l3l2q_queue *q,
  */
 int l3l2q_sig_prep_wait(struct io_uring_sqe *sqe, int fd,
 			const struct l3l2q_sig_wait_args *args);
+
+/* l3l2q_signals_prep_wait(): ready already, no SQE prepared. */
+#define L3L2Q_SIG_PREP_READY	1
+
+/*
+ * Prepare @sqe to wait for the @n entries of @v (1..L3L2Q_SIG_WAITV_MAX:
+ * id, cmp, target) on the signals object @sg: for any entry, or for all
+ * with @flags L3L2Q_SIG_WAIT_ALL, until @deadline_ns (CLOCK_MONOTONIC,
+ * absolute; L3L2Q_DEADLINE_NONE or any value above 2^63 - 1: none).  It
+ * checks, arms the entries (W1, W2) and checks again (W3), so a notify
+ * that crosses a target after this call kicks the ring's wait:
+ * - Driver: the SIG_WAIT command (l3l2q_sig_prep_wait()) on the armed
+ *   entries: the ring must be set up with IORING_SETUP_SQE128.
+ * - memfd: an IORING_OP_POLL_ADD of this role's wait set (an epoll fd of
+ *   its eventfd, the peer's pidfd and a timer at @deadline_ns, made at
+ *   first use, closed by l3l2q_sig_destroy()); any ring will do.  The
+ *   peer must kick (the library's objects do).
+ * *@args (caller storage) is filled on 0 and L3L2Q_SIG_PREP_READY; it,
+ * and @v, which the driver writes back to, must stay valid until the CQE.
+ * On the CQE pass its res to l3l2q_signals_wait_done().  One such wait
+ * per object in flight (the memfd set has one timer).
+ * Returns 0 (submit @sqe), L3L2Q_SIG_PREP_READY (ready now: nothing
+ * prepared or armed; l3l2q_signals_wait_done(@sg, @args, 0) gives the
+ * result), or a negative errno with nothing prepared or armed: -EINVAL
+ * for a NULL argument, @n out of range, an unknown flag or a bad entry
+ * (as l3l2q_sig_try_wait_any()), -ECONNRESET when the peer is gone and
+ * nothing is ready, -EOWNERDEAD in a fork child, or what making the wait
+ * set failed with.
+ */
+int l3l2q_signals_prep_wait(struct io_uring_sqe *sqe,
+			    struct l3l2q_signals *sg,
+			    struct l3l2q_sig_waitv *v, __u32 n, __u32 flags,
+			    __u64 deadline_ns,
+			    struct l3l2q_sig_wait_args *args);
+
+/*
+ * After the CQE of l3l2q_signals_prep_wait()'s SQE (@res its res; 0 when
+ * nothing was submitted): re-check the entries of @args (W5: each entry's
+ * value and ready are set), disarm them, and say how the wait ended:
+ * what l3l2q_sig_try_wait_any() (the index of a ready entry) or
+ * l3l2q_sig_try_wait_all() (0) returns when ready; else -ECONNRESET when
+ * the peer is gone, @res when it is an error other than -ETIMEDOUT and
+ * -EINTR (-ECANCELED, -ENODEV, -EBUSY ...), -ETIMEDOUT once the deadline
+ * has passed, or -EAGAIN: woken early (a kick of another arming, or the
+ * driver's cap on a wait on 6.1): prepare and submit again.
+ * -EINVAL for a NULL @sg or @args or an @args no prep filled.
+ */
+int l3l2q_signals_wait_done(struct l3l2q_signals *sg,
+			    const struct l3l2q_sig_wait_args *args, int res);
 
 #ifdef __cplusplus
 }

@@ -34,6 +34,7 @@ static struct l3l2q_signals *sig_alloc(void)
 		return NULL;
 	sg->fd = sg->efd[0] = sg->efd[1] = -1;
 	sg->peer_pidfd = sg->back_sock = -1;
+	sg->wset = sg->wset_tfd = -1;
 	sg->owner = getpid();
 	return sg;
 }
@@ -83,6 +84,8 @@ static void sig_free(struct l3l2q_signals *sg)
 	l3l2q__sig_close_fd(&sg->efd[1]);
 	l3l2q__sig_close_fd(&sg->peer_pidfd);
 	l3l2q__sig_close_fd(&sg->back_sock);
+	l3l2q__sig_close_fd(&sg->wset);
+	l3l2q__sig_close_fd(&sg->wset_tfd);
 	free(sg);
 }
 

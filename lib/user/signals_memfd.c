@@ -14,11 +14,14 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <string.h>
+#include <stdint.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -62,6 +65,9 @@ static void take_back_pidfd(struct l3l2q_signals *sg)
 		return;
 	if (ret == 1)
 		sg->peer_pidfd = pidfd;
+	/* A fork child may hold the socket too: leave the set explicitly. */
+	if (sg->wset >= 0)
+		epoll_ctl(sg->wset, EPOLL_CTL_DEL, sg->back_sock, NULL);
 	l3l2q__sig_close_fd(&sg->back_sock);
 }
 
@@ -234,6 +240,100 @@ int l3l2q__sig_memfd_attach(struct l3l2q_signals *sg, int sock,
 		close(pidfd);
 	}
 	return 0;
+}
+
+static int set_add(int set, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	return epoll_ctl(set, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+static int wait_set_create(struct l3l2q_signals *sg)
+{
+	int ret = 0;
+
+	sg->wset = epoll_create1(EPOLL_CLOEXEC);
+	sg->wset_tfd = timerfd_create(CLOCK_MONOTONIC,
+				      TFD_CLOEXEC | TFD_NONBLOCK);
+	if (sg->wset < 0 || sg->wset_tfd < 0)
+		ret = -errno;
+	if (!ret)
+		ret = set_add(sg->wset, sg->efd[sg->role]);
+	if (!ret)
+		ret = set_add(sg->wset, sg->wset_tfd);
+	/* Until the L2's pidfd comes, its socket says when it does. */
+	if (!ret && sg->back_sock >= 0)
+		ret = set_add(sg->wset, sg->back_sock);
+	if (ret) {
+		l3l2q__sig_close_fd(&sg->wset);
+		l3l2q__sig_close_fd(&sg->wset_tfd);
+	}
+	return ret;
+}
+
+/*
+ * The io_uring wait set (l3l2q_signals_prep_wait): an epoll fd, made at
+ * first use, of this role's eventfd (K2: it stays readable, so a kick
+ * before the submit is not lost), the peer's pidfd (or the socket it
+ * comes on) and a timer armed at @deadline_ns.  Level-triggered:
+ * l3l2q__sig_memfd_wait_reap() consumes what fired.
+ */
+int l3l2q__sig_memfd_wait_set(struct l3l2q_signals *sg, __u64 deadline_ns)
+{
+	struct itimerspec it = { { 0, 0 }, { 0, 0 } };
+	int ret;
+
+	if (sg->wset < 0) {
+		ret = wait_set_create(sg);
+		if (ret)
+			return ret;
+	}
+	if (sg->back_sock >= 0)
+		take_back_pidfd(sg);
+	if (sg->peer_pidfd >= 0 && !sg->wset_pidfd) {
+		ret = set_add(sg->wset, sg->peer_pidfd);
+		if (ret)
+			return ret;
+		sg->wset_pidfd = 1;
+	}
+	/* Above 2^63 - 1 is no deadline, as for the driver; 0 still fires. */
+	if (deadline_ns <= (__u64)INT64_MAX) {
+		if (!deadline_ns)
+			deadline_ns = 1;
+		it.it_value.tv_sec = (time_t)(deadline_ns / 1000000000ull);
+		it.it_value.tv_nsec = (long)(deadline_ns % 1000000000ull);
+	}
+	/* Zero disarms a previous wait's timer. */
+	if (timerfd_settime(sg->wset_tfd, TFD_TIMER_ABSTIME, &it, NULL))
+		return -errno;
+	return sg->wset;
+}
+
+/*
+ * After the wait set's completion: consume the kick and the timer so the
+ * next wait does not fire at once, and say a dead peer is dead, as
+ * memfd_sleep() does, so the re-check ends with -ECONNRESET.
+ */
+void l3l2q__sig_memfd_wait_reap(struct l3l2q_signals *sg)
+{
+	struct itimerspec off = { { 0, 0 }, { 0, 0 } };
+	struct pollfd p = { .fd = -1, .events = POLLIN };
+	__u64 cnt;
+
+	if (sg->back_sock >= 0)
+		take_back_pidfd(sg);
+	if (read(sg->efd[sg->role], &cnt, sizeof(cnt)) < 0)
+		cnt = 0;	/* EAGAIN: no kick came */
+	if (sg->wset_tfd >= 0) {
+		timerfd_settime(sg->wset_tfd, 0, &off, NULL);
+		if (read(sg->wset_tfd, &cnt, sizeof(cnt)) < 0)
+			cnt = 0;
+	}
+	p.fd = sg->peer_pidfd;
+	if (p.fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & POLLIN))
+		l3l2q_store_release_u32(sig_state(sg, !sg->role),
+					L3L2Q_ROLE_DEAD);
 }
 
 /* This role is gone: say so, and wake the peer's sleeper to see it. */

@@ -22,6 +22,9 @@ struct l3l2q_signals {
 	int efd[2];			/* memfd: per role; device: [0] ours */
 	int peer_pidfd;			/* memfd: the peer's process, or -1 */
 	int back_sock;			/* memfd L3: the L2 sends its pidfd */
+	int wset;			/* memfd: io_uring wait set, or -1 */
+	int wset_tfd;			/* memfd: its deadline timer, or -1 */
+	int wset_pidfd;			/* memfd: peer_pidfd is in the set */
 	pid_t owner;			/* the process that holds the role */
 };
 
@@ -41,6 +44,8 @@ int l3l2q__sig_memfd_peer_fd(struct l3l2q_signals *sg);
 int l3l2q__sig_memfd_attach(struct l3l2q_signals *sg, int sock,
 			    struct l3l2q_error *err);
 void l3l2q__sig_memfd_destroy(struct l3l2q_signals *sg);
+int l3l2q__sig_memfd_wait_set(struct l3l2q_signals *sg, __u64 deadline_ns);
+void l3l2q__sig_memfd_wait_reap(struct l3l2q_signals *sg);
 
 /* lib/user/signals_device.c */
 int l3l2q__sig_device_create(struct l3l2q_signals *sg,
