@@ -870,4 +870,96 @@ TEST_F_TIMEOUT(su, cap_applies_only_without_cancel, 300)
 	}
 }
 
+/*
+ * libl3l2q's signals object on the driver, waited for through a ring with
+ * l3l2q_signals_prep_wait() / l3l2q_signals_wait_done(): a peer process
+ * attaches and answers each round through the library (its notify
+ * kicks); every round's value and datum are checked; the L3's destroy
+ * ends the peer's last wait with -ECONNRESET.
+ */
+TEST(lib_object_prep_wait_over_driver)
+{
+	struct l3l2q_sig_params p = {
+		.data_bytes = 4096, .signal_count = 4,
+		.backend = L3L2Q_BACKEND_DEVICE,
+	};
+	struct l3l2q_sig_wait_args args;
+	struct l3l2q_sig_waitv v;
+	struct io_uring_cqe *cqe;
+	struct io_uring_sqe *sqe;
+	struct l3l2q_signals *sg;
+	struct l3l2q_error err;
+	struct io_uring ring;
+	struct l3l2q_sig *s;
+	__u64 i, seen, data;
+	int peer, r;
+	pid_t pid;
+
+	ASSERT_EQ(0, l3l2q_sig_create(&p, &sg, &err));
+	s = l3l2q_signals_handle(sg);
+	peer = l3l2q_sig_peer_fd(sg);
+	ASSERT_LE(0, peer);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct l3l2q_signals *cg;
+		struct l3l2q_sig *cs;
+
+		/* Only the peer's own object: the L3 file must be able to die. */
+		l3l2q_sig_destroy(sg);
+		if (l3l2q_sig_attach(peer, &cg, &err))
+			_exit(10);
+		close(peer);
+		cs = l3l2q_signals_handle(cg);
+		for (i = 1; i <= 100; i++) {
+			data = i * 3;
+			if (l3l2q_sig_wait(cs, 0, L3L2Q_SIG_CMP_GE, i,
+					   L3L2Q_DEADLINE_NONE, &seen) ||
+			    l3l2q_sig_write(cs, 8, &data, sizeof(data)) ||
+			    l3l2q_sig_notify(cs, 1, i))
+				_exit(11);
+		}
+		_exit(l3l2q_sig_wait(cs, 0, L3L2Q_SIG_CMP_GE, 1000,
+				     L3L2Q_DEADLINE_NONE, NULL) ==
+		      -ECONNRESET ? 0 : 12);
+	}
+	close(peer);
+	ASSERT_EQ(0, ring128(&ring, 4));
+	for (i = 1; i <= 100; i++) {
+		ASSERT_EQ(0, l3l2q_sig_notify(s, 0, i));
+		do {
+			memset(&v, 0, sizeof(v));
+			v.id = 1;
+			v.cmp = L3L2Q_SIG_CMP_GE;
+			v.target = i;
+			sqe = io_uring_get_sqe(&ring);
+			ASSERT_NE(NULL, sqe);
+			r = l3l2q_signals_prep_wait(sqe, sg, &v, 1, 0, FOREVER,
+						    &args);
+			ASSERT_LE(0, r) TH_LOG("round %llu", (unsigned long long)i);
+			if (r == L3L2Q_SIG_PREP_READY) {
+				/* Nothing prepared: the SQE taken goes as a NOP. */
+				io_uring_prep_nop(sqe);
+				ASSERT_EQ(1, io_uring_submit(&ring));
+				ASSERT_EQ(0, io_uring_wait_cqe(&ring, &cqe));
+				io_uring_cqe_seen(&ring, cqe);
+				r = l3l2q_signals_wait_done(sg, &args, 0);
+				continue;
+			}
+			ASSERT_EQ(1, io_uring_submit(&ring));
+			ASSERT_EQ(0, io_uring_wait_cqe(&ring, &cqe));
+			r = l3l2q_signals_wait_done(sg, &args, cqe->res);
+			io_uring_cqe_seen(&ring, cqe);
+		} while (r == -EAGAIN);
+		ASSERT_EQ(0, r) TH_LOG("round %llu", (unsigned long long)i);
+		EXPECT_EQ(i, v.value);
+		ASSERT_EQ(0, l3l2q_sig_read(s, 8, &data, sizeof(data)));
+		EXPECT_EQ(i * 3, data);
+	}
+	io_uring_queue_exit(&ring);
+	ASSERT_TRUE(vm_wait_blocked(pid, SYS_ioctl));
+	l3l2q_sig_destroy(sg);
+	EXPECT_EQ(0, reap(pid));
+}
+
 TEST_HARNESS_MAIN
