@@ -76,9 +76,8 @@ L3L2Q__FAST int l3l2q__prod_reserve(struct l3l2q_ep *ep,
 		return l3l2q__prod_try_reserve(ep, p, n, res, op);
 	if (n) {
 		pos = l3l2q__arena_pos(pt, a);
-		/* Wrap, or not enough space: the complete rules decide. */
-		if (l3l2q__unlikely(n > a - pos ||
-				    (pt != p->phead && pt + n - p->phead > a)))
+		/* Wrap, or not enough space (as in l3l2q__prod_enqueue()). */
+		if (l3l2q__unlikely(n > a - pos || pt + n - p->phead > a))
 			return l3l2q__prod_try_reserve(ep, p, n, res, op);
 		off = p->arena_offset + pos;
 		data = (unsigned char *)ep->mem.payload + off;
@@ -175,9 +174,12 @@ L3L2Q__FAST int l3l2q__prod_enqueue(struct l3l2q_ep *ep, struct l3l2q_prod *p,
 		return slow(q, opcode, buf, n);
 	if (n) {
 		pos = l3l2q__arena_pos(pt, a);
-		/* Wrap, or not enough space: the complete rules decide. */
-		if (l3l2q__unlikely(n > a - pos ||
-				    (pt != p->phead && pt + n - p->phead > a)))
+		/*
+		 * Wrap, or not enough space: the complete rules decide.  An
+		 * empty arena (pt == phead) needs no second test here: n fits
+		 * before the end, so pt + n - phead = n <= a.
+		 */
+		if (l3l2q__unlikely(n > a - pos || pt + n - p->phead > a))
 			return slow(q, opcode, buf, n);
 		off = p->arena_offset + pos;
 		pt += n;
