@@ -143,12 +143,11 @@ L3L2Q__FAST int l3l2q__prod_enqueue(struct l3l2q_ep *ep, struct l3l2q_prod *p,
 				      __u32 op, l3l2q__enqueue_slow_fn slow,
 				      void *q)
 {
-	__u64 a = p->arena_bytes, pt = p->ptail, seq = p->tail + 1, pos;
-	__u64 off = 0;
+	__u64 a, pt, seq, pos, off = 0;
 	struct l3l2q_desc *slot;
 	__s32 seen;
 
-	if (l3l2q__unlikely(p->res_active || n > a))
+	if (l3l2q__unlikely(p->res_active || n > p->arena_bytes))
 		return slow(q, opcode, buf, n);
 	seen = l3l2q_load_acquire_s32(p->head_ctr);		/* (A) */
 	if (l3l2q__unlikely(seen != l3l2q_low32(p->head))) {
@@ -165,13 +164,17 @@ L3L2Q__FAST int l3l2q__prod_enqueue(struct l3l2q_ep *ep, struct l3l2q_prod *p,
 				    p->tail - h >= L3L2Q_PROD_HIST))
 			return slow(q, opcode, buf, n);
 		ph = p->hist[h & (L3L2Q_PROD_HIST - 1)];
-		if (l3l2q__unlikely(ph > pt))
+		if (l3l2q__unlikely(ph > p->ptail))
 			return slow(q, opcode, buf, n);
 		p->head = h;
 		p->phead = ph;
 	}
 	if (l3l2q__unlikely(p->tail - p->head >= p->depth))
 		return slow(q, opcode, buf, n);
+	/* Loaded after (A), so that few values live across it. */
+	a = p->arena_bytes;
+	pt = p->ptail;
+	seq = p->tail + 1;
 	if (n) {
 		pos = l3l2q__arena_pos(pt, a);
 		/*
@@ -325,7 +328,7 @@ L3L2Q__FAST int l3l2q__cons_dequeue(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 				      const int in, l3l2q__dequeue_slow_fn slow,
 				      void *q)
 {
-	__u64 seq = c->acq + 1, a = c->arena_bytes, pos, dseq, dop, doff, dn;
+	__u64 seq, a, pos, dseq, dop, doff, dn;
 	const struct l3l2q_desc *s;
 	const unsigned char *data;
 	__s32 seen;
@@ -346,6 +349,9 @@ L3L2Q__FAST int l3l2q__cons_dequeue(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 	if (c->acq == c->tail)
 		return l3l2q__again(ep, in ? L3L2Q_DIR_INPUT :
 					     L3L2Q_DIR_OUTPUT);
+	/* Loaded after (E), so that few values live across it. */
+	seq = c->acq + 1;
+	a = c->arena_bytes;
 	pos = l3l2q__arena_pos(c->pacq, a);
 	data = (const unsigned char *)ep->mem.payload + c->arena_offset + pos;
 	__builtin_prefetch(data);
@@ -362,14 +368,10 @@ L3L2Q__FAST int l3l2q__cons_dequeue(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 			    dn > cap || (dn && !buf)))
 		return slow(q, buf, cap, msg);
 	/*
-	 * Taken and popped: the cursor after it is the payload head.  Local
-	 * state and *msg first, so that little lives across the copy; the
+	 * Taken and popped: the cursor after it is the payload head.  *msg
+	 * and local state first, so that little lives across the copy; the
 	 * payload is still ours until the head store below.
 	 */
-	c->acq = seq;
-	c->pacq += dn;
-	c->head = seq;
-	c->phead = c->pacq;
 	if (msg) {
 		msg->seq = seq;
 		msg->opcode = dop;
@@ -377,6 +379,10 @@ L3L2Q__FAST int l3l2q__cons_dequeue(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 		msg->nbytes = dn;
 		msg->data = dn ? data : (const unsigned char *)0;
 	}
+	c->acq = seq;
+	c->pacq += dn;
+	c->head = seq;
+	c->phead = c->pacq;
 	/* A memcpy call: out of line, so the fast path makes no call. */
 	if (dn > 64)
 		return l3l2q__cons_dequeue_big(ep, c, buf, data, dn,
