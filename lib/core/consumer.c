@@ -41,6 +41,14 @@ void l3l2q__cons_init(struct l3l2q_cons *c, struct l3l2q_ep *ep, int is_input,
 				     l->output_arena_offset;
 	c->arena_bytes = is_input ? l->input_arena_bytes :
 				    l->output_arena_bytes;
+	/*
+	 * The fast dequeue's position mask; with another size its position
+	 * is 0 and its room 0, so every payload takes the complete way.
+	 */
+	if (!(c->arena_bytes & (c->arena_bytes - 1))) {
+		c->arena_fast = c->arena_bytes;
+		c->arena_mask = c->arena_bytes - 1;
+	}
 	c->tail = c->acq = c->head = start_pos;
 	c->win = win;
 	c->max_inflight = max_inflight;

@@ -147,7 +147,11 @@ L3L2Q__FAST int l3l2q__prod_enqueue(struct l3l2q_ep *ep, struct l3l2q_prod *p,
 	struct l3l2q_desc *slot;
 	__s32 seen;
 
-	if (l3l2q__unlikely(p->res_active || n > p->arena_bytes))
+	/*
+	 * A payload in an arena whose size is not a power of two takes the
+	 * complete way (its position needs a division): arena_fast is 0.
+	 */
+	if (l3l2q__unlikely(p->res_active || n > p->arena_fast))
 		return slow(q, opcode, buf, n);
 	seen = l3l2q_load_acquire_s32(p->head_ctr);		/* (A) */
 	if (l3l2q__unlikely(seen != l3l2q_low32(p->head))) {
@@ -172,11 +176,11 @@ L3L2Q__FAST int l3l2q__prod_enqueue(struct l3l2q_ep *ep, struct l3l2q_prod *p,
 	if (l3l2q__unlikely(p->tail - p->head >= p->depth))
 		return slow(q, opcode, buf, n);
 	/* Loaded after (A), so that few values live across it. */
-	a = p->arena_bytes;
+	a = p->arena_fast;	/* a power of two when n is not 0 */
 	pt = p->ptail;
 	seq = p->tail + 1;
 	if (n) {
-		pos = l3l2q__arena_pos(pt, a);
+		pos = pt & (a - 1);
 		/*
 		 * Wrap, or not enough space: the complete rules decide.  An
 		 * empty arena (pt == phead) needs no second test here: n fits
@@ -351,8 +355,13 @@ L3L2Q__FAST int l3l2q__cons_dequeue(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 					     L3L2Q_DIR_OUTPUT);
 	/* Loaded after (E), so that few values live across it. */
 	seq = c->acq + 1;
-	a = c->arena_bytes;
-	pos = l3l2q__arena_pos(c->pacq, a);
+	/*
+	 * Without a division: in an arena whose size is not a power of two
+	 * pos and a are 0, so any payload fails dn > a - pos below and
+	 * takes the complete way.
+	 */
+	a = c->arena_fast;
+	pos = c->pacq & c->arena_mask;
 	data = (const unsigned char *)ep->mem.payload + c->arena_offset + pos;
 	__builtin_prefetch(data);
 	s = l3l2q__slot(c->ring, c->depth, seq);

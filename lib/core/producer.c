@@ -44,6 +44,9 @@ void l3l2q__prod_init(struct l3l2q_prod *p, struct l3l2q_ep *ep, int is_input,
 				     l->output_arena_offset;
 	p->arena_bytes = is_input ? l->input_arena_bytes :
 				    l->output_arena_bytes;
+	/* The fast enqueue's position mask, checked with its size test. */
+	if (!(p->arena_bytes & (p->arena_bytes - 1)))
+		p->arena_fast = p->arena_bytes;
 	p->tail = start_pos;
 	p->head = start_pos;
 }
