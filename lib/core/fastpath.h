@@ -16,7 +16,9 @@
  * only under the complete function's space rules and a publish only of the
  * reservation it handed out, with every field equal.  The counters are
  * acquired on every call as before; a moved one is reconstructed out of
- * line (a forged one still poisons at the very next call).
+ * line (a forged one still poisons at the very next call), or, in the
+ * copy calls, in line with the same checks, anything else going the
+ * complete way, which poisons in the same call.
  */
 #ifndef L3L2Q_CORE_FASTPATH_H
 #define L3L2Q_CORE_FASTPATH_H
