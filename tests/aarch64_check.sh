@@ -336,8 +336,37 @@ disasm_check "$l3o" "l3l2q_l3_try_peek" "$acq32" \
 	"disasm: l3l2q_l3_try_peek's fast path loads the tail counter with ldar/ldapr (acquire)"
 disasm_check "$cons" "l3l2q__cons_pop pop_completed" "$rel32" \
 	"disasm: l3l2q__cons_pop (the fast release's pop) stores the head counter with stlr (release)"
-disasm_check "$ep" "l3l2q__notify" "$dmb" \
-	"disasm: l3l2q__notify has a full fence (dmb ish)"
+# l3l2q__notify() is inline (internal.h): its P2 fence is in the
+# functions that publish a counter and then check need-wakeup.
+disasm_check "$prod" "l3l2q__prod_publish_tail" "$dmb" \
+	"disasm: l3l2q__notify in l3l2q__prod_publish_tail has a full fence (dmb ish, P2)"
+disasm_check "$cons" "pop_completed l3l2q__cons_pop" "$dmb" \
+	"disasm: l3l2q__notify in pop_completed has a full fence (dmb ish, P2)"
+# The copy calls' fast paths, and their ends for payloads over 64 bytes.
+disasm_check "$l3o" "l3l2q_l3_try_enqueue" "$acq32" \
+	"disasm: l3l2q_l3_try_enqueue's fast path loads the head counter with ldar/ldapr (acquire)"
+disasm_check "$l3o" "l3l2q_l3_try_enqueue" "$rel64" \
+	"disasm: l3l2q_l3_try_enqueue's fast path stores the descriptor seq with stlr x (release)"
+disasm_check "$l3o" "l3l2q_l3_try_enqueue" "$rel32" \
+	"disasm: l3l2q_l3_try_enqueue's fast path stores the tail counter with stlr w (release)"
+disasm_check "$l3o" "l3l2q_l3_try_enqueue" "$dmb" \
+	"disasm: l3l2q_l3_try_enqueue's need-wakeup check has a full fence (dmb ish, P2)"
+disasm_check "$prod" "l3l2q__prod_enqueue_big" "$rel64" \
+	"disasm: l3l2q__prod_enqueue_big stores the descriptor seq with stlr x (release)"
+disasm_check "$prod" "l3l2q__prod_enqueue_big" "$rel32" \
+	"disasm: l3l2q__prod_enqueue_big stores the tail counter with stlr w (release)"
+disasm_check "$prod" "l3l2q__prod_enqueue_big" "$dmb" \
+	"disasm: l3l2q__prod_enqueue_big's need-wakeup check has a full fence (dmb ish, P2)"
+disasm_check "$l2o" "l3l2q_l2_try_dequeue" "$acq32" \
+	"disasm: l3l2q_l2_try_dequeue's fast path loads the tail counter with ldar/ldapr (acquire)"
+disasm_check "$l2o" "l3l2q_l2_try_dequeue" "$rel32" \
+	"disasm: l3l2q_l2_try_dequeue's fast path stores the head counter with stlr w (release)"
+disasm_check "$l2o" "l3l2q_l2_try_dequeue" "$dmb" \
+	"disasm: l3l2q_l2_try_dequeue's need-wakeup check has a full fence (dmb ish, P2)"
+disasm_check "$cons" "l3l2q__cons_dequeue_big" "$rel32" \
+	"disasm: l3l2q__cons_dequeue_big stores the head counter with stlr w (release)"
+disasm_check "$cons" "l3l2q__cons_dequeue_big" "$dmb" \
+	"disasm: l3l2q__cons_dequeue_big's need-wakeup check has a full fence (dmb ish, P2)"
 disasm_check "$ep" "l3l2q_ep_want_wakeup" "$dmb" \
 	"disasm: l3l2q_ep_want_wakeup has a full fence (dmb ish)"
 

@@ -41,6 +41,14 @@ void l3l2q__cons_init(struct l3l2q_cons *c, struct l3l2q_ep *ep, int is_input,
 				     l->output_arena_offset;
 	c->arena_bytes = is_input ? l->input_arena_bytes :
 				    l->output_arena_bytes;
+	/*
+	 * The fast dequeue's position mask; with another size its position
+	 * is 0 and its room 0, so every payload takes the complete way.
+	 */
+	if (!(c->arena_bytes & (c->arena_bytes - 1))) {
+		c->arena_fast = c->arena_bytes;
+		c->arena_mask = c->arena_bytes - 1;
+	}
 	c->tail = c->acq = c->head = start_pos;
 	c->win = win;
 	c->max_inflight = max_inflight;
@@ -502,4 +510,21 @@ int l3l2q__cons_release_oldest(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 		return pop_completed(ep, c, op);
 	l3l2q__cons_publish_head(ep, c);
 	return 0;
+}
+
+/*
+ * The end of l3l2q__cons_dequeue() for a payload of more than 64 bytes,
+ * taken and popped in the local state: the copy out of @data (the span
+ * validated from the slot's copies) through memcpy, then the head (D)
+ * and the need-wakeup check for @bit.  Out of line and tail-called, as
+ * l3l2q__prod_enqueue_big().
+ */
+int l3l2q__cons_dequeue_big(struct l3l2q_ep *ep, struct l3l2q_cons *c,
+			    void *buf, const void *data, __u64 n, __u32 bit)
+{
+	__u64 seq = c->head;
+
+	l3l2q__memcpy(buf, data, n);
+	l3l2q_store_release_s32(c->head_ctr, l3l2q_low32(seq));	/* (D) */
+	return l3l2q__notify_ret(ep, bit, (__u32)l3l2q_low32(seq));
 }

@@ -522,7 +522,7 @@ static void stat_inc(__u64 *c)
 	l3l2q_store_once_u64(c, l3l2q_load_once_u64(c) + 1);
 }
 
-void l3l2q__notify_armed(struct l3l2q_ep *ep, __u32 bit, __u32 pos, __u32 w)
+int l3l2q__notify_armed(struct l3l2q_ep *ep, __u32 bit, __u32 pos, __u32 w)
 {
 	struct l3l2q_ep_dir *d = &ep->dir[l3l2q__bit_dir(bit)];
 	__u32 arm = w >> L3L2Q_WAKE_ARM_SHIFT;
@@ -537,7 +537,7 @@ void l3l2q__notify_armed(struct l3l2q_ep *ep, __u32 bit, __u32 pos, __u32 w)
 	if (arm == d->kicked_arm ||
 	    l3l2q_load_once_u32(&ep->peer_seen[bit_index(bit)]) == pos) {
 		stat_inc(&d->stats.kicks_suppressed);
-		return;
+		return 0;
 	}
 	d->kicked_arm = arm;
 	stat_inc(&d->stats.kicks);
@@ -545,6 +545,7 @@ void l3l2q__notify_armed(struct l3l2q_ep *ep, __u32 bit, __u32 pos, __u32 w)
 		ep->env.kick_bit(ep->env.ctx, bit);
 	else
 		ep->env.kick(ep->env.ctx);
+	return 0;
 }
 
 int l3l2q_ep_stats(const struct l3l2q_ep *ep, struct l3l2q_stats *out)

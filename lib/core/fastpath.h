@@ -16,7 +16,9 @@
  * only under the complete function's space rules and a publish only of the
  * reservation it handed out, with every field equal.  The counters are
  * acquired on every call as before; a moved one is reconstructed out of
- * line (a forged one still poisons at the very next call).
+ * line (a forged one still poisons at the very next call), or, in the
+ * copy calls, in line with the same checks, anything else going the
+ * complete way, which poisons in the same call.
  */
 #ifndef L3L2Q_CORE_FASTPATH_H
 #define L3L2Q_CORE_FASTPATH_H
@@ -43,6 +45,17 @@ L3L2Q__FAST __u32 l3l2q__space_bit(__u32 op)
 						      L3L2Q_WAKE_OUTPUT_SPACE;
 }
 
+/*
+ * The complete way of a copy call (try_enqueue, try_dequeue), called by
+ * its fast path with the entry point's own arguments.  A constant at each
+ * call site, so the call is direct, and the fast path's last act: with
+ * no call that returns to it, the fast path saves no registers on entry.
+ */
+typedef int (*l3l2q__enqueue_slow_fn)(void *q, __u64 opcode, const void *buf,
+				      __u64 n);
+typedef int (*l3l2q__dequeue_slow_fn)(void *q, void *buf, __u64 cap,
+				      struct l3l2q_msg *msg);
+
 /* l3l2q__prod_try_reserve() for a call with nothing unusual about it. */
 L3L2Q__FAST int l3l2q__prod_reserve(struct l3l2q_ep *ep,
 				      struct l3l2q_prod *p, __u64 n,
@@ -65,9 +78,8 @@ L3L2Q__FAST int l3l2q__prod_reserve(struct l3l2q_ep *ep,
 		return l3l2q__prod_try_reserve(ep, p, n, res, op);
 	if (n) {
 		pos = l3l2q__arena_pos(pt, a);
-		/* Wrap, or not enough space: the complete rules decide. */
-		if (l3l2q__unlikely(n > a - pos ||
-				    (pt != p->phead && pt + n - p->phead > a)))
+		/* Wrap, or not enough space (as in l3l2q__prod_enqueue()). */
+		if (l3l2q__unlikely(n > a - pos || pt + n - p->phead > a))
 			return l3l2q__prod_try_reserve(ep, p, n, res, op);
 		off = p->arena_offset + pos;
 		data = (unsigned char *)ep->mem.payload + off;
@@ -118,40 +130,66 @@ L3L2Q__FAST void l3l2q__prod_commit(struct l3l2q_ep *ep, struct l3l2q_prod *p,
  * as @opcode, which the caller checked (DATA or ERROR, @buf non-NULL when
  * @n is not 0): the reservation rules of l3l2q__prod_reserve() -- no
  * reservation active, the head counter acquired and reconstructed when it
- * moved (a forged one poisons here), a free slot, the payload at the
+ * moved, a free slot, the payload at the
  * cursor before the arena's end and within the space the consumer
  * released -- then the copy, the slot (B), the tail (C) and one
  * need-wakeup check, without the reservation record a caller's handle
- * would be compared with.  1 when the call is not the common case (a
- * reservation active, a full ring, a wrap, too large): nothing has moved
- * but the head, and the caller takes the complete way.
+ * would be compared with.  When the call is not the common case (a
+ * reservation active, a full ring, a wrap, too large, a head counter that
+ * is forged or moved past the private history), nothing has moved but
+ * the head and @slow, the complete way, takes it from the start (a forged
+ * head poisons there, in the same call).  Its only calls are tail calls.
  */
 L3L2Q__FAST int l3l2q__prod_enqueue(struct l3l2q_ep *ep, struct l3l2q_prod *p,
 				      __u64 opcode, const void *buf, __u64 n,
-				      __u32 op)
+				      __u32 op, l3l2q__enqueue_slow_fn slow,
+				      void *q)
 {
-	__u64 a = p->arena_bytes, pt = p->ptail, seq = p->tail + 1, pos;
-	__u64 off = 0;
+	__u64 a, pt, seq, pos, off = 0;
 	struct l3l2q_desc *slot;
 	__s32 seen;
 
-	if (l3l2q__unlikely(p->res_active || n > a))
-		return 1;
+	/*
+	 * A payload in an arena whose size is not a power of two takes the
+	 * complete way (its position needs a division): arena_fast is 0.
+	 */
+	if (l3l2q__unlikely(p->res_active || n > p->arena_fast))
+		return slow(q, opcode, buf, n);
 	seen = l3l2q_load_acquire_s32(p->head_ctr);		/* (A) */
 	if (l3l2q__unlikely(seen != l3l2q_low32(p->head))) {
-		int ret = l3l2q__prod_head_moved(ep, p, seen, op);
+		__u64 h, ph;
 
-		if (ret)
-			return ret;
+		/*
+		 * As l3l2q__prod_head_moved() for a head within the private
+		 * history, in line so that no call returns here; anything
+		 * else (a forged head, a replay) goes the complete way, which
+		 * acquires the counter again and poisons.
+		 */
+		if (l3l2q__unlikely(!l3l2q_reconstruct(p->head, seen, p->depth,
+							&h) || h > p->tail ||
+				    p->tail - h >= L3L2Q_PROD_HIST))
+			return slow(q, opcode, buf, n);
+		ph = p->hist[h & (L3L2Q_PROD_HIST - 1)];
+		if (l3l2q__unlikely(ph > p->ptail))
+			return slow(q, opcode, buf, n);
+		p->head = h;
+		p->phead = ph;
 	}
 	if (l3l2q__unlikely(p->tail - p->head >= p->depth))
-		return 1;
+		return slow(q, opcode, buf, n);
+	/* Loaded after (A), so that few values live across it. */
+	a = p->arena_fast;	/* a power of two when n is not 0 */
+	pt = p->ptail;
+	seq = p->tail + 1;
 	if (n) {
-		pos = l3l2q__arena_pos(pt, a);
-		/* Wrap, or not enough space: the complete rules decide. */
-		if (l3l2q__unlikely(n > a - pos ||
-				    (pt != p->phead && pt + n - p->phead > a)))
-			return 1;
+		pos = pt & (a - 1);
+		/*
+		 * Wrap, or not enough space: the complete rules decide.  An
+		 * empty arena (pt == phead) needs no second test here: n fits
+		 * before the end, so pt + n - phead = n <= a.
+		 */
+		if (l3l2q__unlikely(n > a - pos || pt + n - p->phead > a))
+			return slow(q, opcode, buf, n);
 		off = p->arena_offset + pos;
 		pt += n;
 		p->ptail = pt;
@@ -167,15 +205,19 @@ L3L2Q__FAST int l3l2q__prod_enqueue(struct l3l2q_ep *ep, struct l3l2q_prod *p,
 	l3l2q_store_once_u64(&slot->payload_nbytes, n);
 	p->hist[seq & (L3L2Q_PROD_HIST - 1)] = pt;
 	p->tail = seq;
+	/* A memcpy call: out of line, so the fast path makes no call. */
+	if (n > 64)
+		return l3l2q__prod_enqueue_big(ep, p, (unsigned char *)
+					       ep->mem.payload + off, buf, n,
+					       l3l2q__avail_bit(op));
 	if (n)
 		l3l2q__copy((unsigned char *)ep->mem.payload + off, buf, n);
-	seq = p->tail;
 	l3l2q_store_release_u64(&slot->seq, seq);		/* (B) */
 	/* l3l2q__prod_publish_tail(), in line: (C), then P2-P4. */
 	p->deferred = 0;
 	l3l2q_store_release_s32(p->tail_ctr, l3l2q_low32(seq));	/* (C) */
-	l3l2q__notify(ep, l3l2q__avail_bit(op), (__u32)l3l2q_low32(seq));
-	return 0;
+	return l3l2q__notify_ret(ep, l3l2q__avail_bit(op),
+				 (__u32)l3l2q_low32(seq));
 }
 
 /*
@@ -280,24 +322,26 @@ L3L2Q__FAST int l3l2q__cons_peek(struct l3l2q_ep *ep, struct l3l2q_cons *c,
  * (P5), then the payload copied into @buf from the span the copies name
  * and validated, and the message popped at once -- one head store (D),
  * one need-wakeup check.  No window entry is written and no handle is
- * compared (P2): the caller never holds one.  1 when the call is not the
+ * compared (P2): the caller never holds one.  When the call is not the
  * common case (something held, STOP seen or in the slot, a wrapped
- * payload, @buf too small or NULL, anything invalid): nothing has moved
- * and the caller takes the complete way, which checks it all again.
+ * payload, @buf too small or NULL, anything invalid), nothing has moved
+ * and @slow, the complete way, checks it all again.  Its only calls are
+ * tail calls.
  */
 L3L2Q__FAST int l3l2q__cons_dequeue(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 				      void *buf, __u64 cap,
 				      struct l3l2q_msg *msg, __u32 op,
-				      const int in)
+				      const int in, l3l2q__dequeue_slow_fn slow,
+				      void *q)
 {
-	__u64 seq = c->acq + 1, a = c->arena_bytes, pos, dseq, dop, doff, dn;
+	__u64 seq, a, pos, dseq, dop, doff, dn;
 	const struct l3l2q_desc *s;
 	const unsigned char *data;
 	__s32 seen;
 
 	/* Nothing held: head == acq, and the window has room. */
 	if (l3l2q__unlikely(c->active || c->stop_seen))
-		return 1;
+		return slow(q, buf, cap, msg);
 	seen = l3l2q_load_acquire_s32(c->tail_ctr);		/* (E) */
 	if (l3l2q__unlikely(seen != l3l2q_low32(c->tail))) {
 		__u64 t;
@@ -311,7 +355,15 @@ L3L2Q__FAST int l3l2q__cons_dequeue(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 	if (c->acq == c->tail)
 		return l3l2q__again(ep, in ? L3L2Q_DIR_INPUT :
 					     L3L2Q_DIR_OUTPUT);
-	pos = l3l2q__arena_pos(c->pacq, a);
+	/* Loaded after (E), so that few values live across it. */
+	seq = c->acq + 1;
+	/*
+	 * Without a division: in an arena whose size is not a power of two
+	 * pos and a are 0, so any payload fails dn > a - pos below and
+	 * takes the complete way.
+	 */
+	a = c->arena_fast;
+	pos = c->pacq & c->arena_mask;
 	data = (const unsigned char *)ep->mem.payload + c->arena_offset + pos;
 	__builtin_prefetch(data);
 	s = l3l2q__slot(c->ring, c->depth, seq);
@@ -325,16 +377,12 @@ L3L2Q__FAST int l3l2q__cons_dequeue(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 			    (dn ? doff != c->arena_offset + pos || dn > a - pos :
 				  doff != 0) ||
 			    dn > cap || (dn && !buf)))
-		return 1;
+		return slow(q, buf, cap, msg);
 	/*
-	 * Taken and popped: the cursor after it is the payload head.  Local
-	 * state and *msg first, so that little lives across the copy; the
+	 * Taken and popped: the cursor after it is the payload head.  *msg
+	 * and local state first, so that little lives across the copy; the
 	 * payload is still ours until the head store below.
 	 */
-	c->acq = seq;
-	c->pacq += dn;
-	c->head = seq;
-	c->phead = c->pacq;
 	if (msg) {
 		msg->seq = seq;
 		msg->opcode = dop;
@@ -342,13 +390,20 @@ L3L2Q__FAST int l3l2q__cons_dequeue(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 		msg->nbytes = dn;
 		msg->data = dn ? data : (const unsigned char *)0;
 	}
+	c->acq = seq;
+	c->pacq += dn;
+	c->head = seq;
+	c->phead = c->pacq;
+	/* A memcpy call: out of line, so the fast path makes no call. */
+	if (dn > 64)
+		return l3l2q__cons_dequeue_big(ep, c, buf, data, dn,
+					       l3l2q__space_bit(op));
 	if (dn)
 		l3l2q__copy(buf, data, dn);
 	/* l3l2q__cons_publish_head(), in line: (D), then P2-P4. */
-	seq = c->head;
 	l3l2q_store_release_s32(c->head_ctr, l3l2q_low32(seq));	/* (D) */
-	l3l2q__notify(ep, l3l2q__space_bit(op), (__u32)l3l2q_low32(seq));
-	return 0;
+	return l3l2q__notify_ret(ep, l3l2q__space_bit(op),
+				 (__u32)l3l2q_low32(seq));
 }
 
 /*

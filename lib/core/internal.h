@@ -248,9 +248,14 @@ int l3l2q__wait(struct l3l2q_ep *ep, __u32 op, __u64 deadline_ns,
  * if it waits for @bit, has not seen @pos and this arming was not kicked
  * yet (P4).
  */
-void l3l2q__notify_armed(struct l3l2q_ep *ep, __u32 bit, __u32 pos, __u32 w);
+int l3l2q__notify_armed(struct l3l2q_ep *ep, __u32 bit, __u32 pos, __u32 w);
 
-static inline void l3l2q__notify(struct l3l2q_ep *ep, __u32 bit, __u32 pos)
+/*
+ * l3l2q__notify() as a value (always 0), so that a fast path can end in
+ * it and reach l3l2q__notify_armed() by a tail call: a function whose
+ * only calls are tail calls saves no registers on entry.
+ */
+static inline int l3l2q__notify_ret(struct l3l2q_ep *ep, __u32 bit, __u32 pos)
 {
 	__u64 *sup;
 	__u32 w;
@@ -260,7 +265,7 @@ static inline void l3l2q__notify(struct l3l2q_ep *ep, __u32 bit, __u32 pos)
 	 * cannot be sleeping on us: no fence.
 	 */
 	if (!ep->peer_wake)
-		return;
+		return 0;
 	/* P2: pairs with the waiter's W2 in l3l2q_ep_want_wakeup(). */
 	l3l2q_full_fence();
 	/* P3: the word, then (acquire) the seen word stored before it. */
@@ -270,9 +275,14 @@ static inline void l3l2q__notify(struct l3l2q_ep *ep, __u32 bit, __u32 pos)
 		/* One writer (this direction's thread); relaxed for readers. */
 		sup = &ep->dir[l3l2q__bit_dir(bit)].stats.kicks_suppressed;
 		l3l2q_store_once_u64(sup, l3l2q_load_once_u64(sup) + 1);
-		return;
+		return 0;
 	}
-	l3l2q__notify_armed(ep, bit, pos, w);
+	return l3l2q__notify_armed(ep, bit, pos, w);
+}
+
+static inline void l3l2q__notify(struct l3l2q_ep *ep, __u32 bit, __u32 pos)
+{
+	(void)l3l2q__notify_ret(ep, bit, pos);
 }
 
 /*
@@ -406,6 +416,9 @@ int l3l2q__prod_submit_batch(struct l3l2q_ep *ep, struct l3l2q_prod *p,
 			     __u64 opcode, __u32 op);
 /* Store the tail once for every deferred publish, then notify once. */
 int l3l2q__prod_flush(struct l3l2q_ep *ep, struct l3l2q_prod *p, __u32 op);
+/* The end of a try_enqueue over 64 bytes: memcpy, (B), (C), notify. */
+int l3l2q__prod_enqueue_big(struct l3l2q_ep *ep, struct l3l2q_prod *p,
+			    void *dst, const void *buf, __u64 n, __u32 bit);
 
 /* ---- consumer.c ---- */
 
@@ -434,6 +447,9 @@ int l3l2q__cons_release_oldest(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 /* The tail counter read @seen (acquired, E) moved: reconstruct it. */
 int l3l2q__cons_tail_moved(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 			   __s32 seen, __u32 op);
+/* The end of a try_dequeue over 64 bytes: memcpy, (D), notify. */
+int l3l2q__cons_dequeue_big(struct l3l2q_ep *ep, struct l3l2q_cons *c,
+			    void *buf, const void *data, __u64 n, __u32 bit);
 /* The poison for a handle that l3l2q__cons_find() would not accept. */
 L3L2Q__COLD int l3l2q__cons_bad_handle(struct l3l2q_ep *ep,
 				       struct l3l2q_cons *c,

@@ -130,9 +130,10 @@ int l3l2q_l2_release_oldest(struct l3l2q_l2 *q, __u32 n)
  * @buf is given back before anything shared moved, so it stays the next
  * one (P6).
  */
-static L3L2Q__COLD int dequeue_slow(struct l3l2q_l2 *q, void *buf, __u64 cap,
+static L3L2Q__COLD int dequeue_slow(void *arg, void *buf, __u64 cap,
 				    struct l3l2q_msg *msg)
 {
+	struct l3l2q_l2 *q = arg;
 	const __u32 op = L3L2Q_EOP_INPUT_TRY_PEEK;
 	struct l3l2q_cons *c;
 	struct l3l2q_msg m;
@@ -174,14 +175,10 @@ static L3L2Q__COLD int dequeue_slow(struct l3l2q_l2 *q, void *buf, __u64 cap,
 int l3l2q_l2_try_dequeue(struct l3l2q_l2 *q, void *buf, __u64 cap,
 			 struct l3l2q_msg *msg)
 {
-	int ret;
-
-	if (l3l2q__likely(l3l2q__live(q, L3L2Q_ROLE_L2))) {
-		ret = l3l2q__cons_dequeue(&q->ep, &q->in, buf, cap, msg,
-					  L3L2Q_EOP_INPUT_TRY_PEEK, 1);
-		if (ret <= 0)
-			return ret;
-	}
+	if (l3l2q__likely(l3l2q__live(q, L3L2Q_ROLE_L2)))
+		return l3l2q__cons_dequeue(&q->ep, &q->in, buf, cap, msg,
+					   L3L2Q_EOP_INPUT_TRY_PEEK, 1,
+					   dequeue_slow, q);
 	return dequeue_slow(q, buf, cap, msg);
 }
 

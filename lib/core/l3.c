@@ -207,9 +207,10 @@ int l3l2q_l3_submit_batch(struct l3l2q_l3 *q, const struct l3l2q_batch *b,
  * check before any state is touched, then reserve, copy and publish, each
  * the complete call.
  */
-static L3L2Q__COLD int try_enqueue_slow(struct l3l2q_l3 *q, __u64 opcode,
+static L3L2Q__COLD int try_enqueue_slow(void *arg, __u64 opcode,
 					const void *buf, __u64 n)
 {
+	struct l3l2q_l3 *q = arg;
 	const __u32 op = L3L2Q_EOP_INPUT_ENQUEUE;
 	struct l3l2q_res res;
 	int ret;
@@ -241,15 +242,11 @@ static L3L2Q__COLD int try_enqueue_slow(struct l3l2q_l3 *q, __u64 opcode,
 int l3l2q_l3_try_enqueue(struct l3l2q_l3 *q, __u64 opcode, const void *buf,
 			 __u64 n)
 {
-	int ret;
-
 	/* LIVE, single, not stopped; DATA or ERROR; a buffer for n bytes. */
-	if (l3l2q__likely(input_usual(q) && (opcode | 2) == 3 && (buf || !n))) {
-		ret = l3l2q__prod_enqueue(&q->ep, &q->in, opcode, buf, n,
-					  L3L2Q_EOP_INPUT_ENQUEUE);
-		if (ret <= 0)
-			return ret;
-	}
+	if (l3l2q__likely(input_usual(q) && (opcode | 2) == 3 && (buf || !n)))
+		return l3l2q__prod_enqueue(&q->ep, &q->in, opcode, buf, n,
+					   L3L2Q_EOP_INPUT_ENQUEUE,
+					   try_enqueue_slow, q);
 	return try_enqueue_slow(q, opcode, buf, n);
 }
 
@@ -496,20 +493,14 @@ int l3l2q_l3_release_batch(struct l3l2q_l3 *q, const struct l3l2q_msg *msgs,
 	return out_release(q, msgs, n, op);
 }
 
-int l3l2q_l3_try_dequeue(struct l3l2q_l3 *q, void *buf, __u64 cap,
-			 struct l3l2q_msg *msg)
+/* l3l2q_l3_try_dequeue() for anything else, a result too large included. */
+static L3L2Q__COLD int try_dequeue_slow(void *arg, void *buf, __u64 cap,
+					struct l3l2q_msg *msg)
 {
+	struct l3l2q_l3 *q = arg;
 	struct l3l2q_msg m;
 	int ret;
 
-	/* Nothing held: peek, copy and release in line (fastpath.h). */
-	if (l3l2q__likely(l3l2q__live(q, L3L2Q_ROLE_L3) && !q->out.multi)) {
-		ret = l3l2q__cons_dequeue(&q->ep, &q->out, buf, cap, msg,
-					  L3L2Q_EOP_OUTPUT_TRY_PEEK, 0);
-		if (ret <= 0)
-			return ret;
-	}
-	/* Anything else, a result too large for @buf included. */
 	ret = l3l2q_l3_try_peek(q, &m);
 	if (!ret)
 		ret = l3l2q_l3_read(q, &m, buf, cap);
@@ -518,6 +509,17 @@ int l3l2q_l3_try_dequeue(struct l3l2q_l3 *q, void *buf, __u64 cap,
 	if (!ret && msg)
 		*msg = m;
 	return ret;
+}
+
+int l3l2q_l3_try_dequeue(struct l3l2q_l3 *q, void *buf, __u64 cap,
+			 struct l3l2q_msg *msg)
+{
+	/* Nothing held: peek, copy and release in line (fastpath.h). */
+	if (l3l2q__likely(l3l2q__live(q, L3L2Q_ROLE_L3) && !q->out.multi))
+		return l3l2q__cons_dequeue(&q->ep, &q->out, buf, cap, msg,
+					   L3L2Q_EOP_OUTPUT_TRY_PEEK, 0,
+					   try_dequeue_slow, q);
+	return try_dequeue_slow(q, buf, cap, msg);
 }
 
 struct dequeue_args {

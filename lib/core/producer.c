@@ -44,6 +44,9 @@ void l3l2q__prod_init(struct l3l2q_prod *p, struct l3l2q_ep *ep, int is_input,
 				     l->output_arena_offset;
 	p->arena_bytes = is_input ? l->input_arena_bytes :
 				    l->output_arena_bytes;
+	/* The fast enqueue's position mask, checked with its size test. */
+	if (!(p->arena_bytes & (p->arena_bytes - 1)))
+		p->arena_fast = p->arena_bytes;
 	p->tail = start_pos;
 	p->head = start_pos;
 }
@@ -416,4 +419,25 @@ int l3l2q__prod_submit_batch(struct l3l2q_ep *ep, struct l3l2q_prod *p,
 	p->tail = seq + n - 1;
 	l3l2q__prod_publish_tail(ep, p);
 	return 0;
+}
+
+/*
+ * The end of l3l2q__prod_enqueue() for a payload of more than 64 bytes,
+ * whose slot fields and local state are written: the copy through memcpy
+ * into @dst, then seq (B), the tail (C) and the need-wakeup check for
+ * @bit.  Out of line and tail-called, so that the fast path makes no
+ * call it must come back from and saves no registers on entry.
+ */
+int l3l2q__prod_enqueue_big(struct l3l2q_ep *ep, struct l3l2q_prod *p,
+			    void *dst, const void *buf, __u64 n, __u32 bit)
+{
+	__u64 seq = p->tail;
+	struct l3l2q_desc *slot;
+
+	slot = (struct l3l2q_desc *)l3l2q__slot(p->ring, p->depth, seq);
+	l3l2q__memcpy(dst, buf, n);
+	l3l2q_store_release_u64(&slot->seq, seq);		/* (B) */
+	p->deferred = 0;
+	l3l2q_store_release_s32(p->tail_ctr, l3l2q_low32(seq));	/* (C) */
+	return l3l2q__notify_ret(ep, bit, (__u32)l3l2q_low32(seq));
 }

@@ -260,6 +260,7 @@ struct l3l2q_prod {
 	__u64 depth;
 	__u64 arena_offset;
 	__u64 arena_bytes;
+	__u64 arena_fast;		/* arena_bytes if a power of two, else 0 */
 	__u64 tail;			/* published */
 	__u64 head;			/* released by the consumer, replayed */
 	__u64 ptail;			/* payload cursor, padding included */
@@ -289,6 +290,8 @@ struct l3l2q_cons {
 	__u64 depth;
 	__u64 arena_offset;
 	__u64 arena_bytes;
+	__u64 arena_fast;		/* arena_bytes if a power of two, else 0 */
+	__u64 arena_mask;		/* arena_fast - 1, or 0 */
 	__u64 tail;			/* observed from the producer */
 	__u64 acq;			/* acquired */
 	__u64 head;			/* physically released */
