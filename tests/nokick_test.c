@@ -229,25 +229,31 @@ static void nk_gone(struct __test_metadata *_metadata, int how)
 	struct l3l2q_msg m;
 	struct l3l2q_l3 *l3;
 	__u64 i, t0, ns;
-	int fd, ret;
+	int fd, ret, said[2];
 	pid_t pid;
+	char c;
 
 	ASSERT_NE(NULL, q);
 	l3 = l3l2q_queue_l3(q);
 	fd = l3l2q_peer_fd(q);
 	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, pipe(said));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
 		struct nk_l2 *x = calloc(1, sizeof(*x));
 
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(said[0]);
 		if (!x || l3l2q_attach(fd, NULL, &q2, NULL))
 			_exit(10);
 		/* Firmware that does not kick: its feature word says so. */
 		__atomic_store_n((__u32 *)((char *)l3l2q_queue_mem(q2)->ctrl +
 					   L3L2Q_CTRL_L2_FEATURES), 0,
 				 __ATOMIC_RELEASE);
+		if (write(said[1], "0", 1) != 1)
+			_exit(13);
+		close(said[1]);
 		if (nk_bind(x, q2, 0))
 			_exit(11);
 		/* Poison at the 101st input, or stop answering there. */
@@ -261,6 +267,14 @@ static void nk_gone(struct __test_metadata *_metadata, int how)
 		_exit(12);
 	}
 	close(fd);
+	close(said[1]);
+	/*
+	 * The attach announced L3L2Q_FEAT_KICKS for a moment: an L3 asleep
+	 * then would count on kicks this peer never sends (firmware never
+	 * announces it).  Start once the word says so.
+	 */
+	ASSERT_EQ(1, read(said[0], &c, 1));
+	close(said[0]);
 	for (i = 0; i < 100; i++) {
 		ASSERT_EQ(0, l3l2q_l3_enqueue(l3, L3L2Q_OP_DATA, buf, 8,
 					      L3L2Q_DEADLINE_NONE));

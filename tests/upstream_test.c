@@ -201,24 +201,45 @@ static int make(FIXTURE_DATA(up) *self, __u64 depth, __u64 in, __u64 out)
 static pid_t fork_peer(FIXTURE_DATA(up) *self, unsigned int inflight)
 {
 	struct l3l2q_queue *q2;
-	int fd = l3l2q_peer_fd(self->q);
+	int fd = l3l2q_peer_fd(self->q), said[2];
 	pid_t pid;
+	char c;
 
 	if (fd < 0)
 		return fd;
+	if (pipe(said)) {
+		close(fd);
+		return -1;
+	}
 	pid = fork();
 	if (pid == 0) {
 		char *base;
 
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(said[0]);
 		if (l3l2q_attach(fd, NULL, &q2, NULL))
 			_exit(10);
 		base = l3l2q_queue_mem(q2)->ctrl;
 		__atomic_store_n((__u32 *)(base + L3L2Q_CTRL_L2_FEATURES), 0,
 				 __ATOMIC_RELEASE);
+		if (write(said[1], "0", 1) != 1)
+			_exit(13);
+		close(said[1]);
 		_exit(peer_run(base, self->sc, inflight, 120));
 	}
 	close(fd);
+	close(said[1]);
+	/*
+	 * The attach announced L3L2Q_FEAT_KICKS for a moment: an L3 that
+	 * went to sleep then would count on kicks this peer never sends.
+	 * Firmware never announces it; wait until the word says so here too.
+	 */
+	if (pid > 0 && read(said[0], &c, 1) != 1) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		pid = -1;
+	}
+	close(said[0]);
 	return pid;
 }
 
