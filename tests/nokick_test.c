@@ -203,12 +203,12 @@ FIXTURE_TEARDOWN(nk)
 {
 }
 
-TEST_F_TIMEOUT(nk, l2_with_env_kick_null_streams_1e5_with_deadline_none, 600)
+TEST_F_TIMEOUT(nk, l2_with_env_kick_null_streams_1e5_with_deadline_none, 1800)
 {
 	nk_stream(_metadata, 0);
 }
 
-TEST_F_TIMEOUT(nk, l2_without_control_block_streams_1e5_with_deadline_none, 600)
+TEST_F_TIMEOUT(nk, l2_without_control_block_streams_1e5_with_deadline_none, 1800)
 {
 	nk_stream(_metadata, 1);
 }
