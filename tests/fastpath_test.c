@@ -174,9 +174,15 @@ TEST_F(fp, a_released_slot_beyond_the_history_rewritten_poisons)
 
 	publish_some(_metadata, self, 400);
 	release_some(_metadata, self, 100);
-	/* Replayed from the ring: a moved payload is caught. */
+	/*
+	 * Replayed from the ring: a moved payload is caught when the head
+	 * is read -- by a reservation the cached head has no room for.
+	 */
 	in_slot(&self->r, 50)->payload_offset += 1;
-	EXPECT_EQ(-EPROTO, l3l2q_l3_try_reserve(&self->l3, 1, &res));
+	EXPECT_EQ(-EPROTO, l3l2q_l3_try_reserve(&self->l3,
+						ARENA - (self->ptail -
+							 self->phead) + 1,
+						&res));
 	EXPECT_EQ((int)L3L2Q_STATE_POISONED_LOCAL, (int)l3l2q_ep_state(&self->l3.ep));
 	EXPECT_EQ(1, th_ctr(&self->r, L3L2Q_CTR_L3_ABORT));
 }

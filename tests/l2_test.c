@@ -1642,39 +1642,65 @@ TEST_F(l2, input_payload_outside_input_arena_poisons)
 	}
 }
 
+/*
+ * The producer reads the consumer's head only when its cached view has no
+ * room (fastpath.h), so a forged head is met by the reservation that needs
+ * it: fill the output ring with @n zero-byte messages first.  Each must go
+ * to a slot the true head freed.
+ */
+static void fill_output(struct __test_metadata *_metadata,
+			FIXTURE_DATA(l2) *self, unsigned int n)
+{
+	struct l3l2q_res res;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		ASSERT_EQ(0, l3l2q_l2_try_reserve(Q, 0, &res));
+		ASSERT_EQ(i + 1, res.seq);
+		ASSERT_EQ(0, l3l2q_l2_publish(Q, &res, L3L2Q_OP_DATA));
+	}
+}
+
 TEST_F(l2, output_head_beyond_tail_poisons)
 {
 	struct l3l2q_res res;
 
-	/* L3 claims to have released a message that was never published. */
+	/* A forged head while the cached view has room is not read. */
 	th_set_ctr(R, L3L2Q_CTR_OUTPUT_HEAD, 1);
+	fill_output(_metadata, self, 4);
+	/* L3 claims to have released a message that was never published. */
+	th_set_ctr(R, L3L2Q_CTR_OUTPUT_HEAD, 5);
 	EXPECT_EQ(-EPROTO, l3l2q_l2_try_reserve(Q, 8, &res));
 	EXPECT_POISONED(L3L2Q_ERR_INVALID_DESCRIPTOR, L3L2Q_EOP_OUTPUT_TRY_RESERVE);
-	EXPECT_EQ(0, th_ctr(R, L3L2Q_CTR_OUTPUT_TAIL));
+	EXPECT_EQ(4, th_ctr(R, L3L2Q_CTR_OUTPUT_TAIL));
 }
 
 TEST_F(l2, output_head_beyond_tail_poisons_even_with_a_forged_slot)
 {
 	struct l3l2q_res res;
 
-	/* L3 scribbles a plausible seq 1 into the output ring, then claims
+	fill_output(_metadata, self, 4);
+	/* L3 scribbles a plausible seq 5 into the output ring, then claims
 	 * to have released it: the replay alone cannot tell. */
-	th_slot(R, ODO, 1)->opcode = L3L2Q_OP_DATA;
-	th_slot(R, ODO, 1)->payload_offset = 0;
-	th_slot(R, ODO, 1)->payload_nbytes = 0;
-	th_slot(R, ODO, 1)->seq = 1;
-	th_set_ctr(R, L3L2Q_CTR_OUTPUT_HEAD, 1);
+	th_slot(R, ODO, 5)->opcode = L3L2Q_OP_DATA;
+	th_slot(R, ODO, 5)->payload_offset = 0;
+	th_slot(R, ODO, 5)->payload_nbytes = 0;
+	th_slot(R, ODO, 5)->seq = 5;
+	th_set_ctr(R, L3L2Q_CTR_OUTPUT_HEAD, 5);
 	EXPECT_EQ(-EPROTO, l3l2q_l2_try_reserve(Q, 0, &res));
 	EXPECT_POISONED(L3L2Q_ERR_INVALID_DESCRIPTOR, L3L2Q_EOP_OUTPUT_TRY_RESERVE);
-	EXPECT_EQ(0, th_ctr(R, L3L2Q_CTR_OUTPUT_TAIL));
+	EXPECT_EQ(4, th_ctr(R, L3L2Q_CTR_OUTPUT_TAIL));
 }
 
 TEST_F(l2, output_head_going_backwards_poisons)
 {
 	struct l3l2q_res res;
 
+	fill_output(_metadata, self, 4);
+	th_set_ctr(R, L3L2Q_CTR_OUTPUT_HEAD, 1);
 	ASSERT_EQ(0, l3l2q_l2_try_reserve(Q, 0, &res));
 	ASSERT_EQ(0, l3l2q_l2_publish(Q, &res, L3L2Q_OP_DATA));
+	/* Full by the head it read (1 of 5); the next reservation reads. */
 	th_set_ctr(R, L3L2Q_CTR_OUTPUT_HEAD, -1);
 	EXPECT_EQ(-EPROTO, l3l2q_l2_try_reserve(Q, 0, &res));
 	EXPECT_POISONED(L3L2Q_ERR_INVALID_DESCRIPTOR, L3L2Q_EOP_OUTPUT_TRY_RESERVE);

@@ -64,18 +64,22 @@ L3L2Q__FAST int l3l2q__prod_reserve(struct l3l2q_ep *ep,
 	__u64 a = p->arena_bytes, pt = p->ptail, pos, off = 0;
 	unsigned char *data = (unsigned char *)0;
 	__s32 seen;
+	int ret;
 
 	if (l3l2q__unlikely(!res || p->res_active || n > a))
 		return l3l2q__prod_try_reserve(ep, p, n, res, op);
-	seen = l3l2q_load_acquire_s32(p->head_ctr);		/* (A) */
-	if (l3l2q__unlikely(seen != l3l2q_low32(p->head))) {
-		int ret = l3l2q__prod_head_moved(ep, p, seen, op);
-
+	/* The cached head first: l3l2q__prod_enqueue() says why. */
+	if (l3l2q__unlikely(p->tail - p->head >= p->depth ||
+			    pt + n - p->phead > a)) {
+		seen = l3l2q_load_acquire_s32(p->head_ctr);	/* (A) */
+		if (l3l2q__unlikely(seen == l3l2q_low32(p->head)))
+			return l3l2q__prod_try_reserve(ep, p, n, res, op);
+		ret = l3l2q__prod_head_moved(ep, p, seen, op);
 		if (ret)
 			return ret;
+		if (l3l2q__unlikely(p->tail - p->head >= p->depth))
+			return l3l2q__prod_try_reserve(ep, p, n, res, op);
 	}
-	if (l3l2q__unlikely(p->tail - p->head >= p->depth))
-		return l3l2q__prod_try_reserve(ep, p, n, res, op);
 	if (n) {
 		pos = l3l2q__arena_pos(pt, a);
 		/* Wrap, or not enough space (as in l3l2q__prod_enqueue()). */
@@ -155,18 +159,28 @@ L3L2Q__FAST int l3l2q__prod_enqueue(struct l3l2q_ep *ep, struct l3l2q_prod *p,
 	 */
 	if (l3l2q__unlikely(p->res_active || n > p->arena_fast))
 		return slow(q, opcode, buf, n);
-	seen = l3l2q_load_acquire_s32(p->head_ctr);		/* (A) */
-	if (l3l2q__unlikely(seen != l3l2q_low32(p->head))) {
+	/*
+	 * The consumer's head only when the cached one says there is no
+	 * room (AF_XDP's cached producer view): a round trip then moves no
+	 * head line, and a stream reads it once per ring's worth.  The
+	 * cached head was acquired (A) when read, so the space it frees is
+	 * the consumer's no more; a forged head is met, and poisons, when
+	 * it is read -- before any slot or byte it names is reused.
+	 */
+	if (l3l2q__unlikely(p->tail - p->head >= p->depth ||
+			    p->ptail + n - p->phead > p->arena_bytes)) {
 		__u64 h, ph;
 
+		seen = l3l2q_load_acquire_s32(p->head_ctr);	/* (A) */
 		/*
 		 * As l3l2q__prod_head_moved() for a head within the private
 		 * history, in line so that no call returns here; anything
-		 * else (a forged head, a replay) goes the complete way, which
-		 * acquires the counter again and poisons.
+		 * else (no move, a forged head, a replay) goes the complete
+		 * way, which acquires the counter again and poisons.
 		 */
-		if (l3l2q__unlikely(!l3l2q_reconstruct(p->head, seen, p->depth,
-							&h) || h > p->tail ||
+		if (l3l2q__unlikely(seen == l3l2q_low32(p->head) ||
+				    !l3l2q_reconstruct(p->head, seen, p->depth,
+						       &h) || h > p->tail ||
 				    p->tail - h >= L3L2Q_PROD_HIST))
 			return slow(q, opcode, buf, n);
 		ph = p->hist[h & (L3L2Q_PROD_HIST - 1)];
@@ -174,9 +188,9 @@ L3L2Q__FAST int l3l2q__prod_enqueue(struct l3l2q_ep *ep, struct l3l2q_prod *p,
 			return slow(q, opcode, buf, n);
 		p->head = h;
 		p->phead = ph;
+		if (l3l2q__unlikely(p->tail - p->head >= p->depth))
+			return slow(q, opcode, buf, n);
 	}
-	if (l3l2q__unlikely(p->tail - p->head >= p->depth))
-		return slow(q, opcode, buf, n);
 	/* Loaded after (A), so that few values live across it. */
 	a = p->arena_fast;	/* a power of two when n is not 0 */
 	pt = p->ptail;
@@ -244,6 +258,23 @@ L3L2Q__FAST int l3l2q__prod_put(struct l3l2q_ep *ep, struct l3l2q_prod *p,
 }
 
 /*
+ * Nothing new for a consumer that caught up.  Before it says so, it asks
+ * for the next slot's line and the payload line at its cursor: a poller
+ * then holds requests for all three lines the producer writes (payload,
+ * slot, tail), and they come back together when the producer publishes,
+ * in one line hand-off instead of three in a row.  Hints only: what the
+ * next call uses is read again, and checked, after the tail (E).
+ */
+L3L2Q__FAST int l3l2q__cons_caught_up(struct l3l2q_ep *ep,
+				       const struct l3l2q_cons *c, __u32 dir)
+{
+	__builtin_prefetch(l3l2q__slot(c->ring, c->depth, c->acq + 1));
+	__builtin_prefetch((const unsigned char *)ep->mem.payload +
+			   c->arena_offset + (c->pacq & c->arena_mask));
+	return l3l2q__again(ep, dir);
+}
+
+/*
  * l3l2q__cons_try_peek() for a non-multi consumer: @in is the direction
  * (a constant at each call site), which decides when a held message makes
  * the call unusual (the L3 output's second peek returns the held one; the
@@ -263,16 +294,22 @@ L3L2Q__FAST int l3l2q__cons_peek(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 	if (l3l2q__unlikely(!msg || c->stop_seen ||
 			    (c->active && (!in || c->max_inflight == 1))))
 		return l3l2q__cons_try_peek(ep, c, msg, op);
-	seen = l3l2q_load_acquire_s32(c->tail_ctr);		/* (E) */
-	if (l3l2q__unlikely(seen != l3l2q_low32(c->tail))) {
-		int ret = l3l2q__cons_tail_moved(ep, c, seen, op);
+	/*
+	 * The producer's tail only when caught up with the cached one: the
+	 * messages up to it were acquired (E) when it was read.
+	 */
+	if (c->acq == c->tail) {
+		int ret;
 
+		seen = l3l2q_load_acquire_s32(c->tail_ctr);	/* (E) */
+		if (seen == l3l2q_low32(c->tail))
+			return l3l2q__cons_caught_up(ep, c, in == 1 ?
+						     L3L2Q_DIR_INPUT :
+						     L3L2Q_DIR_OUTPUT);
+		ret = l3l2q__cons_tail_moved(ep, c, seen, op);
 		if (ret)
 			return ret;
 	}
-	if (c->acq == c->tail)
-		return l3l2q__again(ep, in == 1 ? L3L2Q_DIR_INPUT :
-						  L3L2Q_DIR_OUTPUT);
 	pos = l3l2q__arena_pos(c->pacq, a);
 	data = (const unsigned char *)ep->mem.payload + c->arena_offset + pos;
 	/* The expected payload line, ahead of the slot's (consumer.c). */
@@ -342,19 +379,21 @@ L3L2Q__FAST int l3l2q__cons_dequeue(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 	/* Nothing held: head == acq, and the window has room. */
 	if (l3l2q__unlikely(c->active || c->stop_seen))
 		return slow(q, buf, cap, msg);
-	seen = l3l2q_load_acquire_s32(c->tail_ctr);		/* (E) */
-	if (l3l2q__unlikely(seen != l3l2q_low32(c->tail))) {
+	/* The tail only when caught up, as in l3l2q__cons_peek(). */
+	if (c->acq == c->tail) {
 		__u64 t;
 
+		seen = l3l2q_load_acquire_s32(c->tail_ctr);	/* (E) */
+		if (seen == l3l2q_low32(c->tail))
+			return l3l2q__cons_caught_up(ep, c, in ?
+						     L3L2Q_DIR_INPUT :
+						     L3L2Q_DIR_OUTPUT);
 		/* As l3l2q__cons_tail_moved(), which poisons otherwise. */
 		if (l3l2q__unlikely(!l3l2q_reconstruct(c->tail, seen, c->depth,
 							&t) || t - c->head > c->depth))
 			return l3l2q__cons_tail_moved(ep, c, seen, op);
 		c->tail = t;
 	}
-	if (c->acq == c->tail)
-		return l3l2q__again(ep, in ? L3L2Q_DIR_INPUT :
-					     L3L2Q_DIR_OUTPUT);
 	/* Loaded after (E), so that few values live across it. */
 	seq = c->acq + 1;
 	/*

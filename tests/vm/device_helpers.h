@@ -823,7 +823,24 @@ static inline void *sleeper_fn(void *arg)
 			 (int)out.events : -1;
 		break;
 	case VIA_EVENTFD:
-		s->res = read(s->efd, &v, sizeof(v)) == sizeof(v) ? (int)v : -1;
+		/*
+		 * The eventfd counts every wake of the role, a late doorbell
+		 * of the device's last release included: as its users do, a
+		 * wake-up only says "look again", so read until the role file
+		 * reports output or the hang-up this sleeper waits for.
+		 */
+		s->res = 0;
+		for (;;) {
+			struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
+
+			if (read(s->efd, &v, sizeof(v)) != sizeof(v)) {
+				s->res = -1;
+				break;
+			}
+			s->res += (int)v;
+			if (poll(&pfd, 1, 0) == 1)
+				break;
+		}
 		break;
 	}
 	return NULL;
