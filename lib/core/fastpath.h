@@ -287,8 +287,8 @@ L3L2Q__FAST int l3l2q__cons_caught_up(struct l3l2q_ep *ep,
 L3L2Q__FAST int l3l2q__cons_peek(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 				   struct l3l2q_msg *msg, __u32 op, const int in)
 {
-	__u64 seq = c->acq + 1, a = c->arena_bytes, pos, dseq, dop, doff, dn;
-	const struct l3l2q_desc *s;
+	__u64 seq = c->acq + 1, pos;
+	struct l3l2q_desc d;
 	struct l3l2q_entry *e;
 	const unsigned char *data;
 	__u32 j;
@@ -313,35 +313,28 @@ L3L2Q__FAST int l3l2q__cons_peek(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 		if (ret)
 			return ret;
 	}
-	pos = l3l2q__arena_pos(c->pacq, a);
+	pos = c->pacq & c->arena_mask;
 	data = (const unsigned char *)ep->mem.payload + c->arena_offset + pos;
 	/* The expected payload line, ahead of the slot's (consumer.c). */
 	__builtin_prefetch(data);
-	s = l3l2q__slot(c->ring, c->depth, seq);
-	/* Each word once (P5); only these copies are used. */
-	dseq = l3l2q_load_once_u64(&s->seq);
-	dop = l3l2q_load_once_u64(&s->opcode);
-	doff = l3l2q_load_once_u64(&s->payload_offset);
-	dn = l3l2q_load_once_u64(&s->payload_nbytes);
-	/* Zero bytes: offset 0 (a sentinel), no cursor move, no view. */
-	if (l3l2q__unlikely(dseq != seq ||
-			    (dop != L3L2Q_OP_DATA && dop != L3L2Q_OP_ERROR) ||
-			    (dn ? doff != c->arena_offset + pos || dn > a - pos :
-				  doff != 0) ||
+	if (l3l2q__unlikely(!l3l2q__slot_ok(c->ring, c->depth, seq,
+					    c->arena_offset, pos,
+					    c->arena_fast, &d) ||
 			    c->non_stop >= c->max_inflight ||
 			    c->active > c->max_inflight))
 		return l3l2q__cons_try_peek(ep, c, msg, op);
-	if (!dn)
+	/* Zero bytes: offset 0 (a sentinel), no cursor move, no view. */
+	if (!d.payload_nbytes)
 		data = (const unsigned char *)0;
 	j = c->first + c->active;	/* active <= max_inflight < w */
 	if (j > c->max_inflight)
 		j -= c->max_inflight + 1;
 	e = &c->win[j];
-	c->pacq += dn;
+	c->pacq += d.payload_nbytes;
 	e->seq = seq;
-	e->opcode = dop;
-	e->offset = doff;
-	e->nbytes = dn;
+	e->opcode = d.opcode;
+	e->offset = d.payload_offset;
+	e->nbytes = d.payload_nbytes;
 	e->data = data;
 	e->pend = c->pacq;
 	e->completed = 0;
@@ -349,9 +342,9 @@ L3L2Q__FAST int l3l2q__cons_peek(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 	c->acq = seq;
 	c->non_stop++;
 	msg->seq = seq;
-	msg->opcode = dop;
-	msg->offset = doff;
-	msg->nbytes = dn;
+	msg->opcode = d.opcode;
+	msg->offset = d.payload_offset;
+	msg->nbytes = d.payload_nbytes;
 	msg->data = data;
 	return 0;
 }
@@ -374,8 +367,8 @@ L3L2Q__FAST int l3l2q__cons_dequeue(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 				      const int in, l3l2q__dequeue_slow_fn slow,
 				      void *q)
 {
-	__u64 seq, a, pos, dseq, dop, doff, dn;
-	const struct l3l2q_desc *s;
+	__u64 seq, pos, dn;
+	struct l3l2q_desc d;
 	const unsigned char *data;
 	__s32 seen;
 
@@ -399,27 +392,16 @@ L3L2Q__FAST int l3l2q__cons_dequeue(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 	}
 	/* Loaded after (E), so that few values live across it. */
 	seq = c->acq + 1;
-	/*
-	 * Without a division: in an arena whose size is not a power of two
-	 * pos and a are 0, so any payload fails dn > a - pos below and
-	 * takes the complete way.
-	 */
-	a = c->arena_fast;
 	pos = c->pacq & c->arena_mask;
 	data = (const unsigned char *)ep->mem.payload + c->arena_offset + pos;
 	__builtin_prefetch(data);
-	s = l3l2q__slot(c->ring, c->depth, seq);
-	/* Each word once (P5); only these copies are used. */
-	dseq = l3l2q_load_once_u64(&s->seq);
-	dop = l3l2q_load_once_u64(&s->opcode);
-	doff = l3l2q_load_once_u64(&s->payload_offset);
-	dn = l3l2q_load_once_u64(&s->payload_nbytes);
-	if (l3l2q__unlikely(dseq != seq ||
-			    (dop != L3L2Q_OP_DATA && dop != L3L2Q_OP_ERROR) ||
-			    (dn ? doff != c->arena_offset + pos || dn > a - pos :
-				  doff != 0) ||
-			    dn > cap || (dn && !buf)))
+	if (l3l2q__unlikely(!l3l2q__slot_ok(c->ring, c->depth, seq,
+					    c->arena_offset, pos,
+					    c->arena_fast, &d) ||
+			    d.payload_nbytes > cap ||
+			    (d.payload_nbytes && !buf)))
 		return slow(q, buf, cap, msg);
+	dn = d.payload_nbytes;
 	/*
 	 * Taken and popped: the cursor after it is the payload head.  *msg
 	 * and local state first, so that little lives across the copy; the
@@ -427,8 +409,8 @@ L3L2Q__FAST int l3l2q__cons_dequeue(struct l3l2q_ep *ep, struct l3l2q_cons *c,
 	 */
 	if (msg) {
 		msg->seq = seq;
-		msg->opcode = dop;
-		msg->offset = doff;
+		msg->opcode = d.opcode;
+		msg->offset = d.payload_offset;
 		msg->nbytes = dn;
 		msg->data = dn ? data : (const unsigned char *)0;
 	}

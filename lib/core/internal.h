@@ -384,6 +384,30 @@ static inline void l3l2q__slot_read(const unsigned char *ring, __u64 depth,
 	d->payload_nbytes = l3l2q_load_once_u64(&s->payload_nbytes);
 }
 
+/*
+ * The slot of @seq read into @d (l3l2q__slot_read()), and whether it is
+ * the message a consumer at payload position @pos of an arena of @a bytes
+ * at @arena_offset expects next, as the fast paths accept it: that seq,
+ * DATA or ERROR, and a non-zero size at exactly the cursor and ending
+ * inside the arena (so inside it: no other bounds test is needed), or
+ * zero bytes at offset 0.  Anything else -- STOP, a payload past the
+ * arena's end, an invalid slot -- is for the complete path to judge and
+ * report.  @a 0 makes every payload fail (an arena whose size is not a
+ * power of two, where the callers' position is a mask).
+ */
+static inline int l3l2q__slot_ok(const unsigned char *ring, __u64 depth,
+				 __u64 seq, __u64 arena_offset, __u64 pos,
+				 __u64 a, struct l3l2q_desc *d)
+{
+	l3l2q__slot_read(ring, depth, seq, d);
+	return d->seq == seq &&
+	       (d->opcode == L3L2Q_OP_DATA || d->opcode == L3L2Q_OP_ERROR) &&
+	       (d->payload_nbytes ?
+		d->payload_offset == arena_offset + pos &&
+		d->payload_nbytes <= a - pos :
+		d->payload_offset == 0);
+}
+
 /* ---- producer.c ---- */
 
 void l3l2q__prod_init(struct l3l2q_prod *p, struct l3l2q_ep *ep, int is_input,
