@@ -54,6 +54,49 @@ static inline void th_region_free(struct th_region *r)
 	r->base = NULL;
 }
 
+/* An L3 and an L2 over one in-process region, and the kicks they made. */
+struct th_pair {
+	struct th_region r;
+	struct l3l2q_l3 l3;
+	struct l3l2q_l2 l2;
+	int kicks;
+};
+
+static inline void th_count_kick(void *ctx)
+{
+	(*(int *)ctx)++;
+}
+
+/*
+ * Both endpoints over a fresh region of @depth slots and two arenas of
+ * @arena bytes, the L2 with a window of @window; every kick of either
+ * counted in @p->kicks.  0, or -1 when a step failed.
+ */
+static inline int th_pair_open(struct th_pair *p, __u64 depth, __u64 arena,
+			       __u32 window)
+{
+	struct l3l2q_env env;
+
+	memset(&env, 0, sizeof(env));
+	env.kick = th_count_kick;
+	env.ctx = &p->kicks;
+	p->kicks = 0;
+	if (th_region_alloc(&p->r, depth, arena, arena, 0) ||
+	    l3l2q_l3_init(&p->l3, &p->r.mem, &p->r.layout, 0, &env) ||
+	    l3l2q_l2_init(&p->l2, &p->r.mem, &p->r.layout, 0, window, &env))
+		return -1;
+	return 0;
+}
+
+/* Need-wakeup checks an endpoint made (each kicks or is suppressed). */
+static inline __u64 th_wake_checks(struct l3l2q_ep *ep)
+{
+	struct l3l2q_stats st;
+
+	l3l2q_ep_stats(ep, &st);
+	return st.kicks + st.kicks_suppressed;
+}
+
 static inline _Atomic __s32 *th_ctr_ptr(struct th_region *r, unsigned int off)
 {
 	return (_Atomic __s32 *)((char *)r->mem.counters + off);

@@ -25,39 +25,22 @@
 #define DEPTH	8
 #define ARENA	512
 
-static void count_kick(void *ctx)
-{
-	(*(int *)ctx)++;
-}
-
 FIXTURE(l3batch) {
-	struct th_region r;
-	struct l3l2q_l3 l3;
-	struct l3l2q_l2 l2;
-	int kicks;
+	struct th_pair p;
 };
 
 FIXTURE_SETUP(l3batch)
 {
-	struct l3l2q_env env;
-
-	memset(&env, 0, sizeof(env));
-	env.kick = count_kick;
-	env.ctx = &self->kicks;
-	ASSERT_EQ(0, th_region_alloc(&self->r, DEPTH, ARENA, ARENA, 0));
-	ASSERT_EQ(0, l3l2q_l3_init(&self->l3, &self->r.mem, &self->r.layout,
-				   0, &env));
-	ASSERT_EQ(0, l3l2q_l2_init(&self->l2, &self->r.mem, &self->r.layout,
-				   0, 1, &env));
+	ASSERT_EQ(0, th_pair_open(&self->p, DEPTH, ARENA, 1));
 }
 
 FIXTURE_TEARDOWN(l3batch)
 {
-	th_region_free(&self->r);
+	th_region_free(&self->p.r);
 }
 
-#define STATE(self)	((int)l3l2q_ep_state(&(self)->l3.ep))
-#define ERRKIND(self)	(l3l2q_ep_error(&(self)->l3.ep)->kind)
+#define STATE(self)	((int)l3l2q_ep_state(&(self)->p.l3.ep))
+#define ERRKIND(self)	(l3l2q_ep_error(&(self)->p.l3.ep)->kind)
 
 /* The L2 publishes one result of @n bytes, each byte @tag. */
 static int result(struct l3l2q_l2 *q, __u64 n, unsigned char tag)
@@ -87,14 +70,6 @@ static int payload_is(struct l3l2q_l3 *q, const struct l3l2q_msg *m,
 	return 1;
 }
 
-static __u64 checks(struct l3l2q_ep *ep)
-{
-	struct l3l2q_stats st;
-
-	l3l2q_ep_stats(ep, &st);
-	return st.kicks + st.kicks_suppressed;
-}
-
 TEST_F(l3batch, batches_of_one_to_the_window_come_in_order)
 {
 	struct l3l2q_msg m[2 * DEPTH];
@@ -103,24 +78,24 @@ TEST_F(l3batch, batches_of_one_to_the_window_come_in_order)
 
 	for (k = 1; k <= DEPTH; k++) {
 		for (i = 0; i < k; i++)
-			ASSERT_EQ(0, result(&self->l2, 16, (unsigned char)(k + i)));
+			ASSERT_EQ(0, result(&self->p.l2, 16, (unsigned char)(k + i)));
 		/* Asked for more than there is: exactly what came. */
-		ASSERT_EQ(k, l3l2q_l3_try_peek_batch(&self->l3, m, 2 * DEPTH));
+		ASSERT_EQ(k, l3l2q_l3_try_peek_batch(&self->p.l3, m, 2 * DEPTH));
 		for (i = 0; i < k; i++) {
 			EXPECT_EQ(seq + 1 + i, m[i].seq);
 			EXPECT_EQ(L3L2Q_OP_DATA, m[i].opcode);
-			EXPECT_TRUE(payload_is(&self->l3, &m[i], 16,
+			EXPECT_TRUE(payload_is(&self->p.l3, &m[i], 16,
 					       (unsigned char)(k + i)));
 		}
-		EXPECT_EQ(-EAGAIN, l3l2q_l3_try_peek_batch(&self->l3, m + k, 1));
-		c0 = checks(&self->l3.ep);
+		EXPECT_EQ(-EAGAIN, l3l2q_l3_try_peek_batch(&self->p.l3, m + k, 1));
+		c0 = th_wake_checks(&self->p.l3.ep);
 		/* Nothing freed before the release. */
-		EXPECT_EQ((__s32)seq, th_ctr(&self->r, L3L2Q_CTR_OUTPUT_HEAD));
-		ASSERT_EQ(0, l3l2q_l3_release_batch(&self->l3, m, (__u32)k));
+		EXPECT_EQ((__s32)seq, th_ctr(&self->p.r, L3L2Q_CTR_OUTPUT_HEAD));
+		ASSERT_EQ(0, l3l2q_l3_release_batch(&self->p.l3, m, (__u32)k));
 		seq += (__u64)k;
 		/* One head store and one need-wakeup check per batch. */
-		EXPECT_EQ((__s32)seq, th_ctr(&self->r, L3L2Q_CTR_OUTPUT_HEAD));
-		EXPECT_EQ(c0 + 1, checks(&self->l3.ep));
+		EXPECT_EQ((__s32)seq, th_ctr(&self->p.r, L3L2Q_CTR_OUTPUT_HEAD));
+		EXPECT_EQ(c0 + 1, th_wake_checks(&self->p.l3.ep));
 	}
 	EXPECT_EQ(L3L2Q_STATE_LIVE, STATE(self));
 }
@@ -132,24 +107,24 @@ TEST_F(l3batch, window_bounds_the_batch_and_a_release_reopens_it)
 
 	/* depth 8 < L3L2Q_L3_WINDOW_MAX: the window is the ring. */
 	for (i = 0; i < DEPTH; i++)
-		ASSERT_EQ(0, result(&self->l2, 8, (unsigned char)i));
-	ASSERT_EQ(3, l3l2q_l3_try_peek_batch(&self->l3, m, 3));
-	ASSERT_EQ(5, l3l2q_l3_try_peek_batch(&self->l3, m + 3, DEPTH));
-	EXPECT_EQ(-EAGAIN, l3l2q_l3_try_peek_batch(&self->l3, &one, 1));
+		ASSERT_EQ(0, result(&self->p.l2, 8, (unsigned char)i));
+	ASSERT_EQ(3, l3l2q_l3_try_peek_batch(&self->p.l3, m, 3));
+	ASSERT_EQ(5, l3l2q_l3_try_peek_batch(&self->p.l3, m + 3, DEPTH));
+	EXPECT_EQ(-EAGAIN, l3l2q_l3_try_peek_batch(&self->p.l3, &one, 1));
 	/* The L2 is full too until the L3 releases. */
-	EXPECT_EQ(-EAGAIN, result(&self->l2, 8, 0x77));
+	EXPECT_EQ(-EAGAIN, result(&self->p.l2, 8, 0x77));
 	/* One-at-a-time calls see the oldest held message. */
-	ASSERT_EQ(0, l3l2q_l3_try_peek(&self->l3, &one));
+	ASSERT_EQ(0, l3l2q_l3_try_peek(&self->p.l3, &one));
 	EXPECT_EQ(m[0].seq, one.seq);
 	EXPECT_EQ(m[0].data, one.data);
-	ASSERT_EQ(0, l3l2q_l3_release(&self->l3, &one));
-	ASSERT_EQ(0, result(&self->l2, 8, 0x77));
-	ASSERT_EQ(1, l3l2q_l3_try_peek_batch(&self->l3, &one, DEPTH));
+	ASSERT_EQ(0, l3l2q_l3_release(&self->p.l3, &one));
+	ASSERT_EQ(0, result(&self->p.l2, 8, 0x77));
+	ASSERT_EQ(1, l3l2q_l3_try_peek_batch(&self->p.l3, &one, DEPTH));
 	EXPECT_EQ((__u64)DEPTH + 1, one.seq);
-	EXPECT_TRUE(payload_is(&self->l3, &one, 8, 0x77));
-	ASSERT_EQ(0, l3l2q_l3_release_batch(&self->l3, m + 1, DEPTH - 1));
-	ASSERT_EQ(0, l3l2q_l3_release(&self->l3, &one));
-	EXPECT_EQ(DEPTH + 1, th_ctr(&self->r, L3L2Q_CTR_OUTPUT_HEAD));
+	EXPECT_TRUE(payload_is(&self->p.l3, &one, 8, 0x77));
+	ASSERT_EQ(0, l3l2q_l3_release_batch(&self->p.l3, m + 1, DEPTH - 1));
+	ASSERT_EQ(0, l3l2q_l3_release(&self->p.l3, &one));
+	EXPECT_EQ(DEPTH + 1, th_ctr(&self->p.r, L3L2Q_CTR_OUTPUT_HEAD));
 }
 
 TEST_F(l3batch, partial_releases_mix_with_single_calls)
@@ -159,23 +134,23 @@ TEST_F(l3batch, partial_releases_mix_with_single_calls)
 	int i;
 
 	for (i = 0; i < 5; i++)
-		ASSERT_EQ(0, result(&self->l2, 32, (unsigned char)(0x10 + i)));
-	ASSERT_EQ(5, l3l2q_l3_try_peek_batch(&self->l3, m, 5));
-	ASSERT_EQ(0, l3l2q_l3_release_batch(&self->l3, m, 2));
-	EXPECT_EQ(2, th_ctr(&self->r, L3L2Q_CTR_OUTPUT_HEAD));
+		ASSERT_EQ(0, result(&self->p.l2, 32, (unsigned char)(0x10 + i)));
+	ASSERT_EQ(5, l3l2q_l3_try_peek_batch(&self->p.l3, m, 5));
+	ASSERT_EQ(0, l3l2q_l3_release_batch(&self->p.l3, m, 2));
+	EXPECT_EQ(2, th_ctr(&self->p.r, L3L2Q_CTR_OUTPUT_HEAD));
 	/* dequeue takes the oldest held one (seq 3) and releases it. */
-	ASSERT_EQ(0, l3l2q_l3_try_dequeue(&self->l3, buf, sizeof(buf), &one));
+	ASSERT_EQ(0, l3l2q_l3_try_dequeue(&self->p.l3, buf, sizeof(buf), &one));
 	EXPECT_EQ(3u, one.seq);
 	EXPECT_EQ(0x12, buf[0]);
 	EXPECT_EQ(0x12, buf[31]);
-	EXPECT_EQ(3, th_ctr(&self->r, L3L2Q_CTR_OUTPUT_HEAD));
-	ASSERT_EQ(0, l3l2q_l3_release(&self->l3, &m[3]));
-	ASSERT_EQ(0, l3l2q_l3_release_batch(&self->l3, &m[4], 1));
-	EXPECT_EQ(5, th_ctr(&self->r, L3L2Q_CTR_OUTPUT_HEAD));
+	EXPECT_EQ(3, th_ctr(&self->p.r, L3L2Q_CTR_OUTPUT_HEAD));
+	ASSERT_EQ(0, l3l2q_l3_release(&self->p.l3, &m[3]));
+	ASSERT_EQ(0, l3l2q_l3_release_batch(&self->p.l3, &m[4], 1));
+	EXPECT_EQ(5, th_ctr(&self->p.r, L3L2Q_CTR_OUTPUT_HEAD));
 	/* An empty batch is no call at all. */
-	EXPECT_EQ(0, l3l2q_l3_release_batch(&self->l3, m, 0));
-	EXPECT_EQ(0, l3l2q_l3_try_peek_batch(&self->l3, m, 0));
-	EXPECT_EQ(-EAGAIN, l3l2q_l3_try_peek_batch(&self->l3, m, 5));
+	EXPECT_EQ(0, l3l2q_l3_release_batch(&self->p.l3, m, 0));
+	EXPECT_EQ(0, l3l2q_l3_try_peek_batch(&self->p.l3, m, 0));
+	EXPECT_EQ(-EAGAIN, l3l2q_l3_try_peek_batch(&self->p.l3, m, 5));
 	EXPECT_EQ(L3L2Q_STATE_LIVE, STATE(self));
 }
 
@@ -196,11 +171,11 @@ TEST_F(l3batch, ring_and_arena_wrap_inside_batches)
 		for (k = 0; k < pub; k++) {
 			__u64 sz = 1 + (sent * 37) % 150;
 
-			if (result(&self->l2, sz, (unsigned char)sent))
+			if (result(&self->p.l2, sz, (unsigned char)sent))
 				break;
 			sent++;
 		}
-		n = l3l2q_l3_try_peek_batch(&self->l3, m, 1 + round % DEPTH);
+		n = l3l2q_l3_try_peek_batch(&self->p.l3, m, 1 + round % DEPTH);
 		if (n == -EAGAIN)
 			continue;
 		ASSERT_LT(0, n);
@@ -208,21 +183,21 @@ TEST_F(l3batch, ring_and_arena_wrap_inside_batches)
 			__u64 s = got + i;
 
 			ASSERT_EQ(s + 1, m[i].seq);
-			ASSERT_TRUE(payload_is(&self->l3, &m[i],
+			ASSERT_TRUE(payload_is(&self->p.l3, &m[i],
 					       1 + (s * 37) % 150,
 					       (unsigned char)s));
 		}
 		/* Release some now, the rest one by one. */
-		ASSERT_EQ(0, l3l2q_l3_release_batch(&self->l3, m,
+		ASSERT_EQ(0, l3l2q_l3_release_batch(&self->p.l3, m,
 						    (unsigned int)n / 2));
 		for (i = (unsigned int)n / 2; i < (unsigned int)n; i++)
-			ASSERT_EQ(0, l3l2q_l3_release(&self->l3, &m[i]));
+			ASSERT_EQ(0, l3l2q_l3_release(&self->p.l3, &m[i]));
 		got += (__u64)n;
 	}
 	EXPECT_LT((__u64)4 * DEPTH, got);
 	EXPECT_LT((__u64)4 * ARENA / 150, got);
 	EXPECT_GE(sent, got);
-	EXPECT_EQ((__s32)got, th_ctr(&self->r, L3L2Q_CTR_OUTPUT_HEAD));
+	EXPECT_EQ((__s32)got, th_ctr(&self->p.r, L3L2Q_CTR_OUTPUT_HEAD));
 	EXPECT_EQ(L3L2Q_STATE_LIVE, STATE(self));
 }
 
@@ -232,31 +207,31 @@ TEST_F(l3batch, out_of_order_and_twice_are_refused_and_change_nothing)
 	int i;
 
 	for (i = 0; i < 3; i++)
-		ASSERT_EQ(0, result(&self->l2, 4, (unsigned char)i));
-	ASSERT_EQ(3, l3l2q_l3_try_peek_batch(&self->l3, m, 3));
+		ASSERT_EQ(0, result(&self->p.l2, 4, (unsigned char)i));
+	ASSERT_EQ(3, l3l2q_l3_try_peek_batch(&self->p.l3, m, 3));
 
-	EXPECT_EQ(-EINVAL, l3l2q_l3_release(&self->l3, &m[1]));
-	EXPECT_NE(NULL, strstr(l3l2q_ep_last_error(&self->l3.ep)->message,
+	EXPECT_EQ(-EINVAL, l3l2q_l3_release(&self->p.l3, &m[1]));
+	EXPECT_NE(NULL, strstr(l3l2q_ep_last_error(&self->p.l3.ep)->message,
 			       "out of order"));
 	bad[0] = m[1];
 	bad[1] = m[0];
-	EXPECT_EQ(-EINVAL, l3l2q_l3_release_batch(&self->l3, bad, 2));
+	EXPECT_EQ(-EINVAL, l3l2q_l3_release_batch(&self->p.l3, bad, 2));
 	bad[0] = m[0];
 	bad[1] = m[0];
-	EXPECT_EQ(-EINVAL, l3l2q_l3_release_batch(&self->l3, bad, 2));
-	EXPECT_NE(NULL, strstr(l3l2q_ep_last_error(&self->l3.ep)->message,
+	EXPECT_EQ(-EINVAL, l3l2q_l3_release_batch(&self->p.l3, bad, 2));
+	EXPECT_NE(NULL, strstr(l3l2q_ep_last_error(&self->p.l3.ep)->message,
 			       "second time"));
 	bad[1] = m[1];
 	bad[2] = m[1];
-	EXPECT_EQ(-EINVAL, l3l2q_l3_release_batch(&self->l3, bad, 3));
-	EXPECT_EQ(-EINVAL, l3l2q_l3_release_batch(&self->l3, NULL, 1));
-	EXPECT_EQ(-EINVAL, l3l2q_l3_try_peek_batch(&self->l3, NULL, 1));
+	EXPECT_EQ(-EINVAL, l3l2q_l3_release_batch(&self->p.l3, bad, 3));
+	EXPECT_EQ(-EINVAL, l3l2q_l3_release_batch(&self->p.l3, NULL, 1));
+	EXPECT_EQ(-EINVAL, l3l2q_l3_try_peek_batch(&self->p.l3, NULL, 1));
 	/* Refused: nothing was released, nothing poisoned. */
-	EXPECT_EQ(0, th_ctr(&self->r, L3L2Q_CTR_OUTPUT_HEAD));
-	EXPECT_EQ(0, th_ctr(&self->r, L3L2Q_CTR_L3_ABORT));
+	EXPECT_EQ(0, th_ctr(&self->p.r, L3L2Q_CTR_OUTPUT_HEAD));
+	EXPECT_EQ(0, th_ctr(&self->p.r, L3L2Q_CTR_L3_ABORT));
 	EXPECT_EQ(L3L2Q_STATE_LIVE, STATE(self));
-	ASSERT_EQ(0, l3l2q_l3_release_batch(&self->l3, m, 3));
-	EXPECT_EQ(3, th_ctr(&self->r, L3L2Q_CTR_OUTPUT_HEAD));
+	ASSERT_EQ(0, l3l2q_l3_release_batch(&self->p.l3, m, 3));
+	EXPECT_EQ(3, th_ctr(&self->p.r, L3L2Q_CTR_OUTPUT_HEAD));
 }
 
 TEST_F(l3batch, stale_or_modified_handle_in_a_batch_poisons)
@@ -265,32 +240,32 @@ TEST_F(l3batch, stale_or_modified_handle_in_a_batch_poisons)
 	int i;
 
 	for (i = 0; i < 3; i++)
-		ASSERT_EQ(0, result(&self->l2, 4, (unsigned char)i));
-	ASSERT_EQ(3, l3l2q_l3_try_peek_batch(&self->l3, m, 3));
-	ASSERT_EQ(0, l3l2q_l3_release_batch(&self->l3, m, 1));
+		ASSERT_EQ(0, result(&self->p.l2, 4, (unsigned char)i));
+	ASSERT_EQ(3, l3l2q_l3_try_peek_batch(&self->p.l3, m, 3));
+	ASSERT_EQ(0, l3l2q_l3_release_batch(&self->p.l3, m, 1));
 	/* m[0] was released: a second release is a stale handle. */
 	bad[0] = m[0];
 	bad[1] = m[1];
-	EXPECT_EQ(-EPROTO, l3l2q_l3_release_batch(&self->l3, bad, 2));
+	EXPECT_EQ(-EPROTO, l3l2q_l3_release_batch(&self->p.l3, bad, 2));
 	EXPECT_EQ(L3L2Q_STATE_POISONED_LOCAL, STATE(self));
 	EXPECT_EQ((__u32)L3L2Q_ERR_OWNERSHIP, ERRKIND(self));
-	EXPECT_EQ(1, th_ctr(&self->r, L3L2Q_CTR_L3_ABORT));
-	EXPECT_EQ(1, th_ctr(&self->r, L3L2Q_CTR_OUTPUT_HEAD));
-	EXPECT_EQ(-EPROTO, l3l2q_l3_try_peek_batch(&self->l3, m, 3));
+	EXPECT_EQ(1, th_ctr(&self->p.r, L3L2Q_CTR_L3_ABORT));
+	EXPECT_EQ(1, th_ctr(&self->p.r, L3L2Q_CTR_OUTPUT_HEAD));
+	EXPECT_EQ(-EPROTO, l3l2q_l3_try_peek_batch(&self->p.l3, m, 3));
 }
 
 TEST_F(l3batch, modified_handle_poisons)
 {
 	struct l3l2q_msg m[2];
 
-	ASSERT_EQ(0, result(&self->l2, 4, 1));
-	ASSERT_EQ(0, result(&self->l2, 4, 2));
-	ASSERT_EQ(2, l3l2q_l3_try_peek_batch(&self->l3, m, 2));
+	ASSERT_EQ(0, result(&self->p.l2, 4, 1));
+	ASSERT_EQ(0, result(&self->p.l2, 4, 2));
+	ASSERT_EQ(2, l3l2q_l3_try_peek_batch(&self->p.l3, m, 2));
 	m[1].nbytes = 400;	/* the caller scribbled on it (P2) */
-	EXPECT_EQ(-EPROTO, l3l2q_l3_release_batch(&self->l3, m, 2));
+	EXPECT_EQ(-EPROTO, l3l2q_l3_release_batch(&self->p.l3, m, 2));
 	EXPECT_EQ((__u32)L3L2Q_ERR_OWNERSHIP, ERRKIND(self));
 	/* All checked before any was marked: nothing released. */
-	EXPECT_EQ(0, th_ctr(&self->r, L3L2Q_CTR_OUTPUT_HEAD));
+	EXPECT_EQ(0, th_ctr(&self->p.r, L3L2Q_CTR_OUTPUT_HEAD));
 }
 
 /* A hostile L2 claims more results than the ring holds: poison. */
@@ -298,12 +273,12 @@ TEST_F(l3batch, forged_tail_poisons_the_batched_peek)
 {
 	struct l3l2q_msg m[DEPTH];
 
-	th_set_ctr(&self->r, L3L2Q_CTR_OUTPUT_TAIL, DEPTH + 1);
-	EXPECT_EQ(-EPROTO, l3l2q_l3_try_peek_batch(&self->l3, m, DEPTH));
+	th_set_ctr(&self->p.r, L3L2Q_CTR_OUTPUT_TAIL, DEPTH + 1);
+	EXPECT_EQ(-EPROTO, l3l2q_l3_try_peek_batch(&self->p.l3, m, DEPTH));
 	EXPECT_EQ(L3L2Q_STATE_POISONED_LOCAL, STATE(self));
 	EXPECT_EQ((__u32)L3L2Q_ERR_INVALID_DESCRIPTOR, ERRKIND(self));
-	EXPECT_EQ(1, th_ctr(&self->r, L3L2Q_CTR_L3_ABORT));
-	EXPECT_EQ(0, th_ctr(&self->r, L3L2Q_CTR_OUTPUT_HEAD));
+	EXPECT_EQ(1, th_ctr(&self->p.r, L3L2Q_CTR_L3_ABORT));
+	EXPECT_EQ(0, th_ctr(&self->p.r, L3L2Q_CTR_OUTPUT_HEAD));
 }
 
 /*
@@ -315,19 +290,19 @@ TEST_F(l3batch, forged_slot_inside_a_batch_poisons)
 {
 	struct l3l2q_msg m[4];
 	static const char x[16] = "abcdefghijklmno";
-	__u64 base = self->r.layout.output_arena_offset;
+	__u64 base = self->p.r.layout.output_arena_offset;
 
-	peer_output(&self->r, 1, L3L2Q_OP_DATA, base, x, 16);
-	peer_output(&self->r, 2, L3L2Q_OP_DATA, base + 16, x, 16);
+	peer_output(&self->p.r, 1, L3L2Q_OP_DATA, base, x, 16);
+	peer_output(&self->p.r, 2, L3L2Q_OP_DATA, base + 16, x, 16);
 	/* Seq 3 is neither at the cursor (base + 32) nor at the base. */
-	peer_output(&self->r, 3, L3L2Q_OP_DATA, base + 64, x, 16);
-	EXPECT_EQ(-EPROTO, l3l2q_l3_try_peek_batch(&self->l3, m, 4));
+	peer_output(&self->p.r, 3, L3L2Q_OP_DATA, base + 64, x, 16);
+	EXPECT_EQ(-EPROTO, l3l2q_l3_try_peek_batch(&self->p.l3, m, 4));
 	EXPECT_EQ(L3L2Q_STATE_POISONED_LOCAL, STATE(self));
 	EXPECT_EQ((__u32)L3L2Q_ERR_INVALID_DESCRIPTOR, ERRKIND(self));
-	EXPECT_NE(NULL, strstr(l3l2q_ep_error(&self->l3.ep)->message,
+	EXPECT_NE(NULL, strstr(l3l2q_ep_error(&self->p.l3.ep)->message,
 			       "seq 3"));
-	EXPECT_EQ(-EPROTO, l3l2q_l3_release_batch(&self->l3, m, 2));
-	EXPECT_EQ(0, th_ctr(&self->r, L3L2Q_CTR_OUTPUT_HEAD));
+	EXPECT_EQ(-EPROTO, l3l2q_l3_release_batch(&self->p.l3, m, 2));
+	EXPECT_EQ(0, th_ctr(&self->p.r, L3L2Q_CTR_OUTPUT_HEAD));
 }
 
 /* An opcode the output may not carry (STOP), mid-batch: poison. */
@@ -335,11 +310,11 @@ TEST_F(l3batch, stop_on_the_output_poisons_the_batch)
 {
 	struct l3l2q_msg m[4];
 	static const char x[8] = "1234567";
-	__u64 base = self->r.layout.output_arena_offset;
+	__u64 base = self->p.r.layout.output_arena_offset;
 
-	peer_output(&self->r, 1, L3L2Q_OP_DATA, base, x, 8);
-	peer_output(&self->r, 2, L3L2Q_OP_STOP, 0, NULL, 0);
-	EXPECT_EQ(-EPROTO, l3l2q_l3_try_peek_batch(&self->l3, m, 4));
+	peer_output(&self->p.r, 1, L3L2Q_OP_DATA, base, x, 8);
+	peer_output(&self->p.r, 2, L3L2Q_OP_STOP, 0, NULL, 0);
+	EXPECT_EQ(-EPROTO, l3l2q_l3_try_peek_batch(&self->p.l3, m, 4));
 	EXPECT_EQ((__u32)L3L2Q_ERR_INVALID_DESCRIPTOR, ERRKIND(self));
 }
 

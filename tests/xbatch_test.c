@@ -25,63 +25,37 @@
 #define DEPTH	8
 #define ARENA	512
 
-static void count_kick(void *ctx)
-{
-	(*(int *)ctx)++;
-}
-
 FIXTURE(xb) {
-	struct th_region r;
-	struct l3l2q_l3 l3;
-	struct l3l2q_l2 l2;
-	int kicks;
+	struct th_pair p;
 };
 
 FIXTURE_SETUP(xb)
 {
-	struct l3l2q_env env;
-
-	memset(&env, 0, sizeof(env));
-	env.kick = count_kick;
-	env.ctx = &self->kicks;
-	ASSERT_EQ(0, th_region_alloc(&self->r, DEPTH, ARENA, ARENA, 0));
-	ASSERT_EQ(0, l3l2q_l3_init(&self->l3, &self->r.mem, &self->r.layout,
-				   0, &env));
-	ASSERT_EQ(0, l3l2q_l2_init(&self->l2, &self->r.mem, &self->r.layout,
-				   0, DEPTH, &env));
+	ASSERT_EQ(0, th_pair_open(&self->p, DEPTH, ARENA, DEPTH));
 }
 
 FIXTURE_TEARDOWN(xb)
 {
-	th_region_free(&self->r);
+	th_region_free(&self->p.r);
 }
 
 /* A fresh region and both endpoints, the L2 with a window of @window. */
 static int reopen(FIXTURE_DATA(xb) *self, __u32 window)
 {
-	th_region_free(&self->r);
-	if (th_region_alloc(&self->r, DEPTH, ARENA, ARENA, 0))
+	struct th_pair *p = &self->p;
+
+	th_region_free(&p->r);
+	if (th_region_alloc(&p->r, DEPTH, ARENA, ARENA, 0) ||
+	    l3l2q_l3_init(&p->l3, &p->r.mem, &p->r.layout, 0, NULL))
 		return -1;
-	if (l3l2q_l3_init(&self->l3, &self->r.mem, &self->r.layout, 0, NULL))
-		return -1;
-	return l3l2q_l2_init(&self->l2, &self->r.mem, &self->r.layout, 0,
-			     window, NULL);
+	return l3l2q_l2_init(&p->l2, &p->r.mem, &p->r.layout, 0, window, NULL);
 }
 
-#define L3STATE(self)	((int)l3l2q_ep_state(&(self)->l3.ep))
-#define L2STATE(self)	((int)l3l2q_ep_state(&(self)->l2.ep))
-#define L3ERR(self)	(l3l2q_ep_error(&(self)->l3.ep))
-#define L2ERR(self)	(l3l2q_ep_error(&(self)->l2.ep))
-#define IN_BASE(self)	((self)->r.layout.input_arena_offset)
-
-/* Need-wakeup checks an endpoint made (each kicks or is suppressed). */
-static __u64 checks(struct l3l2q_ep *ep)
-{
-	struct l3l2q_stats st;
-
-	l3l2q_ep_stats(ep, &st);
-	return st.kicks + st.kicks_suppressed;
-}
+#define L3STATE(self)	((int)l3l2q_ep_state(&(self)->p.l3.ep))
+#define L2STATE(self)	((int)l3l2q_ep_state(&(self)->p.l2.ep))
+#define L3ERR(self)	(l3l2q_ep_error(&(self)->p.l3.ep))
+#define L2ERR(self)	(l3l2q_ep_error(&(self)->p.l2.ep))
+#define IN_BASE(self)	((self)->p.r.layout.input_arena_offset)
 
 /* Fill message i of @b with bytes tag + i. */
 static void fill(const struct l3l2q_batch *b, __u32 n, unsigned char tag)
@@ -110,41 +84,41 @@ TEST_F(xb, more_than_the_ring_holds_gives_what_fits_then_eagain)
 {
 	struct l3l2q_msg m[2 * DEPTH];
 	struct l3l2q_batch b;
-	__u64 c0 = checks(&self->l3.ep);
+	__u64 c0 = th_wake_checks(&self->p.l3.ep);
 	int i;
 
-	ASSERT_EQ(DEPTH, l3l2q_l3_try_reserve_batch(&self->l3, 16, 2 * DEPTH,
+	ASSERT_EQ(DEPTH, l3l2q_l3_try_reserve_batch(&self->p.l3, 16, 2 * DEPTH,
 						    &b));
 	EXPECT_EQ(1u, b.seq);
 	EXPECT_EQ((__u32)DEPTH, b.n);
 	EXPECT_EQ(16u, b.nbytes);
-	EXPECT_EQ(th_payload(&self->r, IN_BASE(self)), b.data);
+	EXPECT_EQ(th_payload(&self->p.r, IN_BASE(self)), b.data);
 	fill(&b, DEPTH, 0x10);
 	/* Nothing visible before the submit. */
-	EXPECT_EQ(0, th_ctr(&self->r, L3L2Q_CTR_INPUT_TAIL));
-	ASSERT_EQ(0, l3l2q_l3_submit_batch(&self->l3, &b, DEPTH,
+	EXPECT_EQ(0, th_ctr(&self->p.r, L3L2Q_CTR_INPUT_TAIL));
+	ASSERT_EQ(0, l3l2q_l3_submit_batch(&self->p.l3, &b, DEPTH,
 					   L3L2Q_OP_DATA));
 	/* One tail store and one need-wakeup check for the batch. */
-	EXPECT_EQ(DEPTH, th_ctr(&self->r, L3L2Q_CTR_INPUT_TAIL));
-	EXPECT_EQ(c0 + 1, checks(&self->l3.ep));
+	EXPECT_EQ(DEPTH, th_ctr(&self->p.r, L3L2Q_CTR_INPUT_TAIL));
+	EXPECT_EQ(c0 + 1, th_wake_checks(&self->p.l3.ep));
 	/* Full: not even one fits. */
-	EXPECT_EQ(-EAGAIN, l3l2q_l3_try_reserve_batch(&self->l3, 16, 1, &b));
+	EXPECT_EQ(-EAGAIN, l3l2q_l3_try_reserve_batch(&self->p.l3, 16, 1, &b));
 	EXPECT_EQ(L3L2Q_STATE_LIVE, L3STATE(self));
 
-	ASSERT_EQ(DEPTH, l3l2q_l2_try_peek_batch(&self->l2, m, 2 * DEPTH));
+	ASSERT_EQ(DEPTH, l3l2q_l2_try_peek_batch(&self->p.l2, m, 2 * DEPTH));
 	for (i = 0; i < DEPTH; i++) {
 		EXPECT_EQ((__u64)i + 1, m[i].seq);
 		EXPECT_EQ(L3L2Q_OP_DATA, m[i].opcode);
 		EXPECT_EQ(IN_BASE(self) + 16 * (__u64)i, m[i].offset);
 		EXPECT_TRUE(carries(&m[i], 16, (unsigned char)(0x10 + i)));
 	}
-	EXPECT_EQ(-EAGAIN, l3l2q_l2_try_peek_batch(&self->l2, m, 1));
-	c0 = checks(&self->l2.ep);
-	ASSERT_EQ(0, l3l2q_l2_release_oldest(&self->l2, DEPTH));
-	EXPECT_EQ(DEPTH, th_ctr(&self->r, L3L2Q_CTR_INPUT_HEAD));
-	EXPECT_EQ(c0 + 1, checks(&self->l2.ep));
+	EXPECT_EQ(-EAGAIN, l3l2q_l2_try_peek_batch(&self->p.l2, m, 1));
+	c0 = th_wake_checks(&self->p.l2.ep);
+	ASSERT_EQ(0, l3l2q_l2_release_oldest(&self->p.l2, DEPTH));
+	EXPECT_EQ(DEPTH, th_ctr(&self->p.r, L3L2Q_CTR_INPUT_HEAD));
+	EXPECT_EQ(c0 + 1, th_wake_checks(&self->p.l2.ep));
 	/* Space again. */
-	EXPECT_EQ(DEPTH, l3l2q_l3_try_reserve_batch(&self->l3, 16, DEPTH, &b));
+	EXPECT_EQ(DEPTH, l3l2q_l3_try_reserve_batch(&self->p.l3, 16, DEPTH, &b));
 	EXPECT_EQ((__u64)DEPTH + 1, b.seq);
 }
 
@@ -153,18 +127,18 @@ TEST_F(xb, the_arena_bounds_the_batch)
 	struct l3l2q_batch b;
 
 	/* 512 bytes of arena hold four 128-byte payloads. */
-	ASSERT_EQ(4, l3l2q_l3_try_reserve_batch(&self->l3, 128, DEPTH, &b));
-	ASSERT_EQ(0, l3l2q_l3_submit_batch(&self->l3, &b, 4, L3L2Q_OP_DATA));
-	EXPECT_EQ(-EAGAIN, l3l2q_l3_try_reserve_batch(&self->l3, 64, 1, &b));
+	ASSERT_EQ(4, l3l2q_l3_try_reserve_batch(&self->p.l3, 128, DEPTH, &b));
+	ASSERT_EQ(0, l3l2q_l3_submit_batch(&self->p.l3, &b, 4, L3L2Q_OP_DATA));
+	EXPECT_EQ(-EAGAIN, l3l2q_l3_try_reserve_batch(&self->p.l3, 64, 1, &b));
 	/* Zero bytes need only slots. */
-	ASSERT_EQ(DEPTH - 4, l3l2q_l3_try_reserve_batch(&self->l3, 0, DEPTH,
+	ASSERT_EQ(DEPTH - 4, l3l2q_l3_try_reserve_batch(&self->p.l3, 0, DEPTH,
 							 &b));
 	EXPECT_EQ(NULL, b.data);
-	ASSERT_EQ(0, l3l2q_l3_submit_batch(&self->l3, &b, b.n,
+	ASSERT_EQ(0, l3l2q_l3_submit_batch(&self->p.l3, &b, b.n,
 					   L3L2Q_OP_ERROR));
-	EXPECT_EQ(DEPTH, th_ctr(&self->r, L3L2Q_CTR_INPUT_TAIL));
+	EXPECT_EQ(DEPTH, th_ctr(&self->p.r, L3L2Q_CTR_INPUT_TAIL));
 	/* Too big for the arena at all. */
-	EXPECT_EQ(-EMSGSIZE, l3l2q_l3_try_reserve_batch(&self->l3, ARENA + 1,
+	EXPECT_EQ(-EMSGSIZE, l3l2q_l3_try_reserve_batch(&self->p.l3, ARENA + 1,
 							1, &b));
 	EXPECT_EQ(L3L2Q_STATE_LIVE, L3STATE(self));
 }
@@ -173,21 +147,21 @@ TEST_F(xb, bad_arguments_are_refused_and_change_nothing)
 {
 	struct l3l2q_batch b;
 
-	EXPECT_EQ(-EINVAL, l3l2q_l3_try_reserve_batch(&self->l3, 8, 0, &b));
-	EXPECT_EQ(-EINVAL, l3l2q_l3_try_reserve_batch(&self->l3, 8, 1, NULL));
-	ASSERT_EQ(2, l3l2q_l3_try_reserve_batch(&self->l3, 8, 2, &b));
-	EXPECT_EQ(-EINVAL, l3l2q_l3_submit_batch(&self->l3, NULL, 1,
+	EXPECT_EQ(-EINVAL, l3l2q_l3_try_reserve_batch(&self->p.l3, 8, 0, &b));
+	EXPECT_EQ(-EINVAL, l3l2q_l3_try_reserve_batch(&self->p.l3, 8, 1, NULL));
+	ASSERT_EQ(2, l3l2q_l3_try_reserve_batch(&self->p.l3, 8, 2, &b));
+	EXPECT_EQ(-EINVAL, l3l2q_l3_submit_batch(&self->p.l3, NULL, 1,
 						 L3L2Q_OP_DATA));
 	/* More than reserved: refused, the batch stays reserved. */
-	EXPECT_EQ(-EINVAL, l3l2q_l3_submit_batch(&self->l3, &b, 3,
+	EXPECT_EQ(-EINVAL, l3l2q_l3_submit_batch(&self->p.l3, &b, 3,
 						 L3L2Q_OP_DATA));
 	EXPECT_EQ(L3L2Q_STATE_LIVE, L3STATE(self));
-	EXPECT_EQ(0, th_ctr(&self->r, L3L2Q_CTR_INPUT_TAIL));
-	ASSERT_EQ(0, l3l2q_l3_submit_batch(&self->l3, &b, 2, L3L2Q_OP_DATA));
-	EXPECT_EQ(2, th_ctr(&self->r, L3L2Q_CTR_INPUT_TAIL));
-	EXPECT_EQ(-EINVAL, l3l2q_l2_try_peek_batch(&self->l2, NULL, 1));
-	EXPECT_EQ(0, l3l2q_l2_try_peek_batch(&self->l2, NULL, 0));
-	EXPECT_EQ(0, l3l2q_l2_release_oldest(&self->l2, 0));
+	EXPECT_EQ(0, th_ctr(&self->p.r, L3L2Q_CTR_INPUT_TAIL));
+	ASSERT_EQ(0, l3l2q_l3_submit_batch(&self->p.l3, &b, 2, L3L2Q_OP_DATA));
+	EXPECT_EQ(2, th_ctr(&self->p.r, L3L2Q_CTR_INPUT_TAIL));
+	EXPECT_EQ(-EINVAL, l3l2q_l2_try_peek_batch(&self->p.l2, NULL, 1));
+	EXPECT_EQ(0, l3l2q_l2_try_peek_batch(&self->p.l2, NULL, 0));
+	EXPECT_EQ(0, l3l2q_l2_release_oldest(&self->p.l2, 0));
 	EXPECT_EQ(L3L2Q_STATE_LIVE, L2STATE(self));
 }
 
@@ -196,22 +170,22 @@ TEST_F(xb, submitting_fewer_gives_the_rest_back)
 	struct l3l2q_msg m[DEPTH];
 	struct l3l2q_batch b;
 
-	ASSERT_EQ(6, l3l2q_l3_try_reserve_batch(&self->l3, 64, 6, &b));
+	ASSERT_EQ(6, l3l2q_l3_try_reserve_batch(&self->p.l3, 64, 6, &b));
 	fill(&b, 2, 0x40);
-	ASSERT_EQ(0, l3l2q_l3_submit_batch(&self->l3, &b, 2, L3L2Q_OP_DATA));
-	EXPECT_EQ(2, th_ctr(&self->r, L3L2Q_CTR_INPUT_TAIL));
+	ASSERT_EQ(0, l3l2q_l3_submit_batch(&self->p.l3, &b, 2, L3L2Q_OP_DATA));
+	EXPECT_EQ(2, th_ctr(&self->p.r, L3L2Q_CTR_INPUT_TAIL));
 	/* The next run starts right after the two submitted. */
-	ASSERT_EQ(4, l3l2q_l3_try_reserve_batch(&self->l3, 64, 4, &b));
+	ASSERT_EQ(4, l3l2q_l3_try_reserve_batch(&self->p.l3, 64, 4, &b));
 	EXPECT_EQ(3u, b.seq);
-	EXPECT_EQ(th_payload(&self->r, IN_BASE(self) + 128), b.data);
+	EXPECT_EQ(th_payload(&self->p.r, IN_BASE(self) + 128), b.data);
 	fill(&b, 4, 0x50);
-	ASSERT_EQ(0, l3l2q_l3_submit_batch(&self->l3, &b, 4, L3L2Q_OP_DATA));
-	ASSERT_EQ(6, l3l2q_l2_try_peek_batch(&self->l2, m, DEPTH));
+	ASSERT_EQ(0, l3l2q_l3_submit_batch(&self->p.l3, &b, 4, L3L2Q_OP_DATA));
+	ASSERT_EQ(6, l3l2q_l2_try_peek_batch(&self->p.l2, m, DEPTH));
 	EXPECT_TRUE(carries(&m[1], 64, 0x41));
 	EXPECT_TRUE(carries(&m[2], 64, 0x50));
 	EXPECT_EQ(IN_BASE(self) + 128, m[2].offset);
 	EXPECT_TRUE(carries(&m[5], 64, 0x53));
-	EXPECT_EQ(0, l3l2q_l2_release_oldest(&self->l2, 6));
+	EXPECT_EQ(0, l3l2q_l2_release_oldest(&self->p.l2, 6));
 	EXPECT_EQ(L3L2Q_STATE_LIVE, L2STATE(self));
 }
 
@@ -226,25 +200,25 @@ TEST_F(xb, submitting_none_cancels_padding_included)
 	struct l3l2q_res res;
 
 	/* Cursor to 448 of 512: seven 64-byte messages, released. */
-	ASSERT_EQ(7, l3l2q_l3_try_reserve_batch(&self->l3, 64, 7, &b));
-	ASSERT_EQ(0, l3l2q_l3_submit_batch(&self->l3, &b, 7, L3L2Q_OP_DATA));
-	ASSERT_EQ(7, l3l2q_l2_try_peek_batch(&self->l2, m, DEPTH));
-	ASSERT_EQ(0, l3l2q_l2_release_oldest(&self->l2, 7));
+	ASSERT_EQ(7, l3l2q_l3_try_reserve_batch(&self->p.l3, 64, 7, &b));
+	ASSERT_EQ(0, l3l2q_l3_submit_batch(&self->p.l3, &b, 7, L3L2Q_OP_DATA));
+	ASSERT_EQ(7, l3l2q_l2_try_peek_batch(&self->p.l2, m, DEPTH));
+	ASSERT_EQ(0, l3l2q_l2_release_oldest(&self->p.l2, 7));
 	/*
 	 * 128 bytes do not fit before the end: the run starts at the base,
 	 * and the empty arena takes four.
 	 */
-	ASSERT_EQ(4, l3l2q_l3_try_reserve_batch(&self->l3, 128, 8, &b));
-	EXPECT_EQ(th_payload(&self->r, IN_BASE(self)), b.data);
-	ASSERT_EQ(0, l3l2q_l3_submit_batch(&self->l3, &b, 0, L3L2Q_OP_DATA));
-	EXPECT_EQ(7, th_ctr(&self->r, L3L2Q_CTR_INPUT_TAIL));
+	ASSERT_EQ(4, l3l2q_l3_try_reserve_batch(&self->p.l3, 128, 8, &b));
+	EXPECT_EQ(th_payload(&self->p.r, IN_BASE(self)), b.data);
+	ASSERT_EQ(0, l3l2q_l3_submit_batch(&self->p.l3, &b, 0, L3L2Q_OP_DATA));
+	EXPECT_EQ(7, th_ctr(&self->p.r, L3L2Q_CTR_INPUT_TAIL));
 	/* The cursor is back at 448: a 64-byte message goes there. */
-	ASSERT_EQ(0, l3l2q_l3_try_reserve(&self->l3, 64, &res));
+	ASSERT_EQ(0, l3l2q_l3_try_reserve(&self->p.l3, 64, &res));
 	EXPECT_EQ(8u, res.seq);
 	EXPECT_EQ(IN_BASE(self) + 448, res.offset);
 	memset(res.data, 0x77, 64);
-	ASSERT_EQ(0, l3l2q_l3_publish(&self->l3, &res, L3L2Q_OP_DATA));
-	ASSERT_EQ(1, l3l2q_l2_try_peek_batch(&self->l2, m, DEPTH));
+	ASSERT_EQ(0, l3l2q_l3_publish(&self->p.l3, &res, L3L2Q_OP_DATA));
+	ASSERT_EQ(1, l3l2q_l2_try_peek_batch(&self->p.l2, m, DEPTH));
 	EXPECT_TRUE(carries(&m[0], 64, 0x77));
 	EXPECT_EQ(L3L2Q_STATE_LIVE, L2STATE(self));
 }
@@ -255,15 +229,15 @@ TEST_F(xb, no_space_flushes_what_was_deferred)
 	struct l3l2q_batch b;
 	struct l3l2q_res res;
 
-	ASSERT_EQ(DEPTH - 1, l3l2q_l3_try_reserve_batch(&self->l3, 8,
+	ASSERT_EQ(DEPTH - 1, l3l2q_l3_try_reserve_batch(&self->p.l3, 8,
 							 DEPTH - 1, &b));
-	ASSERT_EQ(0, l3l2q_l3_submit_batch(&self->l3, &b, b.n,
+	ASSERT_EQ(0, l3l2q_l3_submit_batch(&self->p.l3, &b, b.n,
 					   L3L2Q_OP_DATA));
-	ASSERT_EQ(0, l3l2q_l3_try_reserve(&self->l3, 8, &res));
-	ASSERT_EQ(0, l3l2q_l3_publish_defer(&self->l3, &res, L3L2Q_OP_DATA));
-	EXPECT_EQ(DEPTH - 1, th_ctr(&self->r, L3L2Q_CTR_INPUT_TAIL));
-	EXPECT_EQ(-EAGAIN, l3l2q_l3_try_reserve_batch(&self->l3, 8, 1, &b));
-	EXPECT_EQ(DEPTH, th_ctr(&self->r, L3L2Q_CTR_INPUT_TAIL));
+	ASSERT_EQ(0, l3l2q_l3_try_reserve(&self->p.l3, 8, &res));
+	ASSERT_EQ(0, l3l2q_l3_publish_defer(&self->p.l3, &res, L3L2Q_OP_DATA));
+	EXPECT_EQ(DEPTH - 1, th_ctr(&self->p.r, L3L2Q_CTR_INPUT_TAIL));
+	EXPECT_EQ(-EAGAIN, l3l2q_l3_try_reserve_batch(&self->p.l3, 8, 1, &b));
+	EXPECT_EQ(DEPTH, th_ctr(&self->p.r, L3L2Q_CTR_INPUT_TAIL));
 }
 
 /* A submit also publishes what publish_defer left behind. */
@@ -273,22 +247,22 @@ TEST_F(xb, submit_publishes_the_deferred_ones_with_it)
 	struct l3l2q_batch b;
 	struct l3l2q_res res;
 
-	ASSERT_EQ(0, l3l2q_l3_try_reserve(&self->l3, 8, &res));
+	ASSERT_EQ(0, l3l2q_l3_try_reserve(&self->p.l3, 8, &res));
 	memset(res.data, 0x11, 8);
-	ASSERT_EQ(0, l3l2q_l3_publish_defer(&self->l3, &res, L3L2Q_OP_DATA));
-	ASSERT_EQ(2, l3l2q_l3_try_reserve_batch(&self->l3, 8, 2, &b));
+	ASSERT_EQ(0, l3l2q_l3_publish_defer(&self->p.l3, &res, L3L2Q_OP_DATA));
+	ASSERT_EQ(2, l3l2q_l3_try_reserve_batch(&self->p.l3, 8, 2, &b));
 	fill(&b, 2, 0x21);
-	ASSERT_EQ(0, l3l2q_l3_submit_batch(&self->l3, &b, 2, L3L2Q_OP_DATA));
-	EXPECT_EQ(3, th_ctr(&self->r, L3L2Q_CTR_INPUT_TAIL));
-	ASSERT_EQ(3, l3l2q_l2_try_peek_batch(&self->l2, m, DEPTH));
+	ASSERT_EQ(0, l3l2q_l3_submit_batch(&self->p.l3, &b, 2, L3L2Q_OP_DATA));
+	EXPECT_EQ(3, th_ctr(&self->p.r, L3L2Q_CTR_INPUT_TAIL));
+	ASSERT_EQ(3, l3l2q_l2_try_peek_batch(&self->p.l2, m, DEPTH));
 	EXPECT_TRUE(carries(&m[0], 8, 0x11));
 	EXPECT_TRUE(carries(&m[2], 8, 0x22));
 	/* A cancel with deferred ones still publishes them. */
-	ASSERT_EQ(0, l3l2q_l3_try_reserve(&self->l3, 8, &res));
-	ASSERT_EQ(0, l3l2q_l3_publish_defer(&self->l3, &res, L3L2Q_OP_DATA));
-	ASSERT_EQ(1, l3l2q_l3_try_reserve_batch(&self->l3, 8, 1, &b));
-	ASSERT_EQ(0, l3l2q_l3_submit_batch(&self->l3, &b, 0, L3L2Q_OP_DATA));
-	EXPECT_EQ(4, th_ctr(&self->r, L3L2Q_CTR_INPUT_TAIL));
+	ASSERT_EQ(0, l3l2q_l3_try_reserve(&self->p.l3, 8, &res));
+	ASSERT_EQ(0, l3l2q_l3_publish_defer(&self->p.l3, &res, L3L2Q_OP_DATA));
+	ASSERT_EQ(1, l3l2q_l3_try_reserve_batch(&self->p.l3, 8, 1, &b));
+	ASSERT_EQ(0, l3l2q_l3_submit_batch(&self->p.l3, &b, 0, L3L2Q_OP_DATA));
+	EXPECT_EQ(4, th_ctr(&self->p.r, L3L2Q_CTR_INPUT_TAIL));
 }
 
 TEST_F(xb, single_reserve_during_a_batch_poisons)
@@ -296,11 +270,11 @@ TEST_F(xb, single_reserve_during_a_batch_poisons)
 	struct l3l2q_batch b;
 	struct l3l2q_res res;
 
-	ASSERT_EQ(2, l3l2q_l3_try_reserve_batch(&self->l3, 8, 2, &b));
-	EXPECT_EQ(-EPROTO, l3l2q_l3_try_reserve(&self->l3, 8, &res));
+	ASSERT_EQ(2, l3l2q_l3_try_reserve_batch(&self->p.l3, 8, 2, &b));
+	EXPECT_EQ(-EPROTO, l3l2q_l3_try_reserve(&self->p.l3, 8, &res));
 	EXPECT_EQ((__u32)L3L2Q_ERR_OWNERSHIP, L3ERR(self)->kind);
 	EXPECT_EQ(L3L2Q_STATE_POISONED_LOCAL, L3STATE(self));
-	EXPECT_EQ(0, th_ctr(&self->r, L3L2Q_CTR_INPUT_TAIL));
+	EXPECT_EQ(0, th_ctr(&self->p.r, L3L2Q_CTR_INPUT_TAIL));
 }
 
 TEST_F(xb, batch_during_a_single_reservation_poisons)
@@ -308,8 +282,8 @@ TEST_F(xb, batch_during_a_single_reservation_poisons)
 	struct l3l2q_batch b;
 	struct l3l2q_res res;
 
-	ASSERT_EQ(0, l3l2q_l3_try_reserve(&self->l3, 8, &res));
-	EXPECT_EQ(-EPROTO, l3l2q_l3_try_reserve_batch(&self->l3, 8, 2, &b));
+	ASSERT_EQ(0, l3l2q_l3_try_reserve(&self->p.l3, 8, &res));
+	EXPECT_EQ(-EPROTO, l3l2q_l3_try_reserve_batch(&self->p.l3, 8, 2, &b));
 	EXPECT_EQ((__u32)L3L2Q_ERR_OWNERSHIP, L3ERR(self)->kind);
 	EXPECT_EQ(L3L2Q_STATE_POISONED_LOCAL, L3STATE(self));
 }
@@ -318,8 +292,8 @@ TEST_F(xb, second_batch_poisons)
 {
 	struct l3l2q_batch b, b2;
 
-	ASSERT_EQ(2, l3l2q_l3_try_reserve_batch(&self->l3, 8, 2, &b));
-	EXPECT_EQ(-EPROTO, l3l2q_l3_try_reserve_batch(&self->l3, 8, 2, &b2));
+	ASSERT_EQ(2, l3l2q_l3_try_reserve_batch(&self->p.l3, 8, 2, &b));
+	EXPECT_EQ(-EPROTO, l3l2q_l3_try_reserve_batch(&self->p.l3, 8, 2, &b2));
 	EXPECT_EQ((__u32)L3L2Q_ERR_OWNERSHIP, L3ERR(self)->kind);
 }
 
@@ -329,14 +303,14 @@ TEST_F(xb, single_publish_of_a_batch_slot_poisons)
 	struct l3l2q_batch b;
 	struct l3l2q_res res;
 
-	ASSERT_EQ(2, l3l2q_l3_try_reserve_batch(&self->l3, 8, 2, &b));
+	ASSERT_EQ(2, l3l2q_l3_try_reserve_batch(&self->p.l3, 8, 2, &b));
 	res.seq = b.seq;
 	res.offset = IN_BASE(self);
 	res.nbytes = 8;
 	res.data = b.data;
-	EXPECT_EQ(-EPROTO, l3l2q_l3_publish(&self->l3, &res, L3L2Q_OP_DATA));
+	EXPECT_EQ(-EPROTO, l3l2q_l3_publish(&self->p.l3, &res, L3L2Q_OP_DATA));
 	EXPECT_EQ((__u32)L3L2Q_ERR_OWNERSHIP, L3ERR(self)->kind);
-	EXPECT_EQ(0, th_ctr(&self->r, L3L2Q_CTR_INPUT_TAIL));
+	EXPECT_EQ(0, th_ctr(&self->p.r, L3L2Q_CTR_INPUT_TAIL));
 }
 
 TEST_F(xb, submit_without_a_batch_poisons)
@@ -347,11 +321,11 @@ TEST_F(xb, submit_without_a_batch_poisons)
 	memset(&b, 0, sizeof(b));
 	b.seq = 1;
 	b.n = 1;
-	ASSERT_EQ(0, l3l2q_l3_try_reserve(&self->l3, 0, &res));
-	EXPECT_EQ(-EPROTO, l3l2q_l3_submit_batch(&self->l3, &b, 1,
+	ASSERT_EQ(0, l3l2q_l3_try_reserve(&self->p.l3, 0, &res));
+	EXPECT_EQ(-EPROTO, l3l2q_l3_submit_batch(&self->p.l3, &b, 1,
 						 L3L2Q_OP_DATA));
 	EXPECT_EQ((__u32)L3L2Q_ERR_OWNERSHIP, L3ERR(self)->kind);
-	EXPECT_EQ(0, th_ctr(&self->r, L3L2Q_CTR_INPUT_TAIL));
+	EXPECT_EQ(0, th_ctr(&self->p.r, L3L2Q_CTR_INPUT_TAIL));
 }
 
 /* Each field of the batch compared with what was handed out. */
@@ -362,7 +336,7 @@ TEST_F(xb, modified_or_stale_batch_poisons)
 
 	for (field = 0; field < 5; field++) {
 		ASSERT_EQ(0, reopen(self, DEPTH));
-		ASSERT_EQ(3, l3l2q_l3_try_reserve_batch(&self->l3, 8, 3, &b));
+		ASSERT_EQ(3, l3l2q_l3_try_reserve_batch(&self->p.l3, 8, 3, &b));
 		x = b;
 		switch (field) {
 		case 0: x.seq++; break;
@@ -370,15 +344,15 @@ TEST_F(xb, modified_or_stale_batch_poisons)
 		case 2: x.data = (unsigned char *)x.data + 8; break;
 		case 3: x.n = 2; break;
 		case 4:	/* stale: submitted before */
-			ASSERT_EQ(0, l3l2q_l3_submit_batch(&self->l3, &b, 1,
+			ASSERT_EQ(0, l3l2q_l3_submit_batch(&self->p.l3, &b, 1,
 							   L3L2Q_OP_DATA));
 			break;
 		}
-		EXPECT_EQ(-EPROTO, l3l2q_l3_submit_batch(&self->l3, &x, 1,
+		EXPECT_EQ(-EPROTO, l3l2q_l3_submit_batch(&self->p.l3, &x, 1,
 							 L3L2Q_OP_DATA));
 		EXPECT_EQ((__u32)L3L2Q_ERR_OWNERSHIP, L3ERR(self)->kind);
 		EXPECT_EQ(field == 4 ? 1 : 0,
-			  th_ctr(&self->r, L3L2Q_CTR_INPUT_TAIL));
+			  th_ctr(&self->p.r, L3L2Q_CTR_INPUT_TAIL));
 	}
 }
 
@@ -387,19 +361,19 @@ TEST_F(xb, stop_or_invalid_opcode_in_a_submit_poisons)
 {
 	struct l3l2q_batch b;
 
-	ASSERT_EQ(1, l3l2q_l3_try_reserve_batch(&self->l3, 0, 1, &b));
-	EXPECT_EQ(-EPROTO, l3l2q_l3_submit_batch(&self->l3, &b, 1,
+	ASSERT_EQ(1, l3l2q_l3_try_reserve_batch(&self->p.l3, 0, 1, &b));
+	EXPECT_EQ(-EPROTO, l3l2q_l3_submit_batch(&self->p.l3, &b, 1,
 						 L3L2Q_OP_STOP));
 	EXPECT_EQ((__u32)L3L2Q_ERR_INVALID_DESCRIPTOR, L3ERR(self)->kind);
-	EXPECT_EQ(0, th_ctr(&self->r, L3L2Q_CTR_INPUT_TAIL));
+	EXPECT_EQ(0, th_ctr(&self->p.r, L3L2Q_CTR_INPUT_TAIL));
 }
 
 TEST_F(xb, stopped_input_refuses_a_batch_without_poison)
 {
 	struct l3l2q_batch b;
 
-	ASSERT_EQ(0, l3l2q_l3_try_request_stop(&self->l3));
-	EXPECT_EQ(-EPIPE, l3l2q_l3_try_reserve_batch(&self->l3, 8, 1, &b));
+	ASSERT_EQ(0, l3l2q_l3_try_request_stop(&self->p.l3));
+	EXPECT_EQ(-EPIPE, l3l2q_l3_try_reserve_batch(&self->p.l3, 8, 1, &b));
 	EXPECT_EQ(L3L2Q_STATE_LIVE, L3STATE(self));
 }
 
@@ -409,21 +383,21 @@ TEST_F(xb, forged_head_beyond_the_tail_poisons_the_batch)
 {
 	struct l3l2q_batch b;
 
-	th_set_ctr(&self->r, L3L2Q_CTR_INPUT_HEAD, 1);
-	EXPECT_EQ(-EPROTO, l3l2q_l3_try_reserve_batch(&self->l3, 8, 4, &b));
+	th_set_ctr(&self->p.r, L3L2Q_CTR_INPUT_HEAD, 1);
+	EXPECT_EQ(-EPROTO, l3l2q_l3_try_reserve_batch(&self->p.l3, 8, 4, &b));
 	EXPECT_EQ((__u32)L3L2Q_ERR_INVALID_DESCRIPTOR, L3ERR(self)->kind);
 	EXPECT_EQ(L3L2Q_STATE_POISONED_LOCAL, L3STATE(self));
-	EXPECT_EQ(0, th_ctr(&self->r, L3L2Q_CTR_INPUT_TAIL));
+	EXPECT_EQ(0, th_ctr(&self->p.r, L3L2Q_CTR_INPUT_TAIL));
 }
 
 TEST_F(xb, forged_head_going_backwards_poisons_the_batch)
 {
 	struct l3l2q_batch b;
 
-	ASSERT_EQ(2, l3l2q_l3_try_reserve_batch(&self->l3, 8, 2, &b));
-	ASSERT_EQ(0, l3l2q_l3_submit_batch(&self->l3, &b, 2, L3L2Q_OP_DATA));
-	th_set_ctr(&self->r, L3L2Q_CTR_INPUT_HEAD, -1);
-	EXPECT_EQ(-EPROTO, l3l2q_l3_try_reserve_batch(&self->l3, 8, 2, &b));
+	ASSERT_EQ(2, l3l2q_l3_try_reserve_batch(&self->p.l3, 8, 2, &b));
+	ASSERT_EQ(0, l3l2q_l3_submit_batch(&self->p.l3, &b, 2, L3L2Q_OP_DATA));
+	th_set_ctr(&self->p.r, L3L2Q_CTR_INPUT_HEAD, -1);
+	EXPECT_EQ(-EPROTO, l3l2q_l3_try_reserve_batch(&self->p.l3, 8, 2, &b));
 	EXPECT_EQ((__u32)L3L2Q_ERR_INVALID_DESCRIPTOR, L3ERR(self)->kind);
 }
 
@@ -433,12 +407,12 @@ TEST_F(xb, forged_tail_poisons_the_batched_peek)
 {
 	struct l3l2q_msg m[DEPTH];
 
-	th_set_ctr(&self->r, L3L2Q_CTR_INPUT_TAIL, DEPTH + 1);
-	EXPECT_EQ(-EPROTO, l3l2q_l2_try_peek_batch(&self->l2, m, DEPTH));
+	th_set_ctr(&self->p.r, L3L2Q_CTR_INPUT_TAIL, DEPTH + 1);
+	EXPECT_EQ(-EPROTO, l3l2q_l2_try_peek_batch(&self->p.l2, m, DEPTH));
 	EXPECT_EQ((__u32)L3L2Q_ERR_INVALID_DESCRIPTOR, L2ERR(self)->kind);
 	EXPECT_EQ(L3L2Q_STATE_POISONED_LOCAL, L2STATE(self));
-	EXPECT_EQ(1, th_ctr(&self->r, L3L2Q_CTR_L2_ABORT));
-	EXPECT_EQ(0, th_ctr(&self->r, L3L2Q_CTR_INPUT_HEAD));
+	EXPECT_EQ(1, th_ctr(&self->p.r, L3L2Q_CTR_L2_ABORT));
+	EXPECT_EQ(0, th_ctr(&self->p.r, L3L2Q_CTR_INPUT_HEAD));
 }
 
 /*
@@ -463,20 +437,20 @@ TEST_F(xb, forged_slot_inside_a_batch_poisons)
 
 		ASSERT_EQ(0, reopen(self, DEPTH));
 		base = IN_BASE(self);
-		th_publish_input(&self->r, 1, L3L2Q_OP_DATA, base, 16);
-		th_publish_input(&self->r, 2, L3L2Q_OP_DATA, base + 16, 16);
-		th_publish_input(&self->r, 3, bad[k].op,
+		th_publish_input(&self->p.r, 1, L3L2Q_OP_DATA, base, 16);
+		th_publish_input(&self->p.r, 2, L3L2Q_OP_DATA, base + 16, 16);
+		th_publish_input(&self->p.r, 3, bad[k].op,
 				 bad[k].n ? base + bad[k].off : bad[k].off,
 				 bad[k].n);
 		if (bad[k].seq != 3)
-			th_slot(&self->r, self->r.layout.input_desc_offset,
+			th_slot(&self->p.r, self->p.r.layout.input_desc_offset,
 				3)->seq = bad[k].seq;
-		EXPECT_EQ(-EPROTO, l3l2q_l2_try_peek_batch(&self->l2, m, 4));
+		EXPECT_EQ(-EPROTO, l3l2q_l2_try_peek_batch(&self->p.l2, m, 4));
 		EXPECT_EQ((__u32)L3L2Q_ERR_INVALID_DESCRIPTOR,
 			  L2ERR(self)->kind);
 		EXPECT_NE(NULL, strstr(L2ERR(self)->message, bad[k].what));
-		EXPECT_EQ(-EPROTO, l3l2q_l2_release_oldest(&self->l2, 2));
-		EXPECT_EQ(0, th_ctr(&self->r, L3L2Q_CTR_INPUT_HEAD));
+		EXPECT_EQ(-EPROTO, l3l2q_l2_release_oldest(&self->p.l2, 2));
+		EXPECT_EQ(0, th_ctr(&self->p.r, L3L2Q_CTR_INPUT_HEAD));
 	}
 }
 
@@ -486,14 +460,14 @@ TEST_F(xb, a_wrapped_payload_inside_a_batch_is_taken)
 	struct l3l2q_msg m[4];
 	__u64 base = IN_BASE(self);
 
-	th_publish_input(&self->r, 1, L3L2Q_OP_DATA, base, 400);
-	th_publish_input(&self->r, 2, L3L2Q_OP_DATA, base + 400, 0 + 100);
-	ASSERT_EQ(2, l3l2q_l2_try_peek_batch(&self->l2, m, 4));
-	ASSERT_EQ(0, l3l2q_l2_release_oldest(&self->l2, 2));
+	th_publish_input(&self->p.r, 1, L3L2Q_OP_DATA, base, 400);
+	th_publish_input(&self->p.r, 2, L3L2Q_OP_DATA, base + 400, 0 + 100);
+	ASSERT_EQ(2, l3l2q_l2_try_peek_batch(&self->p.l2, m, 4));
+	ASSERT_EQ(0, l3l2q_l2_release_oldest(&self->p.l2, 2));
 	/* Cursor at 500: 64 bytes go to the base, then 8 after them. */
-	th_publish_input(&self->r, 3, L3L2Q_OP_DATA, base, 64);
-	th_publish_input(&self->r, 4, L3L2Q_OP_DATA, base + 64, 8);
-	ASSERT_EQ(2, l3l2q_l2_try_peek_batch(&self->l2, m, 4));
+	th_publish_input(&self->p.r, 3, L3L2Q_OP_DATA, base, 64);
+	th_publish_input(&self->p.r, 4, L3L2Q_OP_DATA, base + 64, 8);
+	ASSERT_EQ(2, l3l2q_l2_try_peek_batch(&self->p.l2, m, 4));
 	EXPECT_EQ(base, m[0].offset);
 	EXPECT_EQ(base + 64, m[1].offset);
 	EXPECT_EQ(L3L2Q_STATE_LIVE, L2STATE(self));
@@ -505,16 +479,16 @@ TEST_F(xb, stop_ends_the_batched_peek_and_drains)
 	struct l3l2q_msg m[DEPTH];
 	struct l3l2q_batch b;
 
-	ASSERT_EQ(2, l3l2q_l3_try_reserve_batch(&self->l3, 8, 2, &b));
-	ASSERT_EQ(0, l3l2q_l3_submit_batch(&self->l3, &b, 2, L3L2Q_OP_DATA));
-	ASSERT_EQ(0, l3l2q_l3_try_request_stop(&self->l3));
-	ASSERT_EQ(3, l3l2q_l2_try_peek_batch(&self->l2, m, DEPTH));
+	ASSERT_EQ(2, l3l2q_l3_try_reserve_batch(&self->p.l3, 8, 2, &b));
+	ASSERT_EQ(0, l3l2q_l3_submit_batch(&self->p.l3, &b, 2, L3L2Q_OP_DATA));
+	ASSERT_EQ(0, l3l2q_l3_try_request_stop(&self->p.l3));
+	ASSERT_EQ(3, l3l2q_l2_try_peek_batch(&self->p.l2, m, DEPTH));
 	EXPECT_EQ(L3L2Q_OP_STOP, m[2].opcode);
-	EXPECT_EQ(-EAGAIN, l3l2q_l2_try_peek_batch(&self->l2, m, DEPTH));
-	EXPECT_EQ(0, l3l2q_l2_drained(&self->l2));
-	ASSERT_EQ(0, l3l2q_l2_release_oldest(&self->l2, 3));
-	EXPECT_EQ(1, l3l2q_l2_drained(&self->l2));
-	EXPECT_EQ(3, th_ctr(&self->r, L3L2Q_CTR_INPUT_HEAD));
+	EXPECT_EQ(-EAGAIN, l3l2q_l2_try_peek_batch(&self->p.l2, m, DEPTH));
+	EXPECT_EQ(0, l3l2q_l2_drained(&self->p.l2));
+	ASSERT_EQ(0, l3l2q_l2_release_oldest(&self->p.l2, 3));
+	EXPECT_EQ(1, l3l2q_l2_drained(&self->p.l2));
+	EXPECT_EQ(3, th_ctr(&self->p.r, L3L2Q_CTR_INPUT_HEAD));
 }
 
 /* Input published after STOP is corruption, batched or not. */
@@ -522,9 +496,9 @@ TEST_F(xb, input_after_stop_poisons_the_batched_peek)
 {
 	struct l3l2q_msg m[DEPTH];
 
-	th_publish_input(&self->r, 1, L3L2Q_OP_STOP, 0, 0);
-	th_publish_input(&self->r, 2, L3L2Q_OP_DATA, 0, 0);
-	EXPECT_EQ(-EPROTO, l3l2q_l2_try_peek_batch(&self->l2, m, DEPTH));
+	th_publish_input(&self->p.r, 1, L3L2Q_OP_STOP, 0, 0);
+	th_publish_input(&self->p.r, 2, L3L2Q_OP_DATA, 0, 0);
+	EXPECT_EQ(-EPROTO, l3l2q_l2_try_peek_batch(&self->p.l2, m, DEPTH));
 	EXPECT_EQ((__u32)L3L2Q_ERR_INVALID_DESCRIPTOR, L2ERR(self)->kind);
 }
 
@@ -535,12 +509,12 @@ TEST_F(xb, release_oldest_of_more_than_held_poisons)
 	struct l3l2q_msg m[DEPTH];
 	struct l3l2q_batch b;
 
-	ASSERT_EQ(2, l3l2q_l3_try_reserve_batch(&self->l3, 8, 2, &b));
-	ASSERT_EQ(0, l3l2q_l3_submit_batch(&self->l3, &b, 2, L3L2Q_OP_DATA));
-	ASSERT_EQ(2, l3l2q_l2_try_peek_batch(&self->l2, m, DEPTH));
-	EXPECT_EQ(-EPROTO, l3l2q_l2_release_oldest(&self->l2, 3));
+	ASSERT_EQ(2, l3l2q_l3_try_reserve_batch(&self->p.l3, 8, 2, &b));
+	ASSERT_EQ(0, l3l2q_l3_submit_batch(&self->p.l3, &b, 2, L3L2Q_OP_DATA));
+	ASSERT_EQ(2, l3l2q_l2_try_peek_batch(&self->p.l2, m, DEPTH));
+	EXPECT_EQ(-EPROTO, l3l2q_l2_release_oldest(&self->p.l2, 3));
 	EXPECT_EQ((__u32)L3L2Q_ERR_OWNERSHIP, L2ERR(self)->kind);
-	EXPECT_EQ(0, th_ctr(&self->r, L3L2Q_CTR_INPUT_HEAD));
+	EXPECT_EQ(0, th_ctr(&self->p.r, L3L2Q_CTR_INPUT_HEAD));
 }
 
 TEST_F(xb, release_oldest_of_one_already_released_poisons)
@@ -548,15 +522,15 @@ TEST_F(xb, release_oldest_of_one_already_released_poisons)
 	struct l3l2q_msg m[DEPTH];
 	struct l3l2q_batch b;
 
-	ASSERT_EQ(3, l3l2q_l3_try_reserve_batch(&self->l3, 8, 3, &b));
-	ASSERT_EQ(0, l3l2q_l3_submit_batch(&self->l3, &b, 3, L3L2Q_OP_DATA));
-	ASSERT_EQ(3, l3l2q_l2_try_peek_batch(&self->l2, m, DEPTH));
+	ASSERT_EQ(3, l3l2q_l3_try_reserve_batch(&self->p.l3, 8, 3, &b));
+	ASSERT_EQ(0, l3l2q_l3_submit_batch(&self->p.l3, &b, 3, L3L2Q_OP_DATA));
+	ASSERT_EQ(3, l3l2q_l2_try_peek_batch(&self->p.l2, m, DEPTH));
 	/* The second completed out of order: held until the first goes. */
-	ASSERT_EQ(0, l3l2q_l2_release(&self->l2, &m[1]));
-	EXPECT_EQ(0, th_ctr(&self->r, L3L2Q_CTR_INPUT_HEAD));
-	EXPECT_EQ(-EPROTO, l3l2q_l2_release_oldest(&self->l2, 2));
+	ASSERT_EQ(0, l3l2q_l2_release(&self->p.l2, &m[1]));
+	EXPECT_EQ(0, th_ctr(&self->p.r, L3L2Q_CTR_INPUT_HEAD));
+	EXPECT_EQ(-EPROTO, l3l2q_l2_release_oldest(&self->p.l2, 2));
 	EXPECT_EQ((__u32)L3L2Q_ERR_OWNERSHIP, L2ERR(self)->kind);
-	EXPECT_EQ(0, th_ctr(&self->r, L3L2Q_CTR_INPUT_HEAD));
+	EXPECT_EQ(0, th_ctr(&self->p.r, L3L2Q_CTR_INPUT_HEAD));
 }
 
 TEST_F(xb, release_oldest_frees_completed_ones_behind_it)
@@ -564,16 +538,16 @@ TEST_F(xb, release_oldest_frees_completed_ones_behind_it)
 	struct l3l2q_msg m[DEPTH];
 	struct l3l2q_batch b;
 
-	ASSERT_EQ(4, l3l2q_l3_try_reserve_batch(&self->l3, 8, 4, &b));
-	ASSERT_EQ(0, l3l2q_l3_submit_batch(&self->l3, &b, 4, L3L2Q_OP_DATA));
-	ASSERT_EQ(4, l3l2q_l2_try_peek_batch(&self->l2, m, DEPTH));
-	ASSERT_EQ(0, l3l2q_l2_release(&self->l2, &m[1]));
-	ASSERT_EQ(0, l3l2q_l2_release(&self->l2, &m[2]));
-	ASSERT_EQ(0, l3l2q_l2_release_oldest(&self->l2, 1));
-	EXPECT_EQ(3, th_ctr(&self->r, L3L2Q_CTR_INPUT_HEAD));
+	ASSERT_EQ(4, l3l2q_l3_try_reserve_batch(&self->p.l3, 8, 4, &b));
+	ASSERT_EQ(0, l3l2q_l3_submit_batch(&self->p.l3, &b, 4, L3L2Q_OP_DATA));
+	ASSERT_EQ(4, l3l2q_l2_try_peek_batch(&self->p.l2, m, DEPTH));
+	ASSERT_EQ(0, l3l2q_l2_release(&self->p.l2, &m[1]));
+	ASSERT_EQ(0, l3l2q_l2_release(&self->p.l2, &m[2]));
+	ASSERT_EQ(0, l3l2q_l2_release_oldest(&self->p.l2, 1));
+	EXPECT_EQ(3, th_ctr(&self->p.r, L3L2Q_CTR_INPUT_HEAD));
 	/* Only the fourth is held now; its handle still works. */
-	ASSERT_EQ(0, l3l2q_l2_release(&self->l2, &m[3]));
-	EXPECT_EQ(4, th_ctr(&self->r, L3L2Q_CTR_INPUT_HEAD));
+	ASSERT_EQ(0, l3l2q_l2_release(&self->p.l2, &m[3]));
+	EXPECT_EQ(4, th_ctr(&self->p.r, L3L2Q_CTR_INPUT_HEAD));
 	EXPECT_EQ(L3L2Q_STATE_LIVE, L2STATE(self));
 }
 
@@ -584,10 +558,10 @@ TEST_F(xb, batched_peek_in_single_mode_takes_one_then_poisons)
 	struct l3l2q_batch b;
 
 	ASSERT_EQ(0, reopen(self, 1));
-	ASSERT_EQ(3, l3l2q_l3_try_reserve_batch(&self->l3, 8, 3, &b));
-	ASSERT_EQ(0, l3l2q_l3_submit_batch(&self->l3, &b, 3, L3L2Q_OP_DATA));
-	ASSERT_EQ(1, l3l2q_l2_try_peek_batch(&self->l2, m, DEPTH));
-	EXPECT_EQ(-EPROTO, l3l2q_l2_try_peek_batch(&self->l2, m + 1, DEPTH));
+	ASSERT_EQ(3, l3l2q_l3_try_reserve_batch(&self->p.l3, 8, 3, &b));
+	ASSERT_EQ(0, l3l2q_l3_submit_batch(&self->p.l3, &b, 3, L3L2Q_OP_DATA));
+	ASSERT_EQ(1, l3l2q_l2_try_peek_batch(&self->p.l2, m, DEPTH));
+	EXPECT_EQ(-EPROTO, l3l2q_l2_try_peek_batch(&self->p.l2, m + 1, DEPTH));
 	EXPECT_EQ((__u32)L3L2Q_ERR_OWNERSHIP, L2ERR(self)->kind);
 }
 
@@ -604,7 +578,7 @@ TEST_F(xb, ring_and_arena_wrap_under_batches)
 	struct l3l2q_msg m[DEPTH];
 	struct l3l2q_batch b;
 	__u64 sent = 0, got = 0, end, i;
-	unsigned char *lo = th_payload(&self->r, IN_BASE(self));
+	unsigned char *lo = th_payload(&self->p.r, IN_BASE(self));
 	unsigned int round;
 	int k, j;
 
@@ -612,7 +586,7 @@ TEST_F(xb, ring_and_arena_wrap_under_batches)
 		__u64 nb = sizes[round % 8];
 		__u32 want = 1 + round % DEPTH;
 
-		k = l3l2q_l3_try_reserve_batch(&self->l3, nb, want, &b);
+		k = l3l2q_l3_try_reserve_batch(&self->p.l3, nb, want, &b);
 		if (k == -EAGAIN) {
 			ASSERT_NE(got, sent);	/* only when something is held */
 		} else {
@@ -633,13 +607,13 @@ TEST_F(xb, ring_and_arena_wrap_under_batches)
 			/* Now and then submit fewer than reserved. */
 			if (k > 1 && round % 5 == 0)
 				k--;
-			ASSERT_EQ(0, l3l2q_l3_submit_batch(&self->l3, &b,
+			ASSERT_EQ(0, l3l2q_l3_submit_batch(&self->p.l3, &b,
 							   (__u32)k,
 							   L3L2Q_OP_DATA));
 			sent += (__u64)k;
 		}
 		/* Drain some, sometimes all. */
-		k = l3l2q_l2_try_peek_batch(&self->l2, m, round % 3 ? 2 : DEPTH);
+		k = l3l2q_l2_try_peek_batch(&self->p.l2, m, round % 3 ? 2 : DEPTH);
 		if (k == -EAGAIN) {
 			ASSERT_EQ(got, sent);
 			continue;
@@ -652,8 +626,8 @@ TEST_F(xb, ring_and_arena_wrap_under_batches)
 				ASSERT_EQ((unsigned char)got,
 					  ((const unsigned char *)m[j].data)[i]);
 		}
-		ASSERT_EQ(0, l3l2q_l2_release_oldest(&self->l2, (__u32)k));
-		EXPECT_EQ((__s32)got, th_ctr(&self->r, L3L2Q_CTR_INPUT_HEAD));
+		ASSERT_EQ(0, l3l2q_l2_release_oldest(&self->p.l2, (__u32)k));
+		EXPECT_EQ((__s32)got, th_ctr(&self->p.r, L3L2Q_CTR_INPUT_HEAD));
 	}
 	EXPECT_LT((__u64)(10 * DEPTH), sent);	/* the ring wrapped many times */
 	EXPECT_EQ(L3L2Q_STATE_LIVE, L3STATE(self));
@@ -669,22 +643,22 @@ TEST_F(xb, l2_output_batches_reach_the_l3)
 	struct l3l2q_res res;
 	int i;
 
-	ASSERT_EQ(5, l3l2q_l2_try_reserve_batch(&self->l2, 100, DEPTH, &b));
+	ASSERT_EQ(5, l3l2q_l2_try_reserve_batch(&self->p.l2, 100, DEPTH, &b));
 	fill(&b, 5, 0x60);
-	ASSERT_EQ(0, l3l2q_l2_submit_batch(&self->l2, &b, 3, L3L2Q_OP_ERROR));
-	EXPECT_EQ(3, th_ctr(&self->r, L3L2Q_CTR_OUTPUT_TAIL));
-	ASSERT_EQ(3, l3l2q_l3_try_peek_batch(&self->l3, m, DEPTH));
+	ASSERT_EQ(0, l3l2q_l2_submit_batch(&self->p.l2, &b, 3, L3L2Q_OP_ERROR));
+	EXPECT_EQ(3, th_ctr(&self->p.r, L3L2Q_CTR_OUTPUT_TAIL));
+	ASSERT_EQ(3, l3l2q_l3_try_peek_batch(&self->p.l3, m, DEPTH));
 	for (i = 0; i < 3; i++) {
 		EXPECT_EQ(L3L2Q_OP_ERROR, m[i].opcode);
 		EXPECT_TRUE(carries(&m[i], 100, (unsigned char)(0x60 + i)));
 	}
-	ASSERT_EQ(0, l3l2q_l3_release_batch(&self->l3, m, 3));
+	ASSERT_EQ(0, l3l2q_l3_release_batch(&self->p.l3, m, 3));
 	/* Cursor at 300: one 200-byte payload fits before the end. */
-	ASSERT_EQ(1, l3l2q_l2_try_reserve_batch(&self->l2, 200, DEPTH, &b));
-	EXPECT_EQ(th_payload(&self->r, self->r.layout.output_arena_offset +
+	ASSERT_EQ(1, l3l2q_l2_try_reserve_batch(&self->p.l2, 200, DEPTH, &b));
+	EXPECT_EQ(th_payload(&self->p.r, self->p.r.layout.output_arena_offset +
 			     300), b.data);
 	/* A reservation while the batch is held poisons. */
-	EXPECT_EQ(-EPROTO, l3l2q_l2_try_reserve(&self->l2, 8, &res));
+	EXPECT_EQ(-EPROTO, l3l2q_l2_try_reserve(&self->p.l2, 8, &res));
 	EXPECT_EQ((__u32)L3L2Q_ERR_OWNERSHIP, L2ERR(self)->kind);
 }
 
@@ -692,10 +666,10 @@ TEST_F(xb, forged_output_head_poisons_the_l2_batch)
 {
 	struct l3l2q_batch b;
 
-	th_set_ctr(&self->r, L3L2Q_CTR_OUTPUT_HEAD, 1);
-	EXPECT_EQ(-EPROTO, l3l2q_l2_try_reserve_batch(&self->l2, 8, 2, &b));
+	th_set_ctr(&self->p.r, L3L2Q_CTR_OUTPUT_HEAD, 1);
+	EXPECT_EQ(-EPROTO, l3l2q_l2_try_reserve_batch(&self->p.l2, 8, 2, &b));
 	EXPECT_EQ((__u32)L3L2Q_ERR_INVALID_DESCRIPTOR, L2ERR(self)->kind);
-	EXPECT_EQ(0, th_ctr(&self->r, L3L2Q_CTR_OUTPUT_TAIL));
+	EXPECT_EQ(0, th_ctr(&self->p.r, L3L2Q_CTR_OUTPUT_TAIL));
 }
 
 TEST_HARNESS_MAIN
