@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "libl3l2q_signals.h"
+#include "sig_attach.h"
 #include "kselftest_harness.h"
 
 #define COUNT		4u
@@ -136,16 +137,6 @@ FIXTURE_TEARDOWN(obj)
 	close(self->peer);
 }
 
-/* The child: attach as L2; exit 90 if that fails. */
-static struct l3l2q_sig *child_attach(int fd, struct l3l2q_signals **sg)
-{
-	struct l3l2q_error err;
-
-	if (l3l2q_sig_attach(fd, sg, &err))
-		_exit(90);
-	return l3l2q_signals_handle(*sg);
-}
-
 /*
  * The L2 sleeps on slot 0; L3 waits until it is armed, then notifies:
  * exactly one kick (the target was crossed and the waiter armed), and the
@@ -161,7 +152,7 @@ TEST_F(obj, sleeper_woken_by_crossing)
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
 		struct l3l2q_signals *sg;
-		struct l3l2q_sig *s = child_attach(self->peer, &sg);
+		struct l3l2q_sig *s = sa_child_attach(self->peer, &sg);
 		__u64 seen = 0;
 
 		if (l3l2q_sig_wait(s, 0, L3L2Q_SIG_CMP_GE, 5,
@@ -189,7 +180,7 @@ TEST_F(obj, pingpong)
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
 		struct l3l2q_signals *sg;
-		struct l3l2q_sig *s = child_attach(self->peer, &sg);
+		struct l3l2q_sig *s = sa_child_attach(self->peer, &sg);
 
 		for (i = 1; i <= ROUNDS; i++) {
 			if (l3l2q_sig_wait(s, 0, L3L2Q_SIG_CMP_GE, i,
@@ -222,24 +213,17 @@ TEST_F(obj, pingpong)
 static pid_t fork_attached(int peer, void (*then)(struct l3l2q_sig *s))
 {
 	struct l3l2q_signals *sg;
+	struct l3l2q_sig *s;
 	int sync[2];
 	pid_t pid;
-	char c;
 
-	if (pipe(sync))
-		return -1;
-	pid = fork();
-	if (pid == 0) {
-		struct l3l2q_sig *s = child_attach(peer, &sg);
-
-		if (write(sync[1], "a", 1) != 1)
-			_exit(11);
+	pid = sa_fork_attached(peer, &sg, &s, sync);
+	if (pid == 0)
 		then(s);
+	if (sync[0] >= 0) {
+		close(sync[0]);
+		close(sync[1]);
 	}
-	if (pid > 0 && read(sync[0], &c, 1) != 1)
-		pid = -1;
-	close(sync[0]);
-	close(sync[1]);
 	return pid;
 }
 
@@ -336,7 +320,7 @@ TEST_F(obj, fork_copy_destroyed)
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
 		struct l3l2q_signals *sg;
-		struct l3l2q_sig *s = child_attach(self->peer, &sg);
+		struct l3l2q_sig *s = sa_child_attach(self->peer, &sg);
 
 		/* The L3 is alive: a timeout, not -ECONNRESET. */
 		_exit(l3l2q_sig_wait(s, 0, L3L2Q_SIG_CMP_GE, 1, 0, NULL) ==

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "libl3l2q_signals.h"
+#include "sig_attach.h"
 #include "libl3l2q_uring.h"
 #include "kselftest_harness.h"
 
@@ -173,39 +174,6 @@ FIXTURE_TEARDOWN(ring)
 	close(self->peer);
 }
 
-/* The child: attach as L2; exit 90 if that fails. */
-static struct l3l2q_sig *child_attach(int fd, struct l3l2q_signals **sg)
-{
-	if (l3l2q_sig_attach(fd, sg, NULL))
-		_exit(90);
-	return l3l2q_signals_handle(*sg);
-}
-
-/*
- * Fork an L2 that attaches and says so on @sync before it goes on (a
- * wait prepared before that would see the L2's pidfd come: an early
- * CQE); returns in the parent once it is attached.
- */
-static pid_t fork_attached(int peer, struct l3l2q_signals **sg,
-			   struct l3l2q_sig **s, int sync[2])
-{
-	pid_t pid;
-	char c;
-
-	if (pipe(sync))
-		return -1;
-	pid = fork();
-	if (pid == 0) {
-		*s = child_attach(peer, sg);
-		if (write(sync[1], "a", 1) != 1)
-			_exit(91);
-		return 0;
-	}
-	if (pid > 0 && read(sync[0], &c, 1) != 1)
-		return -1;
-	return pid;
-}
-
 /* Ready before the wait: no SQE, the same result from wait_done. */
 TEST_F(ring, ready_already)
 {
@@ -245,7 +213,7 @@ TEST_F(ring, woken_by_peer)
 	int res = 0, sync[2];
 	pid_t pid;
 
-	pid = fork_attached(self->peer, &sg, &s, sync);
+	pid = sa_fork_attached(self->peer, &sg, &s, sync);
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
 		/* The L3's go: its wait is prepared (armed) and submitted. */
@@ -315,7 +283,7 @@ TEST_F(ring, peer_killed)
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
 		struct l3l2q_signals *sg;
-		struct l3l2q_sig *s = child_attach(self->peer, &sg);
+		struct l3l2q_sig *s = sa_child_attach(self->peer, &sg);
 
 		/* Attached, its pidfd sent: say so, then wait to die. */
 		if (l3l2q_sig_notify(s, 1, 1))
@@ -376,7 +344,7 @@ TEST_F(ring, below_target)
 	pid_t pid;
 	char c;
 
-	pid = fork_attached(self->peer, &sg, &s, done);
+	pid = sa_fork_attached(self->peer, &sg, &s, done);
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
 		if (l3l2q_sig_wait(s, 1, L3L2Q_SIG_CMP_GE, 1,
@@ -445,7 +413,7 @@ TEST_F(ring, wait_all)
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
 		struct l3l2q_signals *sg;
-		struct l3l2q_sig *s = child_attach(self->peer, &sg);
+		struct l3l2q_sig *s = sa_child_attach(self->peer, &sg);
 
 		if (l3l2q_sig_notify(s, 0, 3))
 			_exit(10);
@@ -485,7 +453,7 @@ TEST_F_TIMEOUT(ring, round_trips, 300)
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
 		struct l3l2q_signals *sg;
-		struct l3l2q_sig *s = child_attach(self->peer, &sg);
+		struct l3l2q_sig *s = sa_child_attach(self->peer, &sg);
 		struct io_uring ring;
 		struct l3l2q_sig_waitv w;
 
