@@ -2,7 +2,8 @@
 /*
  * sig_helpers.h - what the in-VM signals suites (signals_test,
  * signokick_test, siguring_test) share: a slot's address, SIG_WAIT and
- * SIG_WATCH as ioctls, a host asleep in poll, a child's exit code.
+ * SIG_WATCH as ioctls, a host asleep in poll, a child's exit code, a
+ * library signals object over the driver with its L2 in a child.
  * Include after the kselftest harness and vm_helpers.h.
  */
 #ifndef L3L2Q_VM_SIG_HELPERS_H
@@ -15,6 +16,7 @@
 #include <sys/wait.h>
 
 #include "l3l2q_signals.h"
+#include "libl3l2q_signals.h"
 #include "vm_helpers.h"
 
 /* Slot @id of the region mapped at @m. */
@@ -73,6 +75,51 @@ static inline int reap(pid_t pid)
 	if (waitpid(pid, &st, 0) != pid)
 		return 254;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 255;
+}
+
+/*
+ * A library signals object of 4 slots and 4 KiB over the driver, and its
+ * L2 in a forked child.  The child drops its copy of the L3 object (only
+ * the peer's own object stays, so the L3 file can die), attaches over the
+ * peer file and runs @l2(cs, arg); a non-zero result is its exit code.
+ * Then it waits on slot 0 for a value that never comes: exit 0 when that
+ * wait ends with -ECONNRESET (the L3 went), 12 otherwise; 10 when it
+ * could not attach.  In the parent: 0 with *@sg and *@pid set, else -1.
+ */
+static inline int vm_sig_fork_l2(struct l3l2q_signals **sg, pid_t *pid,
+				 int (*l2)(struct l3l2q_sig *cs, void *arg),
+				 void *arg)
+{
+	struct l3l2q_sig_params p = {
+		.data_bytes = 4096, .signal_count = 4,
+		.backend = L3L2Q_BACKEND_DEVICE,
+	};
+	struct l3l2q_signals *cg;
+	struct l3l2q_error err;
+	struct l3l2q_sig *cs;
+	int peer, ret;
+
+	if (l3l2q_sig_create(&p, sg, &err))
+		return -1;
+	peer = l3l2q_sig_peer_fd(*sg);
+	if (peer < 0)
+		return -1;
+	*pid = fork();
+	if (*pid == 0) {
+		l3l2q_sig_destroy(*sg);
+		if (l3l2q_sig_attach(peer, &cg, &err))
+			_exit(10);
+		close(peer);
+		cs = l3l2q_signals_handle(cg);
+		ret = l2(cs, arg);
+		if (ret)
+			_exit(ret);
+		_exit(l3l2q_sig_wait(cs, 0, L3L2Q_SIG_CMP_GE, 1000,
+				     L3L2Q_DEADLINE_NONE, NULL) ==
+		      -ECONNRESET ? 0 : 12);
+	}
+	close(peer);
+	return *pid < 0 ? -1 : 0;
 }
 
 #endif /* L3L2Q_VM_SIG_HELPERS_H */

@@ -912,53 +912,32 @@ TEST_F(sig, uring_poll_watch)
  * another process, round trips with data, and destroy ending the peer's
  * wait with -ECONNRESET.
  */
+/* The L2 of lib_objects_over_driver: 200 answers, each after its data. */
+static int answer_plus100(struct l3l2q_sig *cs, void *arg)
+{
+	__u64 i, seen, data;
+
+	(void)arg;
+	for (i = 1; i <= 200; i++) {
+		if (l3l2q_sig_wait(cs, 0, L3L2Q_SIG_CMP_GE, i,
+				   L3L2Q_DEADLINE_NONE, &seen) ||
+		    l3l2q_sig_read(cs, 0, &data, sizeof(data)) ||
+		    data != i + 100 || l3l2q_sig_notify(cs, 1, i))
+			return 11;
+	}
+	return 0;
+}
+
 TEST(lib_objects_over_driver)
 {
-	struct l3l2q_sig_params p = {
-		.data_bytes = 4096, .signal_count = 4,
-		.backend = L3L2Q_BACKEND_DEVICE,
-	};
 	struct l3l2q_signals *sg;
-	struct l3l2q_error err;
 	struct l3l2q_sig *s;
 	__u64 i, seen, data;
-	int peer;
 	pid_t pid;
 
-	ASSERT_EQ(0, l3l2q_sig_create(&p, &sg, &err));
+	ASSERT_EQ(0, vm_sig_fork_l2(&sg, &pid, answer_plus100, NULL));
 	s = l3l2q_signals_handle(sg);
-	peer = l3l2q_sig_peer_fd(sg);
-	ASSERT_LE(0, peer);
 	ASSERT_LE(0, l3l2q_signals_wait_fd(sg));
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		struct l3l2q_signals *cg;
-		struct l3l2q_sig *cs;
-
-		/*
-		 * The inherited L3 object holds the L3 file: drop this
-		 * copy (on the driver that only closes fds), or the L3
-		 * role could never die.
-		 */
-		l3l2q_sig_destroy(sg);
-		if (l3l2q_sig_attach(peer, &cg, &err))
-			_exit(10);
-		close(peer);
-		cs = l3l2q_signals_handle(cg);
-		for (i = 1; i <= 200; i++) {
-			if (l3l2q_sig_wait(cs, 0, L3L2Q_SIG_CMP_GE, i,
-					   L3L2Q_DEADLINE_NONE, &seen) ||
-			    l3l2q_sig_read(cs, 0, &data, sizeof(data)) ||
-			    data != i + 100 || l3l2q_sig_notify(cs, 1, i))
-				_exit(11);
-		}
-		/* The L3 destroys its side: this wait ends. */
-		_exit(l3l2q_sig_wait(cs, 0, L3L2Q_SIG_CMP_GE, 1000,
-				     L3L2Q_DEADLINE_NONE, NULL) ==
-		      -ECONNRESET ? 0 : 12);
-	}
-	close(peer);
 	for (i = 1; i <= 200; i++) {
 		data = i + 100;
 		ASSERT_EQ(0, l3l2q_sig_write(s, 0, &data, sizeof(data)));

@@ -877,53 +877,38 @@ TEST_F_TIMEOUT(su, cap_applies_only_without_cancel, 300)
  * kicks); every round's value and datum are checked; the L3's destroy
  * ends the peer's last wait with -ECONNRESET.
  */
+/* The L2 of lib_object_prep_wait_over_driver: 100 answers with data. */
+static int echo_times3(struct l3l2q_sig *cs, void *arg)
+{
+	__u64 i, seen, data;
+
+	(void)arg;
+	for (i = 1; i <= 100; i++) {
+		data = i * 3;
+		if (l3l2q_sig_wait(cs, 0, L3L2Q_SIG_CMP_GE, i,
+				   L3L2Q_DEADLINE_NONE, &seen) ||
+		    l3l2q_sig_write(cs, 8, &data, sizeof(data)) ||
+		    l3l2q_sig_notify(cs, 1, i))
+			return 11;
+	}
+	return 0;
+}
+
 TEST(lib_object_prep_wait_over_driver)
 {
-	struct l3l2q_sig_params p = {
-		.data_bytes = 4096, .signal_count = 4,
-		.backend = L3L2Q_BACKEND_DEVICE,
-	};
 	struct l3l2q_sig_wait_args args;
 	struct l3l2q_sig_waitv v;
 	struct io_uring_cqe *cqe;
 	struct io_uring_sqe *sqe;
 	struct l3l2q_signals *sg;
-	struct l3l2q_error err;
 	struct io_uring ring;
 	struct l3l2q_sig *s;
-	__u64 i, seen, data;
-	int peer, r;
+	__u64 i, data;
 	pid_t pid;
+	int r;
 
-	ASSERT_EQ(0, l3l2q_sig_create(&p, &sg, &err));
+	ASSERT_EQ(0, vm_sig_fork_l2(&sg, &pid, echo_times3, NULL));
 	s = l3l2q_signals_handle(sg);
-	peer = l3l2q_sig_peer_fd(sg);
-	ASSERT_LE(0, peer);
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		struct l3l2q_signals *cg;
-		struct l3l2q_sig *cs;
-
-		/* Only the peer's own object: the L3 file must be able to die. */
-		l3l2q_sig_destroy(sg);
-		if (l3l2q_sig_attach(peer, &cg, &err))
-			_exit(10);
-		close(peer);
-		cs = l3l2q_signals_handle(cg);
-		for (i = 1; i <= 100; i++) {
-			data = i * 3;
-			if (l3l2q_sig_wait(cs, 0, L3L2Q_SIG_CMP_GE, i,
-					   L3L2Q_DEADLINE_NONE, &seen) ||
-			    l3l2q_sig_write(cs, 8, &data, sizeof(data)) ||
-			    l3l2q_sig_notify(cs, 1, i))
-				_exit(11);
-		}
-		_exit(l3l2q_sig_wait(cs, 0, L3L2Q_SIG_CMP_GE, 1000,
-				     L3L2Q_DEADLINE_NONE, NULL) ==
-		      -ECONNRESET ? 0 : 12);
-	}
-	close(peer);
 	ASSERT_EQ(0, ring128(&ring, 4));
 	for (i = 1; i <= 100; i++) {
 		ASSERT_EQ(0, l3l2q_sig_notify(s, 0, i));
