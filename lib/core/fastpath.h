@@ -15,13 +15,13 @@
  * test is needed) or zero bytes at offset 0, room in its window; the
  * producer accepts a reservation only under the complete function's space
  * rules and a publish only of the reservation it handed out, with every
- * field equal.  The peer's counter
- * is acquired when the cached one runs out -- the producer's head when it
- * leaves no room, the consumer's tail when caught up with it (AF_XDP's
- * cached views) -- and, when it moved, reconstructed out of line (a
- * forged one poisons in the call that reads it, before anything it names
- * is used), or, in the copy calls, in line with the same checks, anything
- * else going the complete way, which poisons in the same call.
+ * field equal.  The peer's counter is acquired when the cached one runs
+ * out -- the producer's head when it leaves no room, the consumer's tail
+ * when caught up with it (AF_XDP's cached views) -- and, when it moved,
+ * reconstructed out of line (a forged one poisons in the call that reads
+ * it, before anything it names is used), or, in the copy calls, in line
+ * with the same checks, anything else going the complete way, which
+ * poisons in the same call.
  */
 #ifndef L3L2Q_CORE_FASTPATH_H
 #define L3L2Q_CORE_FASTPATH_H
