@@ -410,6 +410,20 @@ static inline int l3l2q__slot_ok(const unsigned char *ring, __u64 depth,
 
 /* ---- producer.c ---- */
 
+/*
+ * The write prefetch after a batch (producer.c): runs of whole 64-byte
+ * lines the producer will write next, at most L3L2Q_PREFETCH_LINES in all.
+ */
+#define L3L2Q_PREFETCH_LINES	64u
+
+struct l3l2q_pf_run {
+	const unsigned char *base;	/* the first line, 64-aligned */
+	__u64 lines;			/* >= 1 */
+};
+
+__u32 l3l2q__prod_prefetch_plan(const struct l3l2q_ep *ep,
+				const struct l3l2q_prod *p, __u64 n,
+				__u64 nb, struct l3l2q_pf_run run[3]);
 void l3l2q__prod_init(struct l3l2q_prod *p, struct l3l2q_ep *ep, int is_input,
 		      __u64 start_pos);
 int l3l2q__prod_try_reserve(struct l3l2q_ep *ep, struct l3l2q_prod *p,

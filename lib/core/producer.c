@@ -24,6 +24,7 @@
  * wait for space that only its own unpublished entries hold.
  */
 #include "internal.h"
+#include "prefetch.h"
 
 void l3l2q__prod_init(struct l3l2q_prod *p, struct l3l2q_ep *ep, int is_input,
 		      __u64 start_pos)
@@ -49,6 +50,7 @@ void l3l2q__prod_init(struct l3l2q_prod *p, struct l3l2q_ep *ep, int is_input,
 		p->arena_fast = p->arena_bytes;
 	p->tail = start_pos;
 	p->head = start_pos;
+	p->pf_write = (__u8)l3l2q__can_prefetch_write();
 }
 
 /*
@@ -363,6 +365,98 @@ int l3l2q__prod_reserve_batch(struct l3l2q_ep *ep, struct l3l2q_prod *p,
 }
 
 /*
+ * A run of the whole 64-byte lines inside the @len bytes at @lo, at most
+ * @max of them, in @r; returns how many (0: none, @r untouched).  Lines by
+ * address: the payload base need not be aligned.
+ */
+static __u64 plan_run(struct l3l2q_pf_run *r, const unsigned char *lo,
+		      __u64 len, __u64 max)
+{
+	__u64 skip = (64 - ((unsigned long)lo & 63)) & 63, k;
+
+	if (len <= skip)
+		return 0;
+	k = (len - skip) / 64;
+	if (k > max)
+		k = max;
+	if (k) {
+		r->base = lo + skip;
+		r->lines = k;
+	}
+	return k;
+}
+
+/*
+ * After a batch of @n messages of @nb bytes is published, the lines the
+ * batch after the next one of that shape will write (the next one when
+ * the ring has no room for both), up to L3L2Q_PREFETCH_LINES: its slots,
+ * then its payload bytes.  From private state only, and only lines the
+ * cached head says are free, whole: a line that also holds a published
+ * slot or payload may be what the consumer reads now.  Returns the number
+ * of runs in @run.
+ */
+__u32 l3l2q__prod_prefetch_plan(const struct l3l2q_ep *ep,
+				const struct l3l2q_prod *p, __u64 n,
+				__u64 nb, struct l3l2q_pf_run run[3])
+{
+	__u64 rb = p->depth * L3L2Q_DESC_BYTES, a = p->arena_bytes;
+	__u64 free = p->depth - (p->tail - p->head);
+	__u64 used = p->ptail - p->phead, pfree = used < a ? a - used : 0;
+	__u64 skip, lo, len, first, pos, k, left = L3L2Q_PREFETCH_LINES;
+	__u32 i = 0;
+
+	/*
+	 * used may pass a: a batch that found the arena empty skipped its
+	 * end (padding) and then took all of it.  n * nb <= a: the batch
+	 * was reserved inside the arena.
+	 */
+	skip = 2 * n <= free && 2 * n * nb <= pfree ? n : 0;
+	if (n > free - skip)
+		n = free - skip;
+	/* Seq s sits in slot (s - 1) % depth; the ring may wrap once. */
+	lo = ((p->tail + skip) & (p->depth - 1)) * L3L2Q_DESC_BYTES;
+	len = n * L3L2Q_DESC_BYTES;
+	first = len < rb - lo ? len : rb - lo;
+	k = plan_run(&run[i], p->ring + lo, first, left);
+	i += k != 0;
+	left -= k;
+	k = plan_run(&run[i], p->ring, len - first, left);
+	i += k != 0;
+	left -= k;
+	if (!nb || !left)
+		return i;
+	len = n * nb;
+	if (len > pfree - skip * nb)
+		len = pfree - skip * nb;	/* free by the head */
+	pos = l3l2q__arena_pos(p->ptail + skip * nb, a);
+	if (len > a - pos)
+		len = a - pos;			/* up to the arena's end */
+	k = plan_run(&run[i], (const unsigned char *)ep->mem.payload +
+		     p->arena_offset + pos, len, left);
+	return i + (k != 0);
+}
+
+/*
+ * Ask for the lines of l3l2q__prod_prefetch_plan() for writing.  Without
+ * it each store of the next batches waits in turn for the consumer's copy
+ * of its line to go; with it they are asked for together, a batch ahead
+ * (docs/performance.md, "64 B batched").  A hint: nothing is read or
+ * written, and the consumer's lines are not touched.
+ */
+static void prefetch_ahead(const struct l3l2q_ep *ep,
+			   const struct l3l2q_prod *p, __u64 n, __u64 nb)
+{
+	struct l3l2q_pf_run run[3];
+	const unsigned char *at;
+	__u32 i, k = l3l2q__prod_prefetch_plan(ep, p, n, nb, run);
+	__u64 j;
+
+	for (i = 0; i < k; i++)
+		for (at = run[i].base, j = run[i].lines; j; j--, at += 64)
+			l3l2q__prefetch_write(at);
+}
+
+/*
  * Publish the first @n messages of the batch @b names (every field equal
  * to what was handed out) as @opcode, DATA or ERROR: the slots (B), then
  * one tail store (C) and one need-wakeup check for them and anything
@@ -418,6 +512,8 @@ int l3l2q__prod_submit_batch(struct l3l2q_ep *ep, struct l3l2q_prod *p,
 	}
 	p->tail = seq + n - 1;
 	l3l2q__prod_publish_tail(ep, p);
+	if (p->pf_write)
+		prefetch_ahead(ep, p, n, nb);
 	return 0;
 }
 

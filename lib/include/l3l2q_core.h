@@ -273,6 +273,7 @@ struct l3l2q_prod {
 	__u8 stopped;			/* STOP published (input only) */
 	__u8 deferred;			/* tail moved, counter not yet stored */
 	__u8 mp;			/* driven by l3l2q_l3_mp_* (l3l2q_mp.h) */
+	__u8 pf_write;			/* the CPU can prefetch for writing */
 	__u64 hist[L3L2Q_PROD_HIST];	/* ptail after seq s at [s % HIST] */
 };
 
