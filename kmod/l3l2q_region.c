@@ -283,9 +283,14 @@ void l3l2q_role_died(struct l3l2q_region *r, enum l3l2q_end_role role,
 		return;
 	}
 	WRITE_ONCE(r->state[role], L3L2Q_ROLE_DEAD);
-	mutex_unlock(&r->lock);
+	/*
+	 * Traced under the lock: a death this one causes (a software peer
+	 * that ends when its L3 is gone) takes the lock in its own
+	 * l3l2q_role_died(), so the trace shows the cause first.
+	 */
 	trace_l3l2q_role_death(r->id, role, l3l2q_death_reason(r, role),
 			       abort);
+	mutex_unlock(&r->lock);
 
 	/* A removed device took the shared words with it: nothing to mark. */
 	if (l3l2q_mem_enter(r)) {
