@@ -372,11 +372,12 @@ int l3l2q__prod_reserve_batch(struct l3l2q_ep *ep, struct l3l2q_prod *p,
 static __u64 plan_run(struct l3l2q_pf_run *r, const unsigned char *lo,
 		      __u64 len, __u64 max)
 {
-	__u64 skip = (64 - ((unsigned long)lo & 63)) & 63, k;
+	/* Bytes up to the next line boundary. */
+	__u64 skip = -(unsigned long)lo & (L3L2Q_LINE_BYTES - 1), k;
 
 	if (len <= skip)
 		return 0;
-	k = (len - skip) / 64;
+	k = (len - skip) / L3L2Q_LINE_BYTES;
 	if (k > max)
 		k = max;
 	if (k) {
@@ -452,7 +453,8 @@ static void prefetch_ahead(const struct l3l2q_ep *ep,
 	__u64 j;
 
 	for (i = 0; i < k; i++)
-		for (at = run[i].base, j = run[i].lines; j; j--, at += 64)
+		for (at = run[i].base, j = run[i].lines; j;
+		     j--, at += L3L2Q_LINE_BYTES)
 			l3l2q__prefetch_write(at);
 }
 
