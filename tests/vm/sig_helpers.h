@@ -81,14 +81,13 @@ static inline int reap(pid_t pid)
  * A library signals object of 4 slots and 4 KiB over the driver, and its
  * L2 in a forked child.  The child drops its copy of the L3 object (only
  * the peer's own object stays, so the L3 file can die), attaches over the
- * peer file and runs @l2(cs, arg); a non-zero result is its exit code.
+ * peer file and runs @l2(cs); a non-zero result is its exit code.
  * Then it waits on slot 0 for a value that never comes: exit 0 when that
  * wait ends with -ECONNRESET (the L3 went), 12 otherwise; 10 when it
  * could not attach.  In the parent: 0 with *@sg and *@pid set, else -1.
  */
 static inline int vm_sig_fork_l2(struct l3l2q_signals **sg, pid_t *pid,
-				 int (*l2)(struct l3l2q_sig *cs, void *arg),
-				 void *arg)
+				 int (*l2)(struct l3l2q_sig *cs))
 {
 	struct l3l2q_sig_params p = {
 		.data_bytes = 4096, .signal_count = 4,
@@ -111,7 +110,7 @@ static inline int vm_sig_fork_l2(struct l3l2q_signals **sg, pid_t *pid,
 			_exit(10);
 		close(peer);
 		cs = l3l2q_signals_handle(cg);
-		ret = l2(cs, arg);
+		ret = l2(cs);
 		if (ret)
 			_exit(ret);
 		_exit(l3l2q_sig_wait(cs, 0, L3L2Q_SIG_CMP_GE, 1000,

@@ -907,17 +907,11 @@ TEST_F(sig, uring_poll_watch)
 	io_uring_queue_exit(&ring);
 }
 
-/*
- * libl3l2q's signals objects on the driver: create, peer fd, attach in
- * another process, round trips with data, and destroy ending the peer's
- * wait with -ECONNRESET.
- */
 /* The L2 of lib_objects_over_driver: 200 answers, each after its data. */
-static int answer_plus100(struct l3l2q_sig *cs, void *arg)
+static int answer_plus100(struct l3l2q_sig *cs)
 {
 	__u64 i, seen, data;
 
-	(void)arg;
 	for (i = 1; i <= 200; i++) {
 		if (l3l2q_sig_wait(cs, 0, L3L2Q_SIG_CMP_GE, i,
 				   L3L2Q_DEADLINE_NONE, &seen) ||
@@ -928,6 +922,11 @@ static int answer_plus100(struct l3l2q_sig *cs, void *arg)
 	return 0;
 }
 
+/*
+ * libl3l2q's signals objects on the driver: create, peer fd, attach in
+ * another process, round trips with data, and destroy ending the peer's
+ * wait with -ECONNRESET.
+ */
 TEST(lib_objects_over_driver)
 {
 	struct l3l2q_signals *sg;
@@ -935,7 +934,7 @@ TEST(lib_objects_over_driver)
 	__u64 i, seen, data;
 	pid_t pid;
 
-	ASSERT_EQ(0, vm_sig_fork_l2(&sg, &pid, answer_plus100, NULL));
+	ASSERT_EQ(0, vm_sig_fork_l2(&sg, &pid, answer_plus100));
 	s = l3l2q_signals_handle(sg);
 	ASSERT_LE(0, l3l2q_signals_wait_fd(sg));
 	for (i = 1; i <= 200; i++) {

@@ -870,19 +870,11 @@ TEST_F_TIMEOUT(su, cap_applies_only_without_cancel, 300)
 	}
 }
 
-/*
- * libl3l2q's signals object on the driver, waited for through a ring with
- * l3l2q_signals_prep_wait() / l3l2q_signals_wait_done(): a peer process
- * attaches and answers each round through the library (its notify
- * kicks); every round's value and datum are checked; the L3's destroy
- * ends the peer's last wait with -ECONNRESET.
- */
 /* The L2 of lib_object_prep_wait_over_driver: 100 answers with data. */
-static int echo_times3(struct l3l2q_sig *cs, void *arg)
+static int echo_times3(struct l3l2q_sig *cs)
 {
 	__u64 i, seen, data;
 
-	(void)arg;
 	for (i = 1; i <= 100; i++) {
 		data = i * 3;
 		if (l3l2q_sig_wait(cs, 0, L3L2Q_SIG_CMP_GE, i,
@@ -894,6 +886,13 @@ static int echo_times3(struct l3l2q_sig *cs, void *arg)
 	return 0;
 }
 
+/*
+ * libl3l2q's signals object on the driver, waited for through a ring with
+ * l3l2q_signals_prep_wait() / l3l2q_signals_wait_done(): a peer process
+ * attaches and answers each round through the library (its notify
+ * kicks); every round's value and datum are checked; the L3's destroy
+ * ends the peer's last wait with -ECONNRESET.
+ */
 TEST(lib_object_prep_wait_over_driver)
 {
 	struct l3l2q_sig_wait_args args;
@@ -907,7 +906,7 @@ TEST(lib_object_prep_wait_over_driver)
 	pid_t pid;
 	int r;
 
-	ASSERT_EQ(0, vm_sig_fork_l2(&sg, &pid, echo_times3, NULL));
+	ASSERT_EQ(0, vm_sig_fork_l2(&sg, &pid, echo_times3));
 	s = l3l2q_signals_handle(sg);
 	ASSERT_EQ(0, ring128(&ring, 4));
 	for (i = 1; i <= 100; i++) {
